@@ -1,0 +1,93 @@
+"""The one exception tree of tracker.
+
+Third-party errors are caught at the seam that raised them and re-raised as one of
+these with ``raise ... from e``, carrying the URL, source or key involved.
+Operational failures (network, bad input, bad config) are wrapped; programming
+errors are not.
+
+    TrackerError
+    ├── ConfigError              bad configuration (carries every problem found)
+    ├── UsageError               bad command-line input (unknown reader, bad date, ...)
+    ├── NotFoundError            an item, source, reader or follow that does not exist
+    ├── StorageError             the database failed or is in an unexpected state
+    ├── SearchQueryError         a search query that cannot be turned into a search
+    └── SourceError              fetching or parsing one source failed
+        ├── FetchError           the transfer failed (dead host, timeout, reset)
+        │   ├── HTTPStatusError  a non-success status (carries retry_after when sent)
+        │   └── BodyTooLargeError  the body exceeded the configured size cap
+        └── ParseError           the body is not a feed we can read
+            └── UpstreamError    the upstream answered with an error document
+
+This module imports nothing of ours.
+"""
+
+from __future__ import annotations
+
+
+class TrackerError(Exception):
+    """Root of every error tracker raises on purpose."""
+
+
+class ConfigError(TrackerError):
+    """The configuration is invalid; ``problems`` lists each mistake found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class UsageError(TrackerError):
+    """A command was given input it cannot act on."""
+
+
+class NotFoundError(TrackerError):
+    """The thing asked for does not exist."""
+
+
+class StorageError(TrackerError):
+    """The database failed or holds something unexpected."""
+
+
+class SearchQueryError(TrackerError):
+    """The search text cannot be turned into a query."""
+
+
+class SourceError(TrackerError):
+    """Fetching or reading one source failed; other sources are unaffected."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        self.url = url
+        super().__init__(f"{message} ({url})" if url else message)
+
+
+class FetchError(SourceError):
+    """The transfer itself failed: connection refused, timeout, reset, too many redirects."""
+
+    retryable: bool = True
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with a status we do not accept."""
+
+    def __init__(
+        self, status: int, *, url: str | None = None, retry_after: float | None = None
+    ) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        self.retryable = status in (408, 425, 429, 500, 502, 503, 504)
+        hint = f", retry after {retry_after:.0f}s" if retry_after is not None else ""
+        super().__init__(f"HTTP {status}{hint}", url=url)
+
+
+class BodyTooLargeError(FetchError):
+    """The body (after decompression) exceeded the configured cap."""
+
+    retryable = False
+
+
+class ParseError(SourceError):
+    """The body could not be read as the format expected."""
+
+
+class UpstreamError(ParseError):
+    """The upstream answered with an error document (arXiv API error entry, listing error feed)."""

@@ -1,0 +1,174 @@
+"""Research fields: the category → field mapping and tagging of items.
+
+Fields are two-level names, "Group > Field" (``Computer Science > Systems``). The
+mapping is data (``config/fields.toml``), read by ``config`` and validated here by
+``FieldMap.from_dict``. Every category of a paper, cross-lists included, contributes
+its field; items without categories get fields from the keyword rules.
+
+Pure: no I/O here. The file is read by the caller.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracker.errors import ConfigError
+from tracker.models import Entry, FieldTag
+
+_CODE = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z\-]+)?$")
+
+# Keyword scoring: a title hit counts twice, a summary hit once; a field needs at
+# least MIN_SCORE to be assigned, and at most MAX_KEYWORD_FIELDS are kept.
+MIN_SCORE = 2
+MAX_KEYWORD_FIELDS = 2
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """arXiv categories and keyword rules mapped to two-level research fields."""
+
+    category_field: Mapping[str, str]  # canonical category code -> field
+    aliases: Mapping[str, str]  # alias code -> canonical code
+    archive_group: Mapping[str, str]  # archive prefix ("cs", "astro-ph") -> group name
+    keywords: Mapping[str, tuple[str, ...]]  # field -> keyword phrases
+    fields: tuple[str, ...]  # every field, in file order
+    _patterns: Mapping[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], origin: str) -> FieldMap:
+        """Validate a parsed fields file; every problem is reported with its key."""
+        problems: list[str] = []
+        category_field: dict[str, str] = {}
+        keywords: dict[str, tuple[str, ...]] = {}
+        fields_table = data.get("fields")
+        if not isinstance(fields_table, dict) or not fields_table:
+            raise ConfigError([f"{origin}: [fields]: expected a table of fields, found none"])
+        for name, spec in fields_table.items():
+            where = f'{origin}: fields."{name}"'
+            if name.count(" > ") != 1 or not all(p.strip() for p in name.split(" > ")):
+                problems.append(f'{where}: expected a name "Group > Field"')
+            if not isinstance(spec, dict):
+                problems.append(f"{where}: expected a table with categories and keywords")
+                continue
+            unknown = set(spec) - {"categories", "keywords"}
+            if unknown:
+                problems.append(f"{where}: unknown keys {sorted(unknown)}")
+            cats = spec.get("categories", [])
+            kws = spec.get("keywords", [])
+            if not _is_str_list(cats):
+                problems.append(f"{where}.categories: expected a list of category codes")
+                cats = []
+            if not _is_str_list(kws):
+                problems.append(f"{where}.keywords: expected a list of strings")
+                kws = []
+            for code in cats:
+                if not _CODE.match(code):
+                    problems.append(f"{where}.categories: {code!r} is not a category code")
+                elif code in category_field:
+                    problems.append(
+                        f"{where}.categories: {code} is already mapped to "
+                        f'"{category_field[code]}"'
+                    )
+                else:
+                    category_field[code] = name
+            keywords[name] = tuple(k.strip().lower() for k in kws if k.strip())
+
+        aliases_table = data.get("aliases", {})
+        aliases: dict[str, str] = {}
+        if not isinstance(aliases_table, dict):
+            problems.append(f"{origin}: [aliases]: expected a table alias = canonical")
+        else:
+            for alias, canonical in aliases_table.items():
+                if not isinstance(canonical, str) or canonical not in category_field:
+                    problems.append(
+                        f"{origin}: aliases.{alias}: expected a category mapped in [fields], "
+                        f"got {canonical!r}"
+                    )
+                elif alias in category_field:
+                    problems.append(
+                        f"{origin}: aliases.{alias}: is also mapped directly in [fields]; "
+                        "an alias must map through its canonical code only"
+                    )
+                else:
+                    aliases[alias] = canonical
+
+        groups_table = data.get("archives", {})
+        archive_group: dict[str, str] = {}
+        if not isinstance(groups_table, dict) or not all(
+            isinstance(v, str) for v in groups_table.values()
+        ):
+            problems.append(f"{origin}: [archives]: expected a table archive = group name")
+        else:
+            archive_group = dict(groups_table)
+        if problems:
+            raise ConfigError(problems)
+        return cls(
+            category_field=category_field,
+            aliases=aliases,
+            archive_group=archive_group,
+            keywords=keywords,
+            fields=tuple(fields_table),
+            _patterns=_compile(keywords),
+        )
+
+    def canonical(self, code: str) -> str:
+        return self.aliases.get(code, code)
+
+    def field_of(self, code: str) -> str | None:
+        """The field of a category; unknown codes of a known archive fall back to
+        "<Group> > Other"."""
+        code = self.canonical(code)
+        found = self.category_field.get(code)
+        if found:
+            return found
+        group = self.archive_group.get(code.split(".", 1)[0])
+        return f"{group} > Other" if group else None
+
+    def group_of(self, field_name: str) -> str:
+        return field_name.split(" > ", 1)[0]
+
+    def tag(self, entry: Entry) -> tuple[FieldTag, ...]:
+        """Fields of an entry: from every category when it has any, else from keywords."""
+        if entry.categories:
+            return self._from_categories(entry.categories)
+        return self._from_keywords(entry.title, entry.summary)
+
+    def _from_categories(self, codes: Iterable[str]) -> tuple[FieldTag, ...]:
+        tags: dict[str, FieldTag] = {}
+        for code in codes:
+            name = self.field_of(code)
+            if name and name not in tags:
+                tags[name] = FieldTag(name, 1.0, "category", code)
+        return tuple(tags.values())
+
+    def _from_keywords(self, title: str, summary: str) -> tuple[FieldTag, ...]:
+        title_l, summary_l = title.lower(), summary.lower()
+        scored: list[tuple[int, str, tuple[str, ...]]] = []
+        for name, pattern in self._patterns.items():
+            in_title = set(pattern.findall(title_l))
+            in_summary = set(pattern.findall(summary_l))
+            score = 2 * len(in_title) + len(in_summary - in_title)
+            if score >= MIN_SCORE:
+                scored.append((score, name, tuple(sorted(in_title | in_summary))))
+        scored.sort(key=lambda s: (-s[0], self.fields.index(s[1])))
+        return tuple(
+            FieldTag(name, round(min(0.9, 0.3 + 0.1 * score), 2), "keyword", ", ".join(hits))
+            for score, name, hits in scored[:MAX_KEYWORD_FIELDS]
+        )
+
+
+def _is_str_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _compile(keywords: Mapping[str, tuple[str, ...]]) -> dict[str, re.Pattern[str]]:
+    patterns: dict[str, re.Pattern[str]] = {}
+    for name, words in keywords.items():
+        if words:
+            alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+            # A keyword matches whole words, with an optional plural ending.
+            patterns[name] = re.compile(rf"(?<![\w-])({alternation})(?:s|es)?(?![\w-])")
+    return patterns

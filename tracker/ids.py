@@ -1,0 +1,140 @@
+"""Identity of papers and posts: arXiv ids, canonical links and item keys.
+
+A paper is its version-less arXiv id wherever it comes from: the API
+(``http://arxiv.org/abs/2411.17700v2``), the listing (``oai:arXiv.org:2411.17700v1``),
+a blog post linking to ``/abs/``, ``/pdf/`` or ``/html/`` with or without a version,
+or a DOI ``10.48550/arXiv.2411.17700``. Old-style ids (``hep-th/9901001``) keep
+their archive; a subject class written into them (``math.GT/0309136``) is not part
+of the identity (arXiv resolves it to ``math/0309136``).
+
+Pure functions only: no I/O here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tracker.models import Entry
+
+# New style: YYMM.NNNN (2007-04 to 2014-12) or YYMM.NNNNN (from 2015-01).
+_NEW = r"(?P<new>(?P<yy>\d{2})(?P<mm>\d{2})\.(?P<num>\d{4,5}))"
+# Old style: archive[.SUBJ]/YYMMNNN, archive names are lowercase letters and hyphens.
+_OLD = r"(?P<old>(?P<archive>[a-zA-Z][a-zA-Z\-]*)(?:\.(?P<subj>[A-Za-z\-]{1,8}))?/(?P<oldnum>\d{7}))"
+_VERSION = r"(?:v(?P<version>\d{1,3}))?"
+_ID = rf"(?:{_NEW}|{_OLD}){_VERSION}"
+
+_BARE = re.compile(rf"^\s*(?:arxiv:|oai:arxiv\.org:)?{_ID}\s*$", re.IGNORECASE)
+_URL = re.compile(
+    rf"^https?://(?:www\.|export\.|browse\.)?arxiv\.org/"
+    rf"(?:abs|pdf|html|format|ps|src|e-print)/{_ID}(?:\.pdf)?/?(?:[?#].*)?$",
+    re.IGNORECASE,
+)
+_DOI = re.compile(rf"^\s*(?:https?://(?:dx\.)?doi\.org/)?10\.48550/arxiv\.{_ID}\s*$", re.IGNORECASE)
+# Anywhere in running text (for summaries that cite an id); conservative on purpose.
+_IN_TEXT = re.compile(rf"(?<![\w./-])arxiv:\s?{_ID}(?![\w])", re.IGNORECASE)
+
+_OLD_ARCHIVES = frozenset(
+    """acc-phys adap-org alg-geom ao-sci astro-ph atom-ph bayes-an chao-dyn chem-ph cmp-lg
+    comp-gas cond-mat cs dg-ga funct-an gr-qc hep-ex hep-lat hep-ph hep-th math math-ph
+    mtrl-th nlin nucl-ex nucl-th patt-sol physics plasm-ph q-alg q-bio quant-ph solv-int
+    supr-con""".split()
+)
+
+
+def _from_match(m: re.Match[str]) -> tuple[str, int | None] | None:
+    version = int(m.group("version")) if m.group("version") else None
+    if version == 0:
+        return None
+    if m.group("new"):
+        yy, mm, num = int(m.group("yy")), int(m.group("mm")), m.group("num")
+        if not 1 <= mm <= 12:
+            return None
+        yymm = yy * 100 + mm
+        if yymm < 704:
+            return None
+        if (yymm < 1501 and len(num) != 4) or (yymm >= 1501 and len(num) != 5):
+            return None
+        return m.group("new"), version
+    archive = m.group("archive").lower()
+    if archive not in _OLD_ARCHIVES:
+        return None
+    oldnum = m.group("oldnum")
+    yy, mm = int(oldnum[:2]), int(oldnum[2:4])
+    if not 1 <= mm <= 12 or (8 <= yy <= 90):
+        return None
+    return f"{archive}/{oldnum}", version
+
+
+def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
+    """The version-less id and the version (or None) of an arXiv id, URL or DOI.
+
+    Returns None for anything that is not an arXiv identifier.
+    """
+    if not text or len(text) > 300:
+        return None
+    for pattern in (_BARE, _URL, _DOI):
+        m = pattern.match(text)
+        if m:
+            return _from_match(m)
+    return None
+
+
+def find_arxiv_id(text: str) -> tuple[str, int | None] | None:
+    """The first ``arXiv:<id>`` cited in running text, if any."""
+    for m in _IN_TEXT.finditer(text):
+        found = _from_match(m)
+        if found:
+            return found
+    return None
+
+
+def abs_url(arxiv_id: str, version: int | None = None) -> str:
+    return f"https://arxiv.org/abs/{arxiv_id}{f'v{version}' if version else ''}"
+
+
+def pdf_url(arxiv_id: str, version: int | None = None) -> str:
+    return f"https://arxiv.org/pdf/{arxiv_id}{f'v{version}' if version else ''}"
+
+
+_TRACKING_PARAMS = re.compile(
+    r"^(utm_[a-z_]+|fbclid|gclid|mc_cid|mc_eid|_hsenc|_hsmi|mkt_tok|ref_src)$",
+    re.IGNORECASE,
+)
+
+
+def canonical_url(url: str) -> str:
+    """A stable form of a link for identity: lower-case scheme and host, no default
+    port, no fragment, no tracking parameters. The path is kept as is (it can be
+    case-sensitive)."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port if parts.port not in (None, 80, 443) else None
+    netloc = f"{host}:{port}" if port else host
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+         if not _TRACKING_PARAMS.match(k)]
+    )
+    path = parts.path or "/"
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def item_key(entry: Entry, source_key: str) -> str:
+    """The identity of an entry: ``arxiv:<id>`` for papers, otherwise its feed plus
+    its guid (or canonical link, or title when a feed gives neither)."""
+    if entry.arxiv_id:
+        return f"arxiv:{entry.arxiv_id}"
+    if entry.guid and entry.guid.strip():
+        basis = "guid:" + entry.guid.strip()
+    elif entry.url:
+        basis = "link:" + canonical_url(entry.url)
+    else:
+        basis = "title:" + " ".join(entry.title.split()).lower()
+    digest = hashlib.sha256(f"{source_key}\n{basis}".encode()).hexdigest()[:24]
+    return f"post:{digest}"

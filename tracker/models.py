@@ -1,0 +1,261 @@
+"""Small immutable records that flow between tracker's stages.
+
+``Entry``     what one source says about one paper or post, before storage.
+``Item``      a stored paper or post: the merged entries plus identity and fields.
+``Source``    one thing we fetch (a listing category, a query, a feed) and its state.
+``Follow``    a reader's interest that points at a source.
+``Response``  one HTTP answer, as the fetch seam hands it over.
+``Digest*``   what a reader's digest for one day contains.
+
+All datetimes are aware and in UTC. This module imports nothing of ours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class SourceKind(StrEnum):
+    ARXIV_LISTING = "arxiv_listing"  # one arXiv category of the daily RSS listing
+    ARXIV_QUERY = "arxiv_query"  # one arXiv API search expression
+    FEED = "feed"  # one RSS/Atom/JSON feed URL
+
+
+class FollowKind(StrEnum):
+    CATEGORY = "category"
+    QUERY = "query"
+    SCHOLAR = "scholar"
+    FEED = "feed"
+
+
+class ItemKind(StrEnum):
+    PAPER = "paper"  # has an arXiv id
+    POST = "post"  # anything else: blog posts, lab news
+
+
+# How complete a source's metadata is; the richer entry wins when entries are merged.
+LINK_ONLY = 1  # a feed post that links an arXiv paper: id and title at best
+FEED_POST = 2  # an ordinary feed entry
+LISTING = 3  # arXiv daily listing: full abstract, categories, announce type
+API = 4  # arXiv API: everything, dates included
+
+
+@dataclass(frozen=True, slots=True)
+class FieldTag:
+    """One research field of an item, with how sure we are and why."""
+
+    field: str  # "Group > Field", e.g. "Computer Science > Systems"
+    confidence: float  # 0..1
+    origin: str  # "category" | "keyword"
+    basis: str  # the category code or the keywords that produced it
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One paper or post as one source describes it."""
+
+    title: str
+    summary: str = ""  # plain text
+    authors: tuple[str, ...] = ()
+    url: str | None = None
+    arxiv_id: str | None = None  # version-less
+    version: int | None = None
+    pdf_url: str | None = None
+    doi: str | None = None
+    journal_ref: str | None = None
+    comment: str | None = None
+    primary_category: str | None = None
+    categories: tuple[str, ...] = ()  # primary first when known
+    published: dt.datetime | None = None  # first version / first publication
+    updated: dt.datetime | None = None  # this version
+    announce_type: str | None = None  # listing only: new | cross | replace | replace-cross
+    guid: str | None = None
+    quality: int = FEED_POST
+    key: str = ""  # assigned at ingest: "arxiv:<id>" or "post:<digest>"
+
+    @property
+    def kind(self) -> ItemKind:
+        return ItemKind.PAPER if self.arxiv_id else ItemKind.POST
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A stored paper or post."""
+
+    id: int
+    key: str
+    kind: ItemKind
+    title: str
+    summary: str
+    authors: tuple[str, ...]
+    url: str | None
+    arxiv_id: str | None
+    version: int | None
+    pdf_url: str | None
+    doi: str | None
+    journal_ref: str | None
+    comment: str | None
+    primary_category: str | None
+    categories: tuple[str, ...]
+    published: dt.datetime | None
+    updated: dt.datetime | None
+    first_seen: dt.datetime
+    quality: int
+    fields: tuple[FieldTag, ...] = ()
+
+    def as_entry(self) -> Entry:
+        return Entry(
+            key=self.key,
+            title=self.title,
+            summary=self.summary,
+            authors=self.authors,
+            url=self.url,
+            arxiv_id=self.arxiv_id,
+            version=self.version,
+            pdf_url=self.pdf_url,
+            doi=self.doi,
+            journal_ref=self.journal_ref,
+            comment=self.comment,
+            primary_category=self.primary_category,
+            categories=self.categories,
+            published=self.published,
+            updated=self.updated,
+            quality=self.quality,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Something we fetch, with the state that decides when it is next due."""
+
+    id: int
+    kind: SourceKind
+    value: str  # the category, the query expression or the feed URL
+    title: str | None
+    next_check: dt.datetime
+    last_checked: dt.datetime | None = None
+    last_success: dt.datetime | None = None
+    last_error: str | None = None
+    last_error_at: dt.datetime | None = None
+    error_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """A reader's interest: a category, a query, a scholar's name or a feed."""
+
+    reader: str
+    kind: FollowKind
+    value: str  # normalised: category code, query expression, scholar name, feed URL
+    source_id: int
+    origin: str = "config"  # "config" (synced from the config file) or "cli"
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """That a source delivered an item, and how (announce type from listings)."""
+
+    item_id: int
+    source_id: int
+    seen_at: dt.datetime
+    announce_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """One HTTP answer as the fetch seam hands it over."""
+
+    url: str  # final URL after redirects
+    status: int
+    body: bytes
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True, slots=True)
+class CacheValidators:
+    """ETag and Last-Modified remembered for conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """What ``tracker status`` shows for one source."""
+
+    source: Source
+    item_count: int
+    followers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    author: str | None = None
+    field: str | None = None
+    category: str | None = None
+    source: str | None = None  # source kind or a substring of its value
+    since: dt.date | None = None
+    until: dt.date | None = None
+    saved_by: str | None = None  # only items saved by this reader
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    item: Item
+    score: float
+    snippet: str
+    saved: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why an item is in a reader's digest: the follow it matched."""
+
+    kind: FollowKind
+    value: str
+    detail: str = ""  # e.g. "cross-list", "author match"
+
+    def describe(self) -> str:
+        text = {
+            FollowKind.CATEGORY: f"category {self.value}",
+            FollowKind.QUERY: f"query “{self.value}”",
+            FollowKind.SCHOLAR: f"scholar {self.value}",
+            FollowKind.FEED: f"feed {self.value}",
+        }[self.kind]
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    item: Item
+    reasons: tuple[Reason, ...]
+    followed_authors: tuple[str, ...] = ()
+    announce_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSection:
+    title: str
+    kind: str  # "scholars" | "field" | "cross" | "revised"
+    entries: tuple[DigestEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    reader: str
+    day: dt.date
+    cutoff: dt.datetime
+    sections: tuple[DigestSection, ...] = ()
+    sources_failing: tuple[str, ...] = field(default=())
+
+    @property
+    def item_count(self) -> int:
+        return sum(len(s.entries) for s in self.sections)

@@ -64,16 +64,23 @@ class FetchError(SourceError):
     """The transfer itself failed: connection refused, timeout, reset, too many redirects."""
 
     retryable: bool = True
+    retry_after: float | None = None  # seconds the server (or our backoff) asks to wait
 
 
 class HTTPStatusError(FetchError):
     """The server answered with a status we do not accept."""
 
     def __init__(
-        self, status: int, *, url: str | None = None, retry_after: float | None = None
+        self,
+        status: int,
+        *,
+        url: str | None = None,
+        retry_after: float | None = None,
+        body: bytes = b"",
     ) -> None:
         self.status = status
         self.retry_after = retry_after
+        self.body = body  # the first bytes of the error body, for error documents
         self.retryable = status in (408, 425, 429, 500, 502, 503, 504)
         hint = f", retry after {retry_after:.0f}s" if retry_after is not None else ""
         super().__init__(f"HTTP {status}{hint}", url=url)

@@ -69,8 +69,7 @@ class FieldMap:
                     problems.append(f"{where}.categories: {code!r} is not a category code")
                 elif code in category_field:
                     problems.append(
-                        f"{where}.categories: {code} is already mapped to "
-                        f'"{category_field[code]}"'
+                        f'{where}.categories: {code} is already mapped to "{category_field[code]}"'
                     )
                 else:
                     category_field[code] = name

@@ -21,7 +21,9 @@ from tracker.models import Entry
 # New style: YYMM.NNNN (2007-04 to 2014-12) or YYMM.NNNNN (from 2015-01).
 _NEW = r"(?P<new>(?P<yy>\d{2})(?P<mm>\d{2})\.(?P<num>\d{4,5}))"
 # Old style: archive[.SUBJ]/YYMMNNN, archive names are lowercase letters and hyphens.
-_OLD = r"(?P<old>(?P<archive>[a-zA-Z][a-zA-Z\-]*)(?:\.(?P<subj>[A-Za-z\-]{1,8}))?/(?P<oldnum>\d{7}))"
+_OLD = (
+    r"(?P<old>(?P<archive>[a-zA-Z][a-zA-Z\-]*)(?:\.(?P<subj>[A-Za-z\-]{1,8}))?/(?P<oldnum>\d{7}))"
+)
 _VERSION = r"(?:v(?P<version>\d{1,3}))?"
 _ID = rf"(?:{_NEW}|{_OLD}){_VERSION}"
 
@@ -118,8 +120,11 @@ def canonical_url(url: str) -> str:
     port = parts.port if parts.port not in (None, 80, 443) else None
     netloc = f"{host}:{port}" if port else host
     query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-         if not _TRACKING_PARAMS.match(k)]
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING_PARAMS.match(k)
+        ]
     )
     path = parts.path or "/"
     return urlunsplit((scheme, netloc, path, query, ""))
@@ -127,7 +132,7 @@ def canonical_url(url: str) -> str:
 
 def item_key(entry: Entry, source_key: str) -> str:
     """The identity of an entry: ``arxiv:<id>`` for papers, otherwise its feed plus
-    its guid (or canonical link, or title when a feed gives neither)."""
+    its guid (or canonical link, or title and date when a feed gives neither)."""
     if entry.arxiv_id:
         return f"arxiv:{entry.arxiv_id}"
     if entry.guid and entry.guid.strip():
@@ -135,6 +140,11 @@ def item_key(entry: Entry, source_key: str) -> str:
     elif entry.url:
         basis = "link:" + canonical_url(entry.url)
     else:
-        basis = "title:" + " ".join(entry.title.split()).lower()
+        when = entry.published or entry.updated
+        basis = (
+            "title:"
+            + " ".join(entry.title.split()).lower()
+            + (f"|{when:%Y%m%dT%H%M%S}" if when else "")
+        )
     digest = hashlib.sha256(f"{source_key}\n{basis}".encode()).hexdigest()[:24]
     return f"post:{digest}"

@@ -207,6 +207,9 @@ class SearchFilters:
     saved_by: str | None = None  # only items saved by this reader
 
 
+NO_FILTERS = SearchFilters()
+
+
 @dataclass(frozen=True, slots=True)
 class SearchHit:
     item: Item

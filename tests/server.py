@@ -1,0 +1,352 @@
+"""A real HTTP server on 127.0.0.1 that plays arXiv and feed hosts from recorded data.
+
+Routes:
+  /api/query        arXiv API: ``id_list`` and ``search_query`` answered from a paper
+                    corpus (recorded arXiv metadata), in the API's Atom format; paging
+                    with start/max_results; a recorded error body for a bad id.
+  /rss/<a+b+...>    arXiv daily listing: the recorded 2024-11-28 listing filtered to the
+                    requested categories or archives, with ETag and 304s.
+  /feeds/<path>     a file of the recorded feed corpus, with ETag/Last-Modified and 304s.
+  anything else     what a test registered with ``add``.
+
+``script(path, replies)`` queues replies (status, headers, body, delay) that are served
+before the normal answer, for faults. Every request is logged with its arrival time.
+Its matching of search queries is deliberately independent of tracker's own code.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+from xml.sax.saxutils import escape
+
+from lxml import etree
+
+LISTING = "arxiv-rss/new-format-2024/rss_all_archives_2024-11-28.xml"
+LISTING_ITEMS = "arxiv-metadata/arxiv_rss_all_archives_2024-11-28_items.jsonl"
+ERROR_ENTRY = "arxiv-api/arxivpy-recorded/id_abc_s0_m100_b79c8dcf6bc3.xml"
+LISTING_DAY = dt.datetime(2024, 11, 28, 5, 0, tzinfo=dt.UTC)  # 00:00 US Eastern
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering
+    drop: bool = False  # close the connection without answering
+
+
+@dataclass(frozen=True)
+class Logged:
+    at: float  # time.monotonic() at arrival
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+
+
+@dataclass
+class Paper:
+    id: str
+    version: int
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    published: dt.datetime
+    updated: dt.datetime
+
+
+def load_papers(fixtures: Path) -> list[Paper]:
+    """The recorded listing's papers, as the API would describe them."""
+    papers = []
+    for n, line in enumerate((fixtures / LISTING_ITEMS).read_text().splitlines()):
+        r = json.loads(line)
+        version = int(str(r["version"]).lstrip("v") or 1)
+        updated = LISTING_DAY - dt.timedelta(hours=4, seconds=n)
+        published = updated if version == 1 else updated - dt.timedelta(days=30 + n % 300)
+        categories = list(dict.fromkeys([r["primary_category"], *r["categories"]]))
+        authors = [a.strip() for a in re.split(r",\s*(?:and\s+)?", r["authors"]) if a.strip()]
+        papers.append(Paper(r["id"], version, r["title"], r["abstract"], authors, categories,
+                            published, updated))
+    return papers
+
+
+# --- a small, independent reading of arXiv's query language ------------------------------
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def _term_matches(paper: Paper, fieldname: str, value: str) -> bool:
+    value = _fold(value.strip('"'))
+    if fieldname == "cat":
+        return any(c == value or c.startswith(value + ".") for c in
+                   (x.lower() for x in paper.categories))
+    if fieldname == "au":
+        if "_" in value and " " not in value:
+            *surname, initial = value.split("_")
+            if len(initial) == 1:
+                surname_text = " ".join(surname)
+                return any(_fold(a).endswith(" " + surname_text) and _fold(a)[0] == initial
+                           for a in paper.authors)
+            surname_text = value.replace("_", " ")
+            return any(_fold(a).endswith(" " + surname_text) for a in paper.authors)
+        return any(value in _fold(a) for a in paper.authors)
+    text = {
+        "ti": paper.title,
+        "abs": paper.abstract,
+        "all": " ".join([paper.title, paper.abstract, *paper.authors]),
+        "id": paper.id,
+    }.get(fieldname, "")
+    words = re.findall(r"\w+", value)
+    haystack = " ".join(re.findall(r"\w+", _fold(text)))
+    # arXiv stems; a prefix of each word (minus a plural/ing ending) is close enough here
+    return all(re.search(r"\b" + re.escape(re.sub(r"(ing|s)$", "", w)), haystack) for w in words)
+
+
+def _tokens(q: str) -> list[str]:
+    return re.findall(r'\(|\)|\w+:"[^"]*"|"[^"]*"|[^\s()]+', q)
+
+
+def query_matches(q: str, paper: Paper) -> bool:
+    tokens = _tokens(q)
+    pos = 0
+
+    def expr() -> bool:
+        nonlocal pos
+        value = conj()
+        while pos < len(tokens) and tokens[pos] == "OR":
+            pos += 1
+            right = conj()
+            value = value or right
+        return value
+
+    def conj() -> bool:
+        nonlocal pos
+        value = atom()
+        while pos < len(tokens) and tokens[pos] not in ("OR", ")"):
+            op = "AND"
+            if tokens[pos] in ("AND", "ANDNOT"):
+                op = tokens[pos]
+                pos += 1
+            right = atom()
+            value = value and (not right if op == "ANDNOT" else right)
+        return value
+
+    def atom() -> bool:
+        nonlocal pos
+        tok = tokens[pos]
+        pos += 1
+        if tok == "(":
+            value = expr()
+            pos += 1  # ")"
+            return value
+        fieldname, _, value = tok.partition(":") if ":" in tok else ("all", "", tok)
+        return _term_matches(paper, fieldname, value)
+
+    return expr()
+
+
+def _atom_entry(p: Paper) -> str:
+    cats = "".join(
+        f'<category term="{escape(c)}" scheme="http://arxiv.org/schemas/atom"/>'
+        for c in p.categories
+    )
+    authors = "".join(f"<author><name>{escape(a)}</name></author>" for a in p.authors)
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    return (
+        f"<entry><id>http://arxiv.org/abs/{p.id}v{p.version}</id>"
+        f"<title>{escape(p.title)}</title><updated>{p.updated:{stamp}}</updated>"
+        f'<link href="https://arxiv.org/abs/{p.id}v{p.version}" rel="alternate" type="text/html"/>'
+        f'<link href="https://arxiv.org/pdf/{p.id}v{p.version}" rel="related" '
+        f'type="application/pdf" title="pdf"/>'
+        f"<summary>{escape(p.abstract)}</summary>{cats}"
+        f"<published>{p.published:{stamp}}</published>"
+        f'<arxiv:primary_category term="{escape(p.categories[0])}"/>{authors}</entry>'
+    )
+
+
+def atom_feed(papers: list[Paper], total: int, start: int) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" '
+        'xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns="http://www.w3.org/2005/Atom">'
+        "<id>https://arxiv.org/api/test</id><title>arXiv Query</title>"
+        "<updated>2024-11-28T05:00:00Z</updated>"
+        f"<opensearch:itemsPerPage>{len(papers)}</opensearch:itemsPerPage>"
+        f"<opensearch:totalResults>{total}</opensearch:totalResults>"
+        f"<opensearch:startIndex>{start}</opensearch:startIndex>"
+        + "".join(_atom_entry(p) for p in papers)
+        + "</feed>"
+    ).encode()
+
+
+class FixtureServer:
+    def __init__(self, fixtures: Path, papers: list[Paper] | None = None) -> None:
+        self.fixtures = fixtures
+        self.papers = papers if papers is not None else load_papers(fixtures)
+        self.by_id = {p.id: p for p in self.papers}
+        self.log: list[Logged] = []
+        self.routes: dict[str, Reply] = {}
+        self.scripts: dict[str, deque[Reply]] = {}
+        self._lock = threading.Lock()
+        self._listing_root = etree.parse(str(fixtures / LISTING)).getroot()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                return
+
+            def do_GET(self) -> None:  # noqa: N802
+                server._handle(self)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FixtureServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # --- test controls --------------------------------------------------------------
+
+    def add(self, path: str, body: bytes | str, content_type: str = "application/xml",
+            status: int = 200, headers: dict[str, str] | None = None) -> str:
+        data = body.encode() if isinstance(body, str) else body
+        self.routes[path] = Reply(status, data, {"Content-Type": content_type, **(headers or {})})
+        return self.url + path
+
+    def script(self, path: str, replies: Iterable[Reply]) -> None:
+        with self._lock:
+            self.scripts.setdefault(path, deque()).extend(replies)
+
+    def requests(self, prefix: str = "") -> list[Logged]:
+        with self._lock:
+            return [r for r in self.log if r.path.startswith(prefix)]
+
+    # --- serving --------------------------------------------------------------------
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(h.path)
+        path = unquote(parts.path)
+        with self._lock:
+            self.log.append(Logged(time.monotonic(), "GET", path, parts.query,
+                                   {k.lower(): v for k, v in h.headers.items()}))
+            queue = self.scripts.get(path)
+            scripted = queue.popleft() if queue else None
+        if scripted is not None:
+            if scripted.delay:
+                time.sleep(scripted.delay)
+            if scripted.drop:
+                h.close_connection = True
+                h.connection.shutdown(2)
+                return
+            self._send(h, scripted.status, scripted.body, scripted.headers)
+            return
+        if path == "/api/query":
+            self._api(h, parse_qs(parts.query))
+        elif path.startswith("/rss/"):
+            self._listing(h, path[len("/rss/"):])
+        elif path.startswith("/feeds/"):
+            self._file(h, path[len("/feeds/"):])
+        elif path in self.routes:
+            r = self.routes[path]
+            self._conditional(h, r.body, r.headers, r.status)
+        else:
+            self._send(h, 404, b"not found", {"Content-Type": "text/plain"})
+
+    def _send(self, h: BaseHTTPRequestHandler, status: int, body: bytes,
+              headers: dict[str, str]) -> None:
+        h.send_response(status)
+        for k, v in headers.items():
+            h.send_header(k, v)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    def _conditional(self, h: BaseHTTPRequestHandler, body: bytes, headers: dict[str, str],
+                     status: int = 200) -> None:
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        modified = format_datetime(dt.datetime(2024, 11, 28, tzinfo=dt.UTC), usegmt=True)
+        if status == 200 and (
+            h.headers.get("If-None-Match") == etag or (
+                h.headers.get("If-Modified-Since") == modified
+                and not h.headers.get("If-None-Match"))
+        ):
+            self._send(h, 304, b"", {"ETag": etag})
+            return
+        self._send(h, status, body, {"ETag": etag, "Last-Modified": modified, **headers})
+
+    def _api(self, h: BaseHTTPRequestHandler, qs: dict[str, list[str]]) -> None:
+        start = int(qs.get("start", ["0"])[0])
+        size = int(qs.get("max_results", ["10"])[0])
+        id_list = [i for i in qs.get("id_list", [""])[0].split(",") if i]
+        if id_list:
+            bad = [i for i in id_list if not re.match(r"^\d{4}\.\d{4,5}(v\d+)?$|^[a-z-]+/\d{7}", i)]
+            if bad:
+                self._send(h, 400, (self.fixtures / ERROR_ENTRY).read_bytes(),
+                           {"Content-Type": "application/atom+xml"})
+                return
+            found = [self.by_id[i.split("v")[0]] for i in id_list if i.split("v")[0] in self.by_id]
+        else:
+            q = qs.get("search_query", [""])[0]
+            found = [p for p in self.papers if query_matches(q, p)]
+            found.sort(key=lambda p: p.updated, reverse=True)
+        page = found[start : start + size]
+        self._send(h, 200, atom_feed(page, len(found), start),
+                   {"Content-Type": "application/atom+xml; charset=utf-8"})
+
+    def _listing(self, h: BaseHTTPRequestHandler, spec: str) -> None:
+        wanted = [c for c in spec.split("+") if c]
+        root = copy.deepcopy(self._listing_root)
+        channel = root.find("channel")
+        assert channel is not None
+        for item in list(channel.iterfind("item")):
+            cats = [c.text or "" for c in item.iterfind("category")]
+            hit = [c for c in cats if any(c == w or c.startswith(w + ".") for w in wanted)]
+            if not hit:
+                channel.remove(item)
+            elif cats[0] not in hit:
+                # seen from the requested categories, a paper from elsewhere is a cross-list
+                kind = item.find("{http://arxiv.org/schemas/atom}announce_type")
+                if kind is not None and kind.text == "new":
+                    kind.text = "cross"
+        body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        self._conditional(h, body, {"Content-Type": "application/rss+xml; charset=utf-8"})
+
+    def _file(self, h: BaseHTTPRequestHandler, rel: str) -> None:
+        path = (self.fixtures / rel).resolve()
+        if not path.is_file() or self.fixtures.resolve() not in path.parents:
+            self._send(h, 404, b"not found", {"Content-Type": "text/plain"})
+            return
+        kind = "application/json" if path.suffix == ".json" else "application/xml"
+        self._conditional(h, path.read_bytes(), {"Content-Type": kind})

@@ -1,0 +1,561 @@
+"""The ``tracker`` command: a thin layer over ``Tracker``.
+
+Every command loads the config once, wires a tracker through ``make_tracker`` and
+calls one method. Errors of ours become one clear line and a non-zero exit (2 for bad
+config or usage, 1 for the rest); progress goes to stderr only on a terminal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from tracker import __version__
+from tracker.bibtex import item_dict
+from tracker.config import Settings, load_settings
+from tracker.core import Tracker, make_tracker
+from tracker.errors import ConfigError, TrackerError, UsageError
+from tracker.models import FollowKind, Item, SearchFilters
+from tracker.worker import run_forever, run_once
+
+F = TypeVar("F", bound=Callable[..., Any])
+CONFIG_CANDIDATES = ("tracker.toml", "config/tracker.toml")
+
+
+def _find_config(given: str | None) -> Path:
+    if given:
+        return Path(given)
+    env = os.environ.get("TRACKER_CONFIG")
+    if env:
+        return Path(env)
+    for candidate in CONFIG_CANDIDATES:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    raise ConfigError(
+        [
+            "no config file: pass --config FILE, set TRACKER_CONFIG, or create tracker.toml "
+            "(copy config/tracker.example.toml to start)"
+        ]
+    )
+
+
+class State:
+    def __init__(self, config: str | None, verbose: int) -> None:
+        self.config = config
+        self.verbose = verbose
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(_find_config(self.config))
+        return self._settings
+
+    @contextmanager
+    def tracker(self) -> Iterator[Tracker]:
+        tracker = make_tracker(self.settings)
+        try:
+            yield tracker
+        finally:
+            tracker.close()
+
+
+def _setup_logging(verbose: int, default: str = "WARNING") -> None:
+    level = {0: default, 1: "INFO"}.get(verbose, "DEBUG")
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def _errors(fn: F) -> F:
+    """Turn our errors into one line on stderr and an exit code."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as e:
+            click.echo("configuration errors:", err=True)
+            for problem in e.problems:
+                click.echo(f"  {problem}", err=True)
+            sys.exit(2)
+        except UsageError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+        except TrackerError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper  # type: ignore[return-value]
+
+
+def _progress() -> Callable[[str], None] | None:
+    if not sys.stderr.isatty():
+        return None
+    return lambda message: click.echo(f"… {message}", err=True)
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as e:
+        raise UsageError(f"{option}: expected a date YYYY-MM-DD, got {value!r}") from e
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config",
+    metavar="FILE",
+    help="Config file (default: $TRACKER_CONFIG, ./tracker.toml or ./config/tracker.toml).",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__)
+@click.pass_context
+def main(ctx: click.Context, config: str | None, verbose: int) -> None:
+    """tracker: follow arXiv, scholars and feeds; get a daily digest; search what you saved."""
+    ctx.obj = State(config, verbose)
+    if ctx.invoked_subcommand != "run":
+        _setup_logging(verbose)
+
+
+# --- config ---------------------------------------------------------------------------
+
+
+@main.group()
+def config() -> None:
+    """Inspect the configuration."""
+
+
+@config.command("check")
+@pass_state
+@_errors
+def config_check(state: State) -> None:
+    """Validate the config file and report every problem."""
+    s = state.settings
+    follows = sum(
+        len(r.follows.categories)
+        + len(r.follows.queries)
+        + len(r.follows.scholars)
+        + len(r.follows.feeds)
+        for r in s.readers
+    )
+    click.echo(f"{s.path}: OK")
+    click.echo(f"  database: {s.database_url}")
+    click.echo(f"  fields:   {s.fields_file} ({len(s.field_map.fields)} fields)")
+    click.echo(f"  readers:  {', '.join(r.name for r in s.readers)} ({follows} follows)")
+
+
+# --- follows --------------------------------------------------------------------------
+
+KINDS = click.Choice([k.value for k in FollowKind])
+
+
+@main.command()
+@click.argument("kind", type=KINDS)
+@click.argument("value")
+@click.option("--reader", help="Reader to follow for (default: the only one).")
+@click.option("--title", help="Display name for a feed.")
+@pass_state
+@_errors
+def follow(state: State, kind: str, value: str, reader: str | None, title: str | None) -> None:
+    """Follow a category, a query, a scholar (by name) or a feed.
+
+    \b
+    tracker follow category cs.DC
+    tracker follow query '"speculative decoding"'
+    tracker follow scholar "Tri Dao"
+    tracker follow feed https://example.org/feed.xml --title "Lab blog"
+    """
+    with state.tracker() as t:
+        added = t.follow(reader, FollowKind(kind), value, title)
+    click.echo(("now following" if added else "already following") + f" {kind} {value}")
+
+
+@main.command()
+@click.argument("kind", type=KINDS)
+@click.argument("value")
+@click.option("--reader")
+@pass_state
+@_errors
+def unfollow(state: State, kind: str, value: str, reader: str | None) -> None:
+    """Stop following something (follows from the config file come back on the next run
+    unless removed there)."""
+    with state.tracker() as t:
+        t.unfollow(reader, FollowKind(kind), value)
+    click.echo(f"unfollowed {kind} {value}")
+
+
+@main.command()
+@click.option("--reader")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+@_errors
+def follows(state: State, reader: str | None, as_json: bool) -> None:
+    """List follows."""
+    with state.tracker() as t:
+        rows = t.follows(reader)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    dict(reader=f.reader, kind=f.kind.value, value=f.value, origin=f.origin)
+                    for f in rows
+                ],
+                indent=2,
+            )
+        )
+        return
+    for f in rows:
+        click.echo(f"{f.reader:<12} {f.kind.value:<9} {f.value}  [{f.origin}]")
+
+
+# --- fetching and status ------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--all", "everything", is_flag=True, help="Fetch every source, due or not.")
+@pass_state
+@_errors
+def fetch(state: State, everything: bool) -> None:
+    """Run one fetch cycle for the sources that are due."""
+    with state.tracker() as t:
+        report = t.fetch(everything=everything, progress=_progress())
+    click.echo(
+        f"checked {report.checked} sources ({report.not_modified} unchanged): "
+        f"{report.new_items} new items, {report.new_sightings} new sightings, "
+        f"{len(report.errors)} errors"
+    )
+    for error in report.errors:
+        click.echo(f"  error: {error}", err=True)
+
+
+def _when(value: dt.datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+@_errors
+def status(state: State, as_json: bool) -> None:
+    """Each source: last success, last error, next check, items."""
+    with state.tracker() as t:
+        rows = t.status()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    dict(
+                        kind=r.source.kind.value,
+                        value=r.source.value,
+                        title=r.source.title,
+                        last_success=r.source.last_success.isoformat()
+                        if r.source.last_success
+                        else None,
+                        last_error=r.source.last_error,
+                        error_count=r.source.error_count,
+                        next_check=r.source.next_check.isoformat(),
+                        items=r.item_count,
+                        readers=list(r.followers),
+                    )
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
+        return
+    for r in rows:
+        s = r.source
+        health = f"FAILING x{s.error_count}: {s.last_error}" if s.error_count else "ok"
+        click.echo(f"{s.kind.value:<13} {s.title or s.value}")
+        click.echo(
+            f"    items {r.item_count} · last success {_when(s.last_success)} · "
+            f"next {_when(s.next_check)} · {health}"
+        )
+
+
+# --- digests --------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--reader", help="Default: every reader.")
+@click.option("--date", "day", metavar="YYYY-MM-DD", help="Local day (default: today).")
+@pass_state
+@_errors
+def digest(state: State, reader: str | None, day: str | None) -> None:
+    """Build a digest now (or write an existing one again)."""
+    when = _date(day, "--date")
+    with state.tracker() as t:
+        names = [reader] if reader else [r.name for r in t.settings.readers]
+        for name in names:
+            outcome = t.build_digest(name, when)
+            verb = "built" if outcome.created else "rewrote"
+            click.echo(f"{verb} {outcome.path} ({outcome.digest.item_count} items)")
+
+
+# --- search, show, save, export -------------------------------------------------------------
+
+
+def _filters(
+    author: str | None,
+    field: str | None,
+    category: str | None,
+    source: str | None,
+    since: str | None,
+    until: str | None,
+    saved_by: str | None,
+) -> SearchFilters:
+    return SearchFilters(
+        author=author,
+        field=field,
+        category=category,
+        source=source,
+        since=_date(since, "--since"),
+        until=_date(until, "--until"),
+        saved_by=saved_by,
+    )
+
+
+def search_options(fn: F) -> F:
+    for option in reversed(
+        [
+            click.option("--author", help="Author name (any part)."),
+            click.option("--field", help='Field ("Computer Science > Systems") or group.'),
+            click.option("--category", help="arXiv category (cs.DC) or archive (cs)."),
+            click.option(
+                "--source",
+                help="Source kind (feed, arxiv_listing, arxiv_query) or part "
+                "of a source's URL/title.",
+            ),
+            click.option("--since", metavar="YYYY-MM-DD"),
+            click.option("--until", metavar="YYYY-MM-DD"),
+            click.option("--saved", is_flag=True, help="Only items you saved."),
+            click.option("--reader"),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _one_line(item: Item) -> str:
+    ident = f"arXiv:{item.arxiv_id}" if item.arxiv_id else f"#{item.id}"
+    year = (item.published or item.first_seen).year
+    authors = ", ".join(item.authors[:3]) + (" et al." if len(item.authors) > 3 else "")
+    return f"{ident:<22} {year} {item.title}\n{'':<27}{authors}"
+
+
+@main.command()
+@click.argument("text", default="")
+@search_options
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+@_errors
+def search(
+    state: State,
+    text: str,
+    author: str | None,
+    field: str | None,
+    category: str | None,
+    source: str | None,
+    since: str | None,
+    until: str | None,
+    saved: bool,
+    reader: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Search stored papers and posts.
+
+    \b
+    Words must all match; "quoted phrases"; prefix*; a OR b; -excluded;
+    title:word, author:name, abstract:word.
+    """
+    with state.tracker() as t:
+        who = t.settings.reader(reader).name if (saved or reader) else None
+        hits = t.search(
+            text,
+            _filters(author, field, category, source, since, until, who if saved else None),
+            limit=limit,
+            reader=who,
+        )
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    dict(item_dict(h.item), score=h.score, snippet=h.snippet, saved=h.saved)
+                    for h in hits
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    if not hits:
+        click.echo("no results")
+    for h in hits:
+        click.echo(("★ " if h.saved else "") + _one_line(h.item))
+        if h.snippet:
+            click.echo(f"{'':<27}{h.snippet}")
+
+
+@main.command()
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+@_errors
+def show(state: State, ref: str, as_json: bool) -> None:
+    """Show one item (arXiv id, URL or number)."""
+    with state.tracker() as t:
+        item = t.item(ref)
+    if as_json:
+        click.echo(json.dumps(item_dict(item), ensure_ascii=False, indent=2))
+        return
+    click.echo(item.title)
+    click.echo(", ".join(item.authors))
+    if item.arxiv_id:
+        click.echo(f"arXiv:{item.arxiv_id}v{item.version or 1}  {item.url}  {item.pdf_url}")
+    elif item.url:
+        click.echo(item.url)
+    if item.categories:
+        click.echo("categories: " + ", ".join(item.categories))
+    if item.fields:
+        click.echo("fields: " + "; ".join(f"{t.field} ({t.basis})" for t in item.fields))
+    when = item.published or item.first_seen
+    click.echo(f"date: {when:%Y-%m-%d}")
+    click.echo("")
+    click.echo(item.summary)
+
+
+@main.command()
+@click.argument("ref")
+@click.option("--reader")
+@pass_state
+@_errors
+def save(state: State, ref: str, reader: str | None) -> None:
+    """Save (star) an item."""
+    with state.tracker() as t:
+        item = t.save(reader, ref)
+    click.echo(f"saved: {item.title}")
+
+
+@main.command()
+@click.argument("ref")
+@click.option("--reader")
+@pass_state
+@_errors
+def unsave(state: State, ref: str, reader: str | None) -> None:
+    """Remove an item from your saved ones."""
+    with state.tracker() as t:
+        item = t.unsave(reader, ref)
+    click.echo(f"unsaved: {item.title}")
+
+
+@main.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["bibtex", "json"]), default="bibtex", show_default=True
+)
+@click.option(
+    "--search", "text", metavar="TEXT", help="Export a search result instead of your saved items."
+)
+@search_options
+@click.option("--limit", default=200, show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True))
+@pass_state
+@_errors
+def export(
+    state: State,
+    fmt: str,
+    text: str | None,
+    author: str | None,
+    field: str | None,
+    category: str | None,
+    source: str | None,
+    since: str | None,
+    until: str | None,
+    saved: bool,
+    reader: str | None,
+    limit: int,
+    output: str | None,
+) -> None:
+    """Export saved items (or a search result) as BibTeX or JSON."""
+    filters = _filters(author, field, category, source, since, until, None)
+    searching = text is not None or filters != SearchFilters()
+    with state.tracker() as t:
+        if searching:
+            who = t.settings.reader(reader).name if saved else None
+            filters = _filters(author, field, category, source, since, until, who)
+            items = [h.item for h in t.search(text or "", filters, limit=limit)]
+        else:
+            items = t.saved(reader)
+        out = t.export(items, fmt)
+    if output:
+        Path(output).write_text(out, encoding="utf-8")
+        click.echo(f"wrote {len(items)} items to {output}", err=True)
+    else:
+        click.echo(out, nl=False)
+
+
+# --- the worker and the database ------------------------------------------------------------
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="One fetch cycle and the due digests, then exit.")
+@pass_state
+@_errors
+def run(state: State, once: bool) -> None:
+    """Run the worker: fetch on schedule, write digests at each reader's time."""
+    _setup_logging(state.verbose, default=state.settings.log_level)
+    with state.tracker() as t:
+        if once:
+            report, outcomes = run_once(t, progress=_progress())
+            click.echo(f"fetched: {report.new_items} new items, {len(report.errors)} errors")
+            for o in outcomes:
+                click.echo(f"digest: {o.path} ({o.digest.item_count} items)")
+            return
+        run_forever(t)
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@pass_state
+@_errors
+def db_upgrade(state: State) -> None:
+    """Apply pending migrations."""
+    from tracker.storage import open_storage
+
+    storage = open_storage(state.settings.database_url, migrate=False)
+    try:
+        changed = storage.migrate()
+        problems = storage.check_integrity()
+    finally:
+        storage.close()
+    click.echo("database upgraded" if changed else "database already up to date")
+    if problems:
+        raise TrackerError("integrity check failed: " + "; ".join(problems))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,492 @@
+"""Configuration: one TOML file, read once, validated into frozen settings.
+
+``load_settings(path)`` reports every mistake at once, each with the file, the key
+and what was expected, as a ``ConfigError``; a bad file never yields settings. Paths
+in the file are relative to the file's folder. Environment variables override two
+keys: ``TRACKER_DATABASE_URL`` and ``TRACKER_ARXIV_CONTACT``; secrets are only ever
+read from the environment.
+
+This module reads the config and field-mapping files; it does no other I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from tracker import query
+from tracker.errors import ConfigError
+from tracker.fields import FieldMap
+from tracker.ids import canonical_url
+from tracker.names import split_name
+
+ARXIV_MIN_INTERVAL = 3.0  # arXiv's terms of use: one request every three seconds
+ARXIV_HOSTS = ("arxiv.org",)
+DEFAULT_API_URL = "https://export.arxiv.org/api/query"
+DEFAULT_LISTING_URL = "https://rss.arxiv.org/rss/"
+DEFAULT_OAI_URL = "https://export.arxiv.org/oai2"
+_READER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class ArxivSettings:
+    contact_email: str
+    api_url: str = DEFAULT_API_URL
+    listing_url: str = DEFAULT_LISTING_URL
+    oai_url: str = DEFAULT_OAI_URL
+    min_interval: float = ARXIV_MIN_INTERVAL
+    page_size: int = 200
+    max_pages: int = 5
+    lookback_days: int = 7
+    max_query_chars: int = 1000
+    listing_batch: int = 25
+    id_batch: int = 100
+
+    @property
+    def user_agent(self) -> str:
+        from tracker import __version__
+
+        return f"tracker/{__version__} (self-hosted paper tracker; mailto:{self.contact_email})"
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """Hosts whose traffic goes through the arXiv pacing gate."""
+        hosts = {urlsplit(u).hostname or "" for u in (self.api_url, self.listing_url, self.oai_url)}
+        return frozenset(h for h in hosts if h)
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    timeout: float = 20.0  # connect and read timeouts, seconds
+    deadline: float = 60.0  # whole transfer, seconds
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    feed_interval: dt.timedelta = dt.timedelta(hours=1)
+    max_backoff: dt.timedelta = dt.timedelta(hours=24)
+    concurrency: int = 4
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    fetch_every: dt.timedelta = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class FeedFollow:
+    url: str
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Follows:
+    categories: tuple[str, ...] = ()
+    queries: tuple[str, ...] = ()  # normalised arXiv expressions
+    scholars: tuple[str, ...] = ()
+    feeds: tuple[FeedFollow, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReaderSettings:
+    name: str
+    timezone: str
+    digest_time: dt.time
+    output_dir: Path
+    follows: Follows = field(default_factory=Follows)
+    fields: tuple[str, ...] = ()  # the reader's own fields; empty: from followed categories
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    abstract_sentences: int = 2
+    abstract_max_chars: int = 400
+    first_lookback: dt.timedelta = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path | None
+    data_dir: Path
+    database_url: str
+    arxiv: ArxivSettings
+    field_map: FieldMap
+    fields_file: Path
+    readers: tuple[ReaderSettings, ...]
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    log_level: str = "INFO"
+
+    def reader(self, name: str | None) -> ReaderSettings:
+        from tracker.errors import UsageError
+
+        if name is None:
+            if len(self.readers) == 1:
+                return self.readers[0]
+            names = ", ".join(r.name for r in self.readers)
+            raise UsageError(f"several readers are configured ({names}); choose one with --reader")
+        for r in self.readers:
+            if r.name == name:
+                return r
+        names = ", ".join(r.name for r in self.readers) or "none"
+        raise UsageError(f"unknown reader {name!r} (configured: {names})")
+
+
+T = TypeVar("T")
+
+
+class _Checker:
+    """Reads typed values out of nested tables, collecting every problem."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.problems: list[str] = []
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(f"{self.origin}: {key}: {message}")
+
+    def table(self, data: Mapping[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
+        value = data.get(key.rsplit(".", 1)[-1], {})
+        if not isinstance(value, dict):
+            self.problem(key, f"expected a table, got {_kind(value)}")
+            return {}
+        self.unknown_keys(value, key, allowed)
+        return value
+
+    def unknown_keys(self, table: Mapping[str, Any], where: str, allowed: set[str]) -> None:
+        for k in table:
+            if k not in allowed:
+                close = difflib.get_close_matches(k, sorted(allowed), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                self.problem(f"{where}.{k}" if where else k, f"unknown key{hint}")
+
+    def get(self, table: Mapping[str, Any], where: str, key: str, kind: type[T], default: T) -> T:
+        if key not in table:
+            return default
+        value = table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.problem(f"{where}.{key}", f"expected {kind.__name__}, got {_kind(value)}")
+            return default
+        return value
+
+    def positive(
+        self, table: Mapping[str, Any], where: str, key: str, kind: type[T], default: T
+    ) -> T:
+        value = self.get(table, where, key, kind, default)
+        if isinstance(value, int | float) and value <= 0:
+            self.problem(f"{where}.{key}", f"expected a positive number, got {value}")
+            return default
+        return value
+
+    def str_list(self, table: Mapping[str, Any], where: str, key: str) -> list[str]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(f"{where}.{key}", f"expected a list of strings, got {_kind(value)}")
+            return []
+        return [v.strip() for v in value]
+
+
+def _kind(value: object) -> str:
+    return {dict: "a table", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def load_settings(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate a config file; raises ConfigError listing every problem."""
+    path = Path(path)
+    environ = os.environ if environ is None else environ
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError as e:
+        raise ConfigError([f"{path}: file not found"]) from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"{path}: not valid TOML: {e}"]) from e
+    except OSError as e:
+        raise ConfigError([f"{path}: cannot read: {e.strerror}"]) from e
+    return settings_from_dict(data, origin=str(path), base_dir=path.parent, environ=environ)
+
+
+def settings_from_dict(
+    data: Mapping[str, Any],
+    *,
+    origin: str,
+    base_dir: Path,
+    environ: Mapping[str, str],
+) -> Settings:
+    c = _Checker(origin)
+    c.unknown_keys(data, "", {"tracker", "arxiv", "fetch", "schedule", "digest", "readers"})
+    top = c.table(data, "tracker", {"data_dir", "database_url", "log_level", "fields_file"})
+    data_dir = base_dir / c.get(top, "tracker", "data_dir", str, "data")
+    database_url = environ.get("TRACKER_DATABASE_URL") or c.get(
+        top, "tracker", "database_url", str, ""
+    )
+    if not database_url:
+        database_url = f"sqlite:///{data_dir / 'tracker.db'}"
+    elif not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
+        c.problem("tracker.database_url", "expected a sqlite:/// or postgresql:// URL")
+    log_level = c.get(top, "tracker", "log_level", str, "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        c.problem("tracker.log_level", "expected one of DEBUG, INFO, WARNING, ERROR")
+    fields_file, field_map = _load_field_map(c, top, base_dir)
+
+    arxiv = _arxiv(c, data, environ)
+    fetch = _fetch(c, data)
+    sched = c.table(data, "schedule", {"fetch_every_minutes"})
+    schedule = ScheduleSettings(
+        fetch_every=dt.timedelta(
+            minutes=c.positive(sched, "schedule", "fetch_every_minutes", float, 15.0)
+        )
+    )
+    dig = c.table(data, "digest", {"abstract_sentences", "abstract_max_chars"})
+    digest = DigestSettings(
+        abstract_sentences=c.positive(dig, "digest", "abstract_sentences", int, 2),
+        abstract_max_chars=c.positive(dig, "digest", "abstract_max_chars", int, 400),
+    )
+    readers = _readers(c, data, base_dir, field_map)
+    if c.problems:
+        raise ConfigError(c.problems)
+    assert field_map is not None  # problems were recorded otherwise
+    return Settings(
+        path=Path(origin),
+        data_dir=data_dir,
+        database_url=database_url,
+        arxiv=arxiv,
+        field_map=field_map,
+        fields_file=fields_file,
+        readers=tuple(readers),
+        fetch=fetch,
+        schedule=schedule,
+        digest=digest,
+        log_level=log_level,
+    )
+
+
+def _load_field_map(
+    c: _Checker, top: Mapping[str, Any], base_dir: Path
+) -> tuple[Path, FieldMap | None]:
+    configured = c.get(top, "tracker", "fields_file", str, "")
+    candidates = (
+        [base_dir / configured]
+        if configured
+        else [
+            base_dir / "fields.toml",
+            Path(__file__).resolve().parents[1] / "config" / "fields.toml",
+        ]
+    )
+    for candidate in candidates:
+        if candidate.is_file():
+            try:
+                with candidate.open("rb") as f:
+                    return candidate, FieldMap.from_dict(tomllib.load(f), str(candidate))
+            except tomllib.TOMLDecodeError as e:
+                c.problem("tracker.fields_file", f"{candidate} is not valid TOML: {e}")
+            except ConfigError as e:
+                c.problems.extend(e.problems)
+            return candidate, None
+    c.problem(
+        "tracker.fields_file",
+        f"field mapping not found (looked for {', '.join(str(p) for p in candidates)}); "
+        "copy config/fields.toml next to your config file or set this key",
+    )
+    return candidates[0], None
+
+
+def _url(c: _Checker, where: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        c.problem(where, f"expected an http(s) URL, got {value!r}")
+    return value
+
+
+def _arxiv(c: _Checker, data: Mapping[str, Any], environ: Mapping[str, str]) -> ArxivSettings:
+    allowed = {
+        "contact_email",
+        "api_url",
+        "listing_url",
+        "oai_url",
+        "min_interval",
+        "page_size",
+        "max_pages",
+        "lookback_days",
+        "max_query_chars",
+        "listing_batch",
+        "id_batch",
+    }
+    t = c.table(data, "arxiv", allowed)
+    contact = environ.get("TRACKER_ARXIV_CONTACT") or c.get(t, "arxiv", "contact_email", str, "")
+    if not _EMAIL.match(contact):
+        c.problem(
+            "arxiv.contact_email",
+            "expected your e-mail address (arXiv asks API users for a contact in the "
+            f"User-Agent), got {contact!r}",
+        )
+    settings = ArxivSettings(
+        contact_email=contact,
+        api_url=_url(c, "arxiv.api_url", c.get(t, "arxiv", "api_url", str, DEFAULT_API_URL)),
+        listing_url=_url(
+            c, "arxiv.listing_url", c.get(t, "arxiv", "listing_url", str, DEFAULT_LISTING_URL)
+        ),
+        oai_url=_url(c, "arxiv.oai_url", c.get(t, "arxiv", "oai_url", str, DEFAULT_OAI_URL)),
+        min_interval=c.get(t, "arxiv", "min_interval", float, ARXIV_MIN_INTERVAL),
+        page_size=c.positive(t, "arxiv", "page_size", int, 200),
+        max_pages=c.positive(t, "arxiv", "max_pages", int, 5),
+        lookback_days=c.positive(t, "arxiv", "lookback_days", int, 7),
+        max_query_chars=c.positive(t, "arxiv", "max_query_chars", int, 1000),
+        listing_batch=c.positive(t, "arxiv", "listing_batch", int, 25),
+        id_batch=c.positive(t, "arxiv", "id_batch", int, 100),
+    )
+    if settings.page_size > 2000:
+        c.problem("arxiv.page_size", "arXiv serves at most 2000 results per page")
+    real_arxiv = any(h == a or h.endswith("." + a) for h in settings.hosts for a in ARXIV_HOSTS)
+    if settings.min_interval < 0 or (real_arxiv and settings.min_interval < ARXIV_MIN_INTERVAL):
+        c.problem(
+            "arxiv.min_interval",
+            f"expected at least {ARXIV_MIN_INTERVAL:g} seconds for arXiv's servers "
+            f"(their terms of use), got {settings.min_interval:g}",
+        )
+    return settings
+
+
+def _fetch(c: _Checker, data: Mapping[str, Any]) -> FetchSettings:
+    allowed = {
+        "timeout",
+        "deadline",
+        "max_body_mb",
+        "max_redirects",
+        "feed_interval_minutes",
+        "max_backoff_hours",
+        "concurrency",
+    }
+    t = c.table(data, "fetch", allowed)
+    return FetchSettings(
+        timeout=c.positive(t, "fetch", "timeout", float, 20.0),
+        deadline=c.positive(t, "fetch", "deadline", float, 60.0),
+        max_body_bytes=int(c.positive(t, "fetch", "max_body_mb", float, 10.0) * 1024 * 1024),
+        max_redirects=c.get(t, "fetch", "max_redirects", int, 5),
+        feed_interval=dt.timedelta(
+            minutes=c.positive(t, "fetch", "feed_interval_minutes", float, 60.0)
+        ),
+        max_backoff=dt.timedelta(hours=c.positive(t, "fetch", "max_backoff_hours", float, 24.0)),
+        concurrency=c.positive(t, "fetch", "concurrency", int, 4),
+    )
+
+
+def _readers(
+    c: _Checker, data: Mapping[str, Any], base_dir: Path, field_map: FieldMap | None
+) -> list[ReaderSettings]:
+    raw = data.get("readers", [])
+    if not isinstance(raw, list) or not raw:
+        c.problem("readers", "expected at least one [[readers]] table")
+        return []
+    readers: list[ReaderSettings] = []
+    seen: set[str] = set()
+    for i, r in enumerate(raw):
+        where = f"readers[{i}]"
+        if not isinstance(r, dict):
+            c.problem(where, "expected a table")
+            continue
+        c.unknown_keys(
+            r, where, {"name", "timezone", "digest_time", "output_dir", "fields", "follows"}
+        )
+        name = c.get(r, where, "name", str, "")
+        if not _READER_NAME.match(name):
+            c.problem(f"{where}.name", "expected a name of letters, digits, '.', '_' or '-'")
+        elif name in seen:
+            c.problem(f"{where}.name", f"reader {name!r} is configured twice")
+        seen.add(name)
+        tz = c.get(r, where, "timezone", str, "UTC")
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            c.problem(f"{where}.timezone", f"unknown time zone {tz!r} (e.g. 'Europe/Berlin')")
+            tz = "UTC"
+        when = c.get(r, where, "digest_time", str, "07:00")
+        m = _TIME.match(when)
+        if not m:
+            c.problem(f"{where}.digest_time", f"expected HH:MM (24-hour), got {when!r}")
+        digest_time = dt.time(int(m.group(1)), int(m.group(2))) if m else dt.time(7)
+        fields = c.str_list(r, where, "fields")
+        if field_map is not None:
+            for f in fields:
+                if f not in field_map.fields:
+                    close = difflib.get_close_matches(f, field_map.fields, n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    c.problem(f"{where}.fields", f"unknown field {f!r}{hint}")
+        readers.append(
+            ReaderSettings(
+                name=name,
+                timezone=tz,
+                digest_time=digest_time,
+                output_dir=base_dir / c.get(r, where, "output_dir", str, "digests"),
+                follows=_follows(c, r, f"{where}.follows", field_map),
+                fields=tuple(fields),
+            )
+        )
+    return readers
+
+
+def _follows(
+    c: _Checker, reader: Mapping[str, Any], where: str, field_map: FieldMap | None
+) -> Follows:
+    t = c.table(reader, where, {"categories", "queries", "scholars", "feeds"})
+    categories: list[str] = []
+    for code in c.str_list(t, where, "categories"):
+        if field_map is not None and field_map.field_of(code) is None:
+            known = list(field_map.category_field) + list(field_map.aliases)
+            close = difflib.get_close_matches(code, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            c.problem(f"{where}.categories", f"unknown arXiv category {code!r}{hint}")
+            continue
+        code = field_map.canonical(code) if field_map else code
+        if code not in categories:
+            categories.append(code)
+    queries: list[str] = []
+    for text in c.str_list(t, where, "queries"):
+        try:
+            queries.append(query.normalise(text))
+        except query.QuerySyntaxError as e:
+            c.problem(f"{where}.queries", f"{text!r}: {e}")
+    scholars: list[str] = []
+    for name in c.str_list(t, where, "scholars"):
+        if not split_name(name).surname:
+            c.problem(f"{where}.scholars", f"{name!r} has no surname")
+        else:
+            scholars.append(" ".join(name.split()))
+    feeds: list[FeedFollow] = []
+    raw_feeds = t.get("feeds", [])
+    if not isinstance(raw_feeds, list):
+        c.problem(f"{where}.feeds", "expected a list of URLs or {url = ..., title = ...} tables")
+        raw_feeds = []
+    for j, item in enumerate(raw_feeds):
+        if isinstance(item, str):
+            feeds.append(FeedFollow(canonical_url(_url(c, f"{where}.feeds[{j}]", item))))
+        elif isinstance(item, dict) and isinstance(item.get("url"), str):
+            c.unknown_keys(item, f"{where}.feeds[{j}]", {"url", "title"})
+            title = item.get("title")
+            feeds.append(
+                FeedFollow(
+                    canonical_url(_url(c, f"{where}.feeds[{j}].url", item["url"])),
+                    title if isinstance(title, str) else None,
+                )
+            )
+        else:
+            c.problem(f"{where}.feeds[{j}]", "expected a URL or a table {url = ..., title = ...}")
+    return Follows(tuple(categories), tuple(queries), tuple(scholars), tuple(feeds))

@@ -1,0 +1,145 @@
+"""What goes into a reader's digest, why, and in which section.
+
+Input: the candidates (items sighted in the reader's followed sources since their
+last digest), the reader's follows and own fields. Output: a ``Digest`` whose
+sections are, in order: followed scholars; the reader's own fields; cross-domain
+reading (fields outside the reader's own); other items; new versions of older
+papers. Every item appears once, under the first section it qualifies for. An item
+that matches none of the reader's follows (a namesake of a followed scholar, say) is
+left out.
+
+Pure: no I/O here; ``now`` is not needed (the digest's cutoff is given).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from tracker.models import (
+    Digest,
+    DigestEntry,
+    DigestSection,
+    Follow,
+    FollowKind,
+    Item,
+    Reason,
+    Sighting,
+)
+from tracker.names import same_person_name
+
+SCHOLARS = "Followed scholars"
+OTHER = "Other items"
+REVISED = "New versions"
+_REVISION = frozenset({"replace", "replace-cross"})
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class ReaderView:
+    """What digest selection needs to know about a reader."""
+
+    name: str
+    follows: Sequence[Follow]
+    own_fields: Sequence[str]  # in the reader's order; empty: no cross-domain split
+    source_titles: Mapping[int, str]  # feed titles for "why" lines
+    aliases: Mapping[str, str]  # alias category code -> canonical code
+
+    def canonical(self, code: str) -> str:
+        return self.aliases.get(code, code)
+
+
+def reasons_for(item: Item, sightings: Sequence[Sighting], reader: ReaderView) -> list[Reason]:
+    """Every follow of the reader that this item matches, most specific first."""
+    by_source: dict[int, list[Follow]] = {}
+    for follow in reader.follows:
+        by_source.setdefault(follow.source_id, []).append(follow)
+    sighted = {s.source_id for s in sightings}
+    categories = [reader.canonical(c) for c in item.categories]
+    primary = reader.canonical(item.primary_category) if item.primary_category else None
+    found: list[Reason] = []
+    for follow in reader.follows:
+        if follow.kind is FollowKind.SCHOLAR:
+            if follow.source_id in sighted or item.arxiv_id:
+                names = [a for a in item.authors if same_person_name(follow.value, a)]
+                if names:
+                    found.append(Reason(FollowKind.SCHOLAR, follow.value))
+        elif follow.kind is FollowKind.CATEGORY:
+            if follow.value in categories:
+                detail = "cross-list" if primary and primary != follow.value else ""
+                found.append(Reason(FollowKind.CATEGORY, follow.value, detail))
+        elif follow.source_id in sighted:
+            if follow.kind is FollowKind.QUERY:
+                found.append(Reason(FollowKind.QUERY, follow.value))
+            else:
+                title = reader.source_titles.get(follow.source_id) or follow.value
+                found.append(Reason(FollowKind.FEED, title))
+    order = {FollowKind.SCHOLAR: 0, FollowKind.QUERY: 1, FollowKind.FEED: 2, FollowKind.CATEGORY: 3}
+    return sorted(dict.fromkeys(found), key=lambda r: order[r.kind])
+
+
+def followed_authors(item: Item, follows: Iterable[Follow]) -> tuple[str, ...]:
+    scholars = [f.value for f in follows if f.kind is FollowKind.SCHOLAR]
+    return tuple(a for a in item.authors if any(same_person_name(s, a) for s in scholars))
+
+
+def _announce(sightings: Sequence[Sighting]) -> str | None:
+    types = [s.announce_type for s in sightings if s.announce_type]
+    for preferred in ("new", "cross"):
+        if preferred in types:
+            return preferred
+    return types[0] if types else None
+
+
+def _sort_key(entry: DigestEntry) -> tuple[object, ...]:
+    item = entry.item
+    when = item.published or item.first_seen
+    return (-(when - _EPOCH).total_seconds(), item.key)
+
+
+def build_digest(
+    reader: ReaderView,
+    day: dt.date,
+    cutoff: dt.datetime,
+    candidates: Sequence[tuple[Item, Sequence[Sighting]]],
+    failing_sources: Sequence[str] = (),
+) -> Digest:
+    own = list(dict.fromkeys(reader.own_fields))
+    scholars: list[DigestEntry] = []
+    mine: dict[str, list[DigestEntry]] = {f: [] for f in own}
+    cross: dict[str, list[DigestEntry]] = {}
+    other: list[DigestEntry] = []
+    revised: list[DigestEntry] = []
+    for item, sightings in candidates:
+        reasons = reasons_for(item, sightings, reader)
+        if not reasons:
+            continue
+        announce = _announce(sightings)
+        entry = DigestEntry(item, tuple(reasons), followed_authors(item, reader.follows), announce)
+        fields = [t.field for t in item.fields]
+        if any(r.kind is FollowKind.SCHOLAR for r in reasons):
+            scholars.append(entry)
+        elif announce in _REVISION:
+            revised.append(entry)
+        elif not fields:
+            other.append(entry)
+        elif not own:
+            mine.setdefault(fields[0], []).append(entry)
+        elif mine_field := next((f for f in fields if f in mine), None):
+            mine[mine_field].append(entry)
+        else:
+            cross.setdefault(fields[0], []).append(entry)
+    sections: list[DigestSection] = []
+    if scholars:
+        sections.append(DigestSection(SCHOLARS, "scholars", tuple(sorted(scholars, key=_sort_key))))
+    for name, entries in mine.items():
+        if entries:
+            sections.append(DigestSection(name, "field", tuple(sorted(entries, key=_sort_key))))
+    for name in sorted(cross):
+        sections.append(DigestSection(name, "cross", tuple(sorted(cross[name], key=_sort_key))))
+    if other:
+        sections.append(DigestSection(OTHER, "other", tuple(sorted(other, key=_sort_key))))
+    if revised:
+        sections.append(DigestSection(REVISED, "revised", tuple(sorted(revised, key=_sort_key))))
+    return Digest(reader.name, day, cutoff, tuple(sections), tuple(failing_sources))

@@ -1,0 +1,290 @@
+"""One fetch cycle: due sources are fetched, parsed, merged into storage, rescheduled.
+
+Request economy: all due listing categories go out in a few requests (categories
+joined with "+"), all due arXiv queries are OR-ed into a few API requests within
+``max_query_chars`` and attributed back by local matching, and papers known only from
+a link are completed by id in batches. Feeds are fetched concurrently (arXiv hosts
+still pass the pacing gate one at a time) and written by the calling thread.
+
+One broken source never stops the others: each batch's failure is recorded on its
+sources, with backoff, and the cycle goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+
+from tracker import decide, ids, query
+from tracker.config import Settings
+from tracker.errors import SourceError, TrackerError
+from tracker.merge import merge, normalise_new
+from tracker.models import CacheValidators, Entry, Response, Source, SourceKind
+from tracker.sources.arxiv import ArxivClient
+from tracker.sources.feeds import ParsedFeed, parse_feed
+from tracker.sources.http import Fetcher
+from tracker.storage import Storage
+
+log = logging.getLogger(__name__)
+QUERY_OVERLAP = dt.timedelta(days=2)  # re-ask this far back: arXiv's index lags
+ENRICH_REQUESTS = 2  # id lookups per cycle at most
+Progress = Callable[[str], None]
+
+
+@dataclass
+class CycleReport:
+    checked: int = 0
+    not_modified: int = 0
+    new_items: int = 0
+    new_sightings: int = 0
+    enriched: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Ingestor:
+    def __init__(
+        self,
+        storage: Storage,
+        arxiv: ArxivClient,
+        fetcher: Fetcher,
+        settings: Settings,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.storage = storage
+        self.arxiv = arxiv
+        self.fetcher = fetcher
+        self.settings = settings
+        self.clock = clock
+        self.field_map = settings.field_map
+
+    def run(self, *, everything: bool = False, progress: Progress | None = None) -> CycleReport:
+        report = CycleReport()
+        now = self.clock()
+        due = self.storage.followed_sources() if everything else self.storage.due_sources(now)
+        by_kind: dict[SourceKind, list[Source]] = {k: [] for k in SourceKind}
+        for source in due:
+            by_kind[source.kind].append(source)
+        say = progress or (lambda message: None)
+        if by_kind[SourceKind.ARXIV_LISTING]:
+            say(f"arXiv listings: {len(by_kind[SourceKind.ARXIV_LISTING])} categories")
+            self._listings(by_kind[SourceKind.ARXIV_LISTING], report)
+        if by_kind[SourceKind.ARXIV_QUERY]:
+            say(f"arXiv searches: {len(by_kind[SourceKind.ARXIV_QUERY])} queries")
+            self._queries(by_kind[SourceKind.ARXIV_QUERY], report)
+        if by_kind[SourceKind.FEED]:
+            say(f"feeds: {len(by_kind[SourceKind.FEED])}")
+            self._feeds(by_kind[SourceKind.FEED], report, say)
+        self._enrich(report)
+        log.info(
+            "cycle done checked=%d not_modified=%d new_items=%d new_sightings=%d errors=%d",
+            report.checked,
+            report.not_modified,
+            report.new_items,
+            report.new_sightings,
+            len(report.errors),
+        )
+        return report
+
+    # --- storing ------------------------------------------------------------------------
+
+    def _store(self, batch: Sequence[tuple[Entry, Sequence[int]]], report: CycleReport) -> None:
+        if not batch:
+            return
+        result = self.storage.ingest(
+            batch, self.clock(), merge=merge, prepare=normalise_new, tag=self.field_map.tag
+        )
+        report.new_items += result.new_items
+        report.new_sightings += result.new_sightings
+
+    def _fail(self, sources: Sequence[Source], error: Exception, report: CycleReport) -> None:
+        now = self.clock()
+        if isinstance(error, TrackerError):
+            message = str(error)
+            log.warning("source failed sources=%s error=%s", [s.id for s in sources], message)
+        else:  # a bug or an unforeseen input: keep the cycle going, keep the trace
+            message = f"internal error: {type(error).__name__}: {error}"
+            log.exception("source failed unexpectedly sources=%s", [s.id for s in sources])
+        retry_after = getattr(error, "retry_after", None)
+        for source in sources:
+            next_check = decide.after_failure(
+                source.error_count + 1,
+                now,
+                retry_after=retry_after,
+                max_backoff=self.settings.fetch.max_backoff,
+                seed=source.id,
+            )
+            self.storage.record_failure(source.id, now, message, next_check)
+            report.errors.append(f"{source.kind.value} {source.value}: {message}")
+
+    # --- arXiv listings -----------------------------------------------------------------
+
+    def _listings(self, sources: list[Source], report: CycleReport) -> None:
+        size = self.settings.arxiv.listing_batch
+        for start in range(0, len(sources), size):
+            group = sources[start : start + size]
+            try:
+                self._listing_batch(group, report)
+            except Exception as e:
+                self._fail(group, e, report)
+
+    def _listing_batch(self, group: list[Source], report: CycleReport) -> None:
+        codes = [s.value for s in group]
+        url = self.arxiv.listing_address(codes)
+        response, listing = self.arxiv.listing(codes, self.storage.validators(url))
+        report.checked += len(group)
+        now = self.clock()
+        if listing is None:  # 304: not rebuilt since we last looked
+            report.not_modified += len(group)
+            self.storage.record_success(
+                [s.id for s in group], now, decide.after_listing(now, dt.date.min)
+            )
+            return
+        batch = [
+            (replace(e, key=ids.item_key(e, "")), self._category_sources(e, group))
+            for e in listing.entries
+        ]
+        self._store(batch, report)
+        # The listing shows one day only: sources that missed days catch up by search.
+        behind = [s for s in group if decide.missed_listings(s.last_success, now)]
+        if behind:
+            since = min(s.last_success for s in behind if s.last_success) - dt.timedelta(days=1)
+            expression = query.combine([f"cat:{s.value}" for s in behind])
+            found = self.arxiv.search(expression, since)
+            self._store(
+                [
+                    (replace(e, key=ids.item_key(e, "")), self._category_sources(e, behind))
+                    for e in found
+                ],
+                report,
+            )
+        self.storage.store_validators(
+            url, CacheValidators(response.etag, response.last_modified), now
+        )
+        self.storage.record_success(
+            [s.id for s in group], now, decide.after_listing(now, listing.day)
+        )
+
+    def _category_sources(self, entry: Entry, group: Sequence[Source]) -> list[int]:
+        codes = [self.field_map.canonical(c) for c in entry.categories]
+        return [
+            s.id for s in group if any(c == s.value or c.startswith(s.value + ".") for c in codes)
+        ]
+
+    # --- arXiv searches -----------------------------------------------------------------
+
+    def _queries(self, sources: list[Source], report: CycleReport) -> None:
+        expressions = [s.value for s in sources]
+        for indexes in query.batch(expressions, self.settings.arxiv.max_query_chars):
+            group = [sources[n] for n in indexes]
+            try:
+                self._query_batch(group, report)
+            except Exception as e:
+                self._fail(group, e, report)
+
+    def _query_batch(self, group: list[Source], report: CycleReport) -> None:
+        now = self.clock()
+        lookback = now - dt.timedelta(days=self.settings.arxiv.lookback_days)
+        since = min((s.last_success - QUERY_OVERLAP) if s.last_success else lookback for s in group)
+        nodes = [query.parse(s.value) for s in group]
+        found = self.arxiv.search(query.combine([s.value for s in group]), since)
+        report.checked += len(group)
+        batch: list[tuple[Entry, Sequence[int]]] = []
+        for entry in found:
+            matched = [
+                s.id for s, node in zip(group, nodes, strict=True) if query.matches(node, entry)
+            ]
+            # arXiv matched it but our local reading cannot tell which part of the OR
+            # did (its stemming differs): credit the whole batch rather than drop it.
+            batch.append(
+                (replace(entry, key=ids.item_key(entry, "")), matched or [s.id for s in group])
+            )
+        self._store(batch, report)
+        self.storage.record_success(
+            [s.id for s in group],
+            now,
+            decide.after_success(SourceKind.ARXIV_QUERY, now, self.settings.fetch.feed_interval),
+        )
+
+    # --- feeds --------------------------------------------------------------------------
+
+    def _fetch_feed(self, source: Source) -> tuple[ParsedFeed | None, Response]:
+        validators = self.storage.validators(source.value)
+        response = self.fetcher.get(
+            source.value,
+            validators=validators,
+            accept="application/atom+xml, application/rss+xml, application/feed+json, "
+            "application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1",
+        )
+        if response.not_modified:
+            return None, response
+        parsed = parse_feed(response.body, url=response.url, content_type=response.content_type)
+        return parsed, response
+
+    def _feeds(self, sources: list[Source], report: CycleReport, say: Progress) -> None:
+        workers = max(1, min(self.settings.fetch.concurrency, len(sources)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feed") as pool:
+            futures: dict[Future[tuple[ParsedFeed | None, Response]], Source] = {
+                pool.submit(self._fetch_feed, s): s for s in sources
+            }
+            for done, future in enumerate(as_completed(futures), 1):
+                source = futures[future]
+                try:
+                    parsed, response = future.result()
+                    self._feed_done(source, parsed, response, report)
+                except Exception as e:
+                    self._fail([source], e, report)
+                if done % 50 == 0:
+                    say(f"feeds: {done}/{len(sources)}")
+
+    def _feed_done(
+        self, source: Source, parsed: ParsedFeed | None, response: Response, report: CycleReport
+    ) -> None:
+        now = self.clock()
+        report.checked += 1
+        next_check = decide.after_success(
+            source.kind, now, self.settings.fetch.feed_interval, seed=source.id
+        )
+        if parsed is None:
+            report.not_modified += 1
+            self.storage.record_success([source.id], now, next_check)
+            return
+        if parsed.warning:
+            log.info(
+                "feed read with warnings source=%d url=%s warning=%s",
+                source.id,
+                source.value,
+                parsed.warning,
+            )
+        scope = f"feed:{source.value}"
+        self._store(
+            [(replace(e, key=ids.item_key(e, scope)), [source.id]) for e in parsed.entries], report
+        )
+        self.storage.store_validators(
+            source.value, CacheValidators(response.etag, response.last_modified), now
+        )
+        self.storage.record_success([source.id], now, next_check, title=parsed.title)
+
+    # --- completing papers known only from links ------------------------------------------
+
+    def _enrich(self, report: CycleReport) -> None:
+        size = self.settings.arxiv.id_batch
+        for _ in range(ENRICH_REQUESTS):
+            pending = self.storage.items_needing_metadata(size)
+            if not pending:
+                return
+            wanted = [item.arxiv_id for item in pending if item.arxiv_id]
+            try:
+                found = self.arxiv.by_ids(wanted)
+            except SourceError as e:
+                log.warning("could not complete papers by id count=%d error=%s", len(wanted), e)
+                report.errors.append(f"arXiv id lookup: {e}")
+                return
+            self._store([(replace(e, key=ids.item_key(e, "")), []) for e in found], report)
+            missing = set(wanted) - {e.arxiv_id for e in found}
+            if missing:
+                # arXiv does not know these ids (a typo in someone's link): stop asking.
+                self.storage.give_up_metadata(sorted(missing))
+            report.enriched += len(found)

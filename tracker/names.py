@@ -1,0 +1,105 @@
+"""People's names: normalising, matching with initials, and arXiv ``au:`` terms.
+
+Names vary between papers: accents ("Schrödinger" / "Schrodinger"), initials
+("T. Dao" / "Tri Dao"), order ("Dao, Tri"), hyphens ("Jean-Pierre" / "Jean Pierre")
+and particles ("Del Maestro"). ``same_person_name`` decides whether two spellings can
+be the same name; it cannot tell namesakes apart (that needs ids or evidence).
+
+Pure: no I/O here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Lower-case particles that belong to the surname ("van der Waals", "Del Maestro").
+PARTICLES = frozenset(
+    "van von der den de del della dei degli di da das dos du la le ter ten bin al el af zu".split()
+)
+_SPLIT = re.compile(r"[^\w']+")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: "Schrödinger" → "schrodinger"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return stripped.casefold().replace("ß", "ss").replace("ø", "o").replace("ł", "l")
+
+
+@dataclass(frozen=True, slots=True)
+class PersonName:
+    """A name split into given names and surname, folded to lower case."""
+
+    given: tuple[str, ...]
+    surname: tuple[str, ...]
+
+    @property
+    def display_surname(self) -> str:
+        return " ".join(self.surname)
+
+
+def split_name(name: str) -> PersonName:
+    """Split "Tri Dao", "Dao, Tri", "T. Dao" or "Adrian Del Maestro" into parts."""
+    name = " ".join(name.replace("\u00a0", " ").split())
+    if "," in name:
+        last, _, first = name.partition(",")
+        surname = _tokens(last)
+        given = _tokens(first)
+    else:
+        tokens = _tokens(name)
+        if not tokens:
+            return PersonName((), ())
+        # The surname is the last token plus any particles before it.
+        cut = len(tokens) - 1
+        while cut > 1 and tokens[cut - 1] in PARTICLES:
+            cut -= 1
+        given, surname = tokens[:cut], tokens[cut:]
+    # Drop generational suffixes that are not part of the surname.
+    if len(surname) > 1 and surname[-1] in ("jr", "sr", "ii", "iii", "iv"):
+        surname = surname[:-1]
+    return PersonName(tuple(given), tuple(surname))
+
+
+def _tokens(text: str) -> list[str]:
+    # "Jean-Pierre" → ["jean", "pierre"]; "J.-P." → ["j", "p"]
+    return [t for t in _SPLIT.split(fold(text).replace("-", " ")) if t and t != "'"]
+
+
+def same_person_name(a: str, b: str) -> bool:
+    """Whether two spellings can name the same person: same surname, and given
+    names that agree where both are spelled out and by initial otherwise."""
+    na, nb = split_name(a), split_name(b)
+    if not na.surname or na.surname != nb.surname:
+        return False
+    return _given_compatible(na.given, nb.given)
+
+
+def _given_compatible(ga: tuple[str, ...], gb: tuple[str, ...]) -> bool:
+    if not ga or not gb:
+        return True  # a surname alone is compatible with anything
+    for x, y in zip(ga, gb, strict=False):
+        if len(x) > 1 and len(y) > 1:
+            if x != y:
+                return False
+        elif x[0] != y[0]:
+            return False
+    return True
+
+
+def arxiv_author_term(name: str) -> str:
+    """The arXiv API ``au:`` term for a name: surname words joined by "_" and the
+    first initial ("Tri Dao" → "au:Dao_T"). arXiv matches it loosely (every T. Dao);
+    results are filtered locally with ``same_person_name``."""
+    parsed = split_name(name)
+    if not parsed.surname:
+        raise ValueError(f"no surname in {name!r}")
+    parts = [_ascii_word(w) for w in parsed.surname]
+    if parsed.given:
+        parts.append(_ascii_word(parsed.given[0])[:1])
+    return "au:" + "_".join(p for p in parts if p)
+
+
+def _ascii_word(word: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", word)

@@ -1,0 +1,206 @@
+"""The HTTP seam: one ``httpx.Client`` passed in, every request through ``Fetcher.get``.
+
+What every fetch gets here: a User-Agent, connect/read timeouts plus an overall
+deadline, a cap on the decompressed body (so a gzip bomb stops at the cap), redirects
+followed by hand (each hop checked: http(s) only, a limit, loops caught), conditional
+GET from stored validators, and the arXiv pacing gate for arXiv hosts. httpx errors
+are turned into ``FetchError`` subclasses carrying the URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import time
+from collections.abc import Callable, Mapping
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from tracker.errors import BodyTooLargeError, FetchError, HTTPStatusError
+from tracker.models import CacheValidators, Response
+from tracker.sources.pacing import PacingGate
+
+log = logging.getLogger(__name__)
+GateLookup = Callable[[str], PacingGate | None]
+_REDIRECTS = (301, 302, 303, 307, 308)
+ERROR_BODY_BYTES = 64 * 1024
+
+
+def parse_retry_after(value: str | None, now: dt.datetime) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date
+    (RFC 9110 section 10.2.3). None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class Fetcher:
+    """GETs with caps, deadlines, redirects and pacing; returns ``Response`` records."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        user_agent: str,
+        max_body_bytes: int,
+        deadline: float,
+        max_redirects: int = 5,
+        gate_for: GateLookup = lambda url: None,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.client = client
+        self.user_agent = user_agent
+        self.max_body_bytes = max_body_bytes
+        self.deadline = deadline
+        self.max_redirects = max_redirects
+        self.gate_for = gate_for
+        self._clock = clock
+        self._now = now
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        validators: CacheValidators | None = None,
+        accept: str = "*/*",
+    ) -> Response:
+        headers = {"User-Agent": self.user_agent, "Accept": accept}
+        if validators and validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators and validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        started = self._clock()
+        visited: list[str] = []
+        current = url
+        current_params = params
+        for _ in range(self.max_redirects + 1):
+            scheme = urlsplit(current).scheme.lower()
+            if scheme not in ("http", "https"):
+                raise FetchError(f"refusing to fetch a {scheme or 'relative'} URL", url=current)
+            try:
+                request = self.client.build_request(
+                    "GET", current, params=current_params, headers=headers
+                )
+            except (httpx.InvalidURL, ValueError) as e:
+                raise FetchError(f"invalid URL: {e}", url=current) from e
+            full = str(request.url)
+            if full in visited:
+                raise FetchError("redirect loop", url=full)
+            visited.append(full)
+            gate = self.gate_for(full)
+            if gate is None:
+                response = self._send(request, started)
+            else:
+                with gate.slot():
+                    response = self._send(request, started)
+                    if response.status in (429, 503):
+                        retry = parse_retry_after(response.headers_retry_after, self._now())
+                        if retry is not None:
+                            gate.defer(retry)
+            if response.status in _REDIRECTS and response.location:
+                current = urljoin(full, response.location)
+                current_params = None
+                continue
+            return response.finish(full, self._now())
+        raise FetchError(f"more than {self.max_redirects} redirects", url=url)
+
+    def _send(self, request: httpx.Request, started: float) -> _Raw:
+        url = str(request.url)
+        try:
+            response = self.client.send(request, stream=True, follow_redirects=False)
+        except httpx.TimeoutException as e:
+            raise FetchError("timed out", url=url) from e
+        except httpx.HTTPError as e:
+            raise FetchError(f"connection failed: {type(e).__name__}: {e}", url=url) from e
+        try:
+            status = response.status_code
+            if status in _REDIRECTS or status == 304:
+                return _Raw(status, b"", response.headers)
+            if status >= 400:
+                # Keep only the start of an error body: enough for an error document.
+                head = b""
+                for chunk in response.iter_bytes():
+                    head += chunk
+                    if len(head) >= ERROR_BODY_BYTES or self._clock() - started > self.deadline:
+                        break
+                return _Raw(status, head[:ERROR_BODY_BYTES], response.headers)
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > self.max_body_bytes:
+                raise BodyTooLargeError(
+                    f"body of {int(length)} bytes exceeds the cap of {self.max_body_bytes}",
+                    url=url,
+                )
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    raise BodyTooLargeError(
+                        f"body exceeds the cap of {self.max_body_bytes} bytes", url=url
+                    )
+                if self._clock() - started > self.deadline:
+                    raise FetchError(f"transfer exceeded the {self.deadline:g}s deadline", url=url)
+                chunks.append(chunk)
+            return _Raw(status, b"".join(chunks), response.headers)
+        except httpx.TimeoutException as e:
+            raise FetchError("timed out while reading", url=url) from e
+        except httpx.DecodingError as e:
+            raise FetchError(f"undecodable body: {e}", url=url) from e
+        except httpx.HTTPError as e:
+            raise FetchError(f"transfer failed: {type(e).__name__}: {e}", url=url) from e
+        finally:
+            response.close()
+
+
+class _Raw:
+    """A response read within the limits, before status handling."""
+
+    def __init__(self, status: int, body: bytes, headers: httpx.Headers) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers
+
+    @property
+    def location(self) -> str | None:
+        return self.headers.get("Location")
+
+    @property
+    def headers_retry_after(self) -> str | None:
+        return self.headers.get("Retry-After")
+
+    def finish(self, url: str, now: dt.datetime) -> Response:
+        if self.status >= 400 or (self.status >= 300 and self.status != 304):
+            retry = parse_retry_after(self.headers_retry_after, now)
+            raise HTTPStatusError(self.status, url=url, retry_after=retry, body=self.body)
+        return Response(
+            url=url,
+            status=self.status,
+            body=self.body,
+            content_type=self.headers.get("Content-Type"),
+            etag=self.headers.get("ETag"),
+            last_modified=self.headers.get("Last-Modified"),
+        )
+
+
+def make_client(timeout: float, *, trust_env: bool = True) -> httpx.Client:
+    """The production client: timeouts on every phase; proxies from the environment
+    unless ``trust_env`` is off (tests, which must only ever reach loopback)."""
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+        follow_redirects=False,
+        trust_env=trust_env,
+    )

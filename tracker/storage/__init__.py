@@ -1,0 +1,36 @@
+"""Storage: the one seam to the database (SQLite by default, PostgreSQL for a lab).
+
+``Storage`` speaks the domain (``ingest``, ``due_sources``, ``digest_candidates``,
+``search`` ...) and returns frozen model objects; SQLAlchemy never leaves this
+package. Each aggregate has its own module; ``Storage`` combines them.
+"""
+
+from __future__ import annotations
+
+from tracker.storage.base import HEAD_REVISION, make_engine
+from tracker.storage.digests import Candidate, DigestRow, DigestsMixin, StoredDigest
+from tracker.storage.items import IngestReport
+from tracker.storage.search import SearchMixin
+from tracker.storage.sources import FollowSpec
+
+__all__ = [
+    "HEAD_REVISION",
+    "Candidate",
+    "DigestRow",
+    "FollowSpec",
+    "IngestReport",
+    "Storage",
+    "StoredDigest",
+    "open_storage",
+]
+
+
+class Storage(SearchMixin, DigestsMixin):
+    """Everything tracker keeps, behind intent-named methods."""
+
+
+def open_storage(url: str, *, migrate: bool = True) -> Storage:
+    storage = Storage(make_engine(url))
+    if migrate:
+        storage.migrate()
+    return storage

@@ -1,0 +1,152 @@
+"""The database connection, transactions and migrations shared by the storage mixins.
+
+SQLite runs in WAL mode with foreign keys on; write transactions start with
+``BEGIN IMMEDIATE`` so that two writers queue on the lock instead of failing half-way.
+SQLAlchemy stays inside this package: callers get model objects, never rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.dml import Insert
+
+from tracker.errors import StorageError
+from tracker.storage import schema
+
+log = logging.getLogger(__name__)
+HEAD_REVISION = "0001"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is unreliable).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    write = conn.get_execution_options().get("tracker_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class StorageBase:
+    """Engine, transactions, migrations and small helpers."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except SQLAlchemyError as e:
+            raise StorageError(f"database read failed: {e}") from e
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with (
+                self.engine.connect().execution_options(tracker_write=True) as conn,
+                conn.begin(),
+            ):
+                yield conn
+        except SQLAlchemyError as e:
+            raise StorageError(f"database write failed: {e}") from e
+
+    def _insert_ignore(self, table: Table) -> Insert:
+        """INSERT that skips rows conflicting with a unique constraint."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        return sqlite.insert(table).on_conflict_do_nothing()
+
+    # --- migrations ---------------------------------------------------------------
+
+    def revision(self) -> str | None:
+        with self._read() as conn:
+            try:
+                row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            except SQLAlchemyError:
+                return None
+        return row[0] if row else None
+
+    def migrate(self) -> bool:
+        """Bring the schema to the latest revision; True when anything was applied."""
+        if self.revision() == HEAD_REVISION:
+            return False
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", "tracker.storage:migrations")
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except SQLAlchemyError as e:
+            raise StorageError(f"database migration failed: {e}") from e
+        log.info("database migrated to=%s", HEAD_REVISION)
+        return True
+
+    def check_integrity(self) -> list[str]:
+        """Problems the database reports about itself (empty when healthy)."""
+        if self.dialect != "sqlite":
+            return []
+        with self._read() as conn:
+            rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check")]
+            fts = conn.exec_driver_sql(
+                "INSERT INTO items_fts(items_fts, rank) VALUES('integrity-check', 1)"
+            )
+            fts.close()
+        return [r for r in rows if r != "ok"]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- small key/value store ------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self._read() as conn:
+            return conn.scalar(select(schema.meta.c.value).where(schema.meta.c.key == key))
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as conn:
+            conn.execute(schema.meta.delete().where(schema.meta.c.key == key))
+            conn.execute(schema.meta.insert().values(key=key, value=value))
+
+
+def dumps(values: Sequence[str]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def loads(text_value: str | None) -> tuple[str, ...]:
+    if not text_value:
+        return ()
+    return tuple(json.loads(text_value))

@@ -1,0 +1,184 @@
+"""Digest bookkeeping: candidates for a reader's next digest, and what each digest held.
+
+Exactly-once per reader is a database fact: ``digest_items`` has a unique
+(reader, item) pair, and a digest's items are written in the same transaction as the
+digest itself. Candidates are the items sighted in a reader's followed sources up to
+the cutoff that no earlier digest of that reader contained, so a late or skipped run
+loses nothing and repeats nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, func, select
+
+from tracker.errors import StorageError
+from tracker.models import FollowKind, Item, Reason, Sighting
+from tracker.storage import schema
+from tracker.storage.items import ItemsMixin
+from tracker.storage.sources import SourcesMixin
+
+sg, f, d, di = schema.sightings, schema.follows, schema.digests, schema.digest_items
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    item: Item
+    sightings: tuple[Sighting, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRow:
+    """One item of a stored digest, in its place."""
+
+    item_id: int
+    section: str
+    section_kind: str
+    reasons: tuple[Reason, ...]
+    announce_type: str | None
+    followed_authors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDigest:
+    reader: str
+    day: dt.date
+    cutoff: dt.datetime
+    rows: tuple[DigestRow, ...]
+    failing_sources: tuple[str, ...] = ()
+
+
+class DigestsMixin(ItemsMixin, SourcesMixin):
+    def digest_candidates(
+        self,
+        reader: str,
+        cutoff: dt.datetime,
+        lookback: dt.timedelta,
+        not_before: dt.datetime | None = None,
+    ) -> list[Candidate]:
+        """Items sighted in the reader's sources by ``cutoff`` and in no digest of theirs.
+
+        A follow brings only what was sighted since it was created (less ``lookback``),
+        so following a busy source does not flood the next digest with its history;
+        ``not_before`` bounds the look back further (a day before the last digest).
+        """
+        created = self.follow_created(reader)
+        if not created:
+            return []
+        since = {
+            sid: max(when - lookback, not_before) if not_before else when - lookback
+            for sid, when in created.items()
+        }
+        earliest = min(since.values())
+        query = (
+            select(sg.c.item_id, sg.c.source_id, sg.c.seen_at, sg.c.announce_type)
+            .where(
+                sg.c.source_id.in_(list(since)),
+                sg.c.seen_at <= cutoff,
+                sg.c.seen_at >= earliest,
+                ~exists().where(and_(di.c.reader == reader, di.c.item_id == sg.c.item_id)),
+            )
+            .order_by(sg.c.item_id, sg.c.id)
+        )
+        found: dict[int, list[Sighting]] = {}
+        with self._read() as conn:
+            for r in conn.execute(query):
+                if r.seen_at >= since[r.source_id]:
+                    found.setdefault(r.item_id, []).append(
+                        Sighting(r.item_id, r.source_id, r.seen_at, r.announce_type)
+                    )
+            items = self._items(conn, list(found))
+        return [Candidate(item, tuple(found[item.id])) for item in items]
+
+    def record_digest(
+        self,
+        reader: str,
+        day: dt.date,
+        cutoff: dt.datetime,
+        rows: Sequence[DigestRow],
+        now: dt.datetime,
+        failing_sources: Sequence[str] = (),
+    ) -> StoredDigest:
+        """Store a digest and its items at once; fails if any item was already sent."""
+        with self._write() as conn:
+            if conn.scalar(select(d.c.id).where(d.c.reader == reader, d.c.day == day)):
+                raise StorageError(f"a digest for {reader} on {day} already exists")
+            digest_id = conn.execute(
+                d.insert()
+                .values(
+                    reader=reader,
+                    day=day,
+                    cutoff_at=cutoff,
+                    built_at=now,
+                    item_count=len(rows),
+                    failing_sources=json.dumps(list(failing_sources), ensure_ascii=False),
+                )
+                .returning(d.c.id)
+            ).scalar_one()
+            if rows:
+                conn.execute(
+                    di.insert(),
+                    [
+                        dict(
+                            digest_id=digest_id,
+                            reader=reader,
+                            item_id=r.item_id,
+                            position=n,
+                            section=r.section,
+                            section_kind=r.section_kind,
+                            announce_type=r.announce_type,
+                            followed_authors=json.dumps(
+                                list(r.followed_authors), ensure_ascii=False
+                            ),
+                            reasons=json.dumps(
+                                [[x.kind.value, x.value, x.detail] for x in r.reasons],
+                                ensure_ascii=False,
+                            ),
+                        )
+                        for n, r in enumerate(rows)
+                    ],
+                )
+        return StoredDigest(reader, day, cutoff, tuple(rows), tuple(failing_sources))
+
+    def stored_digest(self, reader: str, day: dt.date) -> StoredDigest | None:
+        with self._read() as conn:
+            head = conn.execute(select(d).where(d.c.reader == reader, d.c.day == day)).first()
+            if head is None:
+                return None
+            rows = conn.execute(
+                select(di).where(di.c.digest_id == head.id).order_by(di.c.position)
+            ).all()
+        return StoredDigest(
+            reader,
+            day,
+            head.cutoff_at,
+            tuple(
+                DigestRow(
+                    r.item_id,
+                    r.section,
+                    r.section_kind,
+                    tuple(
+                        Reason(FollowKind(k), v, detail) for k, v, detail in json.loads(r.reasons)
+                    ),
+                    r.announce_type,
+                    tuple(json.loads(r.followed_authors)),
+                )
+                for r in rows
+            ),
+            tuple(json.loads(head.failing_sources)),
+        )
+
+    def last_digest_day(self, reader: str) -> dt.date | None:
+        with self._read() as conn:
+            day = conn.scalar(select(func.max(d.c.day)).where(d.c.reader == reader))
+        if day is None:
+            return None
+        return day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
+
+    def digested_item_ids(self, reader: str) -> set[int]:
+        with self._read() as conn:
+            return set(conn.scalars(select(di.c.item_id).where(di.c.reader == reader)))

@@ -1,0 +1,378 @@
+"""Items: ingest (merge, versions, fields, sightings), lookup, retagging, saved marks.
+
+``ingest`` is the one write path for fetched entries. It runs in one transaction
+per batch: existing rows are read, merged with the new entries by the pure merge
+function it is given, written back, and every (item, source) pair is recorded once
+as a sighting. Re-fetching the same entries changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Row, delete, func, select, tuple_, update
+
+from tracker import ids
+from tracker.errors import NotFoundError
+from tracker.models import FEED_POST, LINK_ONLY, Entry, FieldTag, Item, ItemKind
+from tracker.storage import schema
+from tracker.storage.base import StorageBase, dumps, loads
+
+i, fl, cat, ver, sg = (
+    schema.items,
+    schema.item_fields,
+    schema.item_categories,
+    schema.item_versions,
+    schema.sightings,
+)
+MergeFn = Callable[[Entry, Entry], Entry]
+PrepareFn = Callable[[Entry], Entry]
+TagFn = Callable[[Entry], tuple[FieldTag, ...]]
+CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    new_items: int = 0
+    updated_items: int = 0
+    new_sightings: int = 0
+    item_ids: tuple[int, ...] = ()  # stored id of each distinct key, in input order
+
+
+def _entry(row: Row[tuple[object, ...]]) -> Entry:
+    m = row._mapping
+    return Entry(
+        key=m["key"],
+        title=m["title"],
+        summary=m["summary"],
+        authors=loads(m["authors"]),
+        url=m["url"],
+        arxiv_id=m["arxiv_id"],
+        version=m["version"],
+        pdf_url=m["pdf_url"],
+        doi=m["doi"],
+        journal_ref=m["journal_ref"],
+        comment=m["comment"],
+        primary_category=m["primary_category"],
+        categories=loads(m["categories"]),
+        published=m["published_at"],
+        updated=m["updated_at"],
+        quality=m["quality"],
+    )
+
+
+def _row_values(e: Entry) -> dict[str, object]:
+    return dict(
+        key=e.key,
+        kind=e.kind.value,
+        arxiv_id=e.arxiv_id,
+        version=e.version,
+        title=e.title,
+        summary=e.summary,
+        authors=dumps(e.authors),
+        url=e.url,
+        pdf_url=e.pdf_url,
+        doi=e.doi,
+        journal_ref=e.journal_ref,
+        comment=e.comment,
+        primary_category=e.primary_category,
+        categories=dumps(e.categories),
+        published_at=e.published,
+        updated_at=e.updated,
+        quality=e.quality,
+    )
+
+
+def _chunks(values: Sequence[object], size: int = CHUNK) -> Iterator[Sequence[object]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class ItemsMixin(StorageBase):
+    def ingest(
+        self,
+        batch: Sequence[tuple[Entry, Sequence[int]]],
+        now: dt.datetime,
+        *,
+        merge: MergeFn,
+        prepare: PrepareFn,
+        tag: TagFn,
+    ) -> IngestReport:
+        """Store entries (each with the ids of the sources that delivered it)."""
+        # Collapse repeats of one key inside the batch first.
+        merged: dict[str, Entry] = {}
+        delivered: dict[str, dict[int, str | None]] = {}
+        for entry, source_ids in batch:
+            if not entry.key:
+                raise ValueError("entry without key")
+            prev = merged.get(entry.key)
+            merged[entry.key] = merge(prev, entry) if prev else entry
+            per_source = delivered.setdefault(entry.key, {})
+            for sid in source_ids:
+                per_source.setdefault(sid, entry.announce_type)
+        keys = list(merged)
+        new_items = updated = new_sightings = 0
+        with self._write() as conn:
+            existing = self._by_keys(conn, keys)
+            to_insert = [prepare(merged[k]) for k in keys if k not in existing]
+            id_of = {k: item_id for k, (item_id, _) in existing.items()}
+            changed: list[tuple[int, Entry]] = []
+            for k, (item_id, old) in existing.items():
+                new = merge(old, merged[k])
+                if _row_values(new) != _row_values(old):
+                    conn.execute(update(i).where(i.c.id == item_id).values(**_row_values(new)))
+                    changed.append((item_id, new))
+            if to_insert:
+                rows = [dict(_row_values(e), first_seen_at=now) for e in to_insert]
+                result = conn.execute(
+                    i.insert().returning(i.c.id, i.c.key, sort_by_parameter_order=True), rows
+                )
+                for row in result:
+                    id_of[row.key] = row.id
+                changed.extend((id_of[e.key], e) for e in to_insert)
+            new_items, updated = len(to_insert), len(changed) - len(to_insert)
+            self._write_derived(conn, changed, tag, replace=updated > 0)
+            versions = [
+                dict(item_id=id_of[k], version=e.version, updated_at=e.updated, seen_at=now)
+                for k, e in merged.items()
+                if e.version
+            ]
+            if versions:
+                conn.execute(self._insert_ignore(ver), versions)
+            new_sightings = self._add_sightings(conn, id_of, delivered, now)
+        return IngestReport(new_items, updated, new_sightings, tuple(id_of[k] for k in keys))
+
+    def _by_keys(self, conn: Connection, keys: Sequence[str]) -> dict[str, tuple[int, Entry]]:
+        found: dict[str, tuple[int, Entry]] = {}
+        for chunk in _chunks(keys):
+            for row in conn.execute(select(i).where(i.c.key.in_(chunk))):
+                found[row.key] = (row.id, _entry(row))
+        return found
+
+    def _write_derived(
+        self, conn: Connection, changed: Sequence[tuple[int, Entry]], tag: TagFn, replace: bool
+    ) -> None:
+        """Fields and the category index of changed items."""
+        if not changed:
+            return
+        if replace:
+            changed_ids = [item_id for item_id, _ in changed]
+            for chunk in _chunks(changed_ids):
+                conn.execute(delete(fl).where(fl.c.item_id.in_(chunk)))
+                conn.execute(delete(cat).where(cat.c.item_id.in_(chunk)))
+        field_rows = [
+            dict(
+                item_id=item_id,
+                field=t.field,
+                position=n,
+                confidence=t.confidence,
+                origin=t.origin,
+                basis=t.basis,
+            )
+            for item_id, e in changed
+            for n, t in enumerate(tag(e))
+        ]
+        cat_rows = [
+            dict(item_id=item_id, category=c) for item_id, e in changed for c in set(e.categories)
+        ]
+        if field_rows:
+            conn.execute(fl.insert(), field_rows)
+        if cat_rows:
+            conn.execute(cat.insert(), cat_rows)
+
+    def _add_sightings(
+        self,
+        conn: Connection,
+        id_of: dict[str, int],
+        delivered: dict[str, dict[int, str | None]],
+        now: dt.datetime,
+    ) -> int:
+        wanted = {
+            (id_of[k], sid): announce
+            for k, per_source in delivered.items()
+            for sid, announce in per_source.items()
+        }
+        if not wanted:
+            return 0
+        pairs = list(wanted)
+        for chunk in _chunks(pairs):
+            seen = conn.execute(
+                select(sg.c.item_id, sg.c.source_id).where(
+                    tuple_(sg.c.item_id, sg.c.source_id).in_(chunk)
+                )
+            )
+            for row in seen:
+                wanted.pop((row.item_id, row.source_id), None)
+        if wanted:
+            conn.execute(
+                self._insert_ignore(sg),
+                [
+                    dict(item_id=item_id, source_id=sid, seen_at=now, announce_type=announce)
+                    for (item_id, sid), announce in wanted.items()
+                ],
+            )
+        return len(wanted)
+
+    def add_sightings(self, pairs: Sequence[tuple[int, int, str | None]], now: dt.datetime) -> int:
+        """Record that sources delivered already stored items: (item, source, announce)."""
+        delivered: dict[str, dict[int, str | None]] = {}
+        id_of: dict[str, int] = {}
+        for item_id, source_id, announce in pairs:
+            id_of[str(item_id)] = item_id
+            delivered.setdefault(str(item_id), {})[source_id] = announce
+        with self._write() as conn:
+            return self._add_sightings(conn, id_of, delivered, now)
+
+    # --- reading ----------------------------------------------------------------------
+
+    def _items(self, conn: Connection, item_ids: Sequence[int]) -> list[Item]:
+        rows: dict[int, Row[tuple[object, ...]]] = {}
+        tags: dict[int, list[FieldTag]] = {}
+        for chunk in _chunks(list(item_ids)):
+            for row in conn.execute(select(i).where(i.c.id.in_(chunk))):
+                rows[row.id] = row
+            for t in conn.execute(
+                select(fl).where(fl.c.item_id.in_(chunk)).order_by(fl.c.item_id, fl.c.position)
+            ):
+                tags.setdefault(t.item_id, []).append(
+                    FieldTag(t.field, t.confidence, t.origin, t.basis)
+                )
+        return [_item(rows[n], tags.get(n, ())) for n in item_ids if n in rows]
+
+    def items(self, item_ids: Sequence[int]) -> list[Item]:
+        """Items by id, in the order asked; unknown ids are left out."""
+        with self._read() as conn:
+            return self._items(conn, item_ids)
+
+    def item(self, ref: str | int) -> Item:
+        """An item by id, arXiv id (any form: URL, with version) or key."""
+        with self._read() as conn:
+            item_id = self._resolve(conn, ref)
+            if item_id is None:
+                raise NotFoundError(f"no stored item {ref!r}")
+            return self._items(conn, [item_id])[0]
+
+    def _resolve(self, conn: Connection, ref: str | int) -> int | None:
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            return conn.scalar(select(i.c.id).where(i.c.id == int(ref)))
+        ref = ref.strip()
+        parsed = ids.parse_arxiv_id(ref)
+        if parsed:
+            return conn.scalar(select(i.c.id).where(i.c.arxiv_id == parsed[0]))
+        return conn.scalar(select(i.c.id).where(i.c.key == ref))
+
+    def items_needing_metadata(self, limit: int) -> list[Item]:
+        """Papers known only from a link (no abstract yet), oldest first."""
+        with self._read() as conn:
+            found = conn.scalars(
+                select(i.c.id)
+                .where(i.c.arxiv_id.is_not(None), i.c.quality <= LINK_ONLY)
+                .order_by(i.c.id)
+                .limit(limit)
+            ).all()
+            return self._items(conn, found)
+
+    def give_up_metadata(self, arxiv_ids: Sequence[str]) -> None:
+        """Stop trying to complete these papers: arXiv does not know them."""
+        with self._write() as conn:
+            conn.execute(
+                update(i)
+                .where(i.c.arxiv_id.in_(list(arxiv_ids)), i.c.quality <= LINK_ONLY)
+                .values(quality=FEED_POST)
+            )
+
+    def count_items(self) -> int:
+        with self._read() as conn:
+            return int(conn.scalar(select(func.count()).select_from(i)) or 0)
+
+    def retag(self, tag: TagFn, batch: int = 2000) -> int:
+        """Recompute every item's fields (after the field mapping changed)."""
+        done, last = 0, 0
+        while True:
+            with self._write() as conn:
+                rows = conn.execute(
+                    select(i).where(i.c.id > last).order_by(i.c.id).limit(batch)
+                ).all()
+                if not rows:
+                    return done
+                changed = [(r.id, _entry(r)) for r in rows]
+                ids_ = [r.id for r in rows]
+                conn.execute(delete(fl).where(fl.c.item_id.in_(ids_)))
+                field_rows = [
+                    dict(
+                        item_id=item_id,
+                        field=t.field,
+                        position=n,
+                        confidence=t.confidence,
+                        origin=t.origin,
+                        basis=t.basis,
+                    )
+                    for item_id, e in changed
+                    for n, t in enumerate(tag(e))
+                ]
+                if field_rows:
+                    conn.execute(fl.insert(), field_rows)
+                last, done = rows[-1].id, done + len(rows)
+
+    # --- saved marks ------------------------------------------------------------------
+
+    def save(self, reader: str, ref: str | int, now: dt.datetime) -> Item:
+        with self._write() as conn:
+            item_id = self._resolve(conn, ref)
+            if item_id is None:
+                raise NotFoundError(f"no stored item {ref!r}")
+            conn.execute(
+                self._insert_ignore(schema.saved).values(
+                    reader=reader, item_id=item_id, saved_at=now
+                )
+            )
+            return self._items(conn, [item_id])[0]
+
+    def unsave(self, reader: str, ref: str | int) -> Item:
+        with self._write() as conn:
+            item_id = self._resolve(conn, ref)
+            if item_id is None:
+                raise NotFoundError(f"no stored item {ref!r}")
+            conn.execute(
+                delete(schema.saved).where(
+                    schema.saved.c.reader == reader, schema.saved.c.item_id == item_id
+                )
+            )
+            return self._items(conn, [item_id])[0]
+
+    def saved_items(self, reader: str) -> list[Item]:
+        sv = schema.saved
+        with self._read() as conn:
+            found = conn.scalars(
+                select(sv.c.item_id).where(sv.c.reader == reader).order_by(sv.c.saved_at.desc())
+            ).all()
+            return self._items(conn, found)
+
+
+def _item(row: Row[tuple[object, ...]], tags: Sequence[FieldTag]) -> Item:
+    e = _entry(row)
+    m = row._mapping
+    return Item(
+        id=m["id"],
+        key=e.key,
+        kind=ItemKind(m["kind"]),
+        title=e.title,
+        summary=e.summary,
+        authors=e.authors,
+        url=e.url,
+        arxiv_id=e.arxiv_id,
+        version=e.version,
+        pdf_url=e.pdf_url,
+        doi=e.doi,
+        journal_ref=e.journal_ref,
+        comment=e.comment,
+        primary_category=e.primary_category,
+        categories=e.categories,
+        published=e.published,
+        updated=e.updated,
+        first_seen=m["first_seen_at"],
+        quality=e.quality,
+        fields=tuple(tags),
+    )

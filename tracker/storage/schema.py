@@ -1,0 +1,214 @@
+"""Tables of the tracker database (SQLAlchemy Core), shared by queries and migrations.
+
+The migrations in ``migrations/versions`` create exactly these tables (a test compares
+them); backend-specific search structures (SQLite FTS5, PostgreSQL tsvector) are
+created by the migrations only.
+
+Datetimes are stored in UTC and always returned aware (``UTCDateTime``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+UTC = dt.UTC
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware UTC datetime; naive datetimes are refused on the way in."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise ValueError(f"expected an aware datetime, got {value!r}")
+        value = value.astimezone(UTC)
+        # SQLite has no time zones: store the UTC wall time as text that sorts.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("title", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_check_at", UTCDateTime, nullable=False),
+    Column("last_checked_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("error_count", Integer, nullable=False, default=0),
+    UniqueConstraint("kind", "value"),
+    Index(None, "next_check_at"),
+)
+
+http_cache = Table(
+    "http_cache",
+    metadata,
+    Column("url", Text, primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+follows = Table(
+    "follows",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reader", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("reader", "kind", "value"),
+    Index(None, "source_id"),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("arxiv_id", String(32), unique=True),
+    Column("version", Integer),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("authors", Text, nullable=False),  # JSON list of names (also what FTS indexes)
+    Column("url", Text),
+    Column("pdf_url", Text),
+    Column("doi", Text),
+    Column("journal_ref", Text),
+    Column("comment", Text),
+    Column("primary_category", String(32)),
+    Column("categories", Text, nullable=False),  # JSON list, primary first
+    Column("published_at", UTCDateTime),
+    Column("updated_at", UTCDateTime),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("quality", Integer, nullable=False),
+    Index(None, "published_at"),
+)
+
+item_categories = Table(
+    "item_categories",
+    metadata,
+    Column("category", String(32), primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+)
+
+item_versions = Table(
+    "item_versions",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("updated_at", UTCDateTime),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
+
+item_fields = Table(
+    "item_fields",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("field", String(128), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("basis", Text, nullable=False),
+    Index(None, "field", "item_id"),
+)
+
+sightings = Table(
+    "sightings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Column("announce_type", String(16)),
+    UniqueConstraint("item_id", "source_id"),
+    Index(None, "source_id", "seen_at"),
+)
+
+saved = Table(
+    "saved",
+    metadata,
+    Column("reader", String(64), primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("saved_at", UTCDateTime, nullable=False),
+)
+
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reader", String(64), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("cutoff_at", UTCDateTime, nullable=False),
+    Column("built_at", UTCDateTime, nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Column("failing_sources", Text, nullable=False),  # JSON list, shown in the footer
+    UniqueConstraint("reader", "day"),
+)
+
+digest_items = Table(
+    "digest_items",
+    metadata,
+    Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
+    Column("reader", String(64), nullable=False),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("section", String(160), nullable=False),
+    Column("section_kind", String(16), nullable=False),
+    Column("reasons", Text, nullable=False),  # JSON list of [kind, value, detail]
+    Column("followed_authors", Text, nullable=False),  # JSON list of names
+    Column("announce_type", String(16)),
+    UniqueConstraint("reader", "item_id"),
+    Index(None, "digest_id", "position"),
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

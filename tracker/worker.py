@@ -1,0 +1,74 @@
+"""The worker: APScheduler triggers the same stages the CLI runs.
+
+Nothing about what is due lives here: sources carry their next check time and
+digests their day in the database, so a restart loses nothing and a missed digest is
+built once when the worker comes back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+from collections.abc import Callable
+from types import FrameType
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from tracker.core import DigestOutcome, Tracker
+from tracker.ingest import CycleReport, Progress
+
+log = logging.getLogger(__name__)
+DIGEST_CHECK = dt.timedelta(minutes=1)
+
+
+def run_once(
+    tracker: Tracker, progress: Progress | None = None
+) -> tuple[CycleReport, list[DigestOutcome]]:
+    """One fetch cycle, then every digest that is due."""
+    report = tracker.fetch(progress=progress)
+    return report, tracker.deliver_due()
+
+
+def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job()
+        except Exception:  # the schedule must outlive any one failure
+            log.exception("job failed job=%s", name)
+
+    return run
+
+
+def run_forever(tracker: Tracker) -> None:
+    """Fetch every ``schedule.fetch_every`` and check for due digests every minute,
+    until SIGINT or SIGTERM."""
+    scheduler = BlockingScheduler(timezone=dt.UTC)
+    start = dt.datetime.now(dt.UTC)
+    every = tracker.settings.schedule.fetch_every
+    scheduler.add_job(
+        _guarded("fetch", tracker.fetch),
+        IntervalTrigger(seconds=every.total_seconds()),
+        id="fetch",
+        next_run_time=start,
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        _guarded("digests", tracker.deliver_due),
+        IntervalTrigger(seconds=DIGEST_CHECK.total_seconds()),
+        id="digests",
+        next_run_time=start,
+        max_instances=1,
+        coalesce=True,
+    )
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping on signal=%d", signum)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("worker started fetch_every=%s readers=%d", every, len(tracker.settings.readers))
+    scheduler.start()

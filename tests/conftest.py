@@ -6,10 +6,15 @@ it skip with a clear reason when it is absent. Set TRACKER_FIXTURES to point els
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.server import FixtureServer, Paper, load_papers
+from tracker.config import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "config"
@@ -29,3 +34,90 @@ def fixtures_dir() -> Path:
     if not FIXTURES.is_dir():
         pytest.skip(f"recorded fixtures not found at {FIXTURES} (set TRACKER_FIXTURES)")
     return FIXTURES
+
+
+# --- real local servers and wired trackers -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def papers(fixtures_dir: Path) -> list[Paper]:
+    """The recorded 2024-11-28 listing's papers, as the fake arXiv API serves them."""
+    return load_papers(fixtures_dir)
+
+
+@pytest.fixture
+def server(fixtures_dir: Path, papers: list[Paper]) -> Iterator[FixtureServer]:
+    """A real HTTP server on 127.0.0.1 playing arXiv and feed hosts (see tests/server.py)."""
+    srv = FixtureServer(fixtures_dir, papers).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def write_config(
+    folder: Path,
+    base_url: str,
+    *,
+    readers: str | None = None,
+    extra: str = "",
+    min_interval: float = 0.05,
+) -> Path:
+    """A config file whose arXiv endpoints all point at a local server."""
+    readers = (
+        readers
+        or """
+[[readers]]
+name = "ada"
+timezone = "Europe/Berlin"
+digest_time = "07:30"
+
+[readers.follows]
+categories = ["cs.DC", "cs.AR"]
+"""
+    )
+    text = f"""
+[tracker]
+data_dir = "data"
+fields_file = "{CONFIG_DIR / "fields.toml"}"
+
+[arxiv]
+contact_email = "tests@example.org"
+api_url = "{base_url}/api/query"
+listing_url = "{base_url}/rss/"
+oai_url = "{base_url}/oai2"
+min_interval = {min_interval}
+{extra}
+{readers}
+"""
+    path = folder / "tracker.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path) -> Callable[..., Settings]:
+    """Build settings for a local server: ``settings_for(server.url, readers=..., extra=...)``."""
+
+    def build(base_url: str, **kwargs: object) -> Settings:
+        return load_settings(write_config(tmp_path, base_url, **kwargs))  # type: ignore[arg-type]
+
+    return build
+
+
+class Clock:
+    """A settable clock for trackers under test (aware UTC)."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> dt.datetime:
+        self.now += dt.timedelta(**kwargs)
+        return self.now
+
+
+# Thursday 2024-11-28 08:00 UTC (09:00 in Berlin): the recorded listing's morning.
+LISTING_MORNING = dt.datetime(2024, 11, 28, 8, 0, tzinfo=dt.UTC)

@@ -80,8 +80,11 @@ def load_papers(fixtures: Path) -> list[Paper]:
         published = updated if version == 1 else updated - dt.timedelta(days=30 + n % 300)
         categories = list(dict.fromkeys([r["primary_category"], *r["categories"]]))
         authors = [a.strip() for a in re.split(r",\s*(?:and\s+)?", r["authors"]) if a.strip()]
-        papers.append(Paper(r["id"], version, r["title"], r["abstract"], authors, categories,
-                            published, updated))
+        papers.append(
+            Paper(
+                r["id"], version, r["title"], r["abstract"], authors, categories, published, updated
+            )
+        )
     return papers
 
 
@@ -98,15 +101,18 @@ def _fold(text: str) -> str:
 def _term_matches(paper: Paper, fieldname: str, value: str) -> bool:
     value = _fold(value.strip('"'))
     if fieldname == "cat":
-        return any(c == value or c.startswith(value + ".") for c in
-                   (x.lower() for x in paper.categories))
+        return any(
+            c == value or c.startswith(value + ".") for c in (x.lower() for x in paper.categories)
+        )
     if fieldname == "au":
         if "_" in value and " " not in value:
             *surname, initial = value.split("_")
             if len(initial) == 1:
                 surname_text = " ".join(surname)
-                return any(_fold(a).endswith(" " + surname_text) and _fold(a)[0] == initial
-                           for a in paper.authors)
+                return any(
+                    _fold(a).endswith(" " + surname_text) and _fold(a)[0] == initial
+                    for a in paper.authors
+                )
             surname_text = value.replace("_", " ")
             return any(_fold(a).endswith(" " + surname_text) for a in paper.authors)
         return any(value in _fold(a) for a in paper.authors)
@@ -214,10 +220,10 @@ class FixtureServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 return
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 server._handle(self)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -239,8 +245,14 @@ class FixtureServer:
 
     # --- test controls --------------------------------------------------------------
 
-    def add(self, path: str, body: bytes | str, content_type: str = "application/xml",
-            status: int = 200, headers: dict[str, str] | None = None) -> str:
+    def add(
+        self,
+        path: str,
+        body: bytes | str,
+        content_type: str = "application/xml",
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> str:
         data = body.encode() if isinstance(body, str) else body
         self.routes[path] = Reply(status, data, {"Content-Type": content_type, **(headers or {})})
         return self.url + path
@@ -259,8 +271,15 @@ class FixtureServer:
         parts = urlsplit(h.path)
         path = unquote(parts.path)
         with self._lock:
-            self.log.append(Logged(time.monotonic(), "GET", path, parts.query,
-                                   {k.lower(): v for k, v in h.headers.items()}))
+            self.log.append(
+                Logged(
+                    time.monotonic(),
+                    "GET",
+                    path,
+                    parts.query,
+                    {k.lower(): v for k, v in h.headers.items()},
+                )
+            )
             queue = self.scripts.get(path)
             scripted = queue.popleft() if queue else None
         if scripted is not None:
@@ -275,17 +294,18 @@ class FixtureServer:
         if path == "/api/query":
             self._api(h, parse_qs(parts.query))
         elif path.startswith("/rss/"):
-            self._listing(h, path[len("/rss/"):])
+            self._listing(h, path[len("/rss/") :])
         elif path.startswith("/feeds/"):
-            self._file(h, path[len("/feeds/"):])
+            self._file(h, path[len("/feeds/") :])
         elif path in self.routes:
             r = self.routes[path]
             self._conditional(h, r.body, r.headers, r.status)
         else:
             self._send(h, 404, b"not found", {"Content-Type": "text/plain"})
 
-    def _send(self, h: BaseHTTPRequestHandler, status: int, body: bytes,
-              headers: dict[str, str]) -> None:
+    def _send(
+        self, h: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str]
+    ) -> None:
         h.send_response(status)
         for k, v in headers.items():
             h.send_header(k, v)
@@ -293,14 +313,17 @@ class FixtureServer:
         h.end_headers()
         h.wfile.write(body)
 
-    def _conditional(self, h: BaseHTTPRequestHandler, body: bytes, headers: dict[str, str],
-                     status: int = 200) -> None:
+    def _conditional(
+        self, h: BaseHTTPRequestHandler, body: bytes, headers: dict[str, str], status: int = 200
+    ) -> None:
         etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
         modified = format_datetime(dt.datetime(2024, 11, 28, tzinfo=dt.UTC), usegmt=True)
         if status == 200 and (
-            h.headers.get("If-None-Match") == etag or (
+            h.headers.get("If-None-Match") == etag
+            or (
                 h.headers.get("If-Modified-Since") == modified
-                and not h.headers.get("If-None-Match"))
+                and not h.headers.get("If-None-Match")
+            )
         ):
             self._send(h, 304, b"", {"ETag": etag})
             return
@@ -313,8 +336,12 @@ class FixtureServer:
         if id_list:
             bad = [i for i in id_list if not re.match(r"^\d{4}\.\d{4,5}(v\d+)?$|^[a-z-]+/\d{7}", i)]
             if bad:
-                self._send(h, 400, (self.fixtures / ERROR_ENTRY).read_bytes(),
-                           {"Content-Type": "application/atom+xml"})
+                self._send(
+                    h,
+                    400,
+                    (self.fixtures / ERROR_ENTRY).read_bytes(),
+                    {"Content-Type": "application/atom+xml"},
+                )
                 return
             found = [self.by_id[i.split("v")[0]] for i in id_list if i.split("v")[0] in self.by_id]
         else:
@@ -322,8 +349,12 @@ class FixtureServer:
             found = [p for p in self.papers if query_matches(q, p)]
             found.sort(key=lambda p: p.updated, reverse=True)
         page = found[start : start + size]
-        self._send(h, 200, atom_feed(page, len(found), start),
-                   {"Content-Type": "application/atom+xml; charset=utf-8"})
+        self._send(
+            h,
+            200,
+            atom_feed(page, len(found), start),
+            {"Content-Type": "application/atom+xml; charset=utf-8"},
+        )
 
     def _listing(self, h: BaseHTTPRequestHandler, spec: str) -> None:
         wanted = [c for c in spec.split("+") if c]

@@ -32,7 +32,9 @@ _SPECIALS = {
     "^": r"\textasciicircum{}",
 }
 _MATH = re.compile(r"(\$[^$]+\$)")
-_STOPWORDS = frozenset("a an the on of for in to and with from by towards toward via is are".split())
+_STOPWORDS = frozenset(
+    "a an the on of for in to and with from by towards toward via is are".split()
+)
 
 
 def latex_escape(text: str) -> str:

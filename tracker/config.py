@@ -170,8 +170,7 @@ class _Checker:
     def unknown_keys(self, table: Mapping[str, Any], where: str, allowed: set[str]) -> None:
         for k in table:
             if k not in allowed:
-                close = difflib.get_close_matches(k, sorted(allowed), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = _did_you_mean(k, sorted(allowed))
                 self.problem(f"{where}.{k}" if where else k, f"unknown key{hint}")
 
     def get(self, table: Mapping[str, Any], where: str, key: str, kind: type[T], default: T) -> T:
@@ -200,6 +199,13 @@ class _Checker:
             self.problem(f"{where}.{key}", f"expected a list of strings, got {_kind(value)}")
             return []
         return [v.strip() for v in value]
+
+
+def _did_you_mean(value: str, options: list[str] | tuple[str, ...]) -> str:
+    """ " (did you mean 'X'?)" for the closest option, ignoring case first."""
+    by_case = [o for o in options if o.lower() == value.lower()]
+    close = by_case or difflib.get_close_matches(value, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _kind(value: object) -> str:
@@ -427,8 +433,7 @@ def _readers(
         if field_map is not None:
             for f in fields:
                 if f not in field_map.fields:
-                    close = difflib.get_close_matches(f, field_map.fields, n=1)
-                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    hint = _did_you_mean(f, field_map.fields)
                     c.problem(f"{where}.fields", f"unknown field {f!r}{hint}")
         readers.append(
             ReaderSettings(
@@ -449,10 +454,9 @@ def _follows(
     t = c.table(reader, where, {"categories", "queries", "scholars", "feeds"})
     categories: list[str] = []
     for code in c.str_list(t, where, "categories"):
-        if field_map is not None and field_map.field_of(code) is None:
+        if field_map is not None and not field_map.knows(code):
             known = list(field_map.category_field) + list(field_map.aliases)
-            close = difflib.get_close_matches(code, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = _did_you_mean(code, known)
             c.problem(f"{where}.categories", f"unknown arXiv category {code!r}{hint}")
             continue
         code = field_map.canonical(code) if field_map else code

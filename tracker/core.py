@@ -123,8 +123,10 @@ class Tracker:
         value = value.strip()
         if kind is FollowKind.CATEGORY:
             fmap = self.settings.field_map
-            if fmap.field_of(value) is None:
-                raise UsageError(f"unknown arXiv category {value!r}")
+            if not fmap.knows(value):
+                raise UsageError(
+                    f"unknown arXiv category {value!r} (see {self.settings.fields_file})"
+                )
             return fmap.canonical(value)
         if kind is FollowKind.QUERY:
             try:

@@ -113,6 +113,10 @@ class FieldMap:
             _patterns=_compile(keywords),
         )
 
+    def knows(self, code: str) -> bool:
+        """Whether a category code is in the mapping (directly or as an alias)."""
+        return code in self.category_field or code in self.aliases
+
     def canonical(self, code: str) -> str:
         return self.aliases.get(code, code)
 

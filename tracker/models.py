@@ -229,7 +229,8 @@ class Reason:
     def describe(self) -> str:
         text = {
             FollowKind.CATEGORY: f"category {self.value}",
-            FollowKind.QUERY: f"query “{self.value}”",
+            # "all:" is the default field; showing it only adds noise
+            FollowKind.QUERY: "query " + self.value.replace("all:", ""),
             FollowKind.SCHOLAR: f"scholar {self.value}",
             FollowKind.FEED: f"feed {self.value}",
         }[self.kind]

@@ -19,6 +19,63 @@ PARTICLES = frozenset(
     "van von der den de del della dei degli di da das dos du la le ter ten bin al el af zu".split()
 )
 _SPLIT = re.compile(r"[^\w']+")
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+
+
+# TeX accents as arXiv's listings write author names ("G\\'omez", "Mar{\\aa}k").
+_TEX_ACCENTS = {
+    "'": "\u0301",
+    "`": "\u0300",
+    "^": "\u0302",
+    '"': "\u0308",
+    "~": "\u0303",
+    "=": "\u0304",
+    ".": "\u0307",
+    "u": "\u0306",
+    "v": "\u030c",
+    "H": "\u030b",
+    "c": "\u0327",
+    "k": "\u0328",
+    "r": "\u030a",
+}
+_TEX_LETTERS = {
+    "aa": "å",
+    "AA": "Å",
+    "ae": "æ",
+    "AE": "Æ",
+    "oe": "œ",
+    "OE": "Œ",
+    "o": "ø",
+    "O": "Ø",
+    "l": "ł",
+    "L": "Ł",
+    "ss": "ß",
+    "i": "ı",
+    "j": "ȷ",
+    "dh": "ð",
+    "DH": "Ð",
+    "th": "þ",
+    "TH": "Þ",
+    "ng": "ŋ",
+    "NG": "Ŋ",
+}
+_TEX_ACCENT = re.compile(r"""\\(['`^"~=.]|[uvHckr](?![a-zA-Z]))\s*\{?\s*(\\[ij]\b|[A-Za-z])\}?""")
+_TEX_LETTER = re.compile(r"\\(aa|AA|ae|AE|oe|OE|ss|dh|DH|th|TH|ng|NG|o|O|l|L|i|j)(?![a-zA-Z])")
+
+
+def tex_to_unicode(text: str) -> str:
+    """Common TeX accents and letters to Unicode; other braces are dropped."""
+    if "\\" not in text and "{" not in text:
+        return text
+
+    def accent(m: re.Match[str]) -> str:
+        base = m.group(2)
+        base = {"\\i": "i", "\\j": "j"}.get(base, base)
+        return unicodedata.normalize("NFC", base + _TEX_ACCENTS[m.group(1)])
+
+    text = _TEX_ACCENT.sub(accent, text)
+    text = _TEX_LETTER.sub(lambda m: _TEX_LETTERS[m.group(1)], text)
+    return text.replace("{", "").replace("}", "")
 
 
 def fold(text: str) -> str:
@@ -49,6 +106,8 @@ def split_name(name: str) -> PersonName:
         given = _tokens(first)
     else:
         tokens = _tokens(name)
+        if len(tokens) > 2 and tokens[-1] in _SUFFIXES:
+            tokens = tokens[:-1]
         if not tokens:
             return PersonName((), ())
         # The surname is the last token plus any particles before it.
@@ -57,7 +116,7 @@ def split_name(name: str) -> PersonName:
             cut -= 1
         given, surname = tokens[:cut], tokens[cut:]
     # Drop generational suffixes that are not part of the surname.
-    if len(surname) > 1 and surname[-1] in ("jr", "sr", "ii", "iii", "iv"):
+    if len(surname) > 1 and surname[-1] in _SUFFIXES:
         surname = surname[:-1]
     return PersonName(tuple(given), tuple(surname))
 

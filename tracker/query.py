@@ -199,10 +199,12 @@ def combine(expressions: Sequence[str]) -> str:
 
 
 def _stem(word: str) -> str:
+    """A light stemmer: enough to see "decode", "decoded" and "decoding" as one word."""
     for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 4 else word
 
 
 def _stems(text: str) -> list[str]:

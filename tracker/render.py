@@ -17,8 +17,7 @@ MAX_AUTHORS = 8
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[\"'])")
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = re.compile(
-    r"\b(?:e\.g|i\.e|et al|etc|cf|vs|Fig|Figs|Eq|Eqs|Sec|Ref|Refs|resp|approx|Dr|Prof|No|St"
-    r"|[A-Z])\.$"
+    r"\b(?:e\.g|i\.e|et al|etc|cf|vs|Fig|Figs|Eq|Eqs|Sec|Ref|Refs|resp|approx|Dr|Prof|No|St)\.$"
 )
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 
@@ -112,11 +111,12 @@ def _summary_line(digest: Digest) -> str:
         "field": "in your fields",
         "cross": "from neighbouring fields",
         "other": "other",
-        "revised": "new versions",
+        "revised": "new version",
     }
     for kind, label in labels.items():
         if counts[kind]:
-            parts.append(f"{counts[kind]} {label}")
+            plural = "s" if kind == "revised" and counts[kind] > 1 else ""
+            parts.append(f"{counts[kind]} {label}{plural}")
     noun = "item" if total == 1 else "items"
     return f"{total} new {noun}: " + ", ".join(parts) + "."
 
@@ -145,15 +145,10 @@ def render_markdown(digest: Digest, *, sentences: int = 2, max_chars: int = 400)
     ]
     cross_intro = False
     for section in digest.sections:
-        if section.kind == "cross" and not cross_intro:
-            lines += [
-                "## Cross-domain reading",
-                "",
-                "Work from fields outside your own that matched what you follow.",
-                "",
-            ]
-            cross_intro = True
         lines += [_heading(section), ""]
+        if section.kind == "cross" and not cross_intro:
+            lines += ["*From fields outside your own, matching what you follow.*", ""]
+            cross_intro = True
         for entry in section.entries:
             lines += _entry(entry, sentences, max_chars)
     if digest.sources_failing:

@@ -20,6 +20,7 @@ from lxml import etree
 from tracker.errors import ParseError, UpstreamError
 from tracker.ids import parse_arxiv_id
 from tracker.models import API, LISTING, Entry
+from tracker.names import tex_to_unicode
 
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -109,7 +110,7 @@ def parse_api(body: bytes) -> ApiPage:
         primary = primary_el.get("term") if primary_el is not None else None
         categories = [c.get("term") or "" for c in el.iterfind("atom:category", NS)]
         authors = tuple(
-            _clean(a.findtext("atom:name", default="", namespaces=NS))
+            tex_to_unicode(_clean(a.findtext("atom:name", default="", namespaces=NS)))
             for a in el.iterfind("atom:author", NS)
         )
         entries.append(
@@ -211,5 +212,5 @@ def split_creators(text: str) -> tuple[str, ...]:
     text = _clean(text)
     if not text:
         return ()
-    parts = re.split(r",\s*(?:and\s+)?|\s+and\s+", text)
+    parts = re.split(r",\s*(?:and\s+)?|\s+and\s+", tex_to_unicode(text))
     return tuple(p.strip() for p in parts if p.strip())

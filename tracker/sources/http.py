@@ -125,6 +125,10 @@ class Fetcher:
             raise FetchError("timed out", url=url) from e
         except httpx.HTTPError as e:
             raise FetchError(f"connection failed: {type(e).__name__}: {e}", url=url) from e
+        except httpx.InvalidURL as e:
+            # httpx resolves a redirect's Location even when not following it, and a
+            # Location such as "javascript:x" or "mailto:a@b" fails there.
+            raise FetchError(f"invalid redirect location: {e}", url=url) from e
         try:
             status = response.status_code
             if status in _REDIRECTS or status == 304:

@@ -1,0 +1,163 @@
+"""Scheduling decisions: arXiv's calendar, backoff, digest days across time zones and
+daylight-saving changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+
+from tracker import decide
+from tracker.models import SourceKind
+
+UTC = dt.UTC
+NY = zoneinfo.ZoneInfo("America/New_York")
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+
+
+def eastern(y: int, m: int, d: int, hh: int, mm: int = 0) -> dt.datetime:
+    return dt.datetime(y, m, d, hh, mm, tzinfo=NY).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("now", "latest", "next_time"),
+    [
+        # Thursday morning after the rebuild: Thursday's listing; next on Friday
+        (eastern(2024, 11, 28, 9), dt.date(2024, 11, 28), eastern(2024, 11, 29, 0, 30)),
+        # Thursday just before the rebuild: Wednesday's listing is the latest
+        (eastern(2024, 11, 28, 0, 10), dt.date(2024, 11, 27), eastern(2024, 11, 28, 0, 30)),
+        # Saturday and Sunday: Friday's listing; next on Monday
+        (eastern(2024, 11, 30, 12), dt.date(2024, 11, 29), eastern(2024, 12, 2, 0, 30)),
+        (eastern(2024, 12, 1, 23), dt.date(2024, 11, 29), eastern(2024, 12, 2, 0, 30)),
+        # Friday evening: next is Monday
+        (eastern(2024, 11, 29, 20), dt.date(2024, 11, 29), eastern(2024, 12, 2, 0, 30)),
+    ],
+)
+def test_listing_calendar(now: dt.datetime, latest: dt.date, next_time: dt.datetime) -> None:
+    assert decide.latest_listing_day(now) == latest
+    assert decide.next_listing_time(now) == next_time
+    assert decide.after_success(SourceKind.ARXIV_LISTING, now, dt.timedelta(hours=1)) == next_time
+
+
+def test_listing_across_daylight_saving_is_at_local_time() -> None:
+    # US clocks go back on 2024-11-03: the rebuild stays at 00:30 Eastern
+    before = decide.listing_time(dt.date(2024, 11, 1))
+    after = decide.listing_time(dt.date(2024, 11, 4))
+    assert before.hour == 4 and after.hour == 5  # EDT then EST, in UTC
+
+
+def test_stale_listing_is_rechecked_soon_then_given_up() -> None:
+    now = eastern(2024, 11, 28, 1)
+    # arXiv still serves Wednesday's listing at 01:00 on Thursday: look again in an hour
+    assert decide.after_listing(now, dt.date(2024, 11, 27)) == now + dt.timedelta(hours=1)
+    # fresh listing: tomorrow's rebuild
+    assert decide.after_listing(now, dt.date(2024, 11, 28)) == eastern(2024, 11, 29, 0, 30)
+    # still stale late in the day (a holiday): stop polling until the next rebuild
+    late = eastern(2024, 11, 28, 18)
+    assert decide.after_listing(late, dt.date(2024, 11, 27)) == eastern(2024, 11, 29, 0, 30)
+
+
+def test_missed_listings() -> None:
+    now = eastern(2024, 11, 28, 9)
+    assert not decide.missed_listings(None, now)
+    assert not decide.missed_listings(eastern(2024, 11, 27, 8), now)  # had Wednesday's
+    assert decide.missed_listings(eastern(2024, 11, 26, 8), now)  # missed Wednesday's
+    monday = eastern(2024, 12, 2, 9)
+    assert not decide.missed_listings(eastern(2024, 11, 29, 9), monday)  # weekend is no gap
+
+
+def test_backoff_grows_with_jitter_caps_and_honours_retry_after() -> None:
+    now = dt.datetime(2024, 1, 1, tzinfo=UTC)
+    cap = dt.timedelta(hours=24)
+    delays = [
+        decide.after_failure(n, now, retry_after=None, max_backoff=cap, seed=7) - now
+        for n in range(1, 12)
+    ]
+    assert dt.timedelta(minutes=4) <= delays[0] <= dt.timedelta(minutes=6)
+    assert all(b > a for a, b in zip(delays[:6], delays[1:7], strict=True))
+    assert max(delays) <= cap * 1.2
+    # reproducible for a seed, different between sources
+    assert decide.after_failure(3, now, retry_after=None, max_backoff=cap, seed=7) == (
+        now + delays[2]
+    )
+    others = {
+        decide.after_failure(3, now, retry_after=None, max_backoff=cap, seed=s) for s in range(20)
+    }
+    assert len(others) > 10
+    # never sooner than the server asked
+    asked = decide.after_failure(1, now, retry_after=7200, max_backoff=cap, seed=1)
+    assert asked == now + dt.timedelta(seconds=7200)
+
+
+def test_feeds_are_spread_over_their_interval() -> None:
+    now = dt.datetime(2024, 1, 1, tzinfo=UTC)
+    hour = dt.timedelta(hours=1)
+    times = {decide.after_success(SourceKind.FEED, now, hour, seed=s) for s in range(50)}
+    assert all(now + hour <= t <= now + hour * 1.1 for t in times)
+    assert len(times) == 50
+
+
+@pytest.mark.parametrize(
+    ("day", "at", "tz", "expected"),
+    [
+        (dt.date(2024, 11, 28), dt.time(7, 30), BERLIN, dt.datetime(2024, 11, 28, 6, 30)),
+        (dt.date(2024, 7, 1), dt.time(7, 30), BERLIN, dt.datetime(2024, 7, 1, 5, 30)),
+        # spring forward in New York, 2024-03-10: 02:30 does not exist -> 03:30 EDT
+        (dt.date(2024, 3, 10), dt.time(2, 30), NY, dt.datetime(2024, 3, 10, 7, 30)),
+        # fall back, 2024-11-03: 01:30 happens twice -> the first (EDT)
+        (dt.date(2024, 11, 3), dt.time(1, 30), NY, dt.datetime(2024, 11, 3, 5, 30)),
+    ],
+)
+def test_digest_cutoff(day: dt.date, at: dt.time, tz: dt.tzinfo, expected: dt.datetime) -> None:
+    assert decide.digest_cutoff(day, at, tz) == expected.replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("start", "tz", "at"),
+    [
+        (dt.datetime(2024, 3, 8, 0, 0, tzinfo=UTC), NY, dt.time(2, 30)),  # spring forward
+        (dt.datetime(2024, 10, 31, 0, 0, tzinfo=UTC), NY, dt.time(1, 30)),  # fall back
+        (dt.datetime(2024, 3, 29, 0, 0, tzinfo=UTC), BERLIN, dt.time(2, 30)),
+        (dt.datetime(2024, 10, 25, 0, 0, tzinfo=UTC), BERLIN, dt.time(2, 30)),
+        (
+            dt.datetime(2024, 11, 25, 0, 0, tzinfo=UTC),
+            zoneinfo.ZoneInfo("Asia/Kolkata"),
+            dt.time(7, 0),
+        ),
+    ],
+)
+def test_one_digest_per_local_day_across_dst(
+    start: dt.datetime, tz: dt.tzinfo, at: dt.time
+) -> None:
+    """Simulate a worker checking every 5 minutes for 8 days: one digest a day, none
+    skipped, none doubled, each built within minutes of its local time."""
+    built: list[tuple[dt.date, dt.datetime]] = []
+    last: dt.date | None = None
+    now = start
+    while now < start + dt.timedelta(days=8):
+        day = decide.due_digest_day(now, at, tz, last)
+        if day is not None:
+            built.append((day, now))
+            last = day
+        now += dt.timedelta(minutes=5)
+    days = [d for d, _ in built]
+    assert days == sorted(set(days))
+    assert all(b - a == dt.timedelta(days=1) for a, b in zip(days, days[1:], strict=False))
+    assert len(days) >= 7
+    for day, when in built[1:]:
+        assert dt.timedelta(0) <= when - decide.digest_cutoff(day, at, tz) < dt.timedelta(minutes=5)
+
+
+def test_missed_digests_are_caught_up_once() -> None:
+    at = dt.time(7, 30)
+    last = dt.date(2024, 11, 25)
+    # the worker was down for three days; at 10:00 on the 28th only the 28th is due
+    now = dt.datetime(2024, 11, 28, 9, 0, tzinfo=UTC)
+    assert decide.due_digest_day(now, at, BERLIN, last) == dt.date(2024, 11, 28)
+    assert decide.due_digest_day(now, at, BERLIN, dt.date(2024, 11, 28)) is None
+    # at 05:00 local on the 28th, the 27th's is the one still owed
+    early = dt.datetime(2024, 11, 28, 4, 0, tzinfo=UTC)
+    assert decide.due_digest_day(early, at, BERLIN, last) == dt.date(2024, 11, 27)
+    # a brand-new reader gets the latest day
+    assert decide.due_digest_day(now, at, BERLIN, None) == dt.date(2024, 11, 28)

@@ -1,0 +1,154 @@
+"""arXiv search expressions (parse, batch, local matching) and people's names."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tracker import query
+from tracker.models import Entry
+from tracker.names import arxiv_author_term, same_person_name, split_name, tex_to_unicode
+
+PAPER = Entry(
+    title="Fast Speculative Decoding for Large Language Models",
+    summary="We decode tokens in parallel with a draft model and verify them.",
+    authors=("Yaniv Leviathan", "Tri Dao", "Adrian Del Maestro", "Jürgen Schmidhuber"),
+    categories=("cs.LG", "stat.ML"),
+    primary_category="cs.LG",
+    arxiv_id="2211.17192",
+    comment="ICML 2023",
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("speculative decoding", "all:speculative AND all:decoding"),
+        ('"speculative decoding"', 'all:"speculative decoding"'),
+        ("ti:transformer AND cat:cs.LG", "ti:transformer AND cat:cs.LG"),
+        ('ti:"mixture of experts"', 'ti:"mixture of experts"'),
+        ("au:Dao_T OR au:Gu_A", "au:Dao_T OR au:Gu_A"),
+        ("(ti:a OR ti:b) AND cat:cs.DC", "(ti:a OR ti:b) AND cat:cs.DC"),
+        ("cat:cs.LG ANDNOT ti:survey", "cat:cs.LG ANDNOT ti:survey"),
+        ("a OR (b ANDNOT c)", "all:a OR (all:b ANDNOT all:c)"),
+    ],
+)
+def test_normalise(text: str, canonical: str) -> None:
+    assert query.normalise(text) == canonical
+    assert query.normalise(canonical) == canonical  # stable
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("foo:bar", "unknown field"),
+        ("(ti:a", "parenthesis"),
+        ('"unclosed', "unbalanced"),
+        ("ti:a AND", "ends"),
+        ("ti:", "nothing after"),
+    ],
+)
+def test_bad_queries_explain_themselves(text: str, message: str) -> None:
+    with pytest.raises(query.QuerySyntaxError, match=message):
+        query.parse(text)
+
+
+@given(st.text(max_size=60))
+def test_parse_never_fails_otherwise(text: str) -> None:
+    try:
+        node = query.parse(text)
+    except query.QuerySyntaxError:
+        return
+    assert query.parse(node.render()) == node
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ('"speculative decoding"', True),
+        ("speculative decoding", True),
+        ('ti:"decoding for large"', True),
+        ("abs:decoding", True),  # light stemming: "decode" in the abstract
+        ("abs:speculative", False),
+        ("au:Dao_T", True),
+        ("au:Dao_X", False),
+        ("au:del_maestro", True),
+        ('au:"Tri Dao"', True),
+        ('au:"Thanh Dao"', False),
+        ("au:Schmidhuber", True),
+        ("cat:cs.LG", True),
+        ("cat:stat", True),
+        ("cat:cs.DC", False),
+        ("cat:cs.LG ANDNOT ti:survey", True),
+        ("cat:cs.LG ANDNOT ti:speculative", False),
+        ("co:ICML", True),
+        ("id:2211.17192v2", True),
+        ("ti:quantum OR au:Leviathan_Y", True),
+    ],
+)
+def test_local_matching(expression: str, expected: bool) -> None:
+    assert query.matches(query.parse(expression), PAPER) is expected
+
+
+def test_batches_stay_within_the_limit_and_keep_everything() -> None:
+    expressions = [f"au:Person{n}_A" for n in range(300)]
+    groups = query.batch(expressions, 1000)
+    assert sorted(i for g in groups for i in g) == list(range(300))
+    for group in groups:
+        assert len(query.combine([expressions[i] for i in group])) <= 1000
+    assert len(groups) <= 14
+    assert query.batch(["x" * 2000], 1000) == [[0]]  # too long alone still goes out
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Tri Dao", "Tri Dao", True),
+        ("Tri Dao", "T. Dao", True),
+        ("Tri Dao", "Dao, Tri", True),
+        ("Tri Dao", "Thanh Dao", False),
+        ("Tri Dao", "Tri Dau", False),
+        ("Jürgen Schmidhuber", "Jurgen Schmidhuber", True),
+        ("Jean-Pierre Serre", "J.-P. Serre", True),
+        ("Jean-Pierre Serre", "Jean Pierre Serre", True),
+        ("Jean-Pierre Serre", "Jean-Paul Serre", False),
+        ("Adrian Del Maestro", "A. Del Maestro", True),
+        ("Adrian Del Maestro", "Adrian Maestro", False),
+        ("Ludwig van Beethoven", "L. van Beethoven", True),
+        ("Dao", "Tri Dao", True),
+        ("Martin Luther King Jr.", "M. L. King", True),
+    ],
+)
+def test_same_person_name(a: str, b: str, same: bool) -> None:
+    assert same_person_name(a, b) is same
+    assert same_person_name(b, a) is same
+
+
+def test_split_and_author_terms() -> None:
+    assert split_name("Adrian Del Maestro").surname == ("del", "maestro")
+    assert arxiv_author_term("Tri Dao") == "au:dao_t"
+    assert arxiv_author_term("Adrian Del Maestro") == "au:del_maestro_a"
+    assert arxiv_author_term("Jürgen Schmidhuber") == "au:schmidhuber_j"
+    with pytest.raises(ValueError):
+        arxiv_author_term("  ")
+
+
+@pytest.mark.parametrize(
+    ("tex", "text"),
+    [
+        (r"Pablo G\'omez", "Pablo Gómez"),
+        (r"Mar{\aa}k", "Maråk"),
+        (r"J\"urgen M\"uller", "Jürgen Müller"),
+        (r"Fran\c{c}ois", "François"),
+        (r"Ma\~nas", "Mañas"),
+        (r"{\L}ukasz Ka{\l}awa", "Łukasz Kaława"),
+        (r"\v{S}koda", "Škoda"),
+        (r"Erd\H{o}s", "Erdős"),
+        (r"M{\o}ller", "Møller"),
+        ("No Accents", "No Accents"),
+    ],
+)
+def test_tex_accents(tex: str, text: str) -> None:
+    assert tex_to_unicode(tex) == text

@@ -87,6 +87,9 @@ api_url = "{base_url}/api/query"
 listing_url = "{base_url}/rss/"
 oai_url = "{base_url}/oai2"
 min_interval = {min_interval}
+
+[fetch]
+use_env_proxy = false  # tests talk to 127.0.0.1 only, whatever the environment says
 {extra}
 {readers}
 """

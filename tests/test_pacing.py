@@ -6,6 +6,7 @@ one threaded test uses real time with a tiny interval to check that slots never 
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -57,7 +58,7 @@ def test_first_slot_does_not_wait() -> None:
 def test_consecutive_slots_are_min_interval_apart() -> None:
     gate, clock = fake_gate(3.0)
     starts = run_slots(gate, clock, 5)
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert gaps == pytest.approx([3.0] * 4)
     assert gate.requests == 5
     assert gate.waited == pytest.approx(12.0)
@@ -151,5 +152,5 @@ def test_threads_never_overlap_and_starts_are_spaced() -> None:
     assert len(starts) == 15
     assert gate.requests == 15
     starts.sort()
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= interval - 0.002

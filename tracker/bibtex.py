@@ -30,8 +30,10 @@ _SPECIALS = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
+    "$": r"\$",
 }
 _MATH = re.compile(r"(\$[^$]+\$)")
+_WORD = re.compile(r"(?<![\\\w])[A-Za-z][A-Za-z0-9]*")
 _STOPWORDS = frozenset(
     "a an the on of for in to and with from by towards toward via is are".split()
 )
@@ -43,7 +45,7 @@ def latex_escape(text: str) -> str:
         if n % 2:  # inside $...$: leave the math alone
             out.append(part)
         else:
-            escaped = "".join(_SPECIALS.get(c, c) for c in part.replace("$", r"\$"))
+            escaped = "".join(_SPECIALS.get(c, c) for c in part)
             out.append(escaped)
     return "".join(out)
 
@@ -51,10 +53,10 @@ def latex_escape(text: str) -> str:
 def _protect_case(title: str) -> str:
     def brace(m: re.Match[str]) -> str:
         word = m.group(0)
-        return "{" + word + "}" if sum(c.isupper() for c in word[1:]) else word
+        return "{" + word + "}" if any(c.isupper() for c in word[1:]) else word
 
     parts = _MATH.split(title)
-    return "".join(p if n % 2 else re.sub(r"[^\s{}\\]+", brace, p) for n, p in enumerate(parts))
+    return "".join(p if n % 2 else _WORD.sub(brace, p) for n, p in enumerate(parts))
 
 
 def bib_author(name: str) -> str:

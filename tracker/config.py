@@ -75,6 +75,7 @@ class FetchSettings:
     feed_interval: dt.timedelta = dt.timedelta(hours=1)
     max_backoff: dt.timedelta = dt.timedelta(hours=24)
     concurrency: int = 4
+    use_env_proxy: bool = True  # honour HTTP(S)_PROXY / NO_PROXY from the environment
 
 
 @dataclass(frozen=True)
@@ -380,6 +381,7 @@ def _fetch(c: _Checker, data: Mapping[str, Any]) -> FetchSettings:
         "feed_interval_minutes",
         "max_backoff_hours",
         "concurrency",
+        "use_env_proxy",
     }
     t = c.table(data, "fetch", allowed)
     return FetchSettings(
@@ -392,6 +394,7 @@ def _fetch(c: _Checker, data: Mapping[str, Any]) -> FetchSettings:
         ),
         max_backoff=dt.timedelta(hours=c.positive(t, "fetch", "max_backoff_hours", float, 24.0)),
         concurrency=c.positive(t, "fetch", "concurrency", int, 4),
+        use_env_proxy=c.get(t, "fetch", "use_env_proxy", bool, True),
     )
 
 

@@ -350,7 +350,7 @@ def make_tracker(
     """Wire the real parts together (tests hand in their own client, clock and gate)."""
     storage = open_storage(settings.database_url)
     owned_client = client is None
-    http = client or make_client(settings.fetch.timeout)
+    http = client or make_client(settings.fetch.timeout, trust_env=settings.fetch.use_env_proxy)
     gate = gate or PacingGate(settings.arxiv.min_interval)
     arxiv_hosts = settings.arxiv.hosts
 

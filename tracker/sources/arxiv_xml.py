@@ -207,9 +207,13 @@ def parse_listing(body: bytes) -> Listing:
     return Listing(day, tuple(entries))
 
 
+_AFFILIATION = re.compile(r"\s*\([^()]*(?:\([^()]*\)[^()]*)*\)")
+
+
 def split_creators(text: str) -> tuple[str, ...]:
-    """``dc:creator`` holds every author in one string: "A, B, C and D"."""
-    text = _clean(text)
+    """``dc:creator`` holds every author in one string: "A (Univ. X, Y), B and C".
+    Affiliations in parentheses are dropped (they contain commas too)."""
+    text = _AFFILIATION.sub("", _clean(text))
     if not text:
         return ()
     parts = re.split(r",\s*(?:and\s+)?|\s+and\s+", tex_to_unicode(text))

@@ -116,7 +116,8 @@ def _from_feedparser(raw: Mapping[str, Any], base: str, feed_url: str) -> Entry 
         link = None
     guid = raw.get("id") if isinstance(raw.get("id"), str) else None
     published = _struct_time(raw.get("published_parsed")) or _struct_time(raw.get("created_parsed"))
-    updated = _struct_time(raw.get("updated_parsed"))
+    # dict.get: feedparser's own get() maps a missing "updated" to "published", with a warning
+    updated = _struct_time(dict.get(raw, "updated_parsed"))
     if not (title or summary or link or guid or published or updated):
         return None  # nothing to show or to key it by
     authors = tuple(

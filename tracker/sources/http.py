@@ -87,7 +87,10 @@ class Fetcher:
         current = url
         current_params = params
         for _ in range(self.max_redirects + 1):
-            scheme = urlsplit(current).scheme.lower()
+            try:
+                scheme = urlsplit(current).scheme.lower()
+            except ValueError as e:  # e.g. "Invalid IPv6 URL"
+                raise FetchError(f"invalid URL: {e}", url=current) from e
             if scheme not in ("http", "https"):
                 raise FetchError(f"refusing to fetch a {scheme or 'relative'} URL", url=current)
             try:
@@ -111,7 +114,10 @@ class Fetcher:
                         if retry is not None:
                             gate.defer(retry)
             if response.status in _REDIRECTS and response.location:
-                current = urljoin(full, response.location)
+                try:
+                    current = urljoin(full, response.location)
+                except ValueError as e:
+                    raise FetchError(f"invalid redirect location: {e}", url=full) from e
                 current_params = None
                 continue
             return response.finish(full, self._now())

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.dml import Insert
@@ -84,6 +84,8 @@ class StorageBase:
     def _insert_ignore(self, table: Table) -> Insert:
         """INSERT that skips rows conflicting with a unique constraint."""
         if self.dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql  # imported only when used: it is slow
+
             return postgresql.insert(table).on_conflict_do_nothing()
         return sqlite.insert(table).on_conflict_do_nothing()
 

@@ -81,9 +81,11 @@ class SearchMixin(ItemsMixin):
             params["field"] = filters.field
             params["field_prefix"] = _like_escape(filters.field) + " > %"
         if filters.category:
+            # Not correlated: the category index is keyed by category first, so an EXISTS
+            # per item would scan it once for every item (quadratic in the item count).
             where.append(
-                f"EXISTS (SELECT 1 FROM item_categories c WHERE c.item_id = {id_col} "
-                "AND (c.category = :category OR c.category LIKE :category_prefix ESCAPE '\\'))"
+                f"{id_col} IN (SELECT c.item_id FROM item_categories c WHERE "
+                "c.category = :category OR c.category LIKE :category_prefix ESCAPE '\\')"
             )
             params["category"] = filters.category
             params["category_prefix"] = _like_escape(filters.category) + ".%"

@@ -11,7 +11,6 @@ import datetime as dt
 import itertools
 import logging
 import random
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,25 +46,9 @@ def server(fixtures_dir: Path, papers: list[Paper]) -> Iterator[FixtureServer]:
 
 
 @pytest.fixture
-def client(server: FixtureServer) -> Iterator[httpx.Client]:
-    """A client with one connection already open: the arrival time of a request on a new
-    connection includes the server's accept and thread start, which would make the gap
-    to the next request look shorter than the gate made it."""
+def client() -> Iterator[httpx.Client]:
     with make_client(5, trust_env=False) as c:
-        c.get(server.url + "/warm-up")
         yield c
-
-
-@pytest.fixture(autouse=True)
-def short_switch_interval() -> Iterator[None]:
-    """The server shares this process's GIL: hand it over quickly so that the arrival
-    times it stamps are not late by a few milliseconds of someone else's parsing."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-4)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 @pytest.fixture
@@ -111,11 +94,6 @@ def matching(papers: list[Paper], query: str) -> list[Paper]:
     return sorted(found, key=lambda p: p.updated, reverse=True)
 
 
-def arrivals(server: FixtureServer, prefix: str = "/") -> list[Logged]:
-    """Requests the client under test made (not the warm-up), in order of arrival."""
-    return [r for r in server.requests(prefix) if r.path != "/warm-up"]
-
-
 def params(logged: Logged) -> dict[str, str]:
     return dict(httpx.QueryParams(logged.query))
 
@@ -137,19 +115,19 @@ def test_search_pages_down_to_since(
     found = arxiv.search("cat:cs.DC", since)
     assert [e.arxiv_id for e in found] == [p.id for p in expected[:12]]
     assert all(e.updated is not None and e.updated >= since for e in found)
-    starts = [params(r)["start"] for r in arrivals(server, "/api")]
+    starts = [params(r)["start"] for r in server.requests("/api")]
     assert starts == ["0", "5", "10"]
-    first = params(arrivals(server, "/api")[0])
+    first = params(server.requests("/api")[0])
     assert first["search_query"] == "cat:cs.DC"
     assert first["max_results"] == "5"
     assert first["sortBy"] == "lastUpdatedDate"
     assert first["sortOrder"] == "descending"
-    assert_paced(arrivals(server, "/api"))
+    assert_paced(server.requests("/api"))
 
 
 def test_search_without_since_reads_one_page(arxiv: ArxivClient, server: FixtureServer) -> None:
     assert len(arxiv.search("cat:cs.DC", None)) == 5
-    assert len(arrivals(server, "/api")) == 1
+    assert len(server.requests("/api")) == 1
 
 
 def test_search_stops_when_all_results_are_read(
@@ -159,7 +137,7 @@ def test_search_stops_when_all_results_are_read(
     long_ago = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     found = arxiv.search("cat:cs.AR", long_ago)
     assert [e.arxiv_id for e in found] == [p.id for p in expected]
-    assert len(arrivals(server, "/api")) == -(-len(expected) // 5)
+    assert len(server.requests("/api")) == -(-len(expected) // 5)
 
 
 def test_search_stops_at_max_pages(
@@ -175,13 +153,13 @@ def test_search_stops_at_max_pages(
     with caplog.at_level(logging.WARNING, logger="tracker.sources.arxiv"):
         found = arxiv.search("cat:math.CO", dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
     assert [e.arxiv_id for e in found] == [p.id for p in expected[:15]]
-    assert len(arrivals(server, "/api")) == 3
+    assert len(server.requests("/api")) == 3
     assert "max_pages=3" in caplog.text
 
 
 def test_search_with_no_results(arxiv: ArxivClient, server: FixtureServer) -> None:
     assert arxiv.search("ti:nosuchwordanywhere", None) == []
-    assert len(arrivals(server, "/api")) == 1
+    assert len(server.requests("/api")) == 1
 
 
 def test_search_entries_carry_api_metadata(arxiv: ArxivClient, papers: list[Paper]) -> None:
@@ -204,17 +182,17 @@ def test_by_ids_in_chunks_of_page_size(
     wanted = [p.id for p in papers[:12]]
     found = arxiv.by_ids(wanted)
     assert [e.arxiv_id for e in found] == wanted
-    lists = [params(r)["id_list"] for r in arrivals(server, "/api")]
+    lists = [params(r)["id_list"] for r in server.requests("/api")]
     assert lists == [",".join(wanted[i : i + 5]) for i in (0, 5, 10)]
-    assert [params(r)["max_results"] for r in arrivals(server, "/api")] == ["5", "5", "2"]
-    assert_paced(arrivals(server, "/api"))
+    assert [params(r)["max_results"] for r in server.requests("/api")] == ["5", "5", "2"]
+    assert_paced(server.requests("/api"))
 
 
 def test_by_ids_with_nothing_asked_makes_no_request(
     arxiv: ArxivClient, server: FixtureServer
 ) -> None:
     assert arxiv.by_ids([]) == []
-    assert arrivals(server) == []
+    assert server.requests() == []
 
 
 def test_bad_id_raises_upstream_error_without_retrying(
@@ -224,7 +202,7 @@ def test_bad_id_raises_upstream_error_without_retrying(
         arxiv.by_ids(["abc"])
     assert isinstance(info.value.__cause__, HTTPStatusError)
     assert info.value.__cause__.status == 400
-    assert len(arrivals(server, "/api")) == 1
+    assert len(server.requests("/api")) == 1
 
 
 # --- retries --------------------------------------------------------------------------------
@@ -236,7 +214,7 @@ def test_503_with_retry_after_zero_is_retried(
     server.script("/api/query", [Reply(503, b"busy", {"Retry-After": "0"})])
     found = arxiv.by_ids([papers[0].id])
     assert [e.arxiv_id for e in found] == [papers[0].id]
-    requests = arrivals(server, "/api")
+    requests = server.requests("/api")
     assert len(requests) == 2
     assert requests[0].query == requests[1].query
     assert_paced(requests)
@@ -248,7 +226,7 @@ def test_retry_after_is_honoured(
     arxiv = make_arxiv(server, client, gate, max_wait=10.0)
     server.script("/api/query", [Reply(429, b"slow down", {"Retry-After": "1"})])
     assert len(arxiv.by_ids([papers[0].id])) == 1
-    first, second = arrivals(server, "/api")
+    first, second = server.requests("/api")
     assert second.at - first.at >= 1.0 - TOLERANCE
 
 
@@ -260,7 +238,7 @@ def test_backoff_spaces_the_retry(
     assert delay > MIN_INTERVAL
     server.script("/api/query", [Reply(500, b"oops")])
     assert len(arxiv.by_ids([papers[0].id])) == 1
-    first, second = arrivals(server, "/api")
+    first, second = server.requests("/api")
     assert second.at - first.at >= delay - TOLERANCE
 
 
@@ -273,7 +251,7 @@ def test_retry_after_beyond_max_wait_gives_up_at_once(
         arxiv.by_ids([papers[0].id])
     assert info.value.retry_after == pytest.approx(600.0)
     assert "600" in str(info.value)
-    assert len(arrivals(server, "/api")) == 1
+    assert len(server.requests("/api")) == 1
 
 
 def test_server_errors_are_retried_then_raised(
@@ -284,8 +262,8 @@ def test_server_errors_are_retried_then_raised(
     with pytest.raises(HTTPStatusError) as info:
         arxiv.by_ids([papers[0].id])
     assert info.value.status == 502
-    assert len(arrivals(server, "/api")) == 3
-    assert_paced(arrivals(server, "/api"))
+    assert len(server.requests("/api")) == 3
+    assert_paced(server.requests("/api"))
 
 
 def test_not_found_is_not_retried(arxiv: ArxivClient, server: FixtureServer) -> None:
@@ -293,7 +271,7 @@ def test_not_found_is_not_retried(arxiv: ArxivClient, server: FixtureServer) -> 
     with pytest.raises(HTTPStatusError) as info:
         arxiv.search("cat:cs.DC", None)
     assert info.value.status == 404
-    assert len(arrivals(server, "/api")) == 1
+    assert len(server.requests("/api")) == 1
 
 
 def test_dropped_connection_is_retried(
@@ -301,15 +279,15 @@ def test_dropped_connection_is_retried(
 ) -> None:
     server.script("/api/query", [Reply(drop=True)])
     assert len(arxiv.by_ids([papers[0].id])) == 1
-    assert len(arrivals(server, "/api")) == 2
+    assert len(server.requests("/api")) == 2
 
 
 def test_empty_page_with_results_is_retried(arxiv: ArxivClient, server: FixtureServer) -> None:
     server.script("/api/query", [Reply(200, atom_feed([], total=5, start=0))])
     found = arxiv.search("cat:cs.DC", None)
     assert len(found) == 5
-    assert len(arrivals(server, "/api")) == 2
-    assert_paced(arrivals(server, "/api"))
+    assert len(server.requests("/api")) == 2
+    assert_paced(server.requests("/api"))
 
 
 def test_empty_pages_until_retries_run_out_raise(
@@ -321,13 +299,13 @@ def test_empty_pages_until_retries_run_out_raise(
         arxiv.search("cat:cs.DC", None)
     assert not isinstance(info.value, HTTPStatusError)
     assert info.value.url is not None and "/api/query" in info.value.url
-    assert len(arrivals(server, "/api")) == 3
+    assert len(server.requests("/api")) == 3
 
 
 def test_truly_empty_result_is_not_retried(arxiv: ArxivClient, server: FixtureServer) -> None:
     server.script("/api/query", [Reply(200, atom_feed([], total=0, start=0))])
     assert arxiv.search("cat:cs.DC", None) == []
-    assert len(arrivals(server, "/api")) == 1
+    assert len(server.requests("/api")) == 1
 
 
 def test_truncated_body_is_retried(
@@ -337,7 +315,7 @@ def test_truncated_body_is_retried(
     server.script("/api/query", [Reply(200, body[: len(body) // 2])])
     found = arxiv.search("cat:cs.DC", None)
     assert len(found) == 5
-    assert len(arrivals(server, "/api")) == 2
+    assert len(server.requests("/api")) == 2
 
 
 def test_truncated_bodies_until_retries_run_out_raise_parse_error(
@@ -348,7 +326,7 @@ def test_truncated_bodies_until_retries_run_out_raise_parse_error(
     server.script("/api/query", [Reply(200, body[: len(body) // 2])] * 2)
     with pytest.raises(ParseError):
         arxiv.search("cat:cs.DC", None)
-    assert len(arrivals(server, "/api")) == 2
+    assert len(server.requests("/api")) == 2
 
 
 def test_error_entry_with_200_is_not_retried(arxiv: ArxivClient, server: FixtureServer) -> None:
@@ -356,7 +334,7 @@ def test_error_entry_with_200_is_not_retried(arxiv: ArxivClient, server: Fixture
     server.script("/api/query", [Reply(200, error_feed.read_bytes())])
     with pytest.raises(UpstreamError, match="incorrect id format"):
         arxiv.search("cat:cs.DC", None)
-    assert len(arrivals(server, "/api")) == 1
+    assert len(server.requests("/api")) == 1
 
 
 # --- listings -------------------------------------------------------------------------------
@@ -375,7 +353,7 @@ def test_listing_for_several_categories_in_one_request(
         assert {"cs.DC", "cs.AR"} & set(entry.categories), entry.categories
     kinds = {e.announce_type for e in listing.entries}
     assert "new" in kinds and "cross" in kinds
-    [logged] = arrivals(server, "/rss")
+    [logged] = server.requests("/rss")
     assert logged.path == "/rss/cs.DC+cs.AR"
     assert logged.headers["user-agent"] == UA
     assert "rss" in logged.headers["accept"]
@@ -391,7 +369,7 @@ def test_listing_second_call_with_validators_is_not_modified(
     assert second.status == 304
     assert second.not_modified
     assert again is None
-    requests = arrivals(server, "/rss")
+    requests = server.requests("/rss")
     assert len(requests) == 2
     assert requests[1].headers["if-none-match"] == first.etag
     assert_paced(requests)
@@ -422,13 +400,13 @@ def test_all_requests_are_paced(
     response, _ = arxiv.listing(["cs.DC", "cs.AR"])
     arxiv.listing(["cs.DC", "cs.AR"], CacheValidators(etag=response.etag))
     arxiv.listing(["math.CO"])
-    api, rss = arrivals(server, "/api"), arrivals(server, "/rss")
+    api, rss = server.requests("/api"), server.requests("/rss")
     assert len(api) == 1 + 4 + 2  # the 503, four pages of cs.DC, two id chunks
     assert len(rss) == 3
     assert_paced(api)
     assert_paced(rss)
-    assert_paced(arrivals(server))  # one gate for both
-    assert gate.requests == len(arrivals(server))
+    assert_paced(server.requests())  # one gate for both
+    assert gate.requests == len(server.requests())
 
 
 def test_threads_sharing_a_gate_are_paced(
@@ -450,5 +428,5 @@ def test_threads_sharing_a_gate_are_paced(
     for t in threads:
         t.join(timeout=20)
     assert errors == []
-    assert len(arrivals(server)) == 9
-    assert_paced(arrivals(server))
+    assert len(server.requests()) == 9
+    assert_paced(server.requests())

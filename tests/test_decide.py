@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from itertools import pairwise
 
 import pytest
 
@@ -75,7 +76,7 @@ def test_backoff_grows_with_jitter_caps_and_honours_retry_after() -> None:
         for n in range(1, 12)
     ]
     assert dt.timedelta(minutes=4) <= delays[0] <= dt.timedelta(minutes=6)
-    assert all(b > a for a, b in zip(delays[:6], delays[1:7], strict=True))
+    assert all(b > a for a, b in pairwise(delays[:7]))
     assert max(delays) <= cap * 1.2
     # reproducible for a seed, different between sources
     assert decide.after_failure(3, now, retry_after=None, max_backoff=cap, seed=7) == (
@@ -143,7 +144,7 @@ def test_one_digest_per_local_day_across_dst(
         now += dt.timedelta(minutes=5)
     days = [d for d, _ in built]
     assert days == sorted(set(days))
-    assert all(b - a == dt.timedelta(days=1) for a, b in zip(days, days[1:], strict=False))
+    assert all(b - a == dt.timedelta(days=1) for a, b in pairwise(days))
     assert len(days) >= 7
     for day, when in built[1:]:
         assert dt.timedelta(0) <= when - decide.digest_cutoff(day, at, tz) < dt.timedelta(minutes=5)

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ def expected_papers(papers: list[Paper]) -> set[str]:
 def test_fetch_digest_search_end_to_end(
     tracker: tuple[Tracker, Clock, Settings], server: FixtureServer, papers: list[Paper]
 ) -> None:
-    t, clock, settings = tracker
+    t, _, settings = tracker
     report, outcomes = run_once(t)
     assert report.errors == []
     [outcome] = outcomes
@@ -136,7 +137,7 @@ def test_fetch_digest_search_end_to_end(
     assert len(server.requests("/rss")) == 1  # both categories in one listing request
     assert len(server.requests("/api")) <= 2  # the searches OR-ed, plus completing a link
     starts = sorted(r.at for r in arxiv)
-    assert all(b - a >= 0.05 - 0.002 for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a >= 0.05 - 0.002 for a, b in pairwise(starts))
     assert all("mailto:tests@example.org" in r.headers["user-agent"] for r in arxiv)
 
     # rebuilding the day gives the same file
@@ -182,7 +183,7 @@ def test_a_day_of_downtime_loses_nothing_and_repeats_nothing(
         ],
     )
     clock.now = dt.datetime(2024, 11, 30, 10, 0, tzinfo=dt.UTC)  # back on Saturday
-    report, outcomes = run_once(t)
+    _, outcomes = run_once(t)
     assert [o.day for o in outcomes] == [dt.date(2024, 11, 30)]  # caught up once
     text = outcomes[0].path.read_text()
     assert "New GPU cluster" in text and "Hiring" in text

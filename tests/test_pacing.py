@@ -64,13 +64,16 @@ def test_consecutive_slots_are_min_interval_apart() -> None:
     assert gate.waited == pytest.approx(12.0)
 
 
-def test_time_spent_inside_a_slot_counts_towards_the_interval() -> None:
+def test_interval_counts_from_the_end_of_the_previous_request() -> None:
+    # The server sees a request when it arrives: if connecting took 2 s, starting the
+    # next one 3 s after the first began would let it arrive 1 s after the first.
     gate, clock = fake_gate(3.0)
     with gate.slot():
-        clock.advance(2.0)  # a slow request
+        clock.advance(2.0)  # a slow connect and transfer
+        ended = clock()
     with gate.slot():
-        pass
-    assert clock.sleeps == pytest.approx([1.0])
+        assert clock() - ended == pytest.approx(3.0)
+    assert clock.sleeps == pytest.approx([3.0])
 
 
 def test_no_wait_when_the_interval_has_already_passed() -> None:

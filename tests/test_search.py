@@ -29,6 +29,7 @@ from tests.test_storage import (
     load_field_map,
     post,
 )
+from tracker import ids
 from tracker.errors import SearchQueryError
 from tracker.models import NO_FILTERS, Entry, Item, SearchFilters, SearchHit, SourceKind
 from tracker.searchquery import MAX_LENGTH
@@ -140,7 +141,7 @@ def filled(
         archives = {c.split(".", 1)[0] for c in entry.categories}
         return [source_ids[a] for a in ("cs", "math") if a in archives]
 
-    batch = [(post_entry, listing_sources(post_entry)) for post_entry in _keyed(listing.entries)]
+    batch = [(entry, listing_sources(entry)) for entry in _keyed(listing.entries)]
     report = ingest(storage, field_map, batch, LISTING_AT)
     assert report.new_items == len(listing.entries)
     sources = {n: frozenset(sids) for n, (_, sids) in zip(report.item_ids, batch, strict=True)}
@@ -165,8 +166,6 @@ def filled(
 
 
 def _keyed(entries: Sequence[Entry]) -> list[Entry]:
-    from tracker import ids
-
     return [replace(e, key=ids.item_key(e, "")) for e in entries]
 
 

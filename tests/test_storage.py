@@ -235,6 +235,24 @@ def test_integrity_check_is_empty_on_a_healthy_database(
     assert storage.check_integrity() == []
 
 
+def test_integrity_check_reports_a_stale_search_index(
+    storage: Storage, field_map: FieldMap, backend: str
+) -> None:
+    """So that "check_integrity() stays empty" below means something."""
+    if backend != "sqlite":
+        pytest.skip("the FTS5 index is SQLite's")
+    ingest(storage, field_map, [(paper("2411.00001", "Quokka scheduling"), [])])
+    with storage.engine.begin() as conn:  # an update the index does not hear about
+        conn.exec_driver_sql("DROP TRIGGER items_fts_update")
+        conn.exec_driver_sql("UPDATE items SET title = 'Wombat scheduling'")
+    [problem] = storage.check_integrity()
+    assert "items_fts" in problem
+    with storage.engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO items_fts(items_fts) VALUES ('rebuild')")
+    assert storage.check_integrity() == []
+    assert [h.item.title for h in storage.search("wombat")] == ["Wombat scheduling"]
+
+
 # --- datetimes --------------------------------------------------------------------------------
 
 
@@ -341,16 +359,14 @@ def test_same_paper_from_listing_api_and_blog_is_one_item(
         updated=T0 + DAY,
         comment="12 pages",
     )
-    from_blog = replace(
-        keyed(
-            Entry(
-                title="Read this",
-                url=f"https://arxiv.org/pdf/{arxiv_id}",
-                arxiv_id=arxiv_id,
-                quality=LINK_ONLY,
-            ),
-            "feed:https://blog.example.org/feed",
+    from_blog = keyed(
+        Entry(
+            title="Read this",
+            url=f"https://arxiv.org/pdf/{arxiv_id}",
+            arxiv_id=arxiv_id,
+            quality=LINK_ONLY,
         ),
+        "feed:https://blog.example.org/feed",
     )
     assert from_blog.key == from_listing.key == from_api.key
 

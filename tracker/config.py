@@ -2,9 +2,10 @@
 
 ``load_settings(path)`` reports every mistake at once, each with the file, the key
 and what was expected, as a ``ConfigError``; a bad file never yields settings. Paths
-in the file are relative to the file's folder. Environment variables override two
-keys: ``TRACKER_DATABASE_URL`` and ``TRACKER_ARXIV_CONTACT``; secrets are only ever
-read from the environment.
+in the file are relative to the file's folder. Environment variables override four
+settings: ``TRACKER_DATABASE_URL``, ``TRACKER_ARXIV_CONTACT``, ``TRACKER_DATA_DIR`` and
+``TRACKER_DIGESTS_DIR`` (every reader's digest folder, as in a container); secrets are
+only ever read from the environment.
 
 This module reads the config and field-mapping files; it does no other I/O.
 """
@@ -241,7 +242,9 @@ def settings_from_dict(
     c = _Checker(origin)
     c.unknown_keys(data, "", {"tracker", "arxiv", "fetch", "schedule", "digest", "readers"})
     top = c.table(data, "tracker", {"data_dir", "database_url", "log_level", "fields_file"})
-    data_dir = base_dir / c.get(top, "tracker", "data_dir", str, "data")
+    data_dir = Path(
+        environ.get("TRACKER_DATA_DIR") or base_dir / c.get(top, "tracker", "data_dir", str, "data")
+    )
     database_url = environ.get("TRACKER_DATABASE_URL") or c.get(
         top, "tracker", "database_url", str, ""
     )
@@ -267,7 +270,8 @@ def settings_from_dict(
         abstract_sentences=c.positive(dig, "digest", "abstract_sentences", int, 2),
         abstract_max_chars=c.positive(dig, "digest", "abstract_max_chars", int, 400),
     )
-    readers = _readers(c, data, base_dir, field_map)
+    digests_dir = environ.get("TRACKER_DIGESTS_DIR")
+    readers = _readers(c, data, base_dir, field_map, Path(digests_dir) if digests_dir else None)
     if c.problems:
         raise ConfigError(c.problems)
     assert field_map is not None  # problems were recorded otherwise
@@ -399,7 +403,11 @@ def _fetch(c: _Checker, data: Mapping[str, Any]) -> FetchSettings:
 
 
 def _readers(
-    c: _Checker, data: Mapping[str, Any], base_dir: Path, field_map: FieldMap | None
+    c: _Checker,
+    data: Mapping[str, Any],
+    base_dir: Path,
+    field_map: FieldMap | None,
+    digests_dir: Path | None,
 ) -> list[ReaderSettings]:
     raw = data.get("readers", [])
     if not isinstance(raw, list) or not raw:
@@ -443,7 +451,7 @@ def _readers(
                 name=name,
                 timezone=tz,
                 digest_time=digest_time,
-                output_dir=base_dir / c.get(r, where, "output_dir", str, "digests"),
+                output_dir=digests_dir or base_dir / c.get(r, where, "output_dir", str, "digests"),
                 follows=_follows(c, r, f"{where}.follows", field_map),
                 fields=tuple(fields),
             )

@@ -142,12 +142,14 @@ class Tracker:
             raise UsageError(f"feed must be an http(s) URL, got {value!r}")
         return canonical_url(value)
 
-    def follow(self, reader: str, kind: FollowKind, value: str, title: str | None = None) -> bool:
+    def follow(
+        self, reader: str | None, kind: FollowKind, value: str, title: str | None = None
+    ) -> bool:
         name = self.settings.reader(reader).name
         stored = self.normalise_follow(kind, value)
         return self.storage.add_follow(name, follow_spec(kind, stored, title), self.clock())
 
-    def unfollow(self, reader: str, kind: FollowKind, value: str) -> None:
+    def unfollow(self, reader: str | None, kind: FollowKind, value: str) -> None:
         name = self.settings.reader(reader).name
         self.storage.remove_follow(name, kind, self.normalise_follow(kind, value))
 

@@ -90,8 +90,9 @@ def after_failure(
     """Next check after the ``errors``-th failure in a row: exponential backoff with
     jitter (seeded, so it is reproducible), never sooner than the server asked."""
     exponent = min(max(errors, 1) - 1, 20)
-    delay = min(FIRST_ERROR_DELAY * (2**exponent), max_backoff)
-    delay *= random.Random(seed * 1_000_003 + errors).uniform(0.8, 1.2)
+    delay = min(FIRST_ERROR_DELAY * (1 << exponent), max_backoff)
+    jitter: float = random.Random(seed * 1_000_003 + errors).uniform(0.8, 1.2)
+    delay *= jitter
     if retry_after is not None:
         delay = max(delay, dt.timedelta(seconds=retry_after))
     return now + delay

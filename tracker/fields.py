@@ -24,6 +24,8 @@ _CODE = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z\-]+)?$")
 # least MIN_SCORE to be assigned, and at most MAX_KEYWORD_FIELDS are kept.
 MIN_SCORE = 2
 MAX_KEYWORD_FIELDS = 2
+MAX_PHRASE_WORDS = 6  # longer keyword phrases are ignored
+_EDGES = ".,;:!?\"'“”‘’()[]{}<>«»…"  # punctuation that is not part of a word
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,12 @@ class FieldMap:
     archive_group: Mapping[str, str]  # archive prefix ("cs", "astro-ph") -> group name
     keywords: Mapping[str, tuple[str, ...]]  # field -> keyword phrases
     fields: tuple[str, ...]  # every field, in file order
-    _patterns: Mapping[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
+    # words of a keyword (and of its plurals) -> (the keyword, the fields listing it)
+    _index: Mapping[tuple[str, ...], tuple[str, tuple[str, ...]]] = field(
+        default_factory=dict, repr=False
+    )
+    _prefixes: frozenset[tuple[str, ...]] = field(default=frozenset(), repr=False)
+    _singles: frozenset[str] = field(default=frozenset(), repr=False)  # one-word keywords
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], origin: str) -> FieldMap:
@@ -110,7 +117,9 @@ class FieldMap:
             archive_group=archive_group,
             keywords=keywords,
             fields=tuple(fields_table),
-            _patterns=_compile(keywords),
+            _index=(index := _keyword_index(keywords)),
+            _prefixes=frozenset(gram[:n] for gram in index for n in range(1, len(gram))),
+            _singles=frozenset(gram[0] for gram in index if len(gram) == 1),
         )
 
     def knows(self, code: str) -> bool:
@@ -147,15 +156,42 @@ class FieldMap:
                 tags[name] = FieldTag(name, 1.0, "category", code)
         return tuple(tags.values())
 
+    def _hits(self, text: str) -> dict[str, set[str]]:
+        """Keywords found in a text, by field: whole words, optional plural ending.
+
+        One pass over the words; a phrase is extended only while it is the start of
+        some keyword, so the cost is about one lookup per word.
+        """
+        words = words_of(text)
+        found: dict[str, set[str]] = {}
+        index, prefixes = self._index, self._prefixes
+        for word in self._singles.intersection(words):
+            keyword, names = index[(word,)]
+            for name in names:
+                found.setdefault(name, set()).add(keyword)
+        for start, first in enumerate(words):
+            if (first,) not in prefixes:
+                continue
+            gram: tuple[str, ...] = (first,)
+            for word in words[start + 1 : start + MAX_PHRASE_WORDS]:
+                gram = (*gram, word)
+                hit = index.get(gram)
+                if hit is not None:
+                    for name in hit[1]:
+                        found.setdefault(name, set()).add(hit[0])
+                if gram not in prefixes:
+                    break
+        return found
+
     def _from_keywords(self, title: str, summary: str) -> tuple[FieldTag, ...]:
-        title_l, summary_l = title.lower(), summary.lower()
+        in_title = self._hits(title)
+        in_summary = self._hits(summary)
         scored: list[tuple[int, str, tuple[str, ...]]] = []
-        for name, pattern in self._patterns.items():
-            in_title = set(pattern.findall(title_l))
-            in_summary = set(pattern.findall(summary_l))
-            score = 2 * len(in_title) + len(in_summary - in_title)
+        for name in in_title.keys() | in_summary.keys():
+            t, s = in_title.get(name, set()), in_summary.get(name, set())
+            score = 2 * len(t) + len(s - t)
             if score >= MIN_SCORE:
-                scored.append((score, name, tuple(sorted(in_title | in_summary))))
+                scored.append((score, name, tuple(sorted(t | s))))
         scored.sort(key=lambda s: (-s[0], self.fields.index(s[1])))
         return tuple(
             FieldTag(name, round(min(0.9, 0.3 + 0.1 * score), 2), "keyword", ", ".join(hits))
@@ -167,11 +203,32 @@ def _is_str_list(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
-def _compile(keywords: Mapping[str, tuple[str, ...]]) -> dict[str, re.Pattern[str]]:
-    patterns: dict[str, re.Pattern[str]] = {}
-    for name, words in keywords.items():
-        if words:
-            alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-            # A keyword matches whole words, with an optional plural ending.
-            patterns[name] = re.compile(rf"(?<![\w-])({alternation})(?:s|es)?(?![\w-])")
-    return patterns
+def words_of(text: str) -> list[str]:
+    """Lower-case words as keywords are matched: hyphenated words and inner marks
+    ("802.11", "ads/cft", "f(r)", "fermat's") stay whole."""
+    words = []
+    for token in text.lower().split():
+        word = token.strip(_EDGES)
+        if "(" in word and word.count("(") > word.count(")"):
+            word += ")"  # "f(r)" lost its closing parenthesis to the strip
+        if word:
+            words.append(word)
+    return words
+
+
+def _keyword_index(
+    keywords: Mapping[str, tuple[str, ...]],
+) -> dict[tuple[str, ...], tuple[str, tuple[str, ...]]]:
+    """Each keyword as a tuple of words, and its plurals ("-s", "-es"), -> the keyword
+    and the fields that list it. A plural that is a keyword itself keeps its own."""
+    fields_of: dict[tuple[str, ...], list[str]] = {}
+    for name, phrases in keywords.items():
+        for phrase in phrases:
+            gram = tuple(words_of(phrase))
+            if gram and name not in fields_of.setdefault(gram, []):
+                fields_of[gram].append(name)
+    index = {gram: (" ".join(gram), tuple(names)) for gram, names in fields_of.items()}
+    for gram, entry in list(index.items()):
+        for ending in ("s", "es"):
+            index.setdefault((*gram[:-1], gram[-1] + ending), entry)
+    return index

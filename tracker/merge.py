@@ -64,7 +64,7 @@ def normalise_new(entry: Entry) -> Entry:
             pdf_url=ids.pdf_url(entry.arxiv_id, entry.version),
             announce_type=None,
         )
-    return replace(entry, announce_type=None)
+    return replace(entry, announce_type=None) if entry.announce_type else entry
 
 
 def _earliest(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:

@@ -60,7 +60,7 @@ class ArxivClient:
         found: list[Entry] = []
         for page_no in range(self.max_pages):
             start = page_no * self.page_size
-            params = {
+            params: dict[str, str | int] = {
                 "search_query": expression,
                 "start": start,
                 "max_results": self.page_size,
@@ -87,7 +87,11 @@ class ArxivClient:
         found: list[Entry] = []
         for start in range(0, len(arxiv_ids), self.page_size):
             chunk = arxiv_ids[start : start + self.page_size]
-            params = {"id_list": ",".join(chunk), "start": 0, "max_results": len(chunk)}
+            params: dict[str, str | int] = {
+                "id_list": ",".join(chunk),
+                "start": 0,
+                "max_results": len(chunk),
+            }
             entries, _ = self._api_page(params, 0)
             found.extend(entries)
         return found

@@ -31,6 +31,8 @@ from tracker.models import FEED_POST, LINK_ONLY, Entry
 MAX_SUMMARY_CHARS = 20_000
 _BLOCK_END = re.compile(r"<(?:br\s*/?|/p|/div|/li|/h[1-6]|/tr|/blockquote)\s*>", re.IGNORECASE)
 _WS = re.compile(r"\s+")
+_CODE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_EMAIL_NAME = re.compile(r"^\s*[^\s@()<>]+@[^\s@()<>]+\s*\((?P<name>[^()@]+)\)\s*$")
 _ARXIV_CATEGORY = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z\-]+)?$")
 
 
@@ -49,9 +51,13 @@ def html_to_text(html: str) -> str:
         return _WS.sub(" ", html).strip()
     try:
         fragment = lxml.html.fragment_fromstring(_BLOCK_END.sub(" ", html), create_parent="div")
+        # Code is not text: a JSON Feed's content_html reaches here unsanitised.
+        for node in list(fragment.iter("script", "style")):
+            node.drop_tree()
         text = fragment.text_content()
-    except (etree.ParserError, ValueError):
-        text = re.sub(r"<[^>]*>", " ", html)
+    except (etree.ParserError, ValueError, AssertionError):
+        # AssertionError: lxml.html's "too many bodies" for "<html><head>...</head></html>"
+        text = re.sub(r"<[^>]*>", " ", _CODE.sub(" ", html))
     return _WS.sub(" ", text).strip()
 
 
@@ -74,8 +80,14 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
         warning = f"feed has errors but was read: {parsed.get('bozo_exception')}"
     feed_title = html_to_text(parsed.feed.get("title", "")) or None
     base = parsed.feed.get("link") or url
+    feed_authors: tuple[str, ...] = ()
+    if str(parsed.get("version", "")).startswith("atom"):
+        # RFC 4287 section 4.2.1: an Atom entry without authors has the feed's authors.
+        feed_authors = _names(parsed.feed.get("authors", []))
     entries = tuple(
-        e for e in (_from_feedparser(raw, base, url) for raw in parsed.entries) if e is not None
+        e
+        for e in (_from_feedparser(raw, base, url, feed_authors) for raw in parsed.entries)
+        if e is not None
     )
     return ParsedFeed(feed_title, entries, warning)
 
@@ -102,7 +114,16 @@ def _arxiv_link(raw: Mapping[str, Any]) -> tuple[str, int | None] | None:
     return None
 
 
-def _from_feedparser(raw: Mapping[str, Any], base: str, feed_url: str) -> Entry | None:
+def _names(people: Any) -> tuple[str, ...]:
+    if not isinstance(people, list):
+        return ()
+    names = (html_to_text(p.get("name") or "") for p in people if isinstance(p, dict))
+    return tuple(n for n in names if n)
+
+
+def _from_feedparser(
+    raw: Mapping[str, Any], base: str, feed_url: str, feed_authors: tuple[str, ...] = ()
+) -> Entry | None:
     title = html_to_text(raw.get("title", ""))
     content = raw.get("content") or []
     html = raw.get("summary") or (content[0].get("value") if content else "") or ""
@@ -117,12 +138,20 @@ def _from_feedparser(raw: Mapping[str, Any], base: str, feed_url: str) -> Entry 
     guid = raw.get("id") if isinstance(raw.get("id"), str) else None
     published = _struct_time(raw.get("published_parsed")) or _struct_time(raw.get("created_parsed"))
     # dict.get: feedparser's own get() maps a missing "updated" to "published", with a warning
-    updated = _struct_time(dict.get(raw, "updated_parsed"))
+    updated = _struct_time(dict.get(raw, "updated_parsed")) if isinstance(raw, dict) else None
     if not (title or summary or link or guid or published or updated):
         return None  # nothing to show or to key it by
     authors = tuple(
         html_to_text(a.get("name", "")) for a in raw.get("authors", []) if a.get("name")
     ) or ((html_to_text(raw["author"]),) if raw.get("author") else ())
+    # RSS "jo@example.industries (Jo Doe)": feedparser's e-mail pattern stops at a
+    # four-letter TLD and leaves "stries (Jo Doe" as the name; read such a name here.
+    author_text = raw.get("author")
+    named = _EMAIL_NAME.match(author_text) if isinstance(author_text, str) else None
+    if len(authors) > 1:
+        named = None
+    if named:
+        authors = (html_to_text(named.group("name")),)
     arxiv = _arxiv_link(raw)
     categories: tuple[str, ...] = ()
     quality = FEED_POST
@@ -141,7 +170,8 @@ def _from_feedparser(raw: Mapping[str, Any], base: str, feed_url: str) -> Entry 
     return Entry(
         title=title or summary[:120] or link or "(untitled)",
         summary=summary,
-        authors=tuple(a for a in authors if a),
+        # the feed's authors wrote the post, not necessarily the paper it links
+        authors=tuple(a for a in authors if a) or (() if arxiv else feed_authors),
         url=link,
         arxiv_id=arxiv_id,
         version=version,
@@ -195,8 +225,8 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
                 quality=LINK_ONLY if arxiv else FEED_POST,
             )
         )
-    title = doc.get("title") if isinstance(doc.get("title"), str) else None
-    return ParsedFeed(title, tuple(entries))
+    feed_title = doc.get("title")
+    return ParsedFeed(feed_title if isinstance(feed_title, str) else None, tuple(entries))
 
 
 def _json_authors(obj: Mapping[str, Any]) -> tuple[str, ...]:

@@ -185,11 +185,13 @@ class _Raw:
 
     @property
     def location(self) -> str | None:
-        return self.headers.get("Location")
+        value: str | None = self.headers.get("Location")
+        return value
 
     @property
     def headers_retry_after(self) -> str | None:
-        return self.headers.get("Retry-After")
+        value: str | None = self.headers.get("Retry-After")
+        return value
 
     def finish(self, url: str, now: dt.datetime) -> Response:
         if self.status >= 400 or (self.status >= 300 and self.status != 304):

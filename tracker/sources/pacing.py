@@ -3,8 +3,9 @@
 arXiv asks for no more than one request every three seconds and one connection at a
 time, per client (https://info.arxiv.org/help/api/tou.html). Every request to an arXiv
 host goes through one ``PacingGate``: it is held for the whole request (one
-connection), requests start at least ``min_interval`` apart, and a ``Retry-After``
-from the server pushes the next start later for everyone.
+connection), a request starts at least ``min_interval`` after the previous one ended
+(so arrivals at the server are that far apart too), and a ``Retry-After`` from the
+server pushes the next start later for everyone.
 
 The clock and sleep are injectable so tests run without waiting.
 """
@@ -49,7 +50,14 @@ class PacingGate:
             with self._state:
                 self._next_start = max(self._next_start, started + self.min_interval)
             self.requests += 1
-            yield
+            try:
+                yield
+            finally:
+                # Count the interval from the end as well: the server sees a request when it
+                # arrives, which can be well after the slot began (DNS, connect, TLS, a busy
+                # CPU), so spacing starts alone lets arrivals come closer than min_interval.
+                with self._state:
+                    self._next_start = max(self._next_start, self._clock() + self.min_interval)
 
     def defer(self, seconds: float) -> None:
         """Let no request start for ``seconds`` (a server's Retry-After or a backoff)."""

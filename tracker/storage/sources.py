@@ -80,7 +80,11 @@ class SourcesMixin(StorageBase):
                 error_count=0,
             )
         )
-        return int(conn.scalar(select(s.c.id).where(s.c.kind == kind.value, s.c.value == value)))
+        return int(
+            conn.execute(
+                select(s.c.id).where(s.c.kind == kind.value, s.c.value == value)
+            ).scalar_one()
+        )
 
     def sync_follows(
         self, reader: str, specs: Sequence[FollowSpec], now: dt.datetime, origin: str = "config"

@@ -1,0 +1,44 @@
+"""Run the benchmarks: ``python -m bench [--size small|medium|large] [--only NAME]``.
+
+small (CI: proves they still work): 1k entries, 10k papers, 1k digest candidates;
+medium: 10k entries, 100k papers, 5k digest candidates; large: 100k entries, 100k and 1M
+papers. Every figure is also given as a ratio to a baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from bench import digest, ingest, search
+
+SIZES = {
+    "small": {"ingest": 20, "search": [10_000], "digest": 1_000},
+    "medium": {"ingest": 200, "search": [100_000], "digest": 5_000},
+    "large": {"ingest": 2_000, "search": [100_000, 1_000_000], "digest": 5_000},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--size", choices=list(SIZES), default="medium")
+    parser.add_argument("--only", choices=["ingest", "search", "digest"])
+    args = parser.parse_args()
+    size = SIZES[args.size]
+    results: dict[str, object] = {"size": args.size}
+    started = time.perf_counter()
+    if args.only in (None, "ingest"):
+        results["ingest"] = ingest.run(size["ingest"])  # type: ignore[arg-type]
+        print(json.dumps({"ingest": results["ingest"]}, indent=2), flush=True)
+    if args.only in (None, "search"):
+        results["search"] = search.run(size["search"])  # type: ignore[arg-type]
+        print(json.dumps({"search": results["search"]}, indent=2), flush=True)
+    if args.only in (None, "digest"):
+        results["digest"] = digest.run(size["digest"])  # type: ignore[arg-type]
+        print(json.dumps({"digest": results["digest"]}, indent=2), flush=True)
+    print(f"done in {time.perf_counter() - started:.0f}s")
+
+
+if __name__ == "__main__":
+    main()

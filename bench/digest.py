@@ -1,0 +1,62 @@
+"""Digest: build and render a day with N candidate items (database query, selection,
+the digest record, Markdown, the atomic write); against loading the same items from the
+database, measured in the same run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.common import median, settings, timed
+from bench.corpus import papers
+from tracker.core import follow_spec, make_tracker
+from tracker.models import FollowKind
+from tracker.render import render_markdown
+
+READERS = 3
+
+
+def run(candidates: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        s = settings(folder, readers=[
+            {"name": f"r{n}", "timezone": "UTC", "digest_time": "07:00",
+             "output_dir": str(folder / "digests")}
+            for n in range(READERS)
+        ])
+        clock_now = dt.datetime(2024, 1, 2, 12, tzinfo=dt.UTC)
+        tracker = make_tracker(s, clock=lambda: clock_now, sync_follows=False)
+        storage = tracker.storage
+        follow_at = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+        for n in range(READERS):
+            for code in ("cs.LG", "cs.DC", "quant-ph"):
+                storage.add_follow(f"r{n}", follow_spec(FollowKind.CATEGORY, code), follow_at)
+        sources = {src.value: src.id for src in storage.followed_sources()}
+        batch = [
+            (entry, [sources[c] for c in entry.categories if c in sources])
+            for entry in papers(candidates * 4, seed=9)
+        ]
+        batch = [b for b in batch if b[1]][:candidates]
+        report = storage.ingest(
+            batch, follow_at + dt.timedelta(hours=1), merge=lambda a, b: b,
+            prepare=lambda e: e, tag=s.field_map.tag,
+        )
+        ids = list(report.item_ids)
+        load = [timed(lambda: storage.items(ids)) for _ in range(READERS)]
+        builds = [
+            timed(lambda n=n: tracker.build_digest(f"r{n}", clock_now.date()))
+            for n in range(READERS)
+        ]
+        digest = tracker.build_digest("r0", clock_now.date()).digest
+        render = [timed(lambda: render_markdown(digest)) for _ in range(3)]
+        tracker.close()
+    build = median(builds)
+    return {
+        "candidates": len(ids),
+        "build and write s": round(build, 3),
+        "of which rendering s": round(median(render), 3),
+        "loading the items alone s": round(median(load), 3),
+        "build / load": round(build / median(load), 1),
+    }

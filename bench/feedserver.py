@@ -1,0 +1,55 @@
+"""A loopback HTTP server for benchmarks: fixed documents with ETag/304, optional latency."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FeedServer:
+    def __init__(self, documents: dict[str, bytes], latency: float = 0.0) -> None:
+        self.documents = documents
+        self.latency = latency
+        self.statuses: list[int] = []
+        etags = {p: '"' + hashlib.sha1(b).hexdigest() + '"' for p, b in documents.items()}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+            def do_GET(self) -> None:
+                if server.latency:
+                    time.sleep(server.latency)
+                body = server.documents.get(self.path)
+                if body is None:
+                    status, body, headers = 404, b"", {}
+                elif self.headers.get("If-None-Match") == etags[self.path]:
+                    status, body, headers = 304, b"", {"ETag": etags[self.path]}
+                else:
+                    status, headers = 200, {"ETag": etags[self.path],
+                                            "Content-Type": "application/rss+xml"}
+                server.statuses.append(status)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

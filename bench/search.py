@@ -1,0 +1,117 @@
+"""Search: p50/p95/p99 over a fixed query set (common and rare terms, phrases,
+prefixes, several words, filters), first 20 results, at each database size; against a
+plain ``LIKE`` scan of the same queries at the smallest size."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from bench.common import median, percentile, settings
+from bench.corpus import Vocabulary, papers
+from tracker.merge import merge, normalise_new
+from tracker.models import SearchFilters
+from tracker.storage import Storage, open_storage
+
+BATCH = 2000
+
+
+def queries(vocab: Vocabulary) -> list[tuple[str, SearchFilters]]:
+    """60 queries: what a researcher types, from very common words to rare ones."""
+    w = vocab.words
+    none = SearchFilters()
+    common = [(w[i], none) for i in range(0, 10)]
+    middle = [(w[i], none) for i in (50, 120, 300, 700, 1500, 3000, 5000, 8000, 12000, 20000)]
+    rare = [(w[i], none) for i in (30000, 35000, 40000, 45000, 49000)]
+    phrases = [(f'"{w[i]} {w[j]}"', none) for i, j in ((0, 1), (2, 5), (10, 40), (100, 3),
+                                                      (500, 900))]
+    prefixes = [(w[i][:3] + "*", none) for i in (12, 30, 60, 200, 1000)] + [
+        (w[i][:2] + "*", none) for i in (13, 40)]
+    several = [(f"{w[i]} {w[j]}", none) for i, j in ((0, 2), (3, 50), (20, 400), (1, 9000),
+                                                     (7, 8), (60, 61))]
+    three = [(f"{w[i]} {w[j]} {w[k]}", none) for i, j, k in ((0, 1, 2), (5, 90, 900),
+                                                          (30, 31, 32))]
+    either = [(f"{w[i]} OR {w[j]}", none) for i, j in ((0, 3), (400, 401), (2000, 40000))]
+    excluded = [(f"{w[i]} -{w[j]}", none) for i, j in ((2, 0), (80, 3))]
+    filtered = [
+        (w[3], SearchFilters(category="cs.LG")),
+        (w[200], SearchFilters(field="Computer Science > Systems")),
+        (w[4], SearchFilters(since=dt.date(2020, 6, 1))),
+        (f"{w[0]} {w[5]}", SearchFilters(category="quant-ph")),
+    ]
+    found = (common + middle + rare + phrases + prefixes + several + three + either + excluded
+             + filtered)
+    return found[:60]
+
+
+def fill(storage: Storage, count: int, tag: Any) -> float:
+    """Ingest ``count`` synthetic papers; returns papers per second."""
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    started = time.perf_counter()
+    batch = []
+    for entry in papers(count, seed=5):
+        batch.append((entry, ()))
+        if len(batch) == BATCH:
+            storage.ingest(batch, now, merge=merge, prepare=normalise_new, tag=tag)
+            batch = []
+    if batch:
+        storage.ingest(batch, now, merge=merge, prepare=normalise_new, tag=tag)
+    return count / (time.perf_counter() - started)
+
+
+def _latencies(run_one: Any, qs: list[tuple[str, SearchFilters]], rounds: int = 3) -> list[float]:
+    per_query: list[list[float]] = [[] for _ in qs]
+    for _ in range(rounds):
+        for n, (q, f) in enumerate(qs):
+            start = time.perf_counter()
+            run_one(q, f)
+            per_query[n].append((time.perf_counter() - start) * 1000)
+    return [median(v) for v in per_query]
+
+
+def _like(storage: Storage, q: str, f: SearchFilters) -> None:
+    words = [t.strip('"').rstrip("*") for t in q.replace(" OR ", " ").split()
+             if not t.startswith("-")]
+    where = " AND ".join("(title LIKE :w{0} OR summary LIKE :w{0})".format(i)
+                         for i in range(len(words)))
+    params = {f"w{i}": f"%{w}%" for i, w in enumerate(words)}
+    with storage.engine.connect() as conn:
+        conn.execute(text(f"SELECT id FROM items WHERE {where} "
+                          "ORDER BY published_at DESC LIMIT 20"), params).all()
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    return {f"p{p}": round(percentile(values, p), 2) for p in (50, 95, 99)}
+
+
+def run(sizes: list[int]) -> dict[str, Any]:
+    vocab = Vocabulary(seed=5)
+    qs = queries(vocab)
+    out: dict[str, Any] = {"queries": len(qs)}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        s = settings(folder)
+        for size in sizes:
+            storage = open_storage(f"sqlite:///{folder}/search{size}.db")
+            rate = fill(storage, size, s.field_map.tag)
+            fts = _latencies(lambda q, f: storage.search(q, f, limit=20), qs)
+            result: dict[str, Any] = {"ingest papers/s": round(rate), "fts ms": _summary(fts)}
+            common = [fts[i] for i in range(10)]
+            result["fts ms, 10 most common words"] = _summary(common)
+            if size == sizes[0]:
+                like = _latencies(lambda q, f: _like(storage, q, f), qs, rounds=1)
+                result["LIKE scan ms"] = _summary(like)
+                result["LIKE / fts (p50, p95, p99)"] = [
+                    round(percentile(like, p) / max(percentile(fts, p), 1e-6), 1)
+                    for p in (50, 95, 99)
+                ]
+            size_mb = (folder / f"search{size}.db").stat().st_size / 1e6
+            result["database MB"] = round(size_mb)
+            storage.close()
+            out[f"{size} papers"] = result
+    return out

@@ -13,7 +13,7 @@ import gzip
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -493,7 +493,9 @@ class FakeTime:
 
 
 def gated(client: httpx.Client, gate: PacingGate, prefix: str) -> Fetcher:
-    lookup: Callable[[str], PacingGate | None] = lambda url: gate if prefix in url else None  # noqa: E731
+    def lookup(url: str) -> PacingGate | None:
+        return gate if prefix in url else None
+
     return make_fetcher(client, gate_for=lookup)
 
 

@@ -263,6 +263,17 @@ def _leaves(node: Node, excluded: bool = False) -> Iterator[tuple[tuple[str, ...
             yield from _leaves(child, excluded)
 
 
+def _nodes(node: Node) -> Iterator[Term | Phrase]:
+    """Every Term and Phrase of a query."""
+    if isinstance(node, Term | Phrase):
+        yield node
+    elif isinstance(node, Not):
+        yield from _nodes(node.child)
+    else:
+        for child in node.children:
+            yield from _nodes(child)
+
+
 def _ts_lexeme(word: str, prefix: bool, column: Column | None) -> str:
     suffix = ("*" if prefix else "") + (_WEIGHTS[column] if column else "")
     quoted = "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
@@ -321,6 +332,17 @@ class SearchQuery:
     def tsquery(self) -> str:
         """A ``to_tsquery('english', ...)`` expression; weights title A, authors B, summary C."""
         return _tsquery(self.node)
+
+    def term_queries(self) -> tuple[str, ...]:
+        """Each word of the query (excluded ones too) as its own FTS5 expression, so
+        that a backend can look at how common each one is."""
+        found: dict[str, None] = {}
+        for leaf in _nodes(self.node):
+            last = len(leaf.words) - 1
+            for i, word in enumerate(leaf.words):
+                star = "*" if leaf.prefix and i == last else ""
+                found['"' + word.replace('"', '""') + '"' + star] = None
+        return tuple(found)
 
     def words(self) -> tuple[str, ...]:
         """The words searched for (not excluded), lowercased and deduplicated, to highlight."""

@@ -37,7 +37,8 @@ class PacingGate:
 
     @contextmanager
     def slot(self) -> Iterator[None]:
-        """Hold the gate for one request, waiting first if the last began too recently."""
+        """Hold the gate for one request, waiting first if the last one began or ended
+        less than ``min_interval`` ago (or a deferral is still running)."""
         with self._lock:
             while True:
                 with self._state:

@@ -1,0 +1,46 @@
+"""Snippets: the part of an abstract where the searched words occur, marked «like this».
+
+Built in Python from the stored text for the few rows shown, instead of by the
+database's snippet function, which re-runs the whole full-text match to make them.
+Matching is by word start after folding accents and case, so "decod" marks "decoding"
+and "naive" marks "naïve", close to what the stemmed index matched.
+
+Pure: no I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tracker.names import fold
+
+OPEN, CLOSE, ELLIPSIS = "«", "»", "…"
+_EDGES = ".,;:!?\"'“”‘’()[]{}<>"
+
+
+def _stem(word: str) -> str:
+    """Enough of a word to recognise its inflections: "decoding" -> "decod"."""
+    word = fold(word)
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "es", "ed", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def snippet(text: str, words: Sequence[str], width: int = 24) -> str:
+    """About ``width`` words of ``text`` around the first searched word, marked."""
+    tokens = text.split()
+    if not tokens:
+        return ""
+    stems = [s for s in {_stem(w) for w in words if w} if s]
+    hits = [
+        i for i, token in enumerate(tokens)
+        if stems and any(fold(token.strip(_EDGES)).startswith(s) for s in stems)
+    ]
+    start = max(0, (hits[0] if hits else 0) - width // 4)
+    end = min(len(tokens), start + width)
+    marked = set(hits)
+    shown = [
+        f"{OPEN}{t}{CLOSE}" if i in marked else t for i, t in enumerate(tokens[start:end], start)
+    ]
+    return (ELLIPSIS if start else "") + " ".join(shown) + (ELLIPSIS if end < len(tokens) else "")

@@ -20,8 +20,10 @@ def settings(
     **fetch: Any,
 ) -> Settings:
     data: dict[str, Any] = {
-        "tracker": {"data_dir": str(folder / "data"),
-                    "fields_file": str(REPO / "config" / "fields.toml")},
+        "tracker": {
+            "data_dir": str(folder / "data"),
+            "fields_file": str(REPO / "config" / "fields.toml"),
+        },
         "arxiv": {
             "contact_email": "bench@example.org",
             "api_url": f"{base_url}/api/query",

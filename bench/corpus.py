@@ -12,8 +12,22 @@ from xml.sax.saxutils import escape
 
 from tracker.models import API, Entry
 
-CATEGORIES = ["cs.LG", "cs.DC", "cs.AR", "cs.CL", "cs.CV", "stat.ML", "quant-ph", "math.CO",
-              "hep-th", "astro-ph.GA", "q-bio.GN", "econ.EM", "eess.SP", "cond-mat.str-el"]
+CATEGORIES = [
+    "cs.LG",
+    "cs.DC",
+    "cs.AR",
+    "cs.CL",
+    "cs.CV",
+    "stat.ML",
+    "quant-ph",
+    "math.CO",
+    "hep-th",
+    "astro-ph.GA",
+    "q-bio.GN",
+    "econ.EM",
+    "eess.SP",
+    "cond-mat.str-el",
+]
 START = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 
@@ -25,9 +39,21 @@ class Vocabulary:
         while len(words) < size:
             words.add("".join(rng.choice(letters) for _ in range(rng.randint(3, 10))))
         # a handful of real words so that queries can name them
-        self.words = ["the", "of", "model", "learning", "quantum", "network", "data",
-                      "graph", "decoding", "speculative", "attention", "distributed",
-                      *sorted(words)][:size]
+        self.words = [
+            "the",
+            "of",
+            "model",
+            "learning",
+            "quantum",
+            "network",
+            "data",
+            "graph",
+            "decoding",
+            "speculative",
+            "attention",
+            "distributed",
+            *sorted(words),
+        ][:size]
         weights = [1 / (rank + 1) ** s for rank in range(len(self.words))]
         self.cum = list(itertools.accumulate(weights))
         self.rng = random.Random(seed + 1)
@@ -46,8 +72,10 @@ def papers(count: int, seed: int = 7, start: int = 0) -> Iterator[Entry]:
         yield Entry(
             title=vocab.text(12).capitalize(),
             summary=vocab.text(150).capitalize() + ".",
-            authors=tuple(f"{vocab.text(1).capitalize()} {vocab.text(1).capitalize()}"
-                          for _ in range(rng.randint(1, 6))),
+            authors=tuple(
+                f"{vocab.text(1).capitalize()} {vocab.text(1).capitalize()}"
+                for _ in range(rng.randint(1, 6))
+            ),
             arxiv_id=arxiv_id,
             version=1,
             primary_category=cats[0],

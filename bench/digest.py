@@ -21,11 +21,18 @@ READERS = 3
 def run(candidates: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        s = settings(folder, readers=[
-            {"name": f"r{n}", "timezone": "UTC", "digest_time": "07:00",
-             "output_dir": str(folder / "digests")}
-            for n in range(READERS)
-        ])
+        s = settings(
+            folder,
+            readers=[
+                {
+                    "name": f"r{n}",
+                    "timezone": "UTC",
+                    "digest_time": "07:00",
+                    "output_dir": str(folder / "digests"),
+                }
+                for n in range(READERS)
+            ],
+        )
         clock_now = dt.datetime(2024, 1, 2, 12, tzinfo=dt.UTC)
         tracker = make_tracker(s, clock=lambda: clock_now, sync_follows=False)
         storage = tracker.storage
@@ -40,8 +47,11 @@ def run(candidates: int) -> dict[str, Any]:
         ]
         batch = [b for b in batch if b[1]][:candidates]
         report = storage.ingest(
-            batch, follow_at + dt.timedelta(hours=1), merge=lambda a, b: b,
-            prepare=lambda e: e, tag=s.field_map.tag,
+            batch,
+            follow_at + dt.timedelta(hours=1),
+            merge=lambda a, b: b,
+            prepare=lambda e: e,
+            tag=s.field_map.tag,
         )
         ids = list(report.item_ids)
         load = [timed(lambda: storage.items(ids)) for _ in range(READERS)]

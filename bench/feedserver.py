@@ -31,8 +31,10 @@ class FeedServer:
                 elif self.headers.get("If-None-Match") == etags[self.path]:
                     status, body, headers = 304, b"", {"ETag": etags[self.path]}
                 else:
-                    status, headers = 200, {"ETag": etags[self.path],
-                                            "Content-Type": "application/rss+xml"}
+                    status, headers = (
+                        200,
+                        {"ETag": etags[self.path], "Content-Type": "application/rss+xml"},
+                    )
                 server.statuses.append(status)
                 self.send_response(status)
                 for k, v in headers.items():

@@ -28,8 +28,10 @@ PER_FEED = 50
 
 def run(feeds: int) -> dict[str, Any]:
     entries = list(papers(feeds * PER_FEED, seed=11))
-    docs = {f"/feed/{i}.xml": rss_feed(entries[i * PER_FEED:(i + 1) * PER_FEED], f"Blog {i}")
-            for i in range(feeds)}
+    docs = {
+        f"/feed/{i}.xml": rss_feed(entries[i * PER_FEED : (i + 1) * PER_FEED], f"Blog {i}")
+        for i in range(feeds)
+    }
     total = feeds * PER_FEED
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -53,8 +55,10 @@ def run(feeds: int) -> dict[str, Any]:
                 for path, body in docs.items():
                     url = "https://blog.example.org" + path
                     parsed = parse_feed(body, url=url, content_type="application/rss+xml")
-                    batch = [(replace(e, key=item_key(e, f"feed:{url}")), [sources[url]])
-                             for e in parsed.entries]
+                    batch = [
+                        (replace(e, key=item_key(e, f"feed:{url}")), [sources[url]])
+                        for e in parsed.entries
+                    ]
                     storage.ingest(batch, now, merge=merge, prepare=normalise_new, tag=tag)
 
             seconds = timed(work)

@@ -28,24 +28,31 @@ def queries(vocab: Vocabulary) -> list[tuple[str, SearchFilters]]:
     common = [(w[i], none) for i in range(0, 10)]
     middle = [(w[i], none) for i in (50, 120, 300, 700, 1500, 3000, 5000, 8000, 12000, 20000)]
     rare = [(w[i], none) for i in (30000, 35000, 40000, 45000, 49000)]
-    phrases = [(f'"{w[i]} {w[j]}"', none) for i, j in ((0, 1), (2, 5), (10, 40), (100, 3),
-                                                      (500, 900))]
+    phrases = [
+        (f'"{w[i]} {w[j]}"', none) for i, j in ((0, 1), (2, 5), (10, 40), (100, 3), (500, 900))
+    ]
     prefixes = [(w[i][:3] + "*", none) for i in (12, 30, 60, 200, 1000)] + [
-        (w[i][:2] + "*", none) for i in (13, 40)]
-    several = [(f"{w[i]} {w[j]}", none) for i, j in ((0, 2), (3, 50), (20, 400), (1, 9000),
-                                                     (7, 8), (60, 61))]
-    three = [(f"{w[i]} {w[j]} {w[k]}", none) for i, j, k in ((0, 1, 2), (5, 90, 900),
-                                                          (30, 31, 32))]
+        (w[i][:2] + "*", none) for i in (13, 40)
+    ]
+    several = [
+        (f"{w[i]} {w[j]}", none)
+        for i, j in ((0, 2), (3, 50), (20, 400), (1, 9000), (7, 8), (60, 61))
+    ]
+    three = [(f"{w[i]} {w[j]} {w[k]}", none) for i, j, k in ((0, 1, 2), (5, 90, 900), (30, 31, 32))]
     either = [(f"{w[i]} OR {w[j]}", none) for i, j in ((0, 3), (400, 401), (2000, 40000))]
+    titled = [(f"title:{w[i]}", none) for i in (9, 250, 6000)] + [
+        (f"author:{w[i]}", none) for i in (15, 900)]
     excluded = [(f"{w[i]} -{w[j]}", none) for i, j in ((2, 0), (80, 3))]
     filtered = [
         (w[3], SearchFilters(category="cs.LG")),
         (w[200], SearchFilters(field="Computer Science > Systems")),
-        (w[4], SearchFilters(since=dt.date(2020, 6, 1))),
+        (w[4], SearchFilters(since=dt.date(2020, 2, 1))),
+        (w[40], SearchFilters(until=dt.date(2020, 1, 15))),
         (f"{w[0]} {w[5]}", SearchFilters(category="quant-ph")),
     ]
-    found = (common + middle + rare + phrases + prefixes + several + three + either + excluded
-             + filtered)
+    found = (
+        common + middle + rare + phrases + prefixes + several + three + either + excluded + filtered
+    )
     return found[:60]
 
 
@@ -75,14 +82,15 @@ def _latencies(run_one: Any, qs: list[tuple[str, SearchFilters]], rounds: int = 
 
 
 def _like(storage: Storage, q: str, f: SearchFilters) -> None:
-    words = [t.strip('"').rstrip("*") for t in q.replace(" OR ", " ").split()
-             if not t.startswith("-")]
-    where = " AND ".join("(title LIKE :w{0} OR summary LIKE :w{0})".format(i)
-                         for i in range(len(words)))
+    words = [
+        t.strip('"').rstrip("*") for t in q.replace(" OR ", " ").split() if not t.startswith("-")
+    ]
+    where = " AND ".join(f"(title LIKE :w{i} OR summary LIKE :w{i})" for i in range(len(words)))
     params = {f"w{i}": f"%{w}%" for i, w in enumerate(words)}
     with storage.engine.connect() as conn:
-        conn.execute(text(f"SELECT id FROM items WHERE {where} "
-                          "ORDER BY published_at DESC LIMIT 20"), params).all()
+        conn.execute(
+            text(f"SELECT id FROM items WHERE {where} ORDER BY published_at DESC LIMIT 20"), params
+        ).all()
 
 
 def _summary(values: list[float]) -> dict[str, float]:
@@ -99,12 +107,12 @@ def run(sizes: list[int]) -> dict[str, Any]:
         for size in sizes:
             storage = open_storage(f"sqlite:///{folder}/search{size}.db")
             rate = fill(storage, size, s.field_map.tag)
-            fts = _latencies(lambda q, f: storage.search(q, f, limit=20), qs)
+            fts = _latencies(lambda q, f, st=storage: st.search(q, f, limit=20), qs)
             result: dict[str, Any] = {"ingest papers/s": round(rate), "fts ms": _summary(fts)}
             common = [fts[i] for i in range(10)]
             result["fts ms, 10 most common words"] = _summary(common)
             if size == sizes[0]:
-                like = _latencies(lambda q, f: _like(storage, q, f), qs, rounds=1)
+                like = _latencies(lambda q, f, st=storage: _like(st, q, f), qs, rounds=1)
                 result["LIKE scan ms"] = _summary(like)
                 result["LIKE / fts (p50, p95, p99)"] = [
                     round(percentile(like, p) / max(percentile(fts, p), 1e-6), 1)

@@ -32,7 +32,7 @@ from tests.test_storage import (
 from tracker import ids
 from tracker.errors import SearchQueryError
 from tracker.models import NO_FILTERS, Entry, Item, SearchFilters, SearchHit, SourceKind
-from tracker.searchquery import MAX_LENGTH
+from tracker.searchquery import MAX_LENGTH, tokenize
 from tracker.sources.arxiv_xml import parse_listing
 from tracker.storage import Storage, open_storage
 
@@ -239,7 +239,7 @@ def test_author_prefix_and_filter(filled: Filled) -> None:
 
 
 @pytest.mark.parametrize(
-    "field", ["Computer Science > Systems", "Mathematics > Algebraic Geometry", "Physics"]
+    "field", ["Computer Science > Systems", "Mathematics > Algebraic Geometry and Number Theory", "Physics"]
 )
 def test_field_filter(filled: Filled, field: str) -> None:
     def has_field(item: Item) -> bool:
@@ -530,17 +530,33 @@ def test_common_term_returns_results(filled: Filled) -> None:
     assert len(filled.search_ids("the")) > 1000
 
 
-def test_rank_window_bounds_the_work(filled: Filled, monkeypatch: pytest.MonkeyPatch) -> None:
-    matching = filled.search_ids("the")
-    assert len(matching) > 50
-    monkeypatch.setattr(search_module, "RANK_WINDOW", 25)
+def test_broad_queries_put_title_matches_first_then_the_newest(filled: Filled) -> None:
+    """More matches than bm25 is allowed to rank: title matches first, then the rest,
+    each most recently added first; filters still apply before the page is cut."""
     hits = filled.storage.search("the", limit=EVERYTHING)
-    assert len(hits) == 25
-    newest = sorted(matching, reverse=True)[:25]  # the newest stored matches
-    assert {h.item.id for h in hits} == set(newest)
-    scores = [h.score for h in hits]
-    assert scores == sorted(scores, reverse=True)  # ranked within the window
-    # Filters apply before the window: it holds 25 matches of the filter, not fewer.
-    filtered = filled.storage.search("the", SearchFilters(category="math"), limit=EVERYTHING)
+    assert len(hits) > search_module.EXACT_LIMIT
+    ids = [h.item.id for h in hits]
+    in_title = [h.item.id for h in hits if "the" in tokenize(h.item.title)]
+    assert in_title and ids[: len(in_title)] == sorted(in_title, reverse=True)
+    rest = ids[len(in_title) :]
+    assert rest == sorted(rest, reverse=True)
+    assert all(h.score == 2.0 for h in hits[: len(in_title)])
+    page = filled.storage.search("the", limit=10, offset=len(in_title) - 5)
+    assert [h.item.id for h in page] == ids[len(in_title) - 5 : len(in_title) + 5]
+    filtered = filled.storage.search("the", SearchFilters(category="math"), limit=25)
     assert len(filtered) == 25
     assert all(any(c.startswith("math.") for c in h.item.categories) for h in filtered)
+
+
+def test_a_common_word_is_never_weighed_by_bm25(
+    filled: Filled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A query with few matches but one very common word is still not ranked by bm25
+    (bm25 would scan every row of the common word)."""
+    exact = filled.storage.search("quantum the", limit=EVERYTHING)
+    assert 0 < len(exact) <= search_module.EXACT_LIMIT
+    assert len({h.score for h in exact}) > 2  # real bm25 scores
+    monkeypatch.setattr(search_module, "COMMON_TERM", 50)
+    broad = filled.storage.search("quantum the", limit=EVERYTHING)
+    assert {h.item.id for h in broad} == {h.item.id for h in exact}
+    assert {h.score for h in broad} <= {1.0, 2.0}

@@ -32,11 +32,12 @@ def snippet(text: str, words: Sequence[str], width: int = 24) -> str:
     tokens = text.split()
     if not tokens:
         return ""
-    stems = [s for s in {_stem(w) for w in words if w} if s]
-    hits = [
-        i for i, token in enumerate(tokens)
-        if stems and any(fold(token.strip(_EDGES)).startswith(s) for s in stems)
-    ]
+    stems = tuple(s for s in {_stem(w) for w in words if w} if s)
+    # Folding keeps whitespace where it was, so the folded words line up with the words.
+    folded = fold(text).split()
+    if len(folded) != len(tokens):
+        folded = [fold(t) for t in tokens]
+    hits = [i for i, f in enumerate(folded) if stems and f.strip(_EDGES).startswith(stems)]
     start = max(0, (hits[0] if hits else 0) - width // 4)
     end = min(len(tokens), start + width)
     marked = set(hits)

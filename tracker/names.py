@@ -18,6 +18,8 @@ from dataclasses import dataclass
 PARTICLES = frozenset(
     "van von der den de del della dei degli di da das dos du la le ter ten bin al el af zu".split()
 )
+# Combining marks (accents) left over after NFKD decomposition.
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _SPLIT = re.compile(r"[^\w']+")
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 
@@ -80,8 +82,9 @@ def tex_to_unicode(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lower case without accents: "Schrödinger" → "schrodinger"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    if text.isascii():
+        return text.lower()
+    stripped = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
     return stripped.casefold().replace("ß", "ss").replace("ø", "o").replace("ł", "l")
 
 

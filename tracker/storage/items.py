@@ -19,6 +19,7 @@ from tracker.errors import NotFoundError
 from tracker.models import FEED_POST, LINK_ONLY, Entry, FieldTag, Item, ItemKind
 from tracker.storage import schema
 from tracker.storage.base import StorageBase, dumps, loads
+from tracker.storage.tags import item_tags
 
 i, fl, cat, ver, sg = (
     schema.items,
@@ -63,6 +64,11 @@ def _entry(row: Row[tuple[object, ...]]) -> Entry:
     )
 
 
+def _with_tags(e: Entry, tags: Sequence[FieldTag], first_seen: dt.datetime) -> dict[str, object]:
+    when = e.published or first_seen  # the date search filters use
+    return dict(_row_values(e), tags=item_tags(e.categories, [t.field for t in tags], when))
+
+
 def _row_values(e: Entry) -> dict[str, object]:
     return dict(
         key=e.key,
@@ -82,6 +88,17 @@ def _row_values(e: Entry) -> dict[str, object]:
         published_at=e.published,
         updated_at=e.updated,
         quality=e.quality,
+    )
+
+
+def _field_row(item_id: int, position: int, t: FieldTag) -> dict[str, object]:
+    return dict(
+        item_id=item_id,
+        field=t.field,
+        position=position,
+        confidence=t.confidence,
+        origin=t.origin,
+        basis=t.basis,
     )
 
 
@@ -117,23 +134,29 @@ class ItemsMixin(StorageBase):
         with self._write() as conn:
             existing = self._by_keys(conn, keys)
             to_insert = [prepare(merged[k]) for k in keys if k not in existing]
-            id_of = {k: item_id for k, (item_id, _) in existing.items()}
-            changed: list[tuple[int, Entry]] = []
-            for k, (item_id, old) in existing.items():
+            id_of = {k: item_id for k, (item_id, _, _) in existing.items()}
+            changed: list[tuple[int, Entry, tuple[FieldTag, ...]]] = []
+            for k, (item_id, old, first_seen) in existing.items():
                 new = merge(old, merged[k])
                 if _row_values(new) != _row_values(old):
-                    conn.execute(update(i).where(i.c.id == item_id).values(**_row_values(new)))
-                    changed.append((item_id, new))
+                    tags = tag(new)
+                    conn.execute(
+                        update(i)
+                        .where(i.c.id == item_id)
+                        .values(**_with_tags(new, tags, first_seen))
+                    )
+                    changed.append((item_id, new, tags))
             if to_insert:
-                rows = [dict(_row_values(e), first_seen_at=now) for e in to_insert]
+                tagged = [(e, tag(e)) for e in to_insert]
+                rows = [dict(_with_tags(e, tags, now), first_seen_at=now) for e, tags in tagged]
                 result = conn.execute(
                     i.insert().returning(i.c.id, i.c.key, sort_by_parameter_order=True), rows
                 )
                 for row in result:
                     id_of[row.key] = row.id
-                changed.extend((id_of[e.key], e) for e in to_insert)
+                changed.extend((id_of[e.key], e, tags) for e, tags in tagged)
             new_items, updated = len(to_insert), len(changed) - len(to_insert)
-            self._write_derived(conn, changed, tag, replace=updated > 0)
+            self._write_derived(conn, changed, replace=updated > 0)
             versions = [
                 dict(item_id=id_of[k], version=e.version, updated_at=e.updated, seen_at=now)
                 for k, e in merged.items()
@@ -144,38 +167,36 @@ class ItemsMixin(StorageBase):
             new_sightings = self._add_sightings(conn, id_of, delivered, now)
         return IngestReport(new_items, updated, new_sightings, tuple(id_of[k] for k in keys))
 
-    def _by_keys(self, conn: Connection, keys: Sequence[str]) -> dict[str, tuple[int, Entry]]:
-        found: dict[str, tuple[int, Entry]] = {}
+    def _by_keys(
+        self, conn: Connection, keys: Sequence[str]
+    ) -> dict[str, tuple[int, Entry, dt.datetime]]:
+        found: dict[str, tuple[int, Entry, dt.datetime]] = {}
         for chunk in _chunks(keys):
             for row in conn.execute(select(i).where(i.c.key.in_(chunk))):
-                found[row.key] = (row.id, _entry(row))
+                found[row.key] = (row.id, _entry(row), row.first_seen_at)
         return found
 
     def _write_derived(
-        self, conn: Connection, changed: Sequence[tuple[int, Entry]], tag: TagFn, replace: bool
+        self,
+        conn: Connection,
+        changed: Sequence[tuple[int, Entry, tuple[FieldTag, ...]]],
+        replace: bool,
     ) -> None:
         """Fields and the category index of changed items."""
         if not changed:
             return
         if replace:
-            changed_ids = [item_id for item_id, _ in changed]
+            changed_ids = [item_id for item_id, _, _ in changed]
             for chunk in _chunks(changed_ids):
                 conn.execute(delete(fl).where(fl.c.item_id.in_(chunk)))
                 conn.execute(delete(cat).where(cat.c.item_id.in_(chunk)))
         field_rows = [
-            dict(
-                item_id=item_id,
-                field=t.field,
-                position=n,
-                confidence=t.confidence,
-                origin=t.origin,
-                basis=t.basis,
-            )
-            for item_id, e in changed
-            for n, t in enumerate(tag(e))
+            _field_row(item_id, n, t) for item_id, _, tags in changed for n, t in enumerate(tags)
         ]
         cat_rows = [
-            dict(item_id=item_id, category=c) for item_id, e in changed for c in set(e.categories)
+            dict(item_id=item_id, category=c)
+            for item_id, e, _ in changed
+            for c in set(e.categories)
         ]
         if field_rows:
             conn.execute(fl.insert(), field_rows)
@@ -297,21 +318,20 @@ class ItemsMixin(StorageBase):
                 ).all()
                 if not rows:
                     return done
-                changed = [(r.id, _entry(r)) for r in rows]
                 ids_ = [r.id for r in rows]
                 conn.execute(delete(fl).where(fl.c.item_id.in_(ids_)))
-                field_rows = [
-                    dict(
-                        item_id=item_id,
-                        field=t.field,
-                        position=n,
-                        confidence=t.confidence,
-                        origin=t.origin,
-                        basis=t.basis,
+                field_rows = []
+                for r in rows:
+                    entry = _entry(r)
+                    tags = tag(entry)
+                    field_rows += [_field_row(r.id, n, t) for n, t in enumerate(tags)]
+                    new_tags = item_tags(
+                        entry.categories,
+                        [t.field for t in tags],
+                        entry.published or r.first_seen_at,
                     )
-                    for item_id, e in changed
-                    for n, t in enumerate(tag(e))
-                ]
+                    if new_tags != r.tags:  # rewrites the row's search tokens too
+                        conn.execute(update(i).where(i.c.id == r.id).values(tags=new_tags))
                 if field_rows:
                     conn.execute(fl.insert(), field_rows)
                 last, done = rows[-1].id, done + len(rows)

@@ -122,6 +122,8 @@ items = Table(
     Column("comment", Text),
     Column("primary_category", String(32)),
     Column("categories", Text, nullable=False),  # JSON list, primary first
+    # category and field tokens for filtered text search (see storage/tags.py)
+    Column("tags", Text, nullable=False),
     Column("published_at", UTCDateTime),
     Column("updated_at", UTCDateTime),
     Column("first_seen_at", UTCDateTime, nullable=False),

@@ -22,24 +22,24 @@ SQLITE_FTS = [
     # External-content FTS5 over items; the triggers keep it in step with every write.
     # Prefix indexes for 2 and 3 characters keep "de*" from scanning the whole vocabulary.
     """CREATE VIRTUAL TABLE items_fts USING fts5(
-        title, authors, summary,
+        title, authors, summary, tags,
         content='items', content_rowid='id',
         tokenize='porter unicode61 remove_diacritics 2',
         prefix='2 3')""",
     "CREATE VIRTUAL TABLE items_fts_vocab USING fts5vocab(items_fts, 'row')",
     """CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN
-        INSERT INTO items_fts(rowid, title, authors, summary)
-        VALUES (new.id, new.title, new.authors, new.summary);
+        INSERT INTO items_fts(rowid, title, authors, summary, tags)
+        VALUES (new.id, new.title, new.authors, new.summary, new.tags);
     END""",
     """CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
-        INSERT INTO items_fts(items_fts, rowid, title, authors, summary)
-        VALUES ('delete', old.id, old.title, old.authors, old.summary);
+        INSERT INTO items_fts(items_fts, rowid, title, authors, summary, tags)
+        VALUES ('delete', old.id, old.title, old.authors, old.summary, old.tags);
     END""",
-    """CREATE TRIGGER items_fts_update AFTER UPDATE OF title, authors, summary ON items BEGIN
-        INSERT INTO items_fts(items_fts, rowid, title, authors, summary)
-        VALUES ('delete', old.id, old.title, old.authors, old.summary);
-        INSERT INTO items_fts(rowid, title, authors, summary)
-        VALUES (new.id, new.title, new.authors, new.summary);
+    """CREATE TRIGGER items_fts_update AFTER UPDATE OF title, authors, summary, tags ON items BEGIN
+        INSERT INTO items_fts(items_fts, rowid, title, authors, summary, tags)
+        VALUES ('delete', old.id, old.title, old.authors, old.summary, old.tags);
+        INSERT INTO items_fts(rowid, title, authors, summary, tags)
+        VALUES (new.id, new.title, new.authors, new.summary, new.tags);
     END""",
 ]
 
@@ -102,6 +102,7 @@ def upgrade() -> None:
         sa.Column("comment", sa.Text),
         sa.Column("primary_category", sa.String(32)),
         sa.Column("categories", sa.Text, nullable=False),
+        sa.Column("tags", sa.Text, nullable=False),
         sa.Column("published_at", TS),
         sa.Column("updated_at", TS),
         sa.Column("first_seen_at", TS, nullable=False),

@@ -41,7 +41,8 @@ def queries(vocab: Vocabulary) -> list[tuple[str, SearchFilters]]:
     three = [(f"{w[i]} {w[j]} {w[k]}", none) for i, j, k in ((0, 1, 2), (5, 90, 900), (30, 31, 32))]
     either = [(f"{w[i]} OR {w[j]}", none) for i, j in ((0, 3), (400, 401), (2000, 40000))]
     titled = [(f"title:{w[i]}", none) for i in (9, 250, 6000)] + [
-        (f"author:{w[i]}", none) for i in (15, 900)]
+        (f"author:{w[i]}", none) for i in (15, 900)
+    ]
     excluded = [(f"{w[i]} -{w[j]}", none) for i, j in ((2, 0), (80, 3))]
     filtered = [
         (w[3], SearchFilters(category="cs.LG")),
@@ -51,7 +52,17 @@ def queries(vocab: Vocabulary) -> list[tuple[str, SearchFilters]]:
         (f"{w[0]} {w[5]}", SearchFilters(category="quant-ph")),
     ]
     found = (
-        common + middle + rare + phrases + prefixes + several + three + either + excluded + filtered
+        common
+        + middle
+        + rare
+        + phrases
+        + prefixes
+        + several
+        + three
+        + either
+        + titled
+        + excluded
+        + filtered
     )
     return found[:60]
 

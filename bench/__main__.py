@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 from bench import digest, ingest, search
 
@@ -24,6 +25,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--size", choices=list(SIZES), default="medium")
     parser.add_argument("--only", choices=["ingest", "search", "digest"])
+    parser.add_argument(
+        "--keep", type=Path, metavar="DIR", help="keep the search databases in DIR and reuse them"
+    )
     args = parser.parse_args()
     size = SIZES[args.size]
     results: dict[str, object] = {"size": args.size}
@@ -32,7 +36,7 @@ def main() -> None:
         results["ingest"] = ingest.run(size["ingest"])  # type: ignore[arg-type]
         print(json.dumps({"ingest": results["ingest"]}, indent=2), flush=True)
     if args.only in (None, "search"):
-        results["search"] = search.run(size["search"])  # type: ignore[arg-type]
+        results["search"] = search.run(size["search"], args.keep)  # type: ignore[arg-type]
         print(json.dumps({"search": results["search"]}, indent=2), flush=True)
     if args.only in (None, "digest"):
         results["digest"] = digest.run(size["digest"])  # type: ignore[arg-type]

@@ -108,29 +108,40 @@ def _summary(values: list[float]) -> dict[str, float]:
     return {f"p{p}": round(percentile(values, p), 2) for p in (50, 95, 99)}
 
 
-def run(sizes: list[int]) -> dict[str, Any]:
+def run(sizes: list[int], keep: Path | None = None) -> dict[str, Any]:
+    """Search latencies at each size; ``keep`` is a folder where the databases are
+    kept (and reused when present) between runs."""
     vocab = Vocabulary(seed=5)
     qs = queries(vocab)
-    out: dict[str, Any] = {"queries": len(qs)}
+    core = [n for n, (q, f) in enumerate(qs) if f == SearchFilters() and " -" not in q]
+    out: dict[str, Any] = {"queries": len(qs), "core queries": len(core)}
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+        folder = keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         s = settings(folder)
         for size in sizes:
-            storage = open_storage(f"sqlite:///{folder}/search{size}.db")
-            rate = fill(storage, size, s.field_map.tag)
+            path = folder / f"search{size}.db"
+            reuse = path.exists()
+            storage = open_storage(f"sqlite:///{path}")
+            result: dict[str, Any] = {}
+            if not reuse:
+                result["ingest papers/s"] = round(fill(storage, size, s.field_map.tag))
             fts = _latencies(lambda q, f, st=storage: st.search(q, f, limit=20), qs)
-            result: dict[str, Any] = {"ingest papers/s": round(rate), "fts ms": _summary(fts)}
-            common = [fts[i] for i in range(10)]
-            result["fts ms, 10 most common words"] = _summary(common)
+            result["ms, core queries (words, phrases, prefixes, OR)"] = _summary(
+                [fts[n] for n in core]
+            )
+            result["ms, all (with filters and exclusions)"] = _summary(fts)
+            result["ms, 10 most common words"] = _summary(fts[:10])
+            slowest = sorted(range(len(qs)), key=lambda n: -fts[n])[:3]
+            result["slowest"] = [f"{qs[n][0]!r} {fts[n]:.1f} ms" for n in slowest]
             if size == sizes[0]:
                 like = _latencies(lambda q, f, st=storage: _like(st, q, f), qs, rounds=1)
-                result["LIKE scan ms"] = _summary(like)
+                result["LIKE scan ms, all"] = _summary(like)
                 result["LIKE / fts (p50, p95, p99)"] = [
                     round(percentile(like, p) / max(percentile(fts, p), 1e-6), 1)
                     for p in (50, 95, 99)
                 ]
-            size_mb = (folder / f"search{size}.db").stat().st_size / 1e6
-            result["database MB"] = round(size_mb)
+            result["database MB"] = round(path.stat().st_size / 1e6)
             storage.close()
             out[f"{size} papers"] = result
     return out

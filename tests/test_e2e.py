@@ -239,3 +239,28 @@ def test_restart_keeps_state(
     assert [i.arxiv_id for i in again.saved("ada")] == ["2411.17760"]
     assert again.storage.check_integrity() == []
     again.close()
+
+
+def test_a_reader_removed_from_the_config_stops_being_fetched_for(
+    server: FixtureServer, settings_for: Callable[..., Settings]
+) -> None:
+    two = """
+[[readers]]
+name = "ada"
+[readers.follows]
+categories = ["cs.AR"]
+
+[[readers]]
+name = "bob"
+[readers.follows]
+categories = ["cs.DC"]
+"""
+    clock = Clock(LISTING_MORNING)
+    t = make_tracker(settings_for(server.url, readers=two), clock=clock)
+    assert {f.reader for f in t.follows()} == {"ada", "bob"}
+    t.close()
+    one = two.split('[[readers]]\nname = "bob"')[0]
+    t = make_tracker(settings_for(server.url, readers=one), clock=clock)
+    assert {(f.reader, f.value) for f in t.follows()} == {("ada", "cs.AR")}
+    assert [s.value for s in t.storage.due_sources(clock.now)] == ["cs.AR"]
+    t.close()

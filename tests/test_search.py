@@ -239,7 +239,8 @@ def test_author_prefix_and_filter(filled: Filled) -> None:
 
 
 @pytest.mark.parametrize(
-    "field", ["Computer Science > Systems", "Mathematics > Algebraic Geometry and Number Theory", "Physics"]
+    "field",
+    ["Computer Science > Systems", "Mathematics > Algebraic Geometry and Number Theory", "Physics"],
 )
 def test_field_filter(filled: Filled, field: str) -> None:
     def has_field(item: Item) -> bool:
@@ -530,14 +531,20 @@ def test_common_term_returns_results(filled: Filled) -> None:
     assert len(filled.search_ids("the")) > 1000
 
 
-def test_broad_queries_put_title_matches_first_then_the_newest(filled: Filled) -> None:
-    """More matches than bm25 is allowed to rank: title matches first, then the rest,
-    each most recently added first; filters still apply before the page is cut."""
+@pytest.mark.parametrize("window", [50, 10_000])
+def test_broad_queries_put_title_matches_first_then_the_newest(
+    filled: Filled, monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    """More matches than bm25 is allowed to rank: among the newest BROAD_WINDOW matches,
+    title matches first, then the rest, each most recently added first; older matches
+    follow, newest first; filters apply before the page is cut."""
+    monkeypatch.setattr(search_module, "BROAD_WINDOW", window)
     hits = filled.storage.search("the", limit=EVERYTHING)
     assert len(hits) > search_module.EXACT_LIMIT
     ids = [h.item.id for h in hits]
-    in_title = [h.item.id for h in hits if "the" in tokenize(h.item.title)]
-    assert in_title and ids[: len(in_title)] == sorted(in_title, reverse=True)
+    newest = sorted(ids, reverse=True)[:window]
+    in_title = [i for i in newest if "the" in tokenize(filled.items[i].title)]
+    assert in_title and ids[: len(in_title)] == in_title
     rest = ids[len(in_title) :]
     assert rest == sorted(rest, reverse=True)
     assert all(h.score == 2.0 for h in hits[: len(in_title)])

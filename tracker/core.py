@@ -108,6 +108,9 @@ class Tracker:
     def sync_config_follows(self) -> None:
         """Make the database's config-origin follows match the config file."""
         now = self.clock()
+        dropped = self.storage.forget_readers([r.name for r in self.settings.readers])
+        if dropped:
+            log.info("follows of readers no longer configured removed count=%d", dropped)
         for reader in self.settings.readers:
             f = reader.follows
             specs = (

@@ -229,6 +229,6 @@ def _keyword_index(
                 fields_of[gram].append(name)
     index = {gram: (" ".join(gram), tuple(names)) for gram, names in fields_of.items()}
     for gram, entry in list(index.items()):
-        for ending in ("s", "es"):
+        for ending in ("s", "es", "'s", "’s"):  # plurals and possessives
             index.setdefault((*gram[:-1], gram[-1] + ending), entry)
     return index

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from types import FrameType
 
@@ -21,6 +22,7 @@ from tracker.ingest import CycleReport, Progress
 
 log = logging.getLogger(__name__)
 DIGEST_CHECK = dt.timedelta(minutes=1)
+STARTUP_GAP = dt.timedelta(seconds=1)
 
 
 def run_once(
@@ -31,12 +33,16 @@ def run_once(
     return report, tracker.deliver_due()
 
 
-def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
+def _guarded(name: str, job: Callable[[], object], stage: threading.Lock) -> Callable[[], None]:
+    """A job that runs alone (one stage at a time: a digest due during a fetch waits for
+    it, so the fetched items are in it) and whose failure does not stop the schedule."""
+
     def run() -> None:
-        try:
-            job()
-        except Exception:  # the schedule must outlive any one failure
-            log.exception("job failed job=%s", name)
+        with stage:
+            try:
+                job()
+            except Exception:  # the schedule must outlive any one failure
+                log.exception("job failed job=%s", name)
 
     return run
 
@@ -47,8 +53,9 @@ def run_forever(tracker: Tracker) -> None:
     scheduler = BlockingScheduler(timezone=dt.UTC)
     start = dt.datetime.now(dt.UTC)
     every = tracker.settings.schedule.fetch_every
+    stage = threading.Lock()
     scheduler.add_job(
-        _guarded("fetch", tracker.fetch),
+        _guarded("fetch", tracker.fetch, stage),
         IntervalTrigger(seconds=every.total_seconds()),
         id="fetch",
         next_run_time=start,
@@ -56,10 +63,10 @@ def run_forever(tracker: Tracker) -> None:
         coalesce=True,
     )
     scheduler.add_job(
-        _guarded("digests", tracker.deliver_due),
+        _guarded("digests", tracker.deliver_due, stage),
         IntervalTrigger(seconds=DIGEST_CHECK.total_seconds()),
         id="digests",
-        next_run_time=start,
+        next_run_time=start + STARTUP_GAP,  # the first fetch goes first
         max_instances=1,
         coalesce=True,
     )

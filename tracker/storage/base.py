@@ -106,6 +106,7 @@ class StorageBase:
         from alembic import command
         from alembic.config import Config
 
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise here
         cfg = Config()
         cfg.set_main_option("script_location", "tracker.storage:migrations")
         try:

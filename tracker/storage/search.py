@@ -8,8 +8,9 @@ are index intersections inside FTS5. Work is bounded for every query:
 - when every word of the query is rarer than ``COMMON_TERM`` rows and the query has
   at most ``EXACT_LIMIT`` matches, they are ranked by bm25 (title over authors over
   abstract);
-- otherwise (common words, short prefixes, broad queries) matches whose title matches
-  come first, then the others, each most recently added first. bm25 is what makes
+- otherwise (common words, short prefixes, broad queries) the newest ``BROAD_WINDOW``
+  matches are listed title matches first, then the others, each most recently added
+  first, and older matches follow newest first. bm25 is what makes
   common words slow: it scans every row of every word to weigh it (reader spends about
   30 µs per match); "the newest papers on X, title matches first" is what a reader of a
   tracker wants from a broad query anyway.
@@ -45,6 +46,7 @@ from tracker.storage.tags import (
 
 COMMON_TERM = 5000  # a word in more rows than this is not weighed by bm25
 EXACT_LIMIT = 300  # at most this many matches are ranked by bm25
+BROAD_WINDOW = 1000  # broader queries order the newest this many matches
 BM25 = "bm25(items_fts, 10.0, 4.0, 1.0, 0.0)"  # title, authors, summary, tags
 TEXT_COLUMNS = "{title authors summary}"
 EARLIEST = dt.date(1991, 8, 1)  # arXiv's first month
@@ -227,17 +229,26 @@ class SearchMixin(ItemsMixin):
                     dict(params, match=match, limit=limit, offset=offset),
                 )
                 return [(r.id, -float(r.score)) for r in rows]
-        # Broad: title matches first, then the rest; most recently added first.
+        # Broad: among the newest BROAD_WINDOW matches, title matches first, then the
+        # rest; most recently added first. The window bounds the title search too: a
+        # title phrase that is rare among common words would otherwise scan them all.
         match = " AND ".join([*words, *([tags] if tags else [])])
         where, params = _sql_filters(filters, with_tags=False)
         wanted = offset + limit
+        recent = newest(match, where, params, max(wanted, BROAD_WINDOW))
+        window, older = recent[:BROAD_WINDOW], recent[BROAD_WINDOW:]
         first: list[int] = []
-        if parsed is not None:
+        if parsed is not None and window:
             title = f"({{title}} : ({parsed.fts5()})) AND {match}"
-            first = newest(title, where, params, wanted)
+            floor = window[-1] if len(window) == BROAD_WINDOW else 0
+            first = newest(
+                title,
+                [*where, "items_fts.rowid >= :floor"],
+                dict(params, floor=floor),
+                min(wanted, BROAD_WINDOW),
+            )
         seen = set(first)
-        rest = [i for i in newest(match, where, params, wanted + len(first)) if i not in seen]
-        order = [(i, 2.0) for i in first] + [(i, 1.0) for i in rest]
+        order = [(i, 2.0) for i in first] + [(i, 1.0) for i in window + older if i not in seen]
         return order[offset:wanted]
 
     def _has_common_term(self, conn: Connection, *queries: SearchQuery | None) -> bool:

@@ -103,6 +103,13 @@ class SourcesMixin(StorageBase):
             for sp in specs:
                 self._add_follow(conn, reader, sp, now, origin)
 
+    def forget_readers(self, keep: Sequence[str]) -> int:
+        """Drop the follows of readers no longer configured (their digests and saved
+        marks stay); returns how many follows went."""
+        with self._write() as conn:
+            gone = conn.execute(delete(f).where(f.c.reader.not_in(list(keep))))
+            return int(gone.rowcount or 0)
+
     def add_follow(
         self, reader: str, spec: FollowSpec, now: dt.datetime, origin: str = "cli"
     ) -> bool:

@@ -37,11 +37,12 @@ def snippet(text: str, words: Sequence[str], width: int = 24) -> str:
     folded = fold(text).split()
     if len(folded) != len(tokens):
         folded = [fold(t) for t in tokens]
-    hits = [i for i, f in enumerate(folded) if stems and f.strip(_EDGES).startswith(stems)]
-    start = max(0, (hits[0] if hits else 0) - width // 4)
+
+    def hit(i: int) -> bool:
+        return bool(stems) and folded[i].strip(_EDGES).startswith(stems)
+
+    first = next((i for i in range(len(folded)) if hit(i)), 0)
+    start = max(0, first - width // 4)
     end = min(len(tokens), start + width)
-    marked = set(hits)
-    shown = [
-        f"{OPEN}{t}{CLOSE}" if i in marked else t for i, t in enumerate(tokens[start:end], start)
-    ]
+    shown = [f"{OPEN}{tokens[i]}{CLOSE}" if hit(i) else tokens[i] for i in range(start, end)]
     return (ELLIPSIS if start else "") + " ".join(shown) + (ELLIPSIS if end < len(tokens) else "")

@@ -46,10 +46,9 @@ from tracker.storage.tags import (
 
 COMMON_TERM = 5000  # a word in more rows than this is not weighed by bm25
 EXACT_LIMIT = 300  # at most this many matches are ranked by bm25
-BROAD_WINDOW = 1000  # broader queries order the newest this many matches
+BROAD_WINDOW = 200  # broader queries order the newest this many matches
 BM25 = "bm25(items_fts, 10.0, 4.0, 1.0, 0.0)"  # title, authors, summary, tags
 TEXT_COLUMNS = "{title authors summary}"
-EARLIEST = dt.date(1991, 8, 1)  # arXiv's first month
 
 
 def _date_bound(value: dt.date, end: bool) -> str:
@@ -60,8 +59,9 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _tag_match(filters: SearchFilters) -> str | None:
-    """The FTS5 expression for the category and field filters, if any."""
+def _tag_match(filters: SearchFilters, stored: tuple[dt.date, dt.date] | None) -> str | None:
+    """The FTS5 expression for the category, field and date filters, if any; ``stored``
+    is the span of dates in the database (None when empty)."""
     parts = []
     if filters.category:
         parts.append(
@@ -73,12 +73,14 @@ def _tag_match(filters: SearchFilters) -> str | None:
             f'({{tags}} : "{field_token(filters.field)}" OR '
             f'{{tags}} : "{group_token(filters.field)}")'
         )
-    if filters.since or filters.until:
-        # Whole months in FTS5; the exact days are checked in SQL.
-        first = filters.since or EARLIEST
-        last = filters.until or max(first, dt.date.today() + dt.timedelta(days=31))
+    if (filters.since or filters.until) and stored:
+        # Whole months in FTS5 (only those the database has); exact days are checked in SQL.
+        first = max(filters.since or stored[0], stored[0])
+        last = min(filters.until or stored[1], stored[1])
         span = list(months(first, last))
-        if 0 < len(span) <= MAX_MONTHS:
+        if not span:
+            parts.append('{tags} : "zznothing"')  # no stored item can match
+        elif len(span) <= MAX_MONTHS:
             parts.append("{tags} : (" + " OR ".join(f'"{month_token(m)}"' for m in span) + ")")
     return " AND ".join(parts) or None
 
@@ -189,7 +191,9 @@ class SearchMixin(ItemsMixin):
         """(item id, score) of one page of results, best first."""
         words = [f"{TEXT_COLUMNS} : ({parsed.fts5()})"] if parsed else []
         words += [f"({author.fts5()})"] if author else []
-        tags = _tag_match(filters)
+        tags = _tag_match(
+            filters, self._date_span(conn) if filters.since or filters.until else None
+        )
         if not words and not tags:  # only filters FTS5 cannot help with
             where, params = _sql_filters(filters, with_tags=True)
             rows = conn.execute(
@@ -250,6 +254,19 @@ class SearchMixin(ItemsMixin):
         seen = set(first)
         order = [(i, 2.0) for i in first] + [(i, 1.0) for i in window + older if i not in seen]
         return order[offset:wanted]
+
+    def _date_span(self, conn: Connection) -> tuple[dt.date, dt.date] | None:
+        """The first and last day an item is dated by (published, else first seen),
+        from indexes only."""
+        row = conn.execute(
+            text(
+                "SELECT (SELECT min(published_at) FROM items), (SELECT max(published_at) "
+                "FROM items), (SELECT first_seen_at FROM items ORDER BY id LIMIT 1), "
+                "(SELECT first_seen_at FROM items ORDER BY id DESC LIMIT 1)"
+            )
+        ).one()
+        days = [dt.date.fromisoformat(str(v)[:10]) for v in row if v is not None]
+        return (min(days), max(days)) if days else None
 
     def _has_common_term(self, conn: Connection, *queries: SearchQuery | None) -> bool:
         """Whether any word of the queries is in more than COMMON_TERM rows (counted up

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Iterator
 
-MAX_MONTHS = 120  # a date filter spanning more months than this is left to SQL alone
+MAX_MONTHS = 600  # a date filter spanning more months than this is left to SQL alone
 
 
 def _token(kind: str, value: str) -> str:

@@ -32,7 +32,7 @@ def queries(vocab: Vocabulary) -> list[tuple[str, SearchFilters]]:
         (f'"{w[i]} {w[j]}"', none) for i, j in ((0, 1), (2, 5), (10, 40), (100, 3), (500, 900))
     ]
     prefixes = [(w[i][:3] + "*", none) for i in (12, 30, 60, 200, 1000)] + [
-        (w[i][:2] + "*", none) for i in (13, 40)
+        (w[i][:4] + "*", none) for i in (13, 40)
     ]
     several = [
         (f"{w[i]} {w[j]}", none)

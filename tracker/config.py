@@ -61,8 +61,13 @@ class ArxivSettings:
         return f"tracker/{__version__} (self-hosted paper tracker; mailto:{self.contact_email})"
 
     @property
+    def origins(self) -> frozenset[tuple[str, int]]:
+        """(host, port) of the configured endpoints: their traffic is arXiv's."""
+        return frozenset(origin(u) for u in (self.api_url, self.listing_url, self.oai_url))
+
+    @property
     def hosts(self) -> frozenset[str]:
-        """Hosts whose traffic goes through the arXiv pacing gate."""
+        """Host names of the configured endpoints."""
         hosts = {urlsplit(u).hostname or "" for u in (self.api_url, self.listing_url, self.oai_url)}
         return frozenset(h for h in hosts if h)
 
@@ -201,6 +206,16 @@ class _Checker:
             self.problem(f"{where}.{key}", f"expected a list of strings, got {_kind(value)}")
             return []
         return [v.strip() for v in value]
+
+
+def origin(url: str) -> tuple[str, int]:
+    """(host, port) of a URL, the port filled in from the scheme."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return (parts.hostname or "").lower(), port or (443 if parts.scheme == "https" else 80)
 
 
 def _did_you_mean(value: str, options: list[str] | tuple[str, ...]) -> str:

@@ -20,7 +20,7 @@ import httpx
 
 from tracker import decide, query
 from tracker.bibtex import to_bibtex, to_json
-from tracker.config import ReaderSettings, Settings
+from tracker.config import ReaderSettings, Settings, origin
 from tracker.delivery import digest_path, write_atomic
 from tracker.digest import ReaderView, build_digest
 from tracker.errors import StorageError, UsageError
@@ -357,11 +357,14 @@ def make_tracker(
     owned_client = client is None
     http = client or make_client(settings.fetch.timeout, trust_env=settings.fetch.use_env_proxy)
     gate = gate or PacingGate(settings.arxiv.min_interval)
-    arxiv_hosts = settings.arxiv.hosts
+    endpoints = settings.arxiv.origins
 
     def gate_for(url: str) -> PacingGate | None:
-        host = (urlsplit(url).hostname or "").lower()
-        is_arxiv = host in arxiv_hosts or host == "arxiv.org" or host.endswith(".arxiv.org")
+        """arXiv's hosts, and the configured endpoints (a mirror, a test server), share
+        the gate; a feed served elsewhere on the same machine does not."""
+        where = origin(url)
+        host = where[0]
+        is_arxiv = where in endpoints or host == "arxiv.org" or host.endswith(".arxiv.org")
         return gate if is_arxiv else None
 
     fetcher = Fetcher(

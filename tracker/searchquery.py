@@ -5,7 +5,7 @@ AST (``Term``, ``Phrase``, ``And``, ``Or``, ``Not``) and ``SearchQuery`` renders
 FTS5 MATCH expression or a ``to_tsquery('english', ...)`` expression. Every token is
 emitted quoted, so no user text is ever read as query syntax by either backend.
 
-Grammar: bare words are ANDed; ``"a phrase"``; ``decod*`` (prefix, at least 2 characters);
+Grammar: bare words are ANDed; ``"a phrase"``; ``decod*`` (prefix, at least 3 characters);
 ``OR`` / ``AND`` / ``NOT`` (uppercase only; OR binds tighter than AND, as in web search,
 so ``a b OR c`` means a AND (b OR c)); ``-word``, ``-"phrase"``, ``-(group)``;
 ``title:`` ``author:`` ``authors:`` ``abstract:`` ``summary:`` before a word, phrase or
@@ -28,6 +28,7 @@ from typing import Literal
 from tracker.errors import SearchQueryError
 
 MAX_LENGTH = 1000
+PREFIX_MIN = 3  # characters before "*"; shorter prefixes would match half the vocabulary
 MAX_TERMS = 32
 MAX_DEPTH = 16
 
@@ -154,9 +155,13 @@ def _lex(text: str, groups: set[int]) -> list[_Tok]:
             chunk = text[j:k]
             if j == i and chunk in _KEYWORDS:
                 toks.append(_Tok(chunk))
-            elif words := tokenize(chunk):  # a prefix needs 2 word characters before a final *
-                tail = chunk[-3:]
-                prefix = tail[2:] == "*" and _is_word_char(tail[0]) and _is_word_char(tail[1])
+            elif words := tokenize(chunk):  # a prefix needs 3 word characters before a final *
+                tail = chunk[-PREFIX_MIN - 1 :]
+                prefix = (
+                    len(tail) == PREFIX_MIN + 1
+                    and tail[-1] == "*"
+                    and all(_is_word_char(c) for c in tail[:-1])
+                )
                 toks.append(_Tok("WORDS", words, prefix))
             i = k
     return toks

@@ -49,7 +49,7 @@ def html_to_text(html: str) -> str:
     if not html:
         return ""
     if "<" not in html and "&" not in html:
-        return _WS.sub(" ", html).strip()
+        return " ".join(html.split())
     try:
         fragment = lxml.html.fragment_fromstring(_BLOCK_END.sub(" ", html), create_parent="div")
         # Code is not text: a JSON Feed's content_html reaches here unsanitised.
@@ -59,7 +59,7 @@ def html_to_text(html: str) -> str:
     except (etree.ParserError, ValueError, AssertionError):
         # AssertionError: lxml.html's "too many bodies" for "<html><head>...</head></html>"
         text = re.sub(r"<[^>]*>", " ", _CODE.sub(" ", html))
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> ParsedFeed:

@@ -20,12 +20,13 @@ TS = sa.DateTime(timezone=True)
 
 SQLITE_FTS = [
     # External-content FTS5 over items; the triggers keep it in step with every write.
-    # Prefix indexes for 2 and 3 characters keep "de*" from scanning the whole vocabulary.
+    # A prefix index of 3 characters keeps "dec*" from scanning the whole vocabulary
+    # (the search syntax asks for at least 3 characters before "*").
     """CREATE VIRTUAL TABLE items_fts USING fts5(
         title, authors, summary, tags,
         content='items', content_rowid='id',
         tokenize='porter unicode61 remove_diacritics 2',
-        prefix='2 3')""",
+        prefix='3')""",
     "CREATE VIRTUAL TABLE items_fts_vocab USING fts5vocab(items_fts, 'row')",
     """CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN
         INSERT INTO items_fts(rowid, title, authors, summary, tags)

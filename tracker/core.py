@@ -209,14 +209,13 @@ class Tracker:
         if stored is None:
             if day > today:
                 raise UsageError(f"{day} has not begun yet for {reader.name} ({reader.timezone})")
-            last = self.storage.last_digest_day(reader.name)
-            if last is not None and day < last:
+            last = self.storage.last_digest(reader.name)
+            if last is not None and day < last[0]:
                 raise UsageError(
-                    f"a later digest ({last}) exists for {reader.name}; everything before it "
-                    f"went there, so a digest for {day} cannot be built any more"
+                    f"a later digest ({last[0]}) exists for {reader.name}; everything before "
+                    f"it went there, so a digest for {day} cannot be built any more"
                 )
-            previous = self.storage.stored_digest(reader.name, last) if last else None
-            not_before = previous.cutoff - NOT_BEFORE_SLACK if previous else None
+            not_before = last[1] - NOT_BEFORE_SLACK if last else None
             candidates = self.storage.digest_candidates(
                 reader.name, now, self.settings.digest.first_lookback, not_before
             )
@@ -235,16 +234,16 @@ class Tracker:
                 for e in s.entries
             ]
             try:
-                stored = self.storage.record_digest(
-                    reader.name, day, now, rows, now, digest.sources_failing
-                )
+                self.storage.record_digest(reader.name, day, now, rows, now, digest.sources_failing)
                 created = True
             except StorageError:
                 # Another process built it first: use theirs.
                 stored = self.storage.stored_digest(reader.name, day)
                 if stored is None:
                     raise
-        digest = self._from_stored(stored)
+        if not created:
+            assert stored is not None
+            digest = self._from_stored(stored)
         path = digest_path(reader.output_dir, reader.name, day)
         write_atomic(path, self.render(digest))
         log.info(

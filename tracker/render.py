@@ -24,7 +24,9 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 
 def escape(text: str) -> str:
     """Text that Markdown shows as written (no links, emphasis or HTML from it)."""
-    text = _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    text = " ".join(text.split())
+    if _MD_SPECIAL.search(text):
+        text = _MD_SPECIAL.sub(r"\\\1", text)
     return "\\" + text if text[:1] in "#+-" or re.match(r"\d+\.\s", text) else text
 
 

@@ -7,7 +7,6 @@ SQLAlchemy stays inside this package: callers get model objects, never rows.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -150,11 +149,13 @@ class StorageBase:
             conn.execute(schema.meta.insert().values(key=key, value=value))
 
 
+SEPARATOR = "\x1f"  # ASCII unit separator: never in a name or a code; FTS5 splits on it
+
+
 def dumps(values: Sequence[str]) -> str:
-    return json.dumps(list(values), ensure_ascii=False)
+    """A list of names or codes as one column value (cheaper to read back than JSON)."""
+    return SEPARATOR.join(v.replace(SEPARATOR, " ") for v in values)
 
 
 def loads(text_value: str | None) -> tuple[str, ...]:
-    if not text_value:
-        return ()
-    return tuple(json.loads(text_value))
+    return tuple(text_value.split(SEPARATOR)) if text_value else ()

@@ -172,6 +172,17 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
             tuple(json.loads(head.failing_sources)),
         )
 
+    def last_digest(self, reader: str) -> tuple[dt.date, dt.datetime] | None:
+        """The day and cutoff of the reader's latest digest."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(d.c.day, d.c.cutoff_at)
+                .where(d.c.reader == reader)
+                .order_by(d.c.day.desc())
+                .limit(1)
+            ).first()
+        return (row.day, row.cutoff_at) if row else None
+
     def last_digest_day(self, reader: str) -> dt.date | None:
         with self._read() as conn:
             day = conn.scalar(select(func.max(d.c.day)).where(d.c.reader == reader))

@@ -372,27 +372,26 @@ class ItemsMixin(StorageBase):
 
 
 def _item(row: Row[tuple[object, ...]], tags: Sequence[FieldTag]) -> Item:
-    e = _entry(row)
     m = row._mapping
     return Item(
         id=m["id"],
-        key=e.key,
+        key=m["key"],
         kind=ItemKind(m["kind"]),
-        title=e.title,
-        summary=e.summary,
-        authors=e.authors,
-        url=e.url,
-        arxiv_id=e.arxiv_id,
-        version=e.version,
-        pdf_url=e.pdf_url,
-        doi=e.doi,
-        journal_ref=e.journal_ref,
-        comment=e.comment,
-        primary_category=e.primary_category,
-        categories=e.categories,
-        published=e.published,
-        updated=e.updated,
+        title=m["title"],
+        summary=m["summary"],
+        authors=loads(m["authors"]),
+        url=m["url"],
+        arxiv_id=m["arxiv_id"],
+        version=m["version"],
+        pdf_url=m["pdf_url"],
+        doi=m["doi"],
+        journal_ref=m["journal_ref"],
+        comment=m["comment"],
+        primary_category=m["primary_category"],
+        categories=loads(m["categories"]),
+        published=m["published_at"],
+        updated=m["updated_at"],
         first_seen=m["first_seen_at"],
-        quality=e.quality,
+        quality=m["quality"],
         fields=tuple(tags),
     )

@@ -114,14 +114,15 @@ items = Table(
     Column("version", Integer),
     Column("title", Text, nullable=False),
     Column("summary", Text, nullable=False),
-    Column("authors", Text, nullable=False),  # JSON list of names (also what FTS indexes)
+    # names separated by U+001F (base.dumps); FTS indexes the column as it is
+    Column("authors", Text, nullable=False),
     Column("url", Text),
     Column("pdf_url", Text),
     Column("doi", Text),
     Column("journal_ref", Text),
     Column("comment", Text),
     Column("primary_category", String(32)),
-    Column("categories", Text, nullable=False),  # JSON list, primary first
+    Column("categories", Text, nullable=False),  # codes separated by U+001F, primary first
     # category and field tokens for filtered text search (see storage/tags.py)
     Column("tags", Text, nullable=False),
     Column("published_at", UTCDateTime),

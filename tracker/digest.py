@@ -52,9 +52,6 @@ class ReaderView:
 
 def reasons_for(item: Item, sightings: Sequence[Sighting], reader: ReaderView) -> list[Reason]:
     """Every follow of the reader that this item matches, most specific first."""
-    by_source: dict[int, list[Follow]] = {}
-    for follow in reader.follows:
-        by_source.setdefault(follow.source_id, []).append(follow)
     sighted = {s.source_id for s in sightings}
     categories = [reader.canonical(c) for c in item.categories]
     primary = reader.canonical(item.primary_category) if item.primary_category else None

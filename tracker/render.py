@@ -32,11 +32,12 @@ def escape(text: str) -> str:
 
 def first_sentences(text: str, sentences: int, max_chars: int) -> str:
     """The first sentences of an abstract, cut at a word boundary if still too long."""
-    text = " ".join(text.split())
-    if not text:
+    # Only the start can be shown: split no more of a long abstract than that.
+    head = " ".join(text[: 2 * max_chars].split())
+    if not head:
         return ""
     parts: list[str] = []
-    pieces = _SENTENCE_END.split(text)
+    pieces = _SENTENCE_END.split(head)
     while pieces and len(parts) < sentences:
         piece = pieces.pop(0)
         # Glue back pieces that were split after an abbreviation ("et al. show").
@@ -47,7 +48,7 @@ def first_sentences(text: str, sentences: int, max_chars: int) -> str:
     if len(out) > max_chars:
         cut = out[:max_chars].rsplit(" ", 1)[0].rstrip(",;:")
         out = cut + " …"
-    elif pieces:
+    elif pieces or len(text) > 2 * max_chars:
         out += " …"
     return out
 

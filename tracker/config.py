@@ -31,6 +31,9 @@ from tracker.ids import canonical_url
 from tracker.names import split_name
 
 ARXIV_MIN_INTERVAL = 3.0  # arXiv's terms of use: one request every three seconds
+ALL_DAYS = frozenset(range(7))
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CHANNELS = ("markdown", "email")
 ARXIV_HOSTS = ("arxiv.org",)
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
 DEFAULT_LISTING_URL = "https://rss.arxiv.org/rss/"
@@ -111,10 +114,32 @@ class ReaderSettings:
     output_dir: Path
     follows: Follows = field(default_factory=Follows)
     fields: tuple[str, ...] = ()  # the reader's own fields; empty: from followed categories
+    email: str | None = None
+    channels: tuple[str, ...] = ("markdown",)  # "markdown" and/or "email"
+    days: frozenset[int] = ALL_DAYS  # local weekdays with a digest (Monday is 0)
+    when_empty: str = "note"  # on a day with nothing new: "note" or "skip"
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """SMTP delivery. The password is never in the file: it is read from the
+    environment variable named by ``password_env`` when a message is sent."""
+
+    host: str
+    sender: str  # the From: address, e.g. "tracker <tracker@example.org>"
+    port: int = 587
+    security: str = "starttls"  # "starttls", "tls" (implicit, port 465) or "none"
+    username: str | None = None
+    password_env: str = "TRACKER_SMTP_PASSWORD"
+    timeout: float = 30.0
+    ca_file: Path | None = None  # extra CA certificates to trust (a private mail server)
+    unsubscribe: str | None = None  # mailto: or https: for the List-Unsubscribe header
+    retry_minutes: float = 5.0  # first wait after a failed send; doubles up to retry_max_hours
+    retry_max_hours: float = 6.0
 
 
 @dataclass(frozen=True)
@@ -137,6 +162,7 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     log_level: str = "INFO"
+    email: EmailSettings | None = None
 
     def reader(self, name: str | None) -> ReaderSettings:
         from tracker.errors import UsageError
@@ -255,7 +281,9 @@ def settings_from_dict(
     environ: Mapping[str, str],
 ) -> Settings:
     c = _Checker(origin)
-    c.unknown_keys(data, "", {"tracker", "arxiv", "fetch", "schedule", "digest", "readers"})
+    c.unknown_keys(
+        data, "", {"tracker", "arxiv", "fetch", "schedule", "digest", "readers", "email"}
+    )
     top = c.table(data, "tracker", {"data_dir", "database_url", "log_level", "fields_file"})
     data_dir = Path(
         environ.get("TRACKER_DATA_DIR") or base_dir / c.get(top, "tracker", "data_dir", str, "data")
@@ -287,6 +315,7 @@ def settings_from_dict(
     )
     digests_dir = environ.get("TRACKER_DIGESTS_DIR")
     readers = _readers(c, data, base_dir, field_map, Path(digests_dir) if digests_dir else None)
+    email = _email(c, data, base_dir, readers)
     if c.problems:
         raise ConfigError(c.problems)
     assert field_map is not None  # problems were recorded otherwise
@@ -302,6 +331,7 @@ def settings_from_dict(
         schedule=schedule,
         digest=digest,
         log_level=log_level,
+        email=email,
     )
 
 
@@ -436,7 +466,20 @@ def _readers(
             c.problem(where, "expected a table")
             continue
         c.unknown_keys(
-            r, where, {"name", "timezone", "digest_time", "output_dir", "fields", "follows"}
+            r,
+            where,
+            {
+                "name",
+                "timezone",
+                "digest_time",
+                "output_dir",
+                "fields",
+                "follows",
+                "email",
+                "channels",
+                "days",
+                "when_empty",
+            },
         )
         name = c.get(r, where, "name", str, "")
         if not _READER_NAME.match(name):
@@ -469,9 +512,98 @@ def _readers(
                 output_dir=digests_dir or base_dir / c.get(r, where, "output_dir", str, "digests"),
                 follows=_follows(c, r, f"{where}.follows", field_map),
                 fields=tuple(fields),
+                **_delivery(c, r, where),
             )
         )
     return readers
+
+
+def _delivery(c: _Checker, r: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """A reader's channels, e-mail address, delivery days and empty-day policy."""
+    channels = c.str_list(r, where, "channels") if "channels" in r else ["markdown"]
+    for ch in channels:
+        if ch not in CHANNELS:
+            c.problem(f"{where}.channels", f"expected some of {list(CHANNELS)}, got {ch!r}")
+    if not channels:
+        c.problem(f"{where}.channels", "expected at least one channel")
+    email = c.get(r, where, "email", str, "") or None
+    if "email" in channels and not (email and _EMAIL.match(email)):
+        c.problem(f"{where}.email", f"expected the reader's e-mail address, got {email!r}")
+    raw_days = r.get("days", "every day")
+    if raw_days in ("every day", "daily"):
+        days = ALL_DAYS
+    elif raw_days == "weekdays":
+        days = frozenset(range(5))
+    elif (
+        isinstance(raw_days, list)
+        and all(isinstance(d, str) and d[:3].lower() in WEEKDAYS for d in raw_days)
+        and raw_days
+    ):
+        days = frozenset(WEEKDAYS.index(d[:3].lower()) for d in raw_days)
+    else:
+        c.problem(
+            f"{where}.days",
+            f'expected "every day", "weekdays" or a list like ["mon", "thu"], got {raw_days!r}',
+        )
+        days = ALL_DAYS
+    when_empty = c.get(r, where, "when_empty", str, "note")
+    if when_empty not in ("note", "skip"):
+        c.problem(f"{where}.when_empty", f'expected "note" or "skip", got {when_empty!r}')
+    return dict(
+        email=email, channels=tuple(dict.fromkeys(channels)), days=days, when_empty=when_empty
+    )
+
+
+def _email(
+    c: _Checker, data: Mapping[str, Any], base_dir: Path, readers: list[ReaderSettings]
+) -> EmailSettings | None:
+    allowed = {
+        "host",
+        "port",
+        "security",
+        "username",
+        "password_env",
+        "from",
+        "timeout",
+        "ca_file",
+        "unsubscribe",
+        "retry_minutes",
+        "retry_max_hours",
+    }
+    t = c.table(data, "email", allowed)
+    wanted = [r.name for r in readers if "email" in r.channels]
+    if not t:
+        if wanted:
+            c.problem("email", f"readers {wanted} get e-mail, but there is no [email] table")
+        return None
+    host = c.get(t, "email", "host", str, "")
+    sender = c.get(t, "email", "from", str, "")
+    if not host:
+        c.problem("email.host", "expected the SMTP server's host name")
+    if not _EMAIL.search(sender.split("<")[-1].rstrip(">")):
+        c.problem("email.from", f"expected a From: address, got {sender!r}")
+    security = c.get(t, "email", "security", str, "starttls")
+    if security not in ("starttls", "tls", "none"):
+        c.problem("email.security", f'expected "starttls", "tls" or "none", got {security!r}')
+    ca_file = c.get(t, "email", "ca_file", str, "")
+    if ca_file and not (base_dir / ca_file).is_file():
+        c.problem("email.ca_file", f"no such file {base_dir / ca_file}")
+    unsubscribe = c.get(t, "email", "unsubscribe", str, "") or None
+    if unsubscribe and not unsubscribe.startswith(("mailto:", "https://", "http://")):
+        c.problem("email.unsubscribe", "expected a mailto: or http(s): address")
+    return EmailSettings(
+        host=host,
+        sender=sender,
+        port=c.positive(t, "email", "port", int, 465 if security == "tls" else 587),
+        security=security,
+        username=c.get(t, "email", "username", str, "") or None,
+        password_env=c.get(t, "email", "password_env", str, "TRACKER_SMTP_PASSWORD"),
+        timeout=c.positive(t, "email", "timeout", float, 30.0),
+        ca_file=base_dir / ca_file if ca_file else None,
+        unsubscribe=unsubscribe,
+        retry_minutes=c.positive(t, "email", "retry_minutes", float, 5.0),
+        retry_max_hours=c.positive(t, "email", "retry_max_hours", float, 6.0),
+    )
 
 
 def _follows(

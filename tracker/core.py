@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,16 +22,16 @@ import httpx
 from tracker import decide, query
 from tracker.bibtex import to_bibtex, to_json
 from tracker.config import ReaderSettings, Settings, origin
-from tracker.delivery import digest_path, write_atomic
-from tracker.digest import ReaderView, build_digest
-from tracker.errors import StorageError, UsageError
+from tracker.digest import ReaderView
+from tracker.digesting import DigestOutcome, DigestService
+from tracker.errors import UsageError
 from tracker.ids import canonical_url
 from tracker.ingest import CycleReport, Ingestor, Progress
+from tracker.mailer import SmtpMailer
 from tracker.models import (
     NO_FILTERS,
+    Delivery,
     Digest,
-    DigestEntry,
-    DigestSection,
     Follow,
     FollowKind,
     Item,
@@ -40,11 +41,10 @@ from tracker.models import (
     SourceStatus,
 )
 from tracker.names import arxiv_author_term, split_name
-from tracker.render import render_markdown
 from tracker.sources.arxiv import ArxivClient
 from tracker.sources.http import Fetcher, make_client
 from tracker.sources.pacing import PacingGate
-from tracker.storage import DigestRow, FollowSpec, Storage, StoredDigest, open_storage
+from tracker.storage import FollowSpec, Storage, open_storage
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -54,15 +54,6 @@ NOT_BEFORE_SLACK = dt.timedelta(days=1)
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class DigestOutcome:
-    reader: str
-    day: dt.date
-    path: Path
-    digest: Digest
-    created: bool  # False when an existing digest was written again
 
 
 def follow_spec(kind: FollowKind, value: str, title: str | None = None) -> FollowSpec:
@@ -85,12 +76,14 @@ class Tracker:
         ingestor: Ingestor,
         clock: Clock,
         closers: Sequence[Callable[[], None]] = (),
+        mailer: SmtpMailer | None = None,
     ) -> None:
         self.settings = settings
         self.storage = storage
         self.ingestor = ingestor
         self.clock = clock
         self._closers = list(closers)
+        self.digests = DigestService(settings, storage, clock, self._view, self._failing, mailer)
 
     def close(self) -> None:
         for close in self._closers:
@@ -199,109 +192,28 @@ class Tracker:
         ]
 
     def build_digest(self, reader_name: str | None, day: dt.date | None = None) -> DigestOutcome:
-        """Build (or, if it exists, write again) a reader's digest for a local day."""
-        reader = self.settings.reader(reader_name)
-        now = self.clock()
-        today = now.astimezone(reader.tz).date()
-        day = day or today
-        stored = self.storage.stored_digest(reader.name, day)
-        created = False
-        if stored is None:
-            if day > today:
-                raise UsageError(f"{day} has not begun yet for {reader.name} ({reader.timezone})")
-            last = self.storage.last_digest(reader.name)
-            if last is not None and day < last[0]:
-                raise UsageError(
-                    f"a later digest ({last[0]}) exists for {reader.name}; everything before "
-                    f"it went there, so a digest for {day} cannot be built any more"
-                )
-            not_before = last[1] - NOT_BEFORE_SLACK if last else None
-            candidates = self.storage.digest_candidates(
-                reader.name, now, self.settings.digest.first_lookback, not_before
-            )
-            digest = build_digest(
-                self._view(reader),
-                day,
-                now,
-                [(c.item, c.sightings) for c in candidates],
-                self._failing(reader.name),
-            )
-            rows = [
-                DigestRow(
-                    e.item.id, s.title, s.kind, e.reasons, e.announce_type, e.followed_authors
-                )
-                for s in digest.sections
-                for e in s.entries
-            ]
-            try:
-                self.storage.record_digest(reader.name, day, now, rows, now, digest.sources_failing)
-                created = True
-            except StorageError:
-                # Another process built it first: use theirs.
-                stored = self.storage.stored_digest(reader.name, day)
-                if stored is None:
-                    raise
-        if not created:
-            assert stored is not None
-            digest = self._from_stored(stored)
-        path = digest_path(reader.output_dir, reader.name, day)
-        write_atomic(path, self.render(digest))
-        log.info(
-            "digest written reader=%s day=%s items=%d created=%s path=%s",
-            reader.name,
-            day,
-            digest.item_count,
-            created,
-            path,
-        )
-        return DigestOutcome(reader.name, day, path, digest, created)
+        """Build (or find) a reader's digest for a local day and deliver it."""
+        return self.digests.build(reader_name, day)
 
     def render(self, digest: Digest) -> str:
-        return render_markdown(
-            digest,
-            sentences=self.settings.digest.abstract_sentences,
-            max_chars=self.settings.digest.abstract_max_chars,
-        )
-
-    def _from_stored(self, stored: StoredDigest) -> Digest:
-        items = {i.id: i for i in self.storage.items([r.item_id for r in stored.rows])}
-        sections: list[DigestSection] = []
-        current: list[DigestEntry] = []
-        head: tuple[str, str] | None = None
-        for row in stored.rows:
-            if row.item_id not in items:
-                continue
-            if head != (row.section, row.section_kind):
-                if head and current:
-                    sections.append(DigestSection(head[0], head[1], tuple(current)))
-                head, current = (row.section, row.section_kind), []
-            current.append(
-                DigestEntry(
-                    items[row.item_id], row.reasons, row.followed_authors, row.announce_type
-                )
-            )
-        if head and current:
-            sections.append(DigestSection(head[0], head[1], tuple(current)))
-        return Digest(
-            stored.reader, stored.day, stored.cutoff, tuple(sections), stored.failing_sources
-        )
+        return self.digests.render(digest)
 
     def deliver_due(self) -> list[DigestOutcome]:
-        """Build every reader's digest whose delivery time has passed (once per day),
-        and write again any stored digest whose file went missing."""
-        outcomes: list[DigestOutcome] = []
-        now = self.clock()
-        for reader in self.settings.readers:
-            last = self.storage.last_digest_day(reader.name)
-            day = decide.due_digest_day(now, reader.digest_time, reader.tz, last)
-            if day is not None:
-                outcomes.append(self.build_digest(reader.name, day))
-            elif (
-                last is not None and not digest_path(reader.output_dir, reader.name, last).exists()
-            ):
-                # Stored but never written (a crash between commit and write).
-                outcomes.append(self.build_digest(reader.name, last))
-        return outcomes
+        """Build every digest that is due, then deliver everything pending."""
+        return self.digests.due()
+
+    def send_digest(self, reader: str | None, day: dt.date | None = None) -> DigestOutcome:
+        return self.digests.send_now(reader, day)
+
+    def preview_digest(self, reader: str | None, day: dt.date | None, folder: Path) -> list[Path]:
+        return self.digests.preview(reader, day, folder)
+
+    def reader_status(self, name: str) -> tuple[dt.datetime | None, list[Delivery]]:
+        """A reader's next delivery time and the deliveries of their latest digest."""
+        reader = self.settings.reader(name)
+        upcoming = decide.next_delivery(self.clock(), reader.digest_time, reader.tz, reader.days)
+        last = self.storage.last_digest(reader.name)
+        return upcoming, self.storage.deliveries(reader.name, last[0]) if last else []
 
     # --- search, saving, export ---------------------------------------------------------
 
@@ -350,6 +262,7 @@ def make_tracker(
     clock: Clock = utc_now,
     gate: PacingGate | None = None,
     sync_follows: bool = True,
+    environ: Mapping[str, str] | None = None,
 ) -> Tracker:
     """Wire the real parts together (tests hand in their own client, clock and gate)."""
     storage = open_storage(settings.database_url)
@@ -390,6 +303,9 @@ def make_tracker(
         Ingestor(storage, arxiv, fetcher, settings, clock),
         clock,
         closers=[http.close] if owned_client else [],
+        mailer=SmtpMailer(settings.email, environ if environ is not None else os.environ)
+        if settings.email
+        else None,
     )
     try:
         if sync_follows:

@@ -116,17 +116,45 @@ def digest_cutoff(day: dt.date, at: dt.time, tz: dt.tzinfo) -> dt.datetime:
     return _local_instant(day, at, tz)
 
 
+ALL_DAYS = frozenset(range(7))
+
+
 def due_digest_day(
-    now: dt.datetime, at: dt.time, tz: dt.tzinfo, last_day: dt.date | None
+    now: dt.datetime,
+    at: dt.time,
+    tz: dt.tzinfo,
+    last_day: dt.date | None,
+    days: frozenset[int] = ALL_DAYS,
 ) -> dt.date | None:
     """The local day whose digest should be built now, if any.
 
-    It is the latest day whose delivery time has passed; after downtime only that
-    one is built (it holds everything since the previous digest), so a missed
-    morning is caught up once, not skipped and not doubled.
+    It is the latest delivery day (``days``: weekdays, Monday 0) whose delivery time
+    has passed; after downtime only that one is built (it holds everything since the
+    previous digest), so a missed morning is caught up once, not skipped and not
+    doubled.
     """
     today = now.astimezone(tz).date()
-    for day in (today, today - dt.timedelta(days=1)):
-        if digest_cutoff(day, at, tz) <= now:
+    for back in range(8):
+        day = today - dt.timedelta(days=back)
+        if day.weekday() in days and digest_cutoff(day, at, tz) <= now:
             return day if last_day is None or day > last_day else None
     return None
+
+
+def next_delivery(
+    now: dt.datetime, at: dt.time, tz: dt.tzinfo, days: frozenset[int] = ALL_DAYS
+) -> dt.datetime | None:
+    """When the reader's next digest is due (None if they have no delivery days)."""
+    today = now.astimezone(tz).date()
+    for ahead in range(8):
+        day = today + dt.timedelta(days=ahead)
+        if day.weekday() in days and digest_cutoff(day, at, tz) > now:
+            return digest_cutoff(day, at, tz)
+    return None
+
+
+def retry_delivery(
+    attempts: int, now: dt.datetime, first: dt.timedelta, longest: dt.timedelta
+) -> dt.datetime:
+    """When to try a failed delivery again: doubling from ``first`` up to ``longest``."""
+    return now + min(first * (1 << min(max(attempts, 1) - 1, 20)), longest)

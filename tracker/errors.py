@@ -11,6 +11,7 @@ errors are not.
     ├── NotFoundError            an item, source, reader or follow that does not exist
     ├── StorageError             the database failed or is in an unexpected state
     ├── SearchQueryError         a search query that cannot be turned into a search
+    ├── DeliveryError            a digest could not be written or sent (retryable or not)
     └── SourceError              fetching or parsing one source failed
         ├── FetchError           the transfer failed (dead host, timeout, reset)
         │   ├── HTTPStatusError  a non-success status (carries retry_after when sent)
@@ -50,6 +51,15 @@ class StorageError(TrackerError):
 
 class SearchQueryError(TrackerError):
     """The search text cannot be turned into a query."""
+
+
+class DeliveryError(TrackerError):
+    """A digest could not be delivered; ``retryable`` says whether trying again can help
+    (a connection refused or a 4xx reply) or not (a 5xx reply: a refused recipient)."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        self.retryable = retryable
+        super().__init__(message)
 
 
 class SourceError(TrackerError):

@@ -253,6 +253,21 @@ class DigestSection:
 
 
 @dataclass(frozen=True, slots=True)
+class Delivery:
+    """One channel of one digest: written or sent, waiting, or given up."""
+
+    id: int
+    reader: str
+    day: dt.date
+    channel: str  # "markdown" | "email"
+    state: str  # "pending" | "sent" | "failed" | "skipped"
+    attempts: int
+    next_attempt: dt.datetime
+    last_error: str | None = None
+    sent_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     reader: str
     day: dt.date

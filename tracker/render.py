@@ -14,6 +14,8 @@ import re
 from tracker.models import Digest, DigestEntry, DigestSection, Item, ItemKind
 
 MAX_AUTHORS = 8
+CONFIDENT = 0.5  # fields below this confidence are not shown
+CROSS_INTRO = "From fields outside your own, matching what you follow."
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[\"'])")
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = re.compile(
@@ -73,7 +75,7 @@ def _entry(entry: DigestEntry, sentences: int, max_chars: int) -> list[str]:
         meta.append(_authors(item, entry.followed_authors))
     if item.categories:
         meta.append(", ".join(item.categories))
-    confident = [t.field for t in item.fields if t.confidence >= 0.5]
+    confident = confident_fields(item)
     if confident:
         meta.append("; ".join(confident))
     if meta:
@@ -94,13 +96,16 @@ def _entry(entry: DigestEntry, sentences: int, max_chars: int) -> list[str]:
     return lines
 
 
-def _heading(section: DigestSection) -> str:
-    if section.kind == "cross":
-        return f"## Cross-domain: {section.title}"
-    return f"## {section.title}"
+def section_title(section: DigestSection) -> str:
+    return f"Cross-domain: {section.title}" if section.kind == "cross" else section.title
 
 
-def _summary_line(digest: Digest) -> str:
+def confident_fields(item: Item) -> list[str]:
+    """The fields a digest shows: those tagged with enough confidence."""
+    return [t.field for t in item.fields if t.confidence >= CONFIDENT]
+
+
+def summary_line(digest: Digest) -> str:
     counts = {
         k: sum(len(s.entries) for s in digest.sections if s.kind == k)
         for k in ("scholars", "field", "cross", "other", "revised")
@@ -143,14 +148,14 @@ def render_markdown(digest: Digest, *, sentences: int = 2, max_chars: int = 400)
         "",
         f"# {escape(digest.reader)} · {digest.day:%A %d %B %Y}",
         "",
-        _summary_line(digest),
+        summary_line(digest),
         "",
     ]
     cross_intro = False
     for section in digest.sections:
-        lines += [_heading(section), ""]
+        lines += [f"## {section_title(section)}", ""]
         if section.kind == "cross" and not cross_intro:
-            lines += ["*From fields outside your own, matching what you follow.*", ""]
+            lines += [f"*{CROSS_INTRO}*", ""]
             cross_intro = True
         for entry in section.entries:
             lines += _entry(entry, sentences, max_chars)

@@ -17,7 +17,8 @@ from types import FrameType
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from tracker.core import DigestOutcome, Tracker
+from tracker.core import Tracker
+from tracker.digesting import DigestOutcome
 from tracker.ingest import CycleReport, Progress
 
 log = logging.getLogger(__name__)

@@ -13,16 +13,18 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, select, update
 
 from tracker.errors import StorageError
-from tracker.models import FollowKind, Item, Reason, Sighting
+from tracker.models import Delivery, FollowKind, Item, Reason, Sighting
 from tracker.storage import schema
 from tracker.storage.items import ItemsMixin
 from tracker.storage.sources import SourcesMixin
 
 sg, f, d, di = schema.sightings, schema.follows, schema.digests, schema.digest_items
+dl = schema.deliveries
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,22 @@ class StoredDigest:
     cutoff: dt.datetime
     rows: tuple[DigestRow, ...]
     failing_sources: tuple[str, ...] = ()
+
+
+def _delivery(row: Any) -> Delivery:
+    m = row._mapping
+    day = m["day"]
+    return Delivery(
+        id=m["id"],
+        reader=m["reader"],
+        day=day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)),
+        channel=m["channel"],
+        state=m["state"],
+        attempts=m["attempts"],
+        next_attempt=m["next_attempt_at"],
+        last_error=m["last_error"],
+        sent_at=m["sent_at"],
+    )
 
 
 class DigestsMixin(ItemsMixin, SourcesMixin):
@@ -102,8 +120,12 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
         rows: Sequence[DigestRow],
         now: dt.datetime,
         failing_sources: Sequence[str] = (),
+        channels: Sequence[str] = ("markdown",),
+        skip: bool = False,
     ) -> StoredDigest:
-        """Store a digest and its items at once; fails if any item was already sent."""
+        """Store a digest, its items and one pending delivery per channel, all at once
+        (``skip``: deliveries are recorded as skipped); fails if any item was already
+        in a digest of this reader."""
         with self._write() as conn:
             if conn.scalar(select(d.c.id).where(d.c.reader == reader, d.c.day == day)):
                 raise StorageError(f"a digest for {reader} on {day} already exists")
@@ -119,6 +141,19 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                 )
                 .returning(d.c.id)
             ).scalar_one()
+            conn.execute(
+                dl.insert(),
+                [
+                    dict(
+                        digest_id=digest_id,
+                        channel=ch,
+                        state="skipped" if skip else "pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                    )
+                    for ch in channels
+                ],
+            )
             if rows:
                 conn.execute(
                     di.insert(),
@@ -171,6 +206,71 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
             ),
             tuple(json.loads(head.failing_sources)),
         )
+
+    def due_deliveries(self, now: dt.datetime, reader: str | None = None) -> list[Delivery]:
+        """Deliveries waiting to be written or sent whose time has come, oldest first."""
+        query = (
+            select(dl, d.c.reader, d.c.day)
+            .join(d, d.c.id == dl.c.digest_id)
+            .where(dl.c.state == "pending", dl.c.next_attempt_at <= now)
+            .order_by(d.c.day, dl.c.id)
+        )
+        if reader is not None:
+            query = query.where(d.c.reader == reader)
+        with self._read() as conn:
+            return [_delivery(r) for r in conn.execute(query)]
+
+    def deliveries(self, reader: str, day: dt.date | None = None) -> list[Delivery]:
+        query = (
+            select(dl, d.c.reader, d.c.day)
+            .join(d, d.c.id == dl.c.digest_id)
+            .where(d.c.reader == reader)
+        )
+        if day is not None:
+            query = query.where(d.c.day == day)
+        with self._read() as conn:
+            return [_delivery(r) for r in conn.execute(query.order_by(d.c.day, dl.c.channel))]
+
+    def add_delivery(self, reader: str, day: dt.date, channel: str, now: dt.datetime) -> None:
+        """Make sure a digest has a delivery on ``channel``, and make it due now."""
+        with self._write() as conn:
+            digest_id = conn.scalar(select(d.c.id).where(d.c.reader == reader, d.c.day == day))
+            if digest_id is None:
+                raise StorageError(f"no digest for {reader} on {day}")
+            conn.execute(
+                self._insert_ignore(dl).values(
+                    digest_id=digest_id,
+                    channel=channel,
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                )
+            )
+            conn.execute(
+                update(dl)
+                .where(dl.c.digest_id == digest_id, dl.c.channel == channel)
+                .values(state="pending", next_attempt_at=now)
+            )
+
+    def delivery_done(self, delivery_id: int, now: dt.datetime) -> None:
+        with self._write() as conn:
+            conn.execute(
+                update(dl)
+                .where(dl.c.id == delivery_id)
+                .values(state="sent", sent_at=now, attempts=dl.c.attempts + 1, last_error=None)
+            )
+
+    def delivery_failed(
+        self, delivery_id: int, error: str, next_attempt: dt.datetime | None
+    ) -> None:
+        """Record a failed attempt: retried at ``next_attempt``, or given up (None)."""
+        values: dict[str, object] = dict(attempts=dl.c.attempts + 1, last_error=error[:2000])
+        if next_attempt is None:
+            values["state"] = "failed"
+        else:
+            values["next_attempt_at"] = next_attempt
+        with self._write() as conn:
+            conn.execute(update(dl).where(dl.c.id == delivery_id).values(**values))
 
     def last_digest(self, reader: str) -> tuple[dt.date, dt.datetime] | None:
         """The day and cutoff of the reader's latest digest."""

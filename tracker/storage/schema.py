@@ -209,6 +209,21 @@ digest_items = Table(
     Index(None, "digest_id", "position"),
 )
 
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", String(16), nullable=False),  # "markdown" | "email"
+    Column("state", String(16), nullable=False),  # pending | sent | failed | skipped
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("digest_id", "channel"),
+    Index(None, "state", "next_attempt_at"),
+)
+
 meta = Table(
     "meta",
     metadata,

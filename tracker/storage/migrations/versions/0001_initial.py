@@ -217,6 +217,26 @@ def upgrade() -> None:
     )
     op.create_index("ix_digest_items_digest_id_position", "digest_items", ["digest_id", "position"])
     op.create_table(
+        "deliveries",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column(
+            "digest_id",
+            sa.Integer,
+            sa.ForeignKey("digests.id", name="fk_deliveries_digest_id_digests", **fk_item),
+            nullable=False,
+        ),
+        sa.Column("channel", sa.String(16), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("next_attempt_at", TS, nullable=False),
+        sa.Column("last_error", sa.Text),
+        sa.Column("sent_at", TS),
+        sa.UniqueConstraint("digest_id", "channel", name="uq_deliveries_digest_id_channel"),
+    )
+    op.create_index(
+        "ix_deliveries_state_next_attempt_at", "deliveries", ["state", "next_attempt_at"]
+    )
+    op.create_table(
         "meta",
         sa.Column("key", sa.String(64), primary_key=True),
         sa.Column("value", sa.Text, nullable=False),
@@ -234,6 +254,7 @@ def downgrade() -> None:
         op.execute("DROP TABLE IF EXISTS items_fts")
     for table in (
         "meta",
+        "deliveries",
         "digest_items",
         "digests",
         "saved",

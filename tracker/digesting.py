@@ -1,0 +1,317 @@
+"""Building digests and delivering them: the Markdown file and the e-mail.
+
+Exactly once, in two steps that each survive a crash:
+
+1. **Build** (one transaction): the digest, its items and one *pending* delivery per
+   channel are recorded together. An item is in at most one digest of a reader (a
+   unique key), and everything that arrived since the previous digest is in this one.
+2. **Deliver**: each pending delivery is written or sent, then marked *sent*. A crash
+   before the mark leaves it pending, so it is delivered on restart, with the same
+   Message-ID; a refused or dropped SMTP attempt is retried with backoff (4xx,
+   connection errors) or marked *failed* and reported (5xx).
+
+The one window that cannot be closed: the mail server accepted the message and the
+process died before marking it sent. The message is then sent again on restart; it
+carries the same Message-ID, which mail clients and many servers use to show it once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tracker import decide
+from tracker.config import ReaderSettings, Settings
+from tracker.delivery import digest_path, write_atomic
+from tracker.digest import ReaderView, build_digest
+from tracker.errors import DeliveryError, StorageError, UsageError
+from tracker.mailer import SmtpMailer
+from tracker.models import Delivery, Digest, DigestEntry, DigestSection
+from tracker.render import render_markdown
+from tracker.render_email import compose, html_part, text_part
+from tracker.storage import DigestRow, Storage, StoredDigest
+
+log = logging.getLogger(__name__)
+NOT_BEFORE_SLACK = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOutcome:
+    reader: str
+    day: dt.date
+    path: Path  # where the Markdown file is (written when the reader has that channel)
+    digest: Digest
+    created: bool  # False when the digest already existed
+    deliveries: tuple[Delivery, ...] = ()
+
+
+class DigestService:
+    def __init__(
+        self,
+        settings: Settings,
+        storage: Storage,
+        clock: Callable[[], dt.datetime],
+        view: Callable[[ReaderSettings], ReaderView],
+        failing: Callable[[str], list[str]],
+        mailer: SmtpMailer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.clock = clock
+        self._view = view
+        self._failing = failing
+        self.mailer = mailer
+
+    # --- building ---------------------------------------------------------------------
+
+    def build(self, reader_name: str | None, day: dt.date | None = None) -> DigestOutcome:
+        """Build a reader's digest for a local day (or find it), then deliver what is
+        pending for it; an existing digest's Markdown file is written again."""
+        reader = self.settings.reader(reader_name)
+        now = self.clock()
+        today = now.astimezone(reader.tz).date()
+        day = day or today
+        stored = self.storage.stored_digest(reader.name, day)
+        digest: Digest | None = None
+        if stored is None:
+            if day > today:
+                raise UsageError(f"{day} has not begun yet for {reader.name} ({reader.timezone})")
+            digest = self._new(reader, day, now)
+        if digest is None:
+            stored = stored or self.storage.stored_digest(reader.name, day)
+            assert stored is not None
+            digest = self.from_stored(stored)
+            if "markdown" in reader.channels:  # an explicit rebuild rewrites the file
+                self._write(reader, digest)
+        deliveries = self.deliver(reader.name, digests={day: digest})
+        return DigestOutcome(
+            reader.name,
+            day,
+            digest_path(reader.output_dir, reader.name, day),
+            digest,
+            stored is None,
+            tuple(deliveries),
+        )
+
+    def _new(self, reader: ReaderSettings, day: dt.date, now: dt.datetime) -> Digest | None:
+        """Record a new digest; None when another process recorded it first."""
+        last = self.storage.last_digest(reader.name)
+        if last is not None and day < last[0]:
+            raise UsageError(
+                f"a later digest ({last[0]}) exists for {reader.name}; everything before "
+                f"it went there, so a digest for {day} cannot be built any more"
+            )
+        not_before = last[1] - NOT_BEFORE_SLACK if last else None
+        candidates = self.storage.digest_candidates(
+            reader.name, now, self.settings.digest.first_lookback, not_before
+        )
+        digest = build_digest(
+            self._view(reader),
+            day,
+            now,
+            [(c.item, c.sightings) for c in candidates],
+            self._failing(reader.name),
+        )
+        rows = [
+            DigestRow(e.item.id, s.title, s.kind, e.reasons, e.announce_type, e.followed_authors)
+            for s in digest.sections
+            for e in s.entries
+        ]
+        try:
+            self.storage.record_digest(
+                reader.name,
+                day,
+                now,
+                rows,
+                now,
+                digest.sources_failing,
+                channels=reader.channels,
+                skip=digest.item_count == 0 and reader.when_empty == "skip",
+            )
+        except StorageError:
+            if self.storage.stored_digest(reader.name, day) is None:
+                raise
+            return None  # built by another process in the meantime: use theirs
+        log.info("digest built reader=%s day=%s items=%d", reader.name, day, digest.item_count)
+        return digest
+
+    def from_stored(self, stored: StoredDigest) -> Digest:
+        items = {i.id: i for i in self.storage.items([r.item_id for r in stored.rows])}
+        sections: list[DigestSection] = []
+        current: list[DigestEntry] = []
+        head: tuple[str, str] | None = None
+        for row in stored.rows:
+            if row.item_id not in items:
+                continue
+            if head != (row.section, row.section_kind):
+                if head and current:
+                    sections.append(DigestSection(head[0], head[1], tuple(current)))
+                head, current = (row.section, row.section_kind), []
+            current.append(
+                DigestEntry(
+                    items[row.item_id], row.reasons, row.followed_authors, row.announce_type
+                )
+            )
+        if head and current:
+            sections.append(DigestSection(head[0], head[1], tuple(current)))
+        return Digest(
+            stored.reader, stored.day, stored.cutoff, tuple(sections), stored.failing_sources
+        )
+
+    # --- delivering -------------------------------------------------------------------
+
+    def render(self, digest: Digest) -> str:
+        d = self.settings.digest
+        return render_markdown(
+            digest, sentences=d.abstract_sentences, max_chars=d.abstract_max_chars
+        )
+
+    def _write(self, reader: ReaderSettings, digest: Digest) -> None:
+        try:
+            write_atomic(
+                digest_path(reader.output_dir, reader.name, digest.day), self.render(digest)
+            )
+        except OSError as e:
+            raise DeliveryError(f"cannot write the digest file: {e}", retryable=True) from e
+
+    def _send(self, reader: ReaderSettings, digest: Digest, now: dt.datetime) -> None:
+        email = self.settings.email
+        if email is None or self.mailer is None or not reader.email:
+            raise DeliveryError(
+                f"{reader.name} has no e-mail address or there is no [email] table", retryable=False
+            )
+        d = self.settings.digest
+        message = compose(
+            digest,
+            sender=email.sender,
+            to=reader.email,
+            now=now,
+            unsubscribe=email.unsubscribe,
+            sentences=d.abstract_sentences,
+            max_chars=d.abstract_max_chars,
+        )
+        self.mailer.send(message)
+
+    def deliver(
+        self, reader: str | None = None, *, digests: Mapping[dt.date, Digest] | None = None
+    ) -> list[Delivery]:
+        """Write or send every pending delivery whose time has come; returns them with
+        their new state."""
+        now = self.clock()
+        attempted: list[Delivery] = []
+        cache = dict(digests or {})
+        for delivery in self.storage.due_deliveries(now, reader):
+            try:
+                settings = self.settings.reader(delivery.reader)
+            except UsageError:
+                self.storage.delivery_failed(
+                    delivery.id, "the reader is no longer configured", None
+                )
+                continue
+            attempted.append(delivery)
+            digest = cache.get(delivery.day) if delivery.reader == reader else None
+            if digest is None:
+                stored = self.storage.stored_digest(delivery.reader, delivery.day)
+                if stored is None:
+                    continue
+                digest = self.from_stored(stored)
+            try:
+                if delivery.channel == "markdown":
+                    self._write(settings, digest)
+                else:
+                    self._send(settings, digest, now)
+            except DeliveryError as e:
+                email = self.settings.email
+                first = dt.timedelta(minutes=email.retry_minutes if email else 5.0)
+                longest = dt.timedelta(hours=email.retry_max_hours if email else 6.0)
+                retry = (
+                    decide.retry_delivery(delivery.attempts + 1, now, first, longest)
+                    if e.retryable
+                    else None
+                )
+                self.storage.delivery_failed(delivery.id, str(e), retry)
+                log.warning(
+                    "delivery failed reader=%s day=%s channel=%s retry_at=%s error=%s",
+                    delivery.reader,
+                    delivery.day,
+                    delivery.channel,
+                    retry,
+                    e,
+                )
+                continue
+            self.storage.delivery_done(delivery.id, now)
+            log.info(
+                "delivered reader=%s day=%s channel=%s",
+                delivery.reader,
+                delivery.day,
+                delivery.channel,
+            )
+        ids = {d.id for d in attempted}
+        readers = sorted({d.reader for d in attempted})
+        return [d for name in readers for d in self.storage.deliveries(name) if d.id in ids]
+
+    def due(self) -> list[DigestOutcome]:
+        """Build every reader's digest whose delivery time has passed (once per delivery
+        day), then deliver everything pending, retries included."""
+        now = self.clock()
+        outcomes: list[DigestOutcome] = []
+        for reader in self.settings.readers:
+            last = self.storage.last_digest(reader.name)
+            day = decide.due_digest_day(
+                now, reader.digest_time, reader.tz, last[0] if last else None, reader.days
+            )
+            if day is not None:
+                outcomes.append(self.build(reader.name, day))
+        self.deliver()
+        return outcomes
+
+    def send_now(self, reader_name: str | None, day: dt.date | None = None) -> DigestOutcome:
+        """Build the day's digest if needed and e-mail it now, whatever was sent before
+        (the same Message-ID as any earlier send)."""
+        reader = self.settings.reader(reader_name)
+        if not reader.email:
+            raise UsageError(f"{reader.name} has no e-mail address ([[readers]] email)")
+        outcome = self.build(reader.name, day)
+        self.storage.add_delivery(reader.name, outcome.day, "email", self.clock())
+        delivered = self.deliver(reader.name, digests={outcome.day: outcome.digest})
+        state = [
+            d for d in self.storage.deliveries(reader.name, outcome.day) if d.channel == "email"
+        ]
+        if state and state[0].state != "sent":
+            raise DeliveryError(
+                f"the digest was not sent: {state[0].last_error}",
+                retryable=state[0].state == "pending",
+            )
+        return DigestOutcome(
+            outcome.reader,
+            outcome.day,
+            outcome.path,
+            outcome.digest,
+            outcome.created,
+            tuple(delivered),
+        )
+
+    def preview(self, reader_name: str | None, day: dt.date | None, folder: Path) -> list[Path]:
+        """Write the day's digest as HTML and text files to look at (building it if
+        needed), without sending anything."""
+        outcome = self.build(reader_name, day)
+        d = self.settings.digest
+        folder.mkdir(parents=True, exist_ok=True)
+        base = folder / f"{outcome.reader}-{outcome.day.isoformat()}"
+        html_path, text_path = base.with_suffix(".html"), base.with_suffix(".txt")
+        write_atomic(
+            html_path,
+            html_part(
+                outcome.digest, sentences=d.abstract_sentences, max_chars=d.abstract_max_chars
+            ),
+        )
+        write_atomic(
+            text_path,
+            text_part(
+                outcome.digest, sentences=d.abstract_sentences, max_chars=d.abstract_max_chars
+            ),
+        )
+        return [html_path, text_path]

@@ -53,7 +53,9 @@ def test_the_whole_loop_from_the_command_line(cli: tuple[CliRunner, Path]) -> No
 
     digest = run(cli, "digest")
     assert digest.exit_code == 0
-    path = Path(digest.output.split()[1])
+    written = re.search(r"markdown: sent \((.+)\)", digest.output)
+    assert written, digest.output
+    path = Path(written.group(1))
     assert path.is_file() and path.parent.name == "ada"
 
     found = run(cli, "search", "hardware", "--category", "cs.AR", "--json")

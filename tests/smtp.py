@@ -35,6 +35,7 @@ class Mailbox:
     faults: deque[str] = field(default_factory=deque)  # "451", "550-rcpt", "drop", "hold"
     attempts: int = 0
     in_data: threading.Event = field(default_factory=threading.Event)
+    in_rcpt: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     accepted: threading.Event = field(default_factory=threading.Event)
 
@@ -50,12 +51,23 @@ class _Handler:
         self.box = box
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook names
-        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
         rcpt_options: list[str],
     ) -> str:
         if self.box.faults and self.box.faults[0] == "550-rcpt":
             self.box.faults.popleft()
             return "550 5.1.1 no such user here"
+        if self.box.faults and self.box.faults[0] == "hold-rcpt":
+            self.box.faults.popleft()
+            self.box.in_rcpt.set()
+            import asyncio
+
+            while not self.box.release.is_set():
+                await asyncio.sleep(0.01)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -72,17 +84,23 @@ class _Handler:
             assert server.transport is not None
             server.transport.abort()  # the connection breaks before the server answers
             return "421 closing"
-        if fault == "hold":  # the test decides what happens while we wait
+        data = envelope.original_content or envelope.content
+        assert isinstance(data, bytes)
+        message = message_from_bytes(data, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        if fault == "hold":
+            # The server has the whole message and keeps it, but holds back its "250"
+            # until the test says so: the client cannot know it was accepted.
+            self.box.raw.append(data)
+            self.box.messages.append(message)
+            self.box.accepted.set()
             self.box.in_data.set()
             import asyncio
 
             while not self.box.release.is_set():
                 await asyncio.sleep(0.01)
-        data = envelope.original_content or envelope.content
-        assert isinstance(data, bytes)
+            return "250 2.0.0 accepted"
         self.box.raw.append(data)
-        message = message_from_bytes(data, policy=policy.default)
-        assert isinstance(message, EmailMessage)
         self.box.messages.append(message)
         self.box.accepted.set()
         return "250 2.0.0 accepted"
@@ -105,20 +123,27 @@ class SmtpServer:
         if login is not None:
             user, password = login
 
-            def check(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
-                      data: Any) -> AuthResult:
+            def check(
+                server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+            ) -> AuthResult:
                 ok = isinstance(data, LoginPassword) and (
-                    data.login.decode(), data.password.decode()) == (user, password)
+                    data.login.decode(),
+                    data.password.decode(),
+                ) == (user, password)
                 return AuthResult(success=ok, handled=False)
 
             # with implicit TLS aiosmtpd does not see the session as TLS, so it would
             # hide AUTH if told to require TLS for it (the transport is TLS anyway)
-            kwargs.update(authenticator=check, auth_required=True,
-                          auth_require_tls=tls is not None and not implicit_tls)
+            kwargs.update(
+                authenticator=check,
+                auth_required=True,
+                auth_require_tls=tls is not None and not implicit_tls,
+            )
         if implicit_tls:
             kwargs["ssl_context"] = tls
-        self.controller = Controller(_Handler(self.box), hostname="127.0.0.1", port=self.port,
-                                     **kwargs)
+        self.controller = Controller(
+            _Handler(self.box), hostname="127.0.0.1", port=self.port, **kwargs
+        )
 
     def start(self) -> SmtpServer:
         self.controller.start()

@@ -262,8 +262,13 @@ GOLDEN_TEXT = GOLDEN.with_suffix(".txt")
 def test_email_parts_match_golden_files() -> None:
     from tracker.render_email import compose, html_part, subject, text_part
 
-    digest = build_digest(VIEW, dt.date(2024, 11, 28), SEEN, candidates(),
-                          failing_sources=("feed https://dead.example.org/feed: HTTP 404",))
+    digest = build_digest(
+        VIEW,
+        dt.date(2024, 11, 28),
+        SEEN,
+        candidates(),
+        failing_sources=("feed https://dead.example.org/feed: HTTP 404",),
+    )
     html, text = html_part(digest), text_part(digest)
     if os.environ.get("TRACKER_UPDATE_GOLDEN"):
         GOLDEN_HTML.write_text(html, encoding="utf-8")
@@ -271,8 +276,13 @@ def test_email_parts_match_golden_files() -> None:
     assert html == GOLDEN_HTML.read_text(encoding="utf-8")
     assert text == GOLDEN_TEXT.read_text(encoding="utf-8")
     assert subject(digest) == "Digest for ada, Thu 28 Nov 2024: 8 new (1 from scholars you follow)"
-    message = compose(digest, sender="t <t@lab.example.org>", to="ada@example.org",
-                      now=SEEN, unsubscribe="mailto:t@lab.example.org")
+    message = compose(
+        digest,
+        sender="t <t@lab.example.org>",
+        to="ada@example.org",
+        now=SEEN,
+        unsubscribe="mailto:t@lab.example.org",
+    )
     assert message["Message-ID"] == "<digest.ada.2024-11-28@lab.example.org>"
     assert message.get_body(("plain",)).get_content() == text  # type: ignore[union-attr]
     # markup from titles and summaries shows as text, never as HTML

@@ -67,11 +67,20 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
-def make(server: FixtureServer, tmp_path: Path, port: int, *, reader_extra: str = "",
-         security: str = "none", more: str = "", clock: Clock | None = None,
-         environ: dict[str, str] | None = None) -> tuple[Tracker, Clock]:
-    config = write_config(tmp_path, server.url, readers=readers(reader_extra),
-                          extra=email_table(port, security, more))
+def make(
+    server: FixtureServer,
+    tmp_path: Path,
+    port: int,
+    *,
+    reader_extra: str = "",
+    security: str = "none",
+    more: str = "",
+    clock: Clock | None = None,
+    environ: dict[str, str] | None = None,
+) -> tuple[Tracker, Clock]:
+    config = write_config(
+        tmp_path, server.url, readers=readers(reader_extra), extra=email_table(port, security, more)
+    )
     clock = clock or Clock(LISTING_MORNING)
     return make_tracker(load_settings(config), clock=clock, environ=environ or {}), clock
 
@@ -107,7 +116,9 @@ def test_the_digest_arrives_with_both_parts_item_by_item(
     # the Markdown file is there too, and both deliveries are recorded as done
     assert outcome.path.is_file()
     assert {(d.channel, d.state) for d in t.storage.deliveries("ada")} == {
-        ("markdown", "sent"), ("email", "sent")}
+        ("markdown", "sent"),
+        ("email", "sent"),
+    }
     # nothing is sent twice: a second run the same morning does nothing
     run_once(t)
     assert len(smtp.box.messages) == 1
@@ -172,12 +183,15 @@ def test_permanent_failure_is_reported_not_retried(
     t.deliver_due()
     assert smtp.box.messages == []
     shown = CliRunner().invoke(
-        main, ["--config", str(tmp_path / "tracker.toml"), "readers"], catch_exceptions=False)
+        main, ["--config", str(tmp_path / "tracker.toml"), "readers"], catch_exceptions=False
+    )
     assert "email: failed" in shown.output and "550" in shown.output
     # the reader can send it again by hand once the problem is fixed
     resent = CliRunner().invoke(
-        main, ["--config", str(tmp_path / "tracker.toml"), "digest", "--send",
-               "--date", "2024-11-28"], catch_exceptions=False)
+        main,
+        ["--config", str(tmp_path / "tracker.toml"), "digest", "--send", "--date", "2024-11-28"],
+        catch_exceptions=False,
+    )
     assert resent.exit_code == 0, resent.output
     [message] = smtp.box.messages
     assert message["Message-ID"] == "<digest.ada.2024-11-28@lab.example.org>"
@@ -198,18 +212,28 @@ def _server_tls(ca: trustme.CA) -> ssl.SSLContext:
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 @pytest.mark.parametrize("security", ["starttls", "tls"])
 def test_tls_and_login_with_the_password_from_the_environment_only(
-    server: FixtureServer, tmp_path: Path, ca: trustme.CA, security: str,
+    server: FixtureServer,
+    tmp_path: Path,
+    ca: trustme.CA,
+    security: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     secret = "s3cret-Pa55word"
-    smtp = SmtpServer(tls=_server_tls(ca), implicit_tls=security == "tls",
-                      login=("tracker", secret)).start()
+    smtp = SmtpServer(
+        tls=_server_tls(ca), implicit_tls=security == "tls", login=("tracker", secret)
+    ).start()
     more = 'username = "tracker"\nca_file = "ca.pem"\npassword_env = "SMTP_SECRET"'
     try:
         caplog.set_level(logging.DEBUG)
-        t, _ = make(server, tmp_path, smtp.port, security=security, more=more,
-                    environ={"SMTP_SECRET": secret})
+        t, _ = make(
+            server,
+            tmp_path,
+            smtp.port,
+            security=security,
+            more=more,
+            environ={"SMTP_SECRET": secret},
+        )
         run_once(t)
         [message] = smtp.box.messages
         assert message["To"] == "ada <ada@example.org>"
@@ -218,8 +242,9 @@ def test_tls_and_login_with_the_password_from_the_environment_only(
         again = tmp_path / "again"
         again.mkdir()
         (again / "ca.pem").write_bytes((tmp_path / "ca.pem").read_bytes())
-        t, _ = make(server, again, smtp.port, security=security, more=more,
-                    environ={"SMTP_SECRET": "wrong"})
+        t, _ = make(
+            server, again, smtp.port, security=security, more=more, environ={"SMTP_SECRET": "wrong"}
+        )
         run_once(t)
         [email] = [d for d in t.storage.deliveries("ada") if d.channel == "email"]
         assert email.state == "failed" and "rejected the login" in (email.last_error or "")
@@ -265,8 +290,13 @@ def test_days_with_nothing_new(
 def test_weekday_readers_get_the_weekend_on_monday(
     server: FixtureServer, smtp: SmtpServer, tmp_path: Path
 ) -> None:
-    t, clock = make(server, tmp_path, smtp.port, reader_extra='days = "weekdays"',
-                    clock=Clock(dt.datetime(2024, 11, 30, 8, tzinfo=dt.UTC)))  # Saturday
+    t, clock = make(
+        server,
+        tmp_path,
+        smtp.port,
+        reader_extra='days = "weekdays"',
+        clock=Clock(dt.datetime(2024, 11, 30, 8, tzinfo=dt.UTC)),
+    )  # Saturday
     _, outcomes = run_once(t)
     assert [o.day for o in outcomes] == [dt.date(2024, 11, 29)]  # Friday's, still owed
     clock.advance(days=1)  # Sunday
@@ -290,13 +320,89 @@ def test_preview_writes_html_and_text(
 
 
 def test_readers_command_shows_the_next_delivery(
-    server: FixtureServer, smtp: SmtpServer, tmp_path: Path,
+    server: FixtureServer,
+    smtp: SmtpServer,
+    tmp_path: Path,
     settings_for: Callable[..., Settings],
 ) -> None:
-    config = write_config(tmp_path, server.url, readers=readers('days = ["mon", "thu"]'),
-                          extra=email_table(smtp.port))
+    config = write_config(
+        tmp_path, server.url, readers=readers('days = ["mon", "thu"]'), extra=email_table(smtp.port)
+    )
     result = CliRunner().invoke(main, ["--config", str(config), "readers", "--json"])
     [row] = json.loads(result.output)
     assert row["days"] == ["mon", "thu"] and row["channels"] == ["markdown", "email"]
     assert re.match(r"\d{4}-\d\d-\d\dT", row["next_digest"])
     assert dt.datetime.fromisoformat(row["next_digest"]).weekday() in (0, 3)
+
+
+UNSAFE_TAGS = {
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "img",
+    "link",
+    "form",
+    "input",
+    "frame",
+    "frameset",
+    "applet",
+    "svg",
+    "math",
+    "base",
+    "audio",
+    "video",
+    "source",
+}
+
+
+@pytest.mark.corpus
+def test_html_digest_is_safe_for_feedparsers_sanitising_cases(
+    server: FixtureServer,
+    smtp: SmtpServer,
+    tmp_path: Path,
+    fixtures_dir: Path,
+    settings_for: Callable[..., Settings],
+) -> None:
+    """All of feedparser's sanitising cases (scripts, event handlers, javascript: links,
+    remote images, CSS expressions ...) followed as feeds: the HTML digest has no
+    script, no event handler, no remote resource and only http(s) links."""
+    import lxml.html
+
+    from tracker.core import follow_spec
+    from tracker.models import FollowKind
+
+    cases = sorted(
+        (fixtures_dir / "feeds-feedparser-tests/feedparser-tests/wellformed/sanitize").glob("*.xml")
+    )
+    assert len(cases) > 500
+    hosts = FixtureServer(fixtures_dir, papers=[]).start()
+    try:
+        t, _ = make(server, tmp_path, smtp.port)
+        specs = [
+            follow_spec(FollowKind.FEED, f"{hosts.url}/feeds/{c.relative_to(fixtures_dir)}")
+            for c in cases
+        ]
+        t.storage.sync_follows("ada", specs, LISTING_MORNING, origin="cli")
+        run_once(t)
+        t.close()
+    finally:
+        hosts.stop()
+    [message] = smtp.box.messages
+    text, html = parts(message)
+    assert html.count("<h3") > 150  # the posts with any text left are there
+    doc = lxml.html.document_fromstring(html)
+    for el in doc.iter():
+        if not isinstance(el.tag, str):
+            continue
+        assert el.tag not in UNSAFE_TAGS, el.tag
+        for name, value in el.attrib.items():
+            assert not name.lower().startswith("on"), (el.tag, name)
+            assert name not in ("src", "srcset", "background", "action", "formaction")
+            if name == "href":
+                assert value.startswith(("https://", "http://")), value
+            if name == "style":
+                assert "url(" not in value and "expression" not in value
+    lowered = html.lower()
+    assert "javascript:" not in lowered and "<script" not in lowered

@@ -50,7 +50,7 @@ class _Handler:
     def __init__(self, box: Mailbox) -> None:
         self.box = box
 
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook names
+    async def handle_RCPT(
         self,
         server: SMTP,
         session: Session,
@@ -71,7 +71,7 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(  # noqa: N802
+    async def handle_DATA(
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
         self.box.attempts += 1

@@ -337,7 +337,7 @@ def digest(
 @_errors
 def readers(state: State, as_json: bool) -> None:
     """Readers, their delivery settings, next digest and the latest deliveries."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     with state.tracker() as t:
         for r in t.settings.readers:
             upcoming, deliveries = t.reader_status(r.name)

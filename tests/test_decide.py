@@ -162,3 +162,25 @@ def test_missed_digests_are_caught_up_once() -> None:
     assert decide.due_digest_day(early, at, BERLIN, last) == dt.date(2024, 11, 27)
     # a brand-new reader gets the latest day
     assert decide.due_digest_day(now, at, BERLIN, None) == dt.date(2024, 11, 28)
+
+
+@pytest.mark.parametrize(
+    ("tz", "at", "expected"),
+    [
+        # Berlin at 07:30: the listing of each Eastern weekday (rebuilt 06:30 Berlin)
+        (BERLIN, dt.time(7, 30), ["Mon", "Tue", "Wed", "Thu", "Fri"]),
+        # New York at 00:10: before the rebuild at 00:30, so it is the next local day's
+        (NY, dt.time(0, 10), ["Tue", "Wed", "Thu", "Fri", "Sat"]),
+        # Tokyo at 08:00: the rebuild is at 14:30 the same day, so the digest is a day late
+        (zoneinfo.ZoneInfo("Asia/Tokyo"), dt.time(8, 0), ["Tue", "Wed", "Thu", "Fri", "Sat"]),
+    ],
+)
+def test_arxiv_days_follow_the_listing_calendar(
+    tz: dt.tzinfo, at: dt.time, expected: list[str]
+) -> None:
+    week = [dt.date(2024, 11, 25) + dt.timedelta(days=n) for n in range(7)]  # Mon..Sun
+    chosen = [d.strftime("%a") for d in week if decide.delivers(d, at, tz, ALL, True)]
+    assert chosen == expected
+
+
+ALL = frozenset(range(7))

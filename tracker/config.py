@@ -117,6 +117,7 @@ class ReaderSettings:
     email: str | None = None
     channels: tuple[str, ...] = ("markdown",)  # "markdown" and/or "email"
     days: frozenset[int] = ALL_DAYS  # local weekdays with a digest (Monday is 0)
+    arxiv_days: bool = False  # only days after arXiv published a new listing
     when_empty: str = "note"  # on a day with nothing new: "note" or "skip"
 
     @property
@@ -530,7 +531,8 @@ def _delivery(c: _Checker, r: Mapping[str, Any], where: str) -> dict[str, Any]:
     if "email" in channels and not (email and _EMAIL.match(email)):
         c.problem(f"{where}.email", f"expected the reader's e-mail address, got {email!r}")
     raw_days = r.get("days", "every day")
-    if raw_days in ("every day", "daily"):
+    arxiv_days = raw_days == "arxiv"
+    if raw_days in ("every day", "daily", "arxiv"):
         days = ALL_DAYS
     elif raw_days == "weekdays":
         days = frozenset(range(5))
@@ -543,14 +545,19 @@ def _delivery(c: _Checker, r: Mapping[str, Any], where: str) -> dict[str, Any]:
     else:
         c.problem(
             f"{where}.days",
-            f'expected "every day", "weekdays" or a list like ["mon", "thu"], got {raw_days!r}',
+            'expected "every day", "weekdays", "arxiv" or a list like ["mon", "thu"], '
+            f"got {raw_days!r}",
         )
         days = ALL_DAYS
     when_empty = c.get(r, where, "when_empty", str, "note")
     if when_empty not in ("note", "skip"):
         c.problem(f"{where}.when_empty", f'expected "note" or "skip", got {when_empty!r}')
     return dict(
-        email=email, channels=tuple(dict.fromkeys(channels)), days=days, when_empty=when_empty
+        email=email,
+        channels=tuple(dict.fromkeys(channels)),
+        days=days,
+        arxiv_days=arxiv_days,
+        when_empty=when_empty,
     )
 
 

@@ -211,7 +211,9 @@ class Tracker:
     def reader_status(self, name: str) -> tuple[dt.datetime | None, list[Delivery]]:
         """A reader's next delivery time and the deliveries of their latest digest."""
         reader = self.settings.reader(name)
-        upcoming = decide.next_delivery(self.clock(), reader.digest_time, reader.tz, reader.days)
+        upcoming = decide.next_delivery(
+            self.clock(), reader.digest_time, reader.tz, reader.days, reader.arxiv_days
+        )
         last = self.storage.last_digest(reader.name)
         return upcoming, self.storage.deliveries(reader.name, last[0]) if last else []
 

@@ -125,30 +125,50 @@ def due_digest_day(
     tz: dt.tzinfo,
     last_day: dt.date | None,
     days: frozenset[int] = ALL_DAYS,
+    arxiv_days: bool = False,
 ) -> dt.date | None:
     """The local day whose digest should be built now, if any.
 
-    It is the latest delivery day (``days``: weekdays, Monday 0) whose delivery time
-    has passed; after downtime only that one is built (it holds everything since the
-    previous digest), so a missed morning is caught up once, not skipped and not
+    It is the latest delivery day (``days``: weekdays, Monday 0; ``arxiv_days``: only
+    days on which arXiv published a new listing since the day before) whose delivery
+    time has passed; after downtime only that one is built (it holds everything since
+    the previous digest), so a missed morning is caught up once, not skipped and not
     doubled.
     """
     today = now.astimezone(tz).date()
     for back in range(8):
         day = today - dt.timedelta(days=back)
-        if day.weekday() in days and digest_cutoff(day, at, tz) <= now:
+        if delivers(day, at, tz, days, arxiv_days) and digest_cutoff(day, at, tz) <= now:
             return day if last_day is None or day > last_day else None
     return None
 
 
+def delivers(
+    day: dt.date, at: dt.time, tz: dt.tzinfo, days: frozenset[int], arxiv_days: bool
+) -> bool:
+    """Whether a reader gets a digest on a local day."""
+    if day.weekday() not in days:
+        return False
+    if not arxiv_days:
+        return True
+    # a new listing appeared between yesterday's delivery time and today's
+    end = digest_cutoff(day, at, tz)
+    start = digest_cutoff(day - dt.timedelta(days=1), at, tz)
+    return latest_listing_day(end) != latest_listing_day(start)
+
+
 def next_delivery(
-    now: dt.datetime, at: dt.time, tz: dt.tzinfo, days: frozenset[int] = ALL_DAYS
+    now: dt.datetime,
+    at: dt.time,
+    tz: dt.tzinfo,
+    days: frozenset[int] = ALL_DAYS,
+    arxiv_days: bool = False,
 ) -> dt.datetime | None:
     """When the reader's next digest is due (None if they have no delivery days)."""
     today = now.astimezone(tz).date()
     for ahead in range(8):
         day = today + dt.timedelta(days=ahead)
-        if day.weekday() in days and digest_cutoff(day, at, tz) > now:
+        if delivers(day, at, tz, days, arxiv_days) and digest_cutoff(day, at, tz) > now:
             return digest_cutoff(day, at, tz)
     return None
 

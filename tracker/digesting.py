@@ -261,7 +261,12 @@ class DigestService:
         for reader in self.settings.readers:
             last = self.storage.last_digest(reader.name)
             day = decide.due_digest_day(
-                now, reader.digest_time, reader.tz, last[0] if last else None, reader.days
+                now,
+                reader.digest_time,
+                reader.tz,
+                last[0] if last else None,
+                reader.days,
+                reader.arxiv_days,
             )
             if day is not None:
                 outcomes.append(self.build(reader.name, day))

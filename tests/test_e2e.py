@@ -264,3 +264,27 @@ categories = ["cs.DC"]
     assert {(f.reader, f.value) for f in t.follows()} == {("ada", "cs.AR")}
     assert [s.value for s in t.storage.due_sources(clock.now)] == ["cs.AR"]
     t.close()
+
+
+def test_a_feed_that_changes_its_ids_on_every_fetch_makes_no_duplicates(
+    server: FixtureServer, settings_for: Callable[..., Settings]
+) -> None:
+    def feed(generation: int) -> str:
+        items = "".join(
+            f"<item><title>Post {n}</title><link>https://blog.example.org/p/{n}</link>"
+            f"<guid isPermaLink='false'>{generation}-{n}</guid></item>"
+            for n in range(5)
+        )
+        return f"<rss version='2.0'><channel><title>B</title>{items}</channel></rss>"
+
+    url = server.add("/changing.xml", feed(1))
+    readers = f'[[readers]]\nname = "ada"\n[readers.follows]\nfeeds = ["{url}"]\n'
+    clock = Clock(LISTING_MORNING)
+    t = make_tracker(settings_for(server.url, readers=readers), clock=clock)
+    assert t.fetch().new_items == 5
+    for generation in (2, 3):
+        server.add("/changing.xml", feed(generation))
+        clock.advance(hours=2)
+        assert t.fetch().new_items == 0
+    assert t.storage.count_items() == 5
+    t.close()

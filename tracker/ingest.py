@@ -258,14 +258,33 @@ class Ingestor:
                 source.value,
                 parsed.warning,
             )
-        scope = f"feed:{source.value}"
-        self._store(
-            [(replace(e, key=ids.item_key(e, scope)), [source.id]) for e in parsed.entries], report
-        )
+        self._store([(e, [source.id]) for e in self._keyed(source, parsed.entries)], report)
         self.storage.store_validators(
             source.value, CacheValidators(response.etag, response.last_modified), now
         )
         self.storage.record_success([source.id], now, next_check, title=parsed.title)
+
+    def _keyed(self, source: Source, entries: Sequence[Entry]) -> list[Entry]:
+        """Entries with their keys. A post is known by its feed and guid; but some feeds
+        give their posts a new guid on every fetch, so a post whose guid is new while
+        its link (unique in the feed) is already stored from this feed keeps the stored
+        key instead of becoming a duplicate."""
+        scope = f"feed:{source.value}"
+        keyed = [replace(e, key=ids.item_key(e, scope)) for e in entries]
+        posts = [e for e in keyed if not e.arxiv_id and e.url and e.guid]
+        links = [e.url for e in posts if e.url]
+        unique = {link for link in links if links.count(link) == 1}
+        if not unique:
+            return keyed
+        stored = self.storage.post_keys_by_url(source.id, sorted(unique))
+        fixed = {
+            e.key: stored[e.url]
+            for e in posts
+            if e.url in stored and stored[e.url] != e.key and e.url in unique
+        }
+        if fixed:
+            log.info("feed gave known posts new ids source=%d count=%d", source.id, len(fixed))
+        return [replace(e, key=fixed[e.key]) if e.key in fixed else e for e in keyed]
 
     # --- completing papers known only from links ------------------------------------------
 

@@ -304,6 +304,20 @@ class ItemsMixin(StorageBase):
                 .values(quality=FEED_POST)
             )
 
+    def post_keys_by_url(self, source_id: int, urls: Sequence[str]) -> dict[str, str]:
+        """Keys of posts this source delivered before, by their (canonical) link."""
+        found: dict[str, str] = {}
+        with self._read() as conn:
+            for chunk in _chunks(list(urls)):
+                rows = conn.execute(
+                    select(i.c.url, i.c.key)
+                    .join(sg, sg.c.item_id == i.c.id)
+                    .where(sg.c.source_id == source_id, i.c.url.in_(chunk), i.c.arxiv_id.is_(None))
+                )
+                for row in rows:
+                    found.setdefault(row.url, row.key)
+        return found
+
     def count_items(self) -> int:
         with self._read() as conn:
             return int(conn.scalar(select(func.count()).select_from(i)) or 0)

@@ -38,6 +38,10 @@ class Vocabulary:
         words: set[str] = set()
         while len(words) < size:
             words.add("".join(rng.choice(letters) for _ in range(rng.randint(3, 10))))
+        # frequency must not follow spelling (sorted words would make every common word
+        # start with "a", and prefix searches unrealistically heavy)
+        shuffled = sorted(words)
+        rng.shuffle(shuffled)
         # a handful of real words so that queries can name them
         self.words = [
             "the",
@@ -52,7 +56,7 @@ class Vocabulary:
             "speculative",
             "attention",
             "distributed",
-            *sorted(words),
+            *shuffled,
         ][:size]
         weights = [1 / (rank + 1) ** s for rank in range(len(self.words))]
         self.cum = list(itertools.accumulate(weights))

@@ -260,6 +260,7 @@ def status(state: State, as_json: bool) -> None:
     """Each source: last success, last error, next check, items."""
     with state.tracker() as t:
         rows = t.status()
+        failing_after = t.settings.fetch.failing_after
     if as_json:
         click.echo(
             json.dumps(
@@ -273,6 +274,7 @@ def status(state: State, as_json: bool) -> None:
                         else None,
                         last_error=r.source.last_error,
                         error_count=r.source.error_count,
+                        failing=r.source.error_count >= failing_after,
                         next_check=r.source.next_check.isoformat(),
                         items=r.item_count,
                         readers=list(r.followers),
@@ -285,7 +287,12 @@ def status(state: State, as_json: bool) -> None:
         return
     for r in rows:
         s = r.source
-        health = f"FAILING x{s.error_count}: {s.last_error}" if s.error_count else "ok"
+        if s.error_count >= failing_after:
+            health = f"FAILING ({s.error_count} errors in a row): {s.last_error}"
+        elif s.error_count:
+            health = f"retrying after an error: {s.last_error}"
+        else:
+            health = "ok"
         click.echo(f"{s.kind.value:<13} {s.title or s.value}")
         click.echo(
             f"    items {r.item_count} · last success {_when(s.last_success)} · "

@@ -85,6 +85,8 @@ class FetchSettings:
     max_backoff: dt.timedelta = dt.timedelta(hours=24)
     concurrency: int = 4
     use_env_proxy: bool = True  # honour HTTP(S)_PROXY / NO_PROXY from the environment
+    block_private_addresses: bool = False  # refuse feeds on private/loopback addresses
+    failing_after: int = 3  # consecutive errors before a source is reported as failing
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,7 @@ def settings_from_dict(
     fields_file, field_map = _load_field_map(c, top, base_dir)
 
     arxiv = _arxiv(c, data, environ)
-    fetch = _fetch(c, data)
+    fetch = _fetch(c, data, environ)
     sched = c.table(data, "schedule", {"fetch_every_minutes"})
     schedule = ScheduleSettings(
         fetch_every=dt.timedelta(
@@ -422,7 +424,11 @@ def _arxiv(c: _Checker, data: Mapping[str, Any], environ: Mapping[str, str]) -> 
     return settings
 
 
-def _fetch(c: _Checker, data: Mapping[str, Any]) -> FetchSettings:
+def environ_flag(environ: Mapping[str, str], name: str) -> bool:
+    return environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _fetch(c: _Checker, data: Mapping[str, Any], environ: Mapping[str, str]) -> FetchSettings:
     allowed = {
         "timeout",
         "deadline",
@@ -432,6 +438,8 @@ def _fetch(c: _Checker, data: Mapping[str, Any]) -> FetchSettings:
         "max_backoff_hours",
         "concurrency",
         "use_env_proxy",
+        "block_private_addresses",
+        "failing_after",
     }
     t = c.table(data, "fetch", allowed)
     return FetchSettings(
@@ -445,6 +453,9 @@ def _fetch(c: _Checker, data: Mapping[str, Any]) -> FetchSettings:
         max_backoff=dt.timedelta(hours=c.positive(t, "fetch", "max_backoff_hours", float, 24.0)),
         concurrency=c.positive(t, "fetch", "concurrency", int, 4),
         use_env_proxy=c.get(t, "fetch", "use_env_proxy", bool, True),
+        block_private_addresses=environ_flag(environ, "TRACKER_BLOCK_PRIVATE_ADDRESSES")
+        or c.get(t, "fetch", "block_private_addresses", bool, False),
+        failing_after=c.positive(t, "fetch", "failing_after", int, 3),
     )
 
 

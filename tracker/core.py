@@ -48,7 +48,6 @@ from tracker.storage import FollowSpec, Storage, open_storage
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
-FAILING_AFTER = 3  # consecutive errors before a source is listed as failing
 NOT_BEFORE_SLACK = dt.timedelta(days=1)
 
 
@@ -188,7 +187,7 @@ class Tracker:
         return [
             f"{s.source.kind.value} {s.source.title or s.source.value}: {s.source.last_error}"
             for s in self.storage.source_statuses()
-            if s.source.id in mine and s.source.error_count >= FAILING_AFTER
+            if s.source.id in mine and s.source.error_count >= self.settings.fetch.failing_after
         ]
 
     def build_digest(self, reader_name: str | None, day: dt.date | None = None) -> DigestOutcome:
@@ -289,6 +288,7 @@ def make_tracker(
         max_redirects=settings.fetch.max_redirects,
         gate_for=gate_for,
         now=clock,
+        block_private=settings.fetch.block_private_addresses,
     )
     arxiv = ArxivClient(
         fetcher,

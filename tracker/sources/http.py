@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import ipaddress
 import logging
+import socket
 import time
 from collections.abc import Callable, Mapping
 from urllib.parse import urljoin, urlsplit
@@ -24,6 +26,14 @@ from tracker.sources.pacing import PacingGate
 
 log = logging.getLogger(__name__)
 GateLookup = Callable[[str], PacingGate | None]
+Resolver = Callable[[str, int], list[str]]
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """Every address a host name resolves to (an IP literal is itself)."""
+    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port)})
+
+
 _REDIRECTS = (301, 302, 303, 307, 308)
 ERROR_BODY_BYTES = 64 * 1024
 
@@ -59,7 +69,11 @@ class Fetcher:
         gate_for: GateLookup = lambda url: None,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        block_private: bool = False,
+        resolve: Resolver = _resolve,
     ) -> None:
+        self.block_private = block_private
+        self._resolve = resolve
         self.client = client
         self.user_agent = user_agent
         self.max_body_bytes = max_body_bytes
@@ -103,6 +117,8 @@ class Fetcher:
             if full in visited:
                 raise FetchError("redirect loop", url=full)
             visited.append(full)
+            if self.block_private:
+                self._check_public(request.url.host, request.url.port, full)
             gate = self.gate_for(full)
             if gate is None:
                 response = self._send(request, started)
@@ -122,6 +138,23 @@ class Fetcher:
                 continue
             return response.finish(full, self._now())
         raise FetchError(f"more than {self.max_redirects} redirects", url=url)
+
+    def _check_public(self, host: str, port: int | None, url: str) -> None:
+        """Refuse hosts that are or resolve to private, loopback, link-local or reserved
+        addresses (a deployment where users add feeds must not let them probe the
+        internal network). Checked on every hop, redirects included."""
+        try:
+            addresses = self._resolve(host, port or 443)
+        except OSError as e:
+            raise FetchError(f"cannot resolve {host}: {e}", url=url) from e
+        for address in addresses:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+            if not ip.is_global or ip.is_multicast:
+                error = FetchError(
+                    f"refusing to fetch {host}: {ip} is not a public address", url=url
+                )
+                error.retryable = False
+                raise error
 
     def _send(self, request: httpx.Request, started: float) -> _Raw:
         url = str(request.url)

@@ -10,17 +10,23 @@ Routes:
   anything else     what a test registered with ``add``.
 
 ``script(path, replies)`` queues replies (status, headers, body, delay) that are served
-before the normal answer, for faults. Every request is logged with its arrival time.
+before the normal answer, for faults; besides a status they can break the transfer
+itself: a body trickled in small pieces, cut short, ended by a TCP reset, or sent
+without a Content-Length (ended by closing). ``unscript(path)`` drops what is still
+queued: the fault ends. Every request is logged with its arrival time.
 Its matching of search queries is deliberately independent of tracker's own code.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import hashlib
 import json
 import re
+import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -38,6 +44,7 @@ LISTING = "arxiv-rss/new-format-2024/rss_all_archives_2024-11-28.xml"
 LISTING_ITEMS = "arxiv-metadata/arxiv_rss_all_archives_2024-11-28_items.jsonl"
 ERROR_ENTRY = "arxiv-api/arxivpy-recorded/id_abc_s0_m100_b79c8dcf6bc3.xml"
 LISTING_DAY = dt.datetime(2024, 11, 28, 5, 0, tzinfo=dt.UTC)  # 00:00 US Eastern
+TRICKLE_BYTES = 64  # size of each piece of a trickled body
 
 
 @dataclass
@@ -47,6 +54,14 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering
     drop: bool = False  # close the connection without answering
+    trickle: float = 0.0  # send the body in TRICKLE_BYTES pieces, this many seconds apart
+    truncate: bool = False  # announce the whole body's length, send half of it, close
+    reset: bool = False  # end with a TCP RST: at once, or after the half body (truncate)
+    length: bool = True  # send Content-Length; without it, closing the connection ends it
+
+    @property
+    def faulty(self) -> bool:
+        return bool(self.trickle or self.truncate or self.reset or not self.length)
 
 
 @dataclass(frozen=True)
@@ -265,6 +280,11 @@ class FixtureServer:
         with self._lock:
             return [r for r in self.log if r.path.startswith(prefix)]
 
+    def unscript(self, path: str) -> None:
+        """Drop the replies still queued for a path: the fault is over."""
+        with self._lock:
+            self.scripts.pop(path, None)
+
     # --- serving --------------------------------------------------------------------
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
@@ -289,6 +309,9 @@ class FixtureServer:
                 h.close_connection = True
                 h.connection.shutdown(2)
                 return
+            if scripted.faulty:
+                self._send_faulty(h, scripted)
+                return
             self._send(h, scripted.status, scripted.body, scripted.headers)
             return
         if path == "/api/query":
@@ -312,6 +335,41 @@ class FixtureServer:
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
         h.wfile.write(body)
+
+    def _send_faulty(self, h: BaseHTTPRequestHandler, r: Reply) -> None:
+        """A scripted reply whose transfer goes wrong (see ``Reply``)."""
+        with contextlib.suppress(OSError):  # the client may rightly give up first
+            if r.reset and not r.truncate:
+                self._reset(h)
+                return
+            h.send_response(r.status)
+            for k, v in r.headers.items():
+                h.send_header(k, v)
+            if r.length:
+                h.send_header("Content-Length", str(len(r.body)))
+            else:
+                h.send_header("Connection", "close")
+                h.close_connection = True
+            h.end_headers()
+            body = r.body[: len(r.body) // 2] if r.truncate else r.body
+            step = TRICKLE_BYTES if r.trickle else max(len(body), 1)
+            for start in range(0, len(body), step):
+                h.wfile.write(body[start : start + step])
+                h.wfile.flush()
+                if r.trickle:
+                    time.sleep(r.trickle)
+            if r.reset:
+                self._reset(h)
+            elif r.truncate:
+                h.close_connection = True
+                h.connection.shutdown(socket.SHUT_RDWR)
+
+    @staticmethod
+    def _reset(h: BaseHTTPRequestHandler) -> None:
+        """Close with a TCP RST (SO_LINGER on, zero timeout) instead of a FIN."""
+        h.close_connection = True
+        h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        h.connection.close()
 
     def _conditional(
         self, h: BaseHTTPRequestHandler, body: bytes, headers: dict[str, str], status: int = 200

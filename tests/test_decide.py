@@ -184,3 +184,19 @@ def test_arxiv_days_follow_the_listing_calendar(
 
 
 ALL = frozenset(range(7))
+
+
+def test_unseen_listing_days() -> None:
+    now = eastern(2024, 11, 29, 9)  # Friday morning
+    assert decide.unseen_listing_days(None, now) == []
+    assert decide.unseen_listing_days(eastern(2024, 11, 29, 1), now) == []
+    assert decide.unseen_listing_days(eastern(2024, 11, 28, 1), now) == [dt.date(2024, 11, 29)]
+    assert decide.unseen_listing_days(eastern(2024, 11, 26, 1), now) == [
+        dt.date(2024, 11, 27),
+        dt.date(2024, 11, 28),
+        dt.date(2024, 11, 29),
+    ]
+    # a weekend is no gap
+    assert decide.unseen_listing_days(eastern(2024, 11, 29, 9), eastern(2024, 12, 2, 9)) == [
+        dt.date(2024, 12, 2)
+    ]

@@ -278,6 +278,7 @@ def status(state: State, as_json: bool) -> None:
                         next_check=r.source.next_check.isoformat(),
                         items=r.item_count,
                         readers=list(r.followers),
+                        unseen_listing_days=[d.isoformat() for d in r.unseen_days],
                     )
                     for r in rows
                 ],
@@ -298,6 +299,12 @@ def status(state: State, as_json: bool) -> None:
             f"    items {r.item_count} · last success {_when(s.last_success)} · "
             f"next {_when(s.next_check)} · {health}"
         )
+        if len(r.unseen_days) > 1:  # the latest one is simply not fetched yet
+            days = ", ".join(d.isoformat() for d in r.unseen_days[:-1])
+            click.echo(
+                f"    gap: listings of {days} not seen; caught up through the API "
+                "at the next success"
+            )
 
 
 # --- digests --------------------------------------------------------------------------------

@@ -157,7 +157,15 @@ class Tracker:
         return self.ingestor.run(everything=everything, progress=progress)
 
     def status(self) -> list[SourceStatus]:
-        return self.storage.source_statuses()
+        """Every followed source's state; listing sources with the days they have not
+        seen yet (caught up through the API at their next success)."""
+        now = self.clock()
+        return [
+            replace(s, unseen_days=tuple(decide.unseen_listing_days(s.source.last_success, now)))
+            if s.source.kind is SourceKind.ARXIV_LISTING
+            else s
+            for s in self.storage.source_statuses()
+        ]
 
     # --- digests ------------------------------------------------------------------------
 

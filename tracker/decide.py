@@ -98,6 +98,18 @@ def after_failure(
     return now + delay
 
 
+def unseen_listing_days(last_success: dt.datetime | None, now: dt.datetime) -> list[dt.date]:
+    """The listing days published since a source's last success (a gap to catch up)."""
+    if last_success is None:
+        return []
+    days: list[dt.date] = []
+    day = latest_listing_day(now)
+    while listing_time(day) > last_success:
+        days.append(day)
+        day = latest_listing_day(listing_time(day) - dt.timedelta(seconds=1))
+    return sorted(days)
+
+
 def missed_listings(last_success: dt.datetime | None, now: dt.datetime) -> bool:
     """Whether a listing source missed at least one rebuild since its last success
     (the listing only shows the latest day, so the gap must come from the API)."""

@@ -194,6 +194,7 @@ class SourceStatus:
     source: Source
     item_count: int
     followers: tuple[str, ...]
+    unseen_days: tuple[dt.date, ...] = ()  # listing days not fetched yet (a gap)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ def settings(
             "api_url": f"{base_url}/api/query",
             "listing_url": f"{base_url}/rss/",
             "oai_url": f"{base_url}/oai2",
+            "author_url": f"{base_url}/a/",
             "min_interval": 0.0,
         },
         "fetch": {"use_env_proxy": False, **fetch},

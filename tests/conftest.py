@@ -86,7 +86,11 @@ contact_email = "tests@example.org"
 api_url = "{base_url}/api/query"
 listing_url = "{base_url}/rss/"
 oai_url = "{base_url}/oai2"
+author_url = "{base_url}/a/"
 min_interval = {min_interval}
+
+[openalex]
+url = "{base_url}/openalex"
 
 [fetch]
 use_env_proxy = false  # tests talk to 127.0.0.1 only, whatever the environment says

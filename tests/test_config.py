@@ -148,6 +148,7 @@ def test_local_endpoints_may_go_faster_than_arxiv(tmp_path: Path) -> None:
     text = EXAMPLE.read_text()
     for key in ("api_url", "listing_url", "oai_url"):
         text = text.replace(f'{key} = "https://', f'{key} = "http://127.0.0.1:9/x/', 1)
+    text = text.replace("\n[arxiv]\n", '\n[arxiv]\nauthor_url = "http://127.0.0.1:9/a/"\n', 1)
     settings = load_settings(
         _write(tmp_path, text.replace("min_interval = 3.0", "min_interval = 0.1")), environ={}
     )

@@ -56,6 +56,9 @@ class ArxivSettings:
     max_query_chars: int = 1000
     listing_batch: int = 25
     id_batch: int = 100
+    author_url: str = "https://arxiv.org/a/"  # scholars' author feeds: <author_url><id>.atom
+    author_feed_days: float = 7.0  # how often one author feed is read
+    author_feeds_per_cycle: int = 5  # at most this many author feeds in one cycle
 
     @property
     def user_agent(self) -> str:
@@ -66,13 +69,27 @@ class ArxivSettings:
     @property
     def origins(self) -> frozenset[tuple[str, int]]:
         """(host, port) of the configured endpoints: their traffic is arXiv's."""
-        return frozenset(origin(u) for u in (self.api_url, self.listing_url, self.oai_url))
+        return frozenset(
+            origin(u) for u in (self.api_url, self.listing_url, self.oai_url, self.author_url)
+        )
 
     @property
     def hosts(self) -> frozenset[str]:
         """Host names of the configured endpoints."""
-        hosts = {urlsplit(u).hostname or "" for u in (self.api_url, self.listing_url, self.oai_url)}
+        urls = (self.api_url, self.listing_url, self.oai_url, self.author_url)
+        hosts = {urlsplit(u).hostname or "" for u in urls}
         return frozenset(h for h in hosts if h)
+
+
+@dataclass(frozen=True)
+class OpenAlexSettings:
+    """OpenAlex (https://docs.openalex.org): works of scholars by id or ORCID."""
+
+    url: str = "https://api.openalex.org"
+    mailto: str = ""  # the polite pool; default: the arXiv contact address
+    batch: int = 50  # author ids OR-ed into one request
+    min_interval: float = 0.2  # seconds between requests (their limit is 10 per second)
+    lookback_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -101,10 +118,28 @@ class FeedFollow:
 
 
 @dataclass(frozen=True)
+class ScholarFollow:
+    """A scholar: a name, and any stable ids and own feeds the user knows of."""
+
+    name: str
+    arxiv: tuple[str, ...] = ()  # arXiv author ids ("dao_t_1")
+    orcid: tuple[str, ...] = ()
+    openalex: tuple[str, ...] = ()  # OpenAlex author ids ("A5023888391")
+    feeds: tuple[str, ...] = ()  # their blog, their lab's feed
+    variants: tuple[str, ...] = ()  # other spellings of the name
+    coauthors: tuple[str, ...] = ()  # people they publish with (evidence for name matches)
+    categories: tuple[str, ...] = ()  # their usual arXiv categories
+
+    @property
+    def has_ids(self) -> bool:
+        return bool(self.arxiv or self.orcid or self.openalex)
+
+
+@dataclass(frozen=True)
 class Follows:
     categories: tuple[str, ...] = ()
     queries: tuple[str, ...] = ()  # normalised arXiv expressions
-    scholars: tuple[str, ...] = ()
+    scholars: tuple[ScholarFollow, ...] = ()
     feeds: tuple[FeedFollow, ...] = ()
 
 
@@ -150,6 +185,18 @@ class DigestSettings:
     abstract_sentences: int = 2
     abstract_max_chars: int = 400
     first_lookback: dt.timedelta = dt.timedelta(days=1)
+    cross_domain_items: int = 5  # full cross-domain entries; the rest are listed compactly
+    cross_domain_fields: tuple[str, ...] = ()  # fields or groups counted as neighbouring
+
+
+@dataclass(frozen=True)
+class FieldsSettings:
+    """The field classifier: what it is trained on and how often."""
+
+    training_data: Path | None = None  # arXiv metadata JSONL, a file or a folder
+    min_papers: int = 1000  # database papers needed to train on the database alone
+    retrain_every: dt.timedelta = dt.timedelta(days=7)
+    max_examples: int = 100_000  # newest database papers used in one training
 
 
 @dataclass(frozen=True)
@@ -166,6 +213,8 @@ class Settings:
     digest: DigestSettings = field(default_factory=DigestSettings)
     log_level: str = "INFO"
     email: EmailSettings | None = None
+    openalex: OpenAlexSettings = field(default_factory=OpenAlexSettings)
+    fields: FieldsSettings = field(default_factory=FieldsSettings)
 
     def reader(self, name: str | None) -> ReaderSettings:
         from tracker.errors import UsageError
@@ -285,7 +334,19 @@ def settings_from_dict(
 ) -> Settings:
     c = _Checker(origin)
     c.unknown_keys(
-        data, "", {"tracker", "arxiv", "fetch", "schedule", "digest", "readers", "email"}
+        data,
+        "",
+        {
+            "tracker",
+            "arxiv",
+            "fetch",
+            "schedule",
+            "digest",
+            "readers",
+            "email",
+            "openalex",
+            "fields",
+        },
     )
     top = c.table(data, "tracker", {"data_dir", "database_url", "log_level", "fields_file"})
     data_dir = Path(
@@ -311,14 +372,29 @@ def settings_from_dict(
             minutes=c.positive(sched, "schedule", "fetch_every_minutes", float, 15.0)
         )
     )
-    dig = c.table(data, "digest", {"abstract_sentences", "abstract_max_chars"})
+    dig = c.table(
+        data,
+        "digest",
+        {"abstract_sentences", "abstract_max_chars", "cross_domain_items", "cross_domain_fields"},
+    )
     digest = DigestSettings(
         abstract_sentences=c.positive(dig, "digest", "abstract_sentences", int, 2),
         abstract_max_chars=c.positive(dig, "digest", "abstract_max_chars", int, 400),
+        cross_domain_items=_at_least_zero(c, dig, "digest", "cross_domain_items", 5),
+        cross_domain_fields=_neighbours(c, dig, field_map),
     )
+    fields_settings = _fields(c, data, base_dir)
     digests_dir = environ.get("TRACKER_DIGESTS_DIR")
     readers = _readers(c, data, base_dir, field_map, Path(digests_dir) if digests_dir else None)
     email = _email(c, data, base_dir, readers)
+    oa = c.table(data, "openalex", {"url", "mailto", "batch", "min_interval", "lookback_days"})
+    openalex = OpenAlexSettings(
+        url=_url(c, "openalex.url", c.get(oa, "openalex", "url", str, "https://api.openalex.org")),
+        mailto=c.get(oa, "openalex", "mailto", str, "") or arxiv.contact_email,
+        batch=min(100, c.positive(oa, "openalex", "batch", int, 50)),
+        min_interval=c.get(oa, "openalex", "min_interval", float, 0.2),
+        lookback_days=c.positive(oa, "openalex", "lookback_days", int, 30),
+    )
     if c.problems:
         raise ConfigError(c.problems)
     assert field_map is not None  # problems were recorded otherwise
@@ -335,6 +411,48 @@ def settings_from_dict(
         digest=digest,
         log_level=log_level,
         email=email,
+        openalex=openalex,
+        fields=fields_settings,
+    )
+
+
+def _at_least_zero(
+    c: _Checker, table: Mapping[str, Any], where: str, key: str, default: int
+) -> int:
+    value = c.get(table, where, key, int, default)
+    if value < 0:
+        c.problem(f"{where}.{key}", f"expected 0 or more, got {value}")
+        return default
+    return value
+
+
+def _neighbours(
+    c: _Checker, table: Mapping[str, Any], field_map: FieldMap | None
+) -> tuple[str, ...]:
+    names = c.str_list(table, "digest", "cross_domain_fields")
+    if field_map is not None:
+        known = [*field_map.fields, *dict.fromkeys(field_map.group_of(f) for f in field_map.fields)]
+        for name in names:
+            if name not in known:
+                hint = _did_you_mean(name, known)
+                c.problem("digest.cross_domain_fields", f"unknown field or group {name!r}{hint}")
+    return tuple(names)
+
+
+def _fields(c: _Checker, data: Mapping[str, Any], base_dir: Path) -> FieldsSettings:
+    t = c.table(data, "fields", {"training_data", "min_papers", "retrain_days", "max_examples"})
+    given = c.get(t, "fields", "training_data", str, "")
+    training_data = base_dir / given if given else None
+    if training_data is not None and not training_data.exists():
+        c.problem(
+            "fields.training_data",
+            f"{training_data} does not exist (a JSONL file or a folder of arXiv metadata)",
+        )
+    return FieldsSettings(
+        training_data=training_data,
+        min_papers=c.positive(t, "fields", "min_papers", int, 1000),
+        retrain_every=dt.timedelta(days=c.positive(t, "fields", "retrain_days", float, 7.0)),
+        max_examples=c.positive(t, "fields", "max_examples", int, 100_000),
     )
 
 
@@ -388,6 +506,9 @@ def _arxiv(c: _Checker, data: Mapping[str, Any], environ: Mapping[str, str]) -> 
         "max_query_chars",
         "listing_batch",
         "id_batch",
+        "author_url",
+        "author_feed_days",
+        "author_feeds_per_cycle",
     }
     t = c.table(data, "arxiv", allowed)
     contact = environ.get("TRACKER_ARXIV_CONTACT") or c.get(t, "arxiv", "contact_email", str, "")
@@ -411,6 +532,11 @@ def _arxiv(c: _Checker, data: Mapping[str, Any], environ: Mapping[str, str]) -> 
         max_query_chars=c.positive(t, "arxiv", "max_query_chars", int, 1000),
         listing_batch=c.positive(t, "arxiv", "listing_batch", int, 25),
         id_batch=c.positive(t, "arxiv", "id_batch", int, 100),
+        author_url=_url(
+            c, "arxiv.author_url", c.get(t, "arxiv", "author_url", str, "https://arxiv.org/a/")
+        ),
+        author_feed_days=c.positive(t, "arxiv", "author_feed_days", float, 7.0),
+        author_feeds_per_cycle=c.positive(t, "arxiv", "author_feeds_per_cycle", int, 5),
     )
     if settings.page_size > 2000:
         c.problem("arxiv.page_size", "arXiv serves at most 2000 results per page")
@@ -530,6 +656,78 @@ def _readers(
     return readers
 
 
+_ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
+_OPENALEX_AUTHOR = re.compile(r"^A\d{4,}$")
+_ARXIV_AUTHOR = re.compile(r"^[a-z][a-z0-9_]*_\d+$")
+
+
+def check_scholar(table: Mapping[str, Any], field_map: FieldMap) -> ScholarFollow:
+    """A scholar given on the command line, checked like one in the config file."""
+    from tracker.errors import UsageError
+
+    c = _Checker("command line")
+    scholar = _scholar(c, "scholar", dict(table), field_map)
+    if c.problems or scholar is None:
+        raise UsageError("; ".join(p.split(": ", 1)[-1] for p in c.problems) or "bad scholar")
+    return scholar
+
+
+def _scholar(
+    c: _Checker, where: str, item: object, field_map: FieldMap | None
+) -> ScholarFollow | None:
+    """A scholar as a name or a table {name, arxiv, orcid, openalex, feeds, ...}."""
+    if isinstance(item, str):
+        item = {"name": item}
+    if not isinstance(item, dict):
+        c.problem(where, "expected a name or a table {name = ..., orcid = ..., ...}")
+        return None
+    c.unknown_keys(
+        item,
+        where,
+        {"name", "arxiv", "orcid", "openalex", "feeds", "variants", "coauthors", "categories"},
+    )
+    name = " ".join(c.get(item, where, "name", str, "").split())
+    if not split_name(name).surname:
+        c.problem(f"{where}.name", f"{name!r} has no surname")
+        return None
+
+    def strings(key: str) -> list[str]:
+        value = item.get(key, [])
+        return [value] if isinstance(value, str) else c.str_list(item, where, key)
+
+    orcid = [o.removeprefix("https://orcid.org/") for o in strings("orcid")]
+    openalex = [o.removeprefix("https://openalex.org/") for o in strings("openalex")]
+    for o in orcid:
+        if not _ORCID.match(o):
+            c.problem(f"{where}.orcid", f"expected an ORCID like 0000-0002-1825-0097, got {o!r}")
+    for o in openalex:
+        if not _OPENALEX_AUTHOR.match(o):
+            c.problem(
+                f"{where}.openalex", f"expected an OpenAlex author id like A5023888391, got {o!r}"
+            )
+    for a in strings("arxiv"):
+        if not _ARXIV_AUTHOR.match(a):
+            c.problem(f"{where}.arxiv", f"expected an arXiv author id like dao_t_1, got {a!r}")
+    feeds = [canonical_url(_url(c, f"{where}.feeds", u)) for u in strings("feeds")]
+    categories = strings("categories")
+    if field_map is not None:
+        for code in categories:
+            if not field_map.knows(code):
+                c.problem(f"{where}.categories", f"unknown arXiv category {code!r}")
+    return ScholarFollow(
+        name=name,
+        arxiv=tuple(strings("arxiv")),
+        orcid=tuple(orcid),
+        openalex=tuple(openalex),
+        feeds=tuple(feeds),
+        variants=tuple(" ".join(v.split()) for v in strings("variants")),
+        coauthors=tuple(" ".join(v.split()) for v in strings("coauthors")),
+        categories=tuple(field_map.canonical(x) for x in categories)
+        if field_map
+        else tuple(categories),
+    )
+
+
 def _delivery(c: _Checker, r: Mapping[str, Any], where: str) -> dict[str, Any]:
     """A reader's channels, e-mail address, delivery days and empty-day policy."""
     channels = c.str_list(r, where, "channels") if "channels" in r else ["markdown"]
@@ -644,12 +842,15 @@ def _follows(
             queries.append(query.normalise(text))
         except query.QuerySyntaxError as e:
             c.problem(f"{where}.queries", f"{text!r}: {e}")
-    scholars: list[str] = []
-    for name in c.str_list(t, where, "scholars"):
-        if not split_name(name).surname:
-            c.problem(f"{where}.scholars", f"{name!r} has no surname")
-        else:
-            scholars.append(" ".join(name.split()))
+    scholars: list[ScholarFollow] = []
+    raw_scholars = t.get("scholars", [])
+    if not isinstance(raw_scholars, list):
+        c.problem(f"{where}.scholars", "expected a list of names or scholar tables")
+        raw_scholars = []
+    for j, item in enumerate(raw_scholars):
+        scholar = _scholar(c, f"{where}.scholars[{j}]", item, field_map)
+        if scholar is not None:
+            scholars.append(scholar)
     feeds: list[FeedFollow] = []
     raw_feeds = t.get("feeds", [])
     if not isinstance(raw_feeds, list):

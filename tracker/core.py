@@ -21,10 +21,12 @@ import httpx
 
 from tracker import decide, query
 from tracker.bibtex import to_bibtex, to_json
-from tracker.config import ReaderSettings, Settings, origin
+from tracker.config import ReaderSettings, ScholarFollow, Settings, origin
 from tracker.digest import ReaderView
 from tracker.digesting import DigestOutcome, DigestService
-from tracker.errors import UsageError
+from tracker.errors import NotFoundError, SourceError, UsageError
+from tracker.fieldeval import Evaluation
+from tracker.fieldservice import Explanation, FieldCount, FieldService, TrainReport
 from tracker.ids import canonical_url
 from tracker.ingest import CycleReport, Ingestor, Progress
 from tracker.mailer import SmtpMailer
@@ -41,10 +43,12 @@ from tracker.models import (
     SourceStatus,
 )
 from tracker.names import arxiv_author_term, split_name
+from tracker.scholars import Candidate, candidates
 from tracker.sources.arxiv import ArxivClient
 from tracker.sources.http import Fetcher, make_client
+from tracker.sources.openalex import AuthorMatch, OpenAlexClient
 from tracker.sources.pacing import PacingGate
-from tracker.storage import FollowSpec, Storage, open_storage
+from tracker.storage import FollowSpec, ScholarSummary, Seeds, Storage, open_storage
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -53,6 +57,19 @@ NOT_BEFORE_SLACK = dt.timedelta(days=1)
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def scholar_specs(scholar: ScholarFollow) -> list[FollowSpec]:
+    """The sources that serve a scholar: each stable id (arXiv author feed, OpenAlex by
+    id or ORCID), their own feeds, and, only when no id is known, the arXiv name search."""
+    name, kind = scholar.name, FollowKind.SCHOLAR
+    specs = [FollowSpec(kind, name, SourceKind.ARXIV_AUTHOR, a) for a in scholar.arxiv]
+    specs += [FollowSpec(kind, name, SourceKind.OPENALEX, o) for o in scholar.openalex]
+    specs += [FollowSpec(kind, name, SourceKind.OPENALEX, f"orcid:{o}") for o in scholar.orcid]
+    specs += [FollowSpec(kind, name, SourceKind.FEED, url) for url in scholar.feeds]
+    if not scholar.has_ids:
+        specs.append(FollowSpec(kind, name, SourceKind.ARXIV_QUERY, arxiv_author_term(name)))
+    return specs
 
 
 def follow_spec(kind: FollowKind, value: str, title: str | None = None) -> FollowSpec:
@@ -76,12 +93,14 @@ class Tracker:
         clock: Clock,
         closers: Sequence[Callable[[], None]] = (),
         mailer: SmtpMailer | None = None,
+        fields: FieldService | None = None,
     ) -> None:
         self.settings = settings
         self.storage = storage
         self.ingestor = ingestor
         self.clock = clock
         self._closers = list(closers)
+        self.fields = fields or FieldService(settings, storage, clock)
         self.digests = DigestService(settings, storage, clock, self._view, self._failing, mailer)
 
     def close(self) -> None:
@@ -108,10 +127,13 @@ class Tracker:
             specs = (
                 [follow_spec(FollowKind.CATEGORY, c) for c in f.categories]
                 + [follow_spec(FollowKind.QUERY, q) for q in f.queries]
-                + [follow_spec(FollowKind.SCHOLAR, s) for s in f.scholars]
+                + [spec for s in f.scholars for spec in scholar_specs(s)]
                 + [follow_spec(FollowKind.FEED, feed.url, feed.title) for feed in f.feeds]
             )
             self.storage.sync_follows(reader.name, specs, now, origin="config")
+            for s in f.scholars:
+                if s.variants or s.coauthors or s.categories:
+                    self.storage.set_seeds(s.name, Seeds(s.variants, s.coauthors, s.categories))
 
     def normalise_follow(self, kind: FollowKind, value: str) -> str:
         """Validate what a user typed for a follow and return its stored form."""
@@ -142,7 +164,49 @@ class Tracker:
     ) -> bool:
         name = self.settings.reader(reader).name
         stored = self.normalise_follow(kind, value)
+        if kind is FollowKind.SCHOLAR:
+            return self.follow_scholar(name, ScholarFollow(stored))
         return self.storage.add_follow(name, follow_spec(kind, stored, title), self.clock())
+
+    def follow_scholar(self, reader: str | None, scholar: ScholarFollow) -> bool:
+        """Follow a scholar through every id and feed given (or their name alone)."""
+        name = self.settings.reader(reader).name
+        added = self.storage.add_follows(name, scholar_specs(scholar), self.clock())
+        if scholar.variants or scholar.coauthors or scholar.categories:
+            self.storage.set_seeds(
+                scholar.name, Seeds(scholar.variants, scholar.coauthors, scholar.categories)
+            )
+        return added
+
+    def scholar_candidates(self, name: str) -> tuple[list[Candidate], list[AuthorMatch]]:
+        """Who a name may stand for: the people behind it in an arXiv search (grouped by
+        co-authors) and OpenAlex's author matches (two requests)."""
+        name = " ".join(name.split())
+        papers = self.ingestor.arxiv.search(arxiv_author_term(name), None)
+        found = candidates(name, papers)
+        authors: list[AuthorMatch] = []
+        if self.ingestor.openalex is not None:
+            try:
+                authors = self.ingestor.openalex.authors(name)
+            except SourceError as e:
+                log.warning("OpenAlex author search failed name=%r error=%s", name, e)
+        return found, authors
+
+    def scholars(self) -> list[ScholarSummary]:
+        return self.storage.scholar_summaries()
+
+    def scholar_items(self, name: str, limit: int = 30) -> list[tuple[Item, str, str, bool]]:
+        if name not in self.storage.followed_scholars():
+            raise NotFoundError(f"nobody follows a scholar named {name!r}")
+        return self.storage.scholar_items(name, limit)
+
+    def reject(self, scholar: str, ref: str) -> Item:
+        """Say an item is not this scholar's: it is never attributed to them again."""
+        if scholar not in self.storage.followed_scholars():
+            raise NotFoundError(f"nobody follows a scholar named {scholar!r}")
+        item = self.storage.item(ref)
+        self.storage.reject(scholar, item.id, self.clock())
+        return item
 
     def unfollow(self, reader: str | None, kind: FollowKind, value: str) -> None:
         name = self.settings.reader(reader).name
@@ -169,7 +233,11 @@ class Tracker:
 
     # --- digests ------------------------------------------------------------------------
 
-    def _own_fields(self, reader: ReaderSettings, follows: Sequence[Follow]) -> list[str]:
+    def _own_fields(
+        self, reader: ReaderSettings, follows: Sequence[Follow], learned: Sequence[str] = ()
+    ) -> list[str]:
+        """From the config; else the followed categories' fields, then those learned
+        from the reader's saved papers."""
         if reader.fields:
             return list(reader.fields)
         fields = (
@@ -177,17 +245,21 @@ class Tracker:
             for f in follows
             if f.kind is FollowKind.CATEGORY
         )
-        return list(dict.fromkeys(f for f in fields if f))
+        return list(dict.fromkeys([*(f for f in fields if f), *learned]))
 
     def _view(self, reader: ReaderSettings) -> ReaderView:
         follows = self.storage.follows(reader.name)
         titles = {s.id: s.title for s in self.storage.followed_sources() if s.title}
+        interests, learned = self.fields.reader_profile(reader.name)
         return ReaderView(
             name=reader.name,
             follows=follows,
-            own_fields=self._own_fields(reader, follows),
+            own_fields=self._own_fields(reader, follows, learned),
             source_titles=titles,
             aliases=self.settings.field_map.aliases,
+            interests=interests,
+            cross_limit=self.settings.digest.cross_domain_items,
+            cross_fields=self.settings.digest.cross_domain_fields,
         )
 
     def _failing(self, reader: str) -> list[str]:
@@ -223,6 +295,28 @@ class Tracker:
         )
         last = self.storage.last_digest(reader.name)
         return upcoming, self.storage.deliveries(reader.name, last[0]) if last else []
+
+    # --- fields -------------------------------------------------------------------------
+
+    def field_counts(self) -> list[FieldCount]:
+        return self.fields.counts()
+
+    def explain_fields(self, ref: str) -> Explanation:
+        return self.fields.explain(ref)
+
+    def train_fields(self, extra: Sequence[Path] = ()) -> TrainReport:
+        """Train a new field model (database papers, training data, ``extra`` files)."""
+        return self.fields.train(extra)
+
+    def retrain_fields_if_due(self) -> TrainReport | None:
+        """The weekly job; also the cold start when there is no model yet."""
+        return self.fields.retrain_if_due()
+
+    def ensure_field_model(self) -> TrainReport | None:
+        return self.fields.ensure_model()
+
+    def evaluate_fields(self, data: Path | None = None) -> Evaluation:
+        return self.fields.evaluate(data)
 
     # --- search, saving, export ---------------------------------------------------------
 
@@ -279,14 +373,17 @@ def make_tracker(
     http = client or make_client(settings.fetch.timeout, trust_env=settings.fetch.use_env_proxy)
     gate = gate or PacingGate(settings.arxiv.min_interval)
     endpoints = settings.arxiv.origins
+    openalex_gate = PacingGate(settings.openalex.min_interval)
+    openalex_origin = origin(settings.openalex.url)
 
     def gate_for(url: str) -> PacingGate | None:
         """arXiv's hosts, and the configured endpoints (a mirror, a test server), share
-        the gate; a feed served elsewhere on the same machine does not."""
+        the arXiv gate; OpenAlex has its own; a feed served elsewhere has none."""
         where = origin(url)
         host = where[0]
-        is_arxiv = where in endpoints or host == "arxiv.org" or host.endswith(".arxiv.org")
-        return gate if is_arxiv else None
+        if where in endpoints or host == "arxiv.org" or host.endswith(".arxiv.org"):
+            return gate
+        return openalex_gate if where == openalex_origin else None
 
     fetcher = Fetcher(
         http,
@@ -307,25 +404,36 @@ def make_tracker(
         max_pages=settings.arxiv.max_pages,
         base_backoff=max(settings.arxiv.min_interval, 0.01),
     )
+    fields = FieldService(settings, storage, clock)
     tracker = Tracker(
         settings,
         storage,
-        Ingestor(storage, arxiv, fetcher, settings, clock),
+        Ingestor(
+            storage,
+            arxiv,
+            fetcher,
+            settings,
+            clock,
+            OpenAlexClient(fetcher, url=settings.openalex.url, mailto=settings.openalex.mailto),
+            tag=fields.tag,
+        ),
         clock,
         closers=[http.close] if owned_client else [],
         mailer=SmtpMailer(settings.email, environ if environ is not None else os.environ)
         if settings.email
         else None,
+        fields=fields,
     )
     try:
         if sync_follows:
             tracker.sync_config_follows()
         mapping = _field_map_hash(settings)
         if storage.get_meta("field_map") != mapping:
-            count = storage.retag(settings.field_map.tag)
+            count = storage.retag(fields.tag)
             storage.set_meta("field_map", mapping)
             if count:
                 log.info("fields recomputed after the mapping changed items=%d", count)
+        fields.sync()
     except Exception:
         tracker.close()
         raise

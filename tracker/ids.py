@@ -131,10 +131,19 @@ def canonical_url(url: str) -> str:
 
 
 def item_key(entry: Entry, source_key: str) -> str:
-    """The identity of an entry: ``arxiv:<id>`` for papers, otherwise its feed plus
-    its guid (or canonical link, or title and date when a feed gives neither)."""
+    """The identity of an entry: ``arxiv:<id>`` for papers, ``doi:<doi>`` for other
+    works with a DOI, otherwise its feed plus its guid (or canonical link, or title and
+    date when a feed gives neither)."""
     if entry.arxiv_id:
         return f"arxiv:{entry.arxiv_id}"
+    if entry.doi:
+        # A DOI names one work wherever it comes from (OpenAlex, a journal's feed).
+        doi = entry.doi.strip().lower()
+        return (
+            f"doi:{doi}"
+            if len(doi) <= 60
+            else "doi:" + hashlib.sha256(doi.encode()).hexdigest()[:24]
+        )
     if entry.guid and entry.guid.strip():
         basis = "guid:" + entry.guid.strip()
     elif entry.url:

@@ -21,12 +21,15 @@ from dataclasses import dataclass, field, replace
 from tracker import decide, ids, query
 from tracker.config import Settings
 from tracker.errors import SourceError, TrackerError
+from tracker.ingest_scholars import Attributor, author_feeds, openalex_works
 from tracker.merge import merge, normalise_new
 from tracker.models import CacheValidators, Entry, Response, Source, SourceKind
 from tracker.sources.arxiv import ArxivClient
 from tracker.sources.feeds import ParsedFeed, parse_feed
 from tracker.sources.http import Fetcher
+from tracker.sources.openalex import OpenAlexClient
 from tracker.storage import Storage
+from tracker.storage.items import TagFn
 
 log = logging.getLogger(__name__)
 QUERY_OVERLAP = dt.timedelta(days=2)  # re-ask this far back: arXiv's index lags
@@ -41,6 +44,7 @@ class CycleReport:
     new_items: int = 0
     new_sightings: int = 0
     enriched: int = 0
+    attributed: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -52,6 +56,8 @@ class Ingestor:
         fetcher: Fetcher,
         settings: Settings,
         clock: Callable[[], dt.datetime],
+        openalex: OpenAlexClient | None = None,
+        tag: TagFn | None = None,
     ) -> None:
         self.storage = storage
         self.arxiv = arxiv
@@ -59,10 +65,14 @@ class Ingestor:
         self.settings = settings
         self.clock = clock
         self.field_map = settings.field_map
+        self.tag = tag or settings.field_map.tag  # the composition root gives the model's
+        self.openalex = openalex
+        self._attributor: Attributor | None = None
 
     def run(self, *, everything: bool = False, progress: Progress | None = None) -> CycleReport:
         report = CycleReport()
         now = self.clock()
+        self._attributor = None  # the followed scholars are read again each cycle
         due = self.storage.followed_sources() if everything else self.storage.due_sources(now)
         by_kind: dict[SourceKind, list[Source]] = {k: [] for k in SourceKind}
         for source in due:
@@ -77,6 +87,28 @@ class Ingestor:
         if by_kind[SourceKind.FEED]:
             say(f"feeds: {len(by_kind[SourceKind.FEED])}")
             self._feeds(by_kind[SourceKind.FEED], report, say)
+        if by_kind[SourceKind.OPENALEX] and self.openalex is not None:
+            say(f"OpenAlex: {len(by_kind[SourceKind.OPENALEX])} scholar ids")
+            openalex_works(
+                by_kind[SourceKind.OPENALEX],
+                settings=self.settings,
+                client=self.openalex,
+                storage=self.storage,
+                store=lambda b: self._store(b, report),
+                fail=lambda s, e: self._fail(s, e, report),
+                clock=self.clock,
+            )
+        if by_kind[SourceKind.ARXIV_AUTHOR]:
+            say(f"arXiv author feeds: {len(by_kind[SourceKind.ARXIV_AUTHOR])} due")
+            report.checked += author_feeds(
+                by_kind[SourceKind.ARXIV_AUTHOR],
+                settings=self.settings,
+                fetcher=self.fetcher,
+                storage=self.storage,
+                store=lambda b: self._store(b, report),
+                fail=lambda s, e: self._fail(s, e, report),
+                clock=self.clock,
+            )
         self._enrich(report)
         log.info(
             "cycle done checked=%d not_modified=%d new_items=%d new_sightings=%d errors=%d",
@@ -90,14 +122,30 @@ class Ingestor:
 
     # --- storing ------------------------------------------------------------------------
 
-    def _store(self, batch: Sequence[tuple[Entry, Sequence[int]]], report: CycleReport) -> None:
+    def _store(
+        self, batch: Sequence[tuple[Entry, Sequence[int]]], report: CycleReport
+    ) -> list[tuple[Entry, int, tuple[int, ...]]]:
+        """Store entries, then attribute them to the scholars followed."""
         if not batch:
-            return
+            return []
         result = self.storage.ingest(
-            batch, self.clock(), merge=merge, prepare=normalise_new, tag=self.field_map.tag
+            batch, self.clock(), merge=merge, prepare=normalise_new, tag=self.tag
         )
         report.new_items += result.new_items
         report.new_sightings += result.new_sightings
+        sources: dict[str, set[int]] = {}
+        entries: dict[str, Entry] = {}
+        for entry, source_ids in batch:
+            sources.setdefault(entry.key, set()).update(source_ids)
+            entries.setdefault(entry.key, entry)
+        stored = [
+            (entries[key], item_id, tuple(sorted(sources[key])))
+            for key, item_id in zip(entries, result.item_ids, strict=True)
+        ]
+        if self._attributor is None:
+            self._attributor = Attributor(self.storage, self.clock)
+        report.attributed += self._attributor(stored)
+        return stored
 
     def _fail(self, sources: Sequence[Source], error: Exception, report: CycleReport) -> None:
         now = self.clock()

@@ -21,6 +21,8 @@ class SourceKind(StrEnum):
     ARXIV_LISTING = "arxiv_listing"  # one arXiv category of the daily RSS listing
     ARXIV_QUERY = "arxiv_query"  # one arXiv API search expression
     FEED = "feed"  # one RSS/Atom/JSON feed URL
+    ARXIV_AUTHOR = "arxiv_author"  # one scholar's arXiv author feed (author id or ORCID)
+    OPENALEX = "openalex"  # one scholar's works on OpenAlex (author id, or "orcid:<id>")
 
 
 class FollowKind(StrEnum):
@@ -47,9 +49,12 @@ class FieldTag:
     """One research field of an item, with how sure we are and why."""
 
     field: str  # "Group > Field", e.g. "Computer Science > Systems"
-    confidence: float  # 0..1
-    origin: str  # "category" | "keyword"
-    basis: str  # the category code or the keywords that produced it
+    confidence: float  # 0..1; digests show fields from CONFIDENT up
+    origin: str  # "category" | "model" | "keyword"
+    basis: str  # the category code, the model version and its words, or the keywords
+
+
+CONFIDENT = 0.5  # a field this sure is shown in digests and places an item there
 
 
 @dataclass(frozen=True, slots=True)

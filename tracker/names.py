@@ -129,13 +129,43 @@ def _tokens(text: str) -> list[str]:
     return [t for t in _SPLIT.split(fold(text).replace("-", " ")) if t and t != "'"]
 
 
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+
+
+def spellings(name: str) -> list[str]:
+    """A name as written and, for German umlauts, transliterated ("Jürgen" is also
+    "Juergen"); accents are folded when names are compared."""
+    transliterated = name.translate(_UMLAUTS)
+    return [name] if transliterated == name else [name, transliterated]
+
+
 def same_person_name(a: str, b: str) -> bool:
     """Whether two spellings can name the same person: same surname, and given
     names that agree where both are spelled out and by initial otherwise."""
-    na, nb = split_name(a), split_name(b)
-    if not na.surname or na.surname != nb.surname:
-        return False
-    return _given_compatible(na.given, nb.given)
+    for x in spellings(a):
+        for y in spellings(b):
+            na, nb = split_name(x), split_name(y)
+            if na.surname and na.surname == nb.surname and _given_compatible(na.given, nb.given):
+                return True
+    return False
+
+
+def given_names_match(a: str, b: str) -> bool:
+    """Stronger than ``same_person_name``: the first given names are both spelled out
+    (not initials) and equal ("Tri Dao" and "Tri Dao", not "T. Dao")."""
+    for x in spellings(a):
+        for y in spellings(b):
+            na, nb = split_name(x), split_name(y)
+            if (
+                na.surname
+                and na.surname == nb.surname
+                and na.given
+                and nb.given
+                and len(na.given[0]) > 1
+                and na.given[0] == nb.given[0]
+            ):
+                return True
+    return False
 
 
 def _given_compatible(ga: tuple[str, ...], gb: tuple[str, ...]) -> bool:

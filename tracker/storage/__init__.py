@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from tracker.storage.base import HEAD_REVISION, make_engine
 from tracker.storage.digests import Candidate, DigestRow, DigestsMixin, StoredDigest
+from tracker.storage.fieldstats import FieldStatsMixin
 from tracker.storage.items import IngestReport
+from tracker.storage.scholars import ScholarsMixin, ScholarSummary, Seeds
 from tracker.storage.search import SearchMixin
 from tracker.storage.sources import FollowSpec
 
@@ -19,13 +21,15 @@ __all__ = [
     "DigestRow",
     "FollowSpec",
     "IngestReport",
+    "ScholarSummary",
+    "Seeds",
     "Storage",
     "StoredDigest",
     "open_storage",
 ]
 
 
-class Storage(SearchMixin, DigestsMixin):
+class Storage(SearchMixin, DigestsMixin, ScholarsMixin, FieldStatsMixin):
     """Everything tracker keeps, behind intent-named methods."""
 
 

@@ -109,6 +109,31 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                     found.setdefault(r.item_id, []).append(
                         Sighting(r.item_id, r.source_id, r.seen_at, r.announce_type)
                     )
+            # Work of followed scholars, whichever source brought it.
+            scholars = (
+                select(
+                    f.c.value.label("scholar"),
+                    func.min(f.c.created_at, type_=schema.UTCDateTime).label("since"),
+                )
+                .where(f.c.reader == reader, f.c.kind == "scholar")
+                .group_by(f.c.value)
+                .subquery()
+            )
+            at = schema.attributions
+            attributed = conn.execute(
+                select(at.c.item_id, at.c.created_at, scholars.c.since)
+                .join(scholars, scholars.c.scholar == at.c.scholar)
+                .where(
+                    at.c.rejected == 0,
+                    at.c.created_at <= cutoff,
+                    at.c.created_at >= earliest,
+                    ~exists().where(and_(di.c.reader == reader, di.c.item_id == at.c.item_id)),
+                )
+            )
+            for a in attributed:
+                bound = max(a.since - lookback, not_before) if not_before else a.since - lookback
+                if a.created_at >= bound:
+                    found.setdefault(a.item_id, [])
             items = self._items(conn, list(found))
         return [Candidate(item, tuple(found[item.id])) for item in items]
 

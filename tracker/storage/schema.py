@@ -100,7 +100,8 @@ follows = Table(
     Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
     Column("origin", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
-    UniqueConstraint("reader", "kind", "value"),
+    # a scholar is followed through several sources (ids, feeds, a name search)
+    UniqueConstraint("reader", "kind", "value", "source_id"),
     Index(None, "source_id"),
 )
 
@@ -222,6 +223,26 @@ deliveries = Table(
     Column("sent_at", UTCDateTime),
     UniqueConstraint("digest_id", "channel"),
     Index(None, "state", "next_attempt_at"),
+)
+
+scholar_profile = Table(
+    "scholar_profile",
+    metadata,
+    Column("scholar", Text, primary_key=True),
+    Column("kind", String(16), primary_key=True),  # "variant" | "coauthor" | "category"
+    Column("value", Text, primary_key=True),
+)
+
+attributions = Table(
+    "attributions",
+    metadata,
+    Column("scholar", Text, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("basis", String(8), nullable=False),  # "id" | "feed" | "name"
+    Column("evidence", Text, nullable=False),
+    Column("rejected", Integer, nullable=False),  # 1: the user said it is not theirs
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "item_id"),
 )
 
 meta = Table(

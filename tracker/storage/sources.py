@@ -91,13 +91,22 @@ class SourcesMixin(StorageBase):
     ) -> None:
         """Make the reader's follows of this origin exactly ``specs``; others stay."""
         with self._write() as conn:
-            wanted = {(sp.kind.value, sp.value) for sp in specs}
+            wanted = {
+                (
+                    sp.kind.value,
+                    sp.value,
+                    self._ensure_source(
+                        conn, sp.source_kind, sp.source_value, sp.source_title, now
+                    ),
+                )
+                for sp in specs
+            }
             current = conn.execute(
-                select(f.c.id, f.c.kind, f.c.value).where(
+                select(f.c.id, f.c.kind, f.c.value, f.c.source_id).where(
                     f.c.reader == reader, f.c.origin == origin
                 )
             ).all()
-            stale = [r.id for r in current if (r.kind, r.value) not in wanted]
+            stale = [r.id for r in current if (r.kind, r.value, r.source_id) not in wanted]
             if stale:
                 conn.execute(delete(f).where(f.c.id.in_(stale)))
             for sp in specs:
@@ -109,6 +118,14 @@ class SourcesMixin(StorageBase):
         with self._write() as conn:
             gone = conn.execute(delete(f).where(f.c.reader.not_in(list(keep))))
             return int(gone.rowcount or 0)
+
+    def add_follows(
+        self, reader: str, specs: Sequence[FollowSpec], now: dt.datetime, origin: str = "cli"
+    ) -> bool:
+        """Add a follow served by several sources (a scholar); False when nothing new."""
+        with self._write() as conn:
+            added = [self._add_follow(conn, reader, sp, now, origin) for sp in specs]
+        return any(added)
 
     def add_follow(
         self, reader: str, spec: FollowSpec, now: dt.datetime, origin: str = "cli"
@@ -122,13 +139,14 @@ class SourcesMixin(StorageBase):
     ) -> bool:
         source_id = self._ensure_source(conn, sp.source_kind, sp.source_value, sp.source_title, now)
         existing = conn.execute(
-            select(f.c.id, f.c.source_id).where(
-                f.c.reader == reader, f.c.kind == sp.kind.value, f.c.value == sp.value
+            select(f.c.id).where(
+                f.c.reader == reader,
+                f.c.kind == sp.kind.value,
+                f.c.value == sp.value,
+                f.c.source_id == source_id,
             )
         ).first()
         if existing:
-            if existing.source_id != source_id:
-                conn.execute(update(f).where(f.c.id == existing.id).values(source_id=source_id))
             return False
         conn.execute(
             f.insert().values(

@@ -12,19 +12,25 @@ import json
 import time
 from pathlib import Path
 
-from bench import digest, ingest, search
+from bench import digest, fields, ingest, scholars, search
 
 SIZES = {
-    "small": {"ingest": 20, "search": [10_000], "digest": 1_000},
-    "medium": {"ingest": 200, "search": [100_000], "digest": 5_000},
-    "large": {"ingest": 2_000, "search": [100_000, 1_000_000], "digest": 5_000},
+    "small": {"ingest": 20, "search": [10_000], "digest": 1_000, "scholars": 0.05, "fields": 8},
+    "medium": {"ingest": 200, "search": [100_000], "digest": 5_000, "scholars": 3.0, "fields": 1},
+    "large": {
+        "ingest": 2_000,
+        "search": [100_000, 1_000_000],
+        "digest": 5_000,
+        "scholars": 3.0,
+        "fields": 1,
+    },
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--size", choices=list(SIZES), default="medium")
-    parser.add_argument("--only", choices=["ingest", "search", "digest"])
+    parser.add_argument("--only", choices=["ingest", "search", "digest", "scholars", "fields"])
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="keep the search databases in DIR and reuse them"
     )
@@ -41,6 +47,12 @@ def main() -> None:
     if args.only in (None, "digest"):
         results["digest"] = digest.run(size["digest"])  # type: ignore[arg-type]
         print(json.dumps({"digest": results["digest"]}, indent=2), flush=True)
+    if args.only in (None, "scholars"):
+        results["scholars"] = scholars.run(size["scholars"])  # type: ignore[arg-type]
+        print(json.dumps({"scholars": results["scholars"]}, indent=2), flush=True)
+    if args.only in (None, "fields"):
+        results["fields"] = fields.run(size["fields"])  # type: ignore[arg-type]
+        print(json.dumps({"fields": results["fields"]}, indent=2), flush=True)
     print(f"done in {time.perf_counter() - started:.0f}s")
 
 

@@ -29,12 +29,14 @@ import socket
 import struct
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
@@ -205,6 +207,39 @@ def _atom_entry(p: Paper) -> str:
     )
 
 
+def openalex_work(paper: Paper, people: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A paper as OpenAlex describes it (the fields tracker reads), with the known
+    OpenAlex ids of its authors."""
+    ids = {p["name"]: (a, p.get("orcid")) for a, p in people.items() if paper.id in p["papers"]}
+    words: dict[str, list[int]] = {}
+    for n, word in enumerate(paper.abstract.split()):
+        words.setdefault(word, []).append(n)
+    return {
+        "id": f"https://openalex.org/W{zlib.crc32(paper.id.encode())}",
+        "doi": f"https://doi.org/10.48550/arxiv.{paper.id}",
+        "display_name": paper.title,
+        "publication_date": paper.published.date().isoformat(),
+        "abstract_inverted_index": words,
+        "authorships": [
+            {
+                "author": {
+                    "id": f"https://openalex.org/{ids[a][0]}" if a in ids else None,
+                    "display_name": a,
+                    "orcid": f"https://orcid.org/{ids[a][1]}" if a in ids and ids[a][1] else None,
+                }
+            }
+            for a in paper.authors
+        ],
+        "primary_location": {"landing_page_url": f"https://arxiv.org/abs/{paper.id}"},
+        "locations": [
+            {
+                "landing_page_url": f"https://arxiv.org/abs/{paper.id}",
+                "pdf_url": f"https://arxiv.org/pdf/{paper.id}",
+            }
+        ],
+    }
+
+
 def atom_feed(papers: list[Paper], total: int, start: int) -> bytes:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -226,6 +261,9 @@ class FixtureServer:
         self.papers = papers if papers is not None else load_papers(fixtures)
         self.by_id = {p.id: p for p in self.papers}
         self.log: list[Logged] = []
+        self.author_feeds: dict[str, list[str]] = {}  # arXiv author id -> paper ids
+        # OpenAlex author id -> {"name", "orcid", "papers": [arXiv ids], "institution"}
+        self.openalex_authors: dict[str, dict[str, Any]] = {}
         self.routes: dict[str, Reply] = {}
         self.scripts: dict[str, deque[Reply]] = {}
         self._lock = threading.Lock()
@@ -316,6 +354,12 @@ class FixtureServer:
             return
         if path == "/api/query":
             self._api(h, parse_qs(parts.query))
+        elif path.startswith("/a/") and path.endswith(".atom"):
+            self._author_feed(h, path[len("/a/") : -len(".atom")])
+        elif path == "/openalex/works":
+            self._openalex_works(h, parse_qs(parts.query))
+        elif path == "/openalex/authors":
+            self._openalex_authors(h, parse_qs(parts.query))
         elif path.startswith("/rss/"):
             self._listing(h, path[len("/rss/") :])
         elif path.startswith("/feeds/"):
@@ -412,6 +456,53 @@ class FixtureServer:
             200,
             atom_feed(page, len(found), start),
             {"Content-Type": "application/atom+xml; charset=utf-8"},
+        )
+
+    def _author_feed(self, h: BaseHTTPRequestHandler, author: str) -> None:
+        """arXiv's author feed (https://arxiv.org/a/<id>.atom): the API's Atom, all of
+        the author's papers, no paging. Unknown authors: 404, as arXiv answers."""
+        if author not in self.author_feeds:
+            self._send(h, 404, b"not found", {"Content-Type": "text/plain"})
+            return
+        papers = [self.by_id[i] for i in self.author_feeds[author]]
+        self._conditional(
+            h,
+            atom_feed(papers, len(papers), 0),
+            {"Content-Type": "application/atom+xml; charset=utf-8"},
+        )
+
+    def _openalex_works(self, h: BaseHTTPRequestHandler, qs: dict[str, list[str]]) -> None:
+        """OpenAlex /works with filter author.id:A|B or author.orcid:X|Y, one page."""
+        spec = dict(part.split(":", 1) for part in qs.get("filter", [""])[0].split(",") if part)
+        wanted = set((spec.get("author.id") or spec.get("author.orcid") or "").split("|"))
+        by_orcid = "author.orcid" in spec
+        results = []
+        for author_id, person in self.openalex_authors.items():
+            key = person.get("orcid") if by_orcid else author_id
+            if key not in wanted:
+                continue
+            for paper_id in person["papers"]:
+                results.append(openalex_work(self.by_id[paper_id], self.openalex_authors))
+        body = json.dumps(
+            {"meta": {"count": len(results), "next_cursor": None}, "results": results}
+        ).encode()
+        self._send(h, 200, body, {"Content-Type": "application/json"})
+
+    def _openalex_authors(self, h: BaseHTTPRequestHandler, qs: dict[str, list[str]]) -> None:
+        name = qs.get("search", [""])[0].lower()
+        results = [
+            {
+                "id": f"https://openalex.org/{a}",
+                "display_name": p["name"],
+                "orcid": f"https://orcid.org/{p['orcid']}" if p.get("orcid") else None,
+                "works_count": len(p["papers"]),
+                "last_known_institution": {"display_name": p.get("institution", "")},
+            }
+            for a, p in self.openalex_authors.items()
+            if name.split()[-1] in p["name"].lower()
+        ]
+        self._send(
+            h, 200, json.dumps({"results": results}).encode(), {"Content-Type": "application/json"}
         )
 
     def _listing(self, h: BaseHTTPRequestHandler, spec: str) -> None:

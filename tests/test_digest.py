@@ -38,6 +38,9 @@ VIEW = ReaderView(
     own_fields=["Computer Science > Systems", "Computer Science > Hardware"],
     source_titles={5: "Example Lab blog"},
     aliases={"cs.SY": "eess.SY"},
+    # paper 1 is Tri Dao's (the au:Dao_T search also found Thanh Dao's paper 6: no
+    # attribution for it, so it is not presented as his)
+    attributions={1: [("Tri Dao", "name", "full name Tri Dao; usual category cs.LG")]},
 )
 
 
@@ -190,7 +193,9 @@ def test_sections_and_reasons() -> None:
     first = digest.sections[0].entries[0]
     assert first.followed_authors == ("Tri Dao",)
     assert first.reasons == (
-        Reason(FollowKind.SCHOLAR, "Tri Dao"),
+        Reason(
+            FollowKind.SCHOLAR, "Tri Dao", "name match: full name Tri Dao; usual category cs.LG"
+        ),
         Reason(FollowKind.CATEGORY, "cs.DC", "cross-list"),
     )
     assert digest.item_count == 8  # the namesake's paper is not there

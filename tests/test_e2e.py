@@ -75,7 +75,8 @@ def tracker(
 
 
 def digest_ids(text: str) -> list[str]:
-    return re.findall(r"^arXiv:(\S+?)v\d+ ", text, flags=re.MULTILINE)
+    """arXiv ids of full entries, and of the compact "More from other fields" lines."""
+    return re.findall(r"^(?:- .* · )?arXiv:(\S+?)v\d+ ", text, flags=re.MULTILINE)
 
 
 def expected_papers(papers: list[Paper]) -> set[str]:
@@ -124,7 +125,7 @@ def test_fetch_digest_search_end_to_end(
 
     # the digest's front matter agrees with its body
     front = json.loads(re.search(r"^items: (\d+)$", text, re.MULTILINE).group(1))  # type: ignore[union-attr]
-    assert front == len(re.findall(r"^### ", text, flags=re.MULTILINE))
+    assert front == len(re.findall(r"^(?:### |- )", text, flags=re.MULTILINE))
 
     # search finds what was stored, with filters
     hits = t.search("cache", SearchFilters(category="cs.AR"))

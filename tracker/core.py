@@ -315,8 +315,8 @@ class Tracker:
     def ensure_field_model(self) -> TrainReport | None:
         return self.fields.ensure_model()
 
-    def evaluate_fields(self, data: Path | None = None) -> Evaluation:
-        return self.fields.evaluate(data)
+    def evaluate_fields(self, data: Path | None = None, split: str = "time") -> Evaluation:
+        return self.fields.evaluate(data, split=split)
 
     # --- search, saving, export ---------------------------------------------------------
 

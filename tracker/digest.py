@@ -6,7 +6,12 @@ sections are, in order: followed scholars; the reader's own fields; cross-domain
 reading (fields outside the reader's own); other items; new versions of older
 papers. Every item appears once, under the first section it qualifies for. An item
 that matches none of the reader's follows (a namesake of a followed scholar, say) is
-left out.
+left out. Only confident fields (``CONFIDENT``) place an item.
+
+Cross-domain reading is capped: the ``cross_limit`` items closest to the reader's
+interests (``tracker.crossdomain``) get full entries with a one-line reason, and the
+rest are listed compactly under "More from other fields", so nothing that matched a
+follow is skipped.
 
 Pure: no I/O here; ``now`` is not needed (the digest's cutoff is given).
 """
@@ -15,9 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from tracker.crossdomain import Interest, rank_cross, with_note
 from tracker.models import (
+    CONFIDENT,
     Digest,
     DigestEntry,
     DigestSection,
@@ -32,6 +39,8 @@ from tracker.names import same_person_name
 SCHOLARS = "Followed scholars"
 OTHER = "Other items"
 REVISED = "New versions"
+MORE_CROSS = "More from other fields"
+TODAY_INTERESTS = 200  # of today's own-section entries, the newest count as interests
 _REVISION = frozenset({"replace", "replace-cross"})
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -45,6 +54,11 @@ class ReaderView:
     own_fields: Sequence[str]  # in the reader's order; empty: no cross-domain split
     source_titles: Mapping[int, str]  # feed titles for "why" lines
     aliases: Mapping[str, str]  # alias category code -> canonical code
+    interests: Sequence[Interest] = ()  # saved and recently followed papers
+    cross_limit: int | None = None  # full cross-domain entries at most; None: all
+    cross_fields: Sequence[str] = ()  # fields or groups that count as neighbouring; (): all
+    # item id -> (followed scholar, basis, evidence) of the item's attributions
+    attributions: Mapping[int, Sequence[tuple[str, str, str]]] = field(default_factory=dict)
 
     def canonical(self, code: str) -> str:
         return self.aliases.get(code, code)
@@ -58,10 +72,12 @@ def reasons_for(item: Item, sightings: Sequence[Sighting], reader: ReaderView) -
     found: list[Reason] = []
     for follow in reader.follows:
         if follow.kind is FollowKind.SCHOLAR:
-            if follow.source_id in sighted or item.arxiv_id:
-                names = [a for a in item.authors if same_person_name(follow.value, a)]
-                if names:
-                    found.append(Reason(FollowKind.SCHOLAR, follow.value))
+            # Theirs only when attributed (by id, their feed, or by name with evidence),
+            # so a namesake's paper is not presented as theirs.
+            for scholar, basis, evidence in reader.attributions.get(item.id, ()):
+                if scholar == follow.value:
+                    detail = f"name match: {evidence}" if basis == "name" else evidence
+                    found.append(Reason(FollowKind.SCHOLAR, follow.value, detail))
         elif follow.kind is FollowKind.CATEGORY:
             if follow.value in categories:
                 detail = "cross-list" if primary and primary != follow.value else ""
@@ -76,9 +92,10 @@ def reasons_for(item: Item, sightings: Sequence[Sighting], reader: ReaderView) -
     return sorted(dict.fromkeys(found), key=lambda r: order[r.kind])
 
 
-def followed_authors(item: Item, follows: Iterable[Follow]) -> tuple[str, ...]:
-    scholars = [f.value for f in follows if f.kind is FollowKind.SCHOLAR]
-    return tuple(a for a in item.authors if any(same_person_name(s, a) for s in scholars))
+def followed_authors(item: Item, scholars: Iterable[str]) -> tuple[str, ...]:
+    """The authors who are the item's attributed followed scholars (to mark them)."""
+    names = list(scholars)
+    return tuple(a for a in item.authors if any(same_person_name(s, a) for s in names))
 
 
 def _announce(sightings: Sequence[Sighting]) -> str | None:
@@ -95,6 +112,31 @@ def _sort_key(entry: DigestEntry) -> tuple[object, ...]:
     return (-(when - _EPOCH).total_seconds(), item.key)
 
 
+def _cross_sections(
+    entries: Sequence[DigestEntry], reader: ReaderView, followed: Sequence[DigestEntry]
+) -> list[DigestSection]:
+    """The chosen cross-domain entries, one section per field (fields in the order of
+    their best entry), then the rest compactly; newest first among equals. Today's
+    entries of the reader's own sections (``followed``) count as interests too, so the
+    ranking means something from the first digest on."""
+    newest = sorted(followed, key=_sort_key)[:TODAY_INTERESTS]
+    today = [Interest(e.item.id, f"{e.item.title}. {e.item.summary}", False) for e in newest]
+    chosen, rest = rank_cross(
+        sorted(entries, key=_sort_key),
+        [*reader.interests, *today],
+        limit=reader.cross_limit,
+        neighbours=reader.cross_fields,
+    )
+    by_field: dict[str, list[DigestEntry]] = {}
+    for ranked in chosen:
+        name = next(t.field for t in ranked.entry.item.fields if t.confidence >= CONFIDENT)
+        by_field.setdefault(name, []).append(with_note(ranked.entry, ranked.note))
+    sections = [DigestSection(name, "cross", tuple(found)) for name, found in by_field.items()]
+    if rest:
+        sections.append(DigestSection(MORE_CROSS, "cross-more", tuple(rest)))
+    return sections
+
+
 def build_digest(
     reader: ReaderView,
     day: dt.date,
@@ -105,7 +147,7 @@ def build_digest(
     own = list(dict.fromkeys(reader.own_fields))
     scholars: list[DigestEntry] = []
     mine: dict[str, list[DigestEntry]] = {f: [] for f in own}
-    cross: dict[str, list[DigestEntry]] = {}
+    cross: list[DigestEntry] = []
     other: list[DigestEntry] = []
     revised: list[DigestEntry] = []
     for item, sightings in candidates:
@@ -113,8 +155,9 @@ def build_digest(
         if not reasons:
             continue
         announce = _announce(sightings)
-        entry = DigestEntry(item, tuple(reasons), followed_authors(item, reader.follows), announce)
-        fields = [t.field for t in item.fields]
+        attributed = [r.value for r in reasons if r.kind is FollowKind.SCHOLAR]
+        entry = DigestEntry(item, tuple(reasons), followed_authors(item, attributed), announce)
+        fields = [t.field for t in item.fields if t.confidence >= CONFIDENT]
         if any(r.kind is FollowKind.SCHOLAR for r in reasons):
             scholars.append(entry)
         elif announce in _REVISION:
@@ -126,15 +169,14 @@ def build_digest(
         elif mine_field := next((f for f in fields if f in mine), None):
             mine[mine_field].append(entry)
         else:
-            cross.setdefault(fields[0], []).append(entry)
+            cross.append(entry)
     sections: list[DigestSection] = []
     if scholars:
         sections.append(DigestSection(SCHOLARS, "scholars", tuple(sorted(scholars, key=_sort_key))))
     for name, entries in mine.items():
         if entries:
             sections.append(DigestSection(name, "field", tuple(sorted(entries, key=_sort_key))))
-    for name in sorted(cross):
-        sections.append(DigestSection(name, "cross", tuple(sorted(cross[name], key=_sort_key))))
+    sections += _cross_sections(cross, reader, [*scholars, *(e for m in mine.values() for e in m)])
     if other:
         sections.append(DigestSection(OTHER, "other", tuple(sorted(other, key=_sort_key))))
     if revised:

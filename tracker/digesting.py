@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tracker import decide
@@ -108,8 +108,14 @@ class DigestService:
         candidates = self.storage.digest_candidates(
             reader.name, now, self.settings.digest.first_lookback, not_before
         )
-        digest = build_digest(
+        view = replace(
             self._view(reader),
+            attributions=self.storage.attributions_for(
+                reader.name, [c.item.id for c in candidates]
+            ),
+        )
+        digest = build_digest(
+            view,
             day,
             now,
             [(c.item, c.sightings) for c in candidates],

@@ -12,6 +12,7 @@ errors are not.
     ├── StorageError             the database failed or is in an unexpected state
     ├── SearchQueryError         a search query that cannot be turned into a search
     ├── DeliveryError            a digest could not be written or sent (retryable or not)
+    ├── ModelError               the field model cannot be trained, saved or loaded
     └── SourceError              fetching or parsing one source failed
         ├── FetchError           the transfer failed (dead host, timeout, reset)
         │   ├── HTTPStatusError  a non-success status (carries retry_after when sent)
@@ -60,6 +61,10 @@ class DeliveryError(TrackerError):
     def __init__(self, message: str, *, retryable: bool) -> None:
         self.retryable = retryable
         super().__init__(message)
+
+
+class ModelError(TrackerError):
+    """The field classifier cannot be trained (too few papers), saved or loaded."""
 
 
 class SourceError(TrackerError):

@@ -78,15 +78,8 @@ class Ingestor:
         for source in due:
             by_kind[source.kind].append(source)
         say = progress or (lambda message: None)
-        if by_kind[SourceKind.ARXIV_LISTING]:
-            say(f"arXiv listings: {len(by_kind[SourceKind.ARXIV_LISTING])} categories")
-            self._listings(by_kind[SourceKind.ARXIV_LISTING], report)
-        if by_kind[SourceKind.ARXIV_QUERY]:
-            say(f"arXiv searches: {len(by_kind[SourceKind.ARXIV_QUERY])} queries")
-            self._queries(by_kind[SourceKind.ARXIV_QUERY], report)
-        if by_kind[SourceKind.FEED]:
-            say(f"feeds: {len(by_kind[SourceKind.FEED])}")
-            self._feeds(by_kind[SourceKind.FEED], report, say)
+        # Scholars' id-keyed sources first: what they bring tells apart namesakes in
+        # everything found by name later in the cycle.
         if by_kind[SourceKind.OPENALEX] and self.openalex is not None:
             say(f"OpenAlex: {len(by_kind[SourceKind.OPENALEX])} scholar ids")
             openalex_works(
@@ -109,6 +102,15 @@ class Ingestor:
                 fail=lambda s, e: self._fail(s, e, report),
                 clock=self.clock,
             )
+        if by_kind[SourceKind.ARXIV_LISTING]:
+            say(f"arXiv listings: {len(by_kind[SourceKind.ARXIV_LISTING])} categories")
+            self._listings(by_kind[SourceKind.ARXIV_LISTING], report)
+        if by_kind[SourceKind.ARXIV_QUERY]:
+            say(f"arXiv searches: {len(by_kind[SourceKind.ARXIV_QUERY])} queries")
+            self._queries(by_kind[SourceKind.ARXIV_QUERY], report)
+        if by_kind[SourceKind.FEED]:
+            say(f"feeds: {len(by_kind[SourceKind.FEED])}")
+            self._feeds(by_kind[SourceKind.FEED], report, say)
         self._enrich(report)
         log.info(
             "cycle done checked=%d not_modified=%d new_items=%d new_sightings=%d errors=%d",

@@ -103,7 +103,23 @@ class Attributor:
                     if found:
                         rows.append((name, item_id, found.basis, found.evidence))
                         decided.add(name)
-        return self.storage.attribute(rows, self.clock()) if rows else 0
+        if not rows:
+            return 0
+        added = self.storage.attribute(rows, self.clock())
+        for name in {r[0] for r in rows if r[2] == "id"}:
+            self._recheck(name)
+        return added
+
+    def _recheck(self, name: str) -> None:
+        """More of their work is known: name matches made with less may not hold."""
+        self._profiles.pop(name, None)
+        profile = self.profile(name)
+        wrong = [
+            i.id for i in self.storage.name_matches(name) if assess(profile, i.as_entry()) is None
+        ]
+        if wrong:
+            self.storage.drop_name_matches(name, wrong)
+            log.info("name matches withdrawn scholar=%r count=%d", name, len(wrong))
 
 
 def author_feeds(

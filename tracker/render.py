@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import re
 
-from tracker.models import Digest, DigestEntry, DigestSection, Item, ItemKind
+from tracker.models import CONFIDENT, Digest, DigestEntry, DigestSection, Item, ItemKind
 
 MAX_AUTHORS = 8
-CONFIDENT = 0.5  # fields below this confidence are not shown
 CROSS_INTRO = "From fields outside your own, matching what you follow."
+MORE_CROSS_INTRO = "Also from other fields, matching what you follow."
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[\"'])")
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = re.compile(
@@ -96,6 +96,20 @@ def _entry(entry: DigestEntry, sentences: int, max_chars: int) -> list[str]:
     return lines
 
 
+def _compact(entry: DigestEntry) -> str:
+    """One line for an entry of "More from other fields": title, fields, why."""
+    item = entry.item
+    title = escape(item.title)
+    parts = [f"[{title}]({item.url})" if item.url else title]
+    if item.kind is ItemKind.PAPER and item.arxiv_id:
+        parts.append(f"arXiv:{item.arxiv_id}" + (f"v{item.version}" if item.version else ""))
+    confident = confident_fields(item)
+    if confident:
+        parts.append("; ".join(confident))
+    parts.append("*Why:* " + escape("; ".join(r.describe() for r in entry.reasons)))
+    return "- " + " · ".join(parts)
+
+
 def section_title(section: DigestSection) -> str:
     return f"Cross-domain: {section.title}" if section.kind == "cross" else section.title
 
@@ -107,7 +121,7 @@ def confident_fields(item: Item) -> list[str]:
 
 def summary_line(digest: Digest) -> str:
     counts = {
-        k: sum(len(s.entries) for s in digest.sections if s.kind == k)
+        k: sum(len(s.entries) for s in digest.sections if s.kind.removesuffix("-more") == k)
         for k in ("scholars", "field", "cross", "other", "revised")
     }
     total = digest.item_count
@@ -157,6 +171,10 @@ def render_markdown(digest: Digest, *, sentences: int = 2, max_chars: int = 400)
         if section.kind == "cross" and not cross_intro:
             lines += [f"*{CROSS_INTRO}*", ""]
             cross_intro = True
+        if section.kind == "cross-more":
+            lines += [f"*{MORE_CROSS_INTRO}*", ""]
+            lines += [_compact(entry) for entry in section.entries] + [""]
+            continue
         for entry in section.entries:
             lines += _entry(entry, sentences, max_chars)
     if digest.sources_failing:

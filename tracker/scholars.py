@@ -123,56 +123,58 @@ class Candidate:
     institution: str | None = None
 
 
-@dataclass
-class _Group:
-    main: str
-    spellings: Counter[str] = field(default_factory=Counter)
-    folded: set[str] = field(default_factory=set)
-    coauthors: Counter[str] = field(default_factory=Counter)
-    categories: Counter[str] = field(default_factory=Counter)
-    entries: list[Entry] = field(default_factory=list)
-
-
 def candidates(name: str, entries: Sequence[Entry], limit: int = 8) -> list[Candidate]:
     """People behind a name in search results, most papers first.
 
-    Papers are grouped by who the matching author is: two papers go together when
-    they share a co-author or, for a paper without co-authors, when the spellings
-    agree on the full given name. Distinct groups are likely distinct people.
+    Papers go together when they share a co-author (transitively), and a paper
+    without co-authors joins the group whose spelling agrees on the full given name.
+    Distinct groups are likely distinct people (namesakes).
     """
     probe = Profile(name)
-    groups: list[_Group] = []
+    papers: list[tuple[Entry, str, set[str]]] = []
     for entry in entries:
         author = their_author(probe, entry.authors)
-        if author is None:
-            continue
-        others = [a for a in entry.authors if a != author]
-        folded = {fold(a) for a in others}
-        home = next(
-            (
-                g
-                for g in groups
-                if folded & g.folded or (not others and given_names_match(author, g.main))
-            ),
-            None,
+        if author is not None:
+            papers.append((entry, author, {fold(a) for a in entry.authors if a != author}))
+    parent = list(range(len(papers)))
+
+    def root(n: int) -> int:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    first_with: dict[str, int] = {}
+    for n, (_, _, others) in enumerate(papers):
+        for other in others:
+            if other in first_with:
+                parent[root(n)] = root(first_with[other])
+            else:
+                first_with[other] = n
+    for n, (_, author, others) in enumerate(papers):
+        if not others:  # alone on the paper: go with someone of the same full name
+            for m, (_, other_author, _) in enumerate(papers):
+                if m != n and given_names_match(author, other_author):
+                    parent[root(n)] = root(m)
+                    break
+    groups: dict[int, list[int]] = {}
+    for n in range(len(papers)):
+        groups.setdefault(root(n), []).append(n)
+    found = []
+    for members in groups.values():
+        spellings: Counter[str] = Counter(papers[n][1] for n in members)
+        coauthors: Counter[str] = Counter(
+            a for n in members for a in papers[n][0].authors if a != papers[n][1]
         )
-        if home is None:
-            home = _Group(author)
-            groups.append(home)
-        home.spellings.update([author])
-        home.folded |= folded
-        home.coauthors.update(others)
-        home.categories.update(entry.categories)
-        home.entries.append(entry)
-    found = [
-        Candidate(
-            spellings=tuple(s for s, _ in g.spellings.most_common()),
-            papers=len(g.entries),
-            coauthors=tuple(a for a, _ in g.coauthors.most_common(6)),
-            categories=tuple(c for c, _ in g.categories.most_common(4)),
-            titles=tuple(e.title for e in g.entries[:3]),
+        categories: Counter[str] = Counter(c for n in members for c in papers[n][0].categories)
+        found.append(
+            Candidate(
+                spellings=tuple(s for s, _ in spellings.most_common()),
+                papers=len(members),
+                coauthors=tuple(a for a, _ in coauthors.most_common(6)),
+                categories=tuple(c for c, _ in categories.most_common(4)),
+                titles=tuple(papers[n][0].title for n in members[:3]),
+            )
         )
-        for g in groups
-    ]
     found.sort(key=lambda c: -c.papers)
     return found[:limit]

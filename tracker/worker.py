@@ -2,7 +2,9 @@
 
 Nothing about what is due lives here: sources carry their next check time and
 digests their day in the database, so a restart loses nothing and a missed digest is
-built once when the worker comes back.
+built once when the worker comes back. The field model carries its training time in
+its manifest: the fields job looks every few hours and trains when a week has passed
+(or, at the first start, when there is no model and data to train one).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -24,12 +27,15 @@ from tracker.ingest import CycleReport, Progress
 log = logging.getLogger(__name__)
 DIGEST_CHECK = dt.timedelta(minutes=1)
 STARTUP_GAP = dt.timedelta(seconds=1)
+FIELDS_CHECK = dt.timedelta(hours=6)  # training itself is weekly: [fields] retrain_days
 
 
 def run_once(
     tracker: Tracker, progress: Progress | None = None
 ) -> tuple[CycleReport, list[DigestOutcome]]:
-    """One fetch cycle, then every digest that is due."""
+    """One fetch cycle, then every digest that is due (a first run trains the field
+    model first when training data is configured)."""
+    tracker.ensure_field_model()
     report = tracker.fetch(progress=progress)
     return report, tracker.deliver_due()
 
@@ -48,11 +54,9 @@ def _guarded(name: str, job: Callable[[], object], stage: threading.Lock) -> Cal
     return run
 
 
-def run_forever(tracker: Tracker) -> None:
-    """Fetch every ``schedule.fetch_every`` and check for due digests every minute,
-    until SIGINT or SIGTERM."""
-    scheduler = BlockingScheduler(timezone=dt.UTC)
-    start = dt.datetime.now(dt.UTC)
+def add_jobs(scheduler: BaseScheduler, tracker: Tracker, start: dt.datetime) -> None:
+    """Fetch every ``schedule.fetch_every``, check for due digests every minute, and
+    for a due field model training every ``FIELDS_CHECK``; one stage at a time."""
     every = tracker.settings.schedule.fetch_every
     stage = threading.Lock()
     scheduler.add_job(
@@ -71,6 +75,21 @@ def run_forever(tracker: Tracker) -> None:
         max_instances=1,
         coalesce=True,
     )
+    scheduler.add_job(
+        _guarded("fields", tracker.retrain_fields_if_due, stage),
+        IntervalTrigger(seconds=FIELDS_CHECK.total_seconds()),
+        id="fields",
+        next_run_time=start + 2 * STARTUP_GAP,
+        max_instances=1,
+        coalesce=True,
+    )
+
+
+def run_forever(tracker: Tracker) -> None:
+    """Run the jobs until SIGINT or SIGTERM."""
+    scheduler = BlockingScheduler(timezone=dt.UTC)
+    add_jobs(scheduler, tracker, dt.datetime.now(dt.UTC))
+    every = tracker.settings.schedule.fetch_every
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("stopping on signal=%d", signum)

@@ -1,7 +1,8 @@
 """The HTTP seam: one ``httpx.Client`` passed in, every request through ``Fetcher.get``.
 
 What every fetch gets here: a User-Agent, connect/read timeouts plus an overall
-deadline, a cap on the decompressed body (so a gzip bomb stops at the cap), redirects
+deadline, a cap on the decompressed body (inflated here in bounded pieces, so a gzip
+bomb, even a nested one, stops at the cap with little memory spent), redirects
 followed by hand (each hop checked: http(s) only, a limit, loops caught), conditional
 GET from stored validators, and the arXiv pacing gate for arXiv hosts. httpx errors
 are turned into ``FetchError`` subclasses carrying the URL.
@@ -15,7 +16,8 @@ import ipaddress
 import logging
 import socket
 import time
-from collections.abc import Callable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -36,6 +38,50 @@ def _resolve(host: str, port: int) -> list[str]:
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 ERROR_BODY_BYTES = 64 * 1024
+MAX_GATE_WAIT = 120.0  # longest wait at the pacing gate; beyond it the source backs off
+_PIECE = 64 * 1024  # most bytes one decompression step may produce
+_CODINGS = {"gzip": 47, "x-gzip": 47, "deflate": zlib.MAX_WBITS}  # zlib wbits (47: gzip/zlib)
+
+
+def _decoded(response: httpx.Response) -> Iterator[bytes]:
+    """The body, decoded in pieces of at most ``_PIECE`` bytes however much it inflates.
+    httpx's own decoders inflate each network read whole (64 KB of zeros become 64 MB,
+    and "gzip, gzip" multiplies that again) before a cap can look at it."""
+    if response.is_stream_consumed:  # read and decoded already (httpx.MockTransport)
+        return iter([response.content])
+    chunks: Iterator[bytes] = response.iter_raw()
+    codings = response.headers.get("Content-Encoding", "").lower().split(",")
+    for coding in reversed([c.strip() for c in codings]):
+        if coding in _CODINGS:  # others (identity, or a bogus value) pass as httpx does
+            chunks = _inflate(chunks, _CODINGS[coding])
+    return chunks
+
+
+def _inflate(chunks: Iterable[bytes], wbits: int) -> Iterator[bytes]:
+    inflater = zlib.decompressobj(wbits)
+    first = True
+    try:
+        for data in chunks:
+            while True:
+                try:
+                    piece = inflater.decompress(data, _PIECE)
+                except zlib.error:
+                    if not (first and wbits == zlib.MAX_WBITS):
+                        raise
+                    inflater = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as some send
+                    first = False
+                    continue
+                first = False
+                if piece:
+                    yield piece
+                data = inflater.unconsumed_tail
+                if not data and len(piece) < _PIECE:
+                    break
+        tail = inflater.flush()
+        if tail:
+            yield tail
+    except zlib.error as e:
+        raise httpx.DecodingError(str(e)) from e
 
 
 def parse_retry_after(value: str | None, now: dt.datetime) -> float | None:
@@ -91,7 +137,11 @@ class Fetcher:
         validators: CacheValidators | None = None,
         accept: str = "*/*",
     ) -> Response:
-        headers = {"User-Agent": self.user_agent, "Accept": accept}
+        headers = {
+            "User-Agent": self.user_agent,
+            "Accept": accept,
+            "Accept-Encoding": "gzip, deflate",  # what ``_decoded`` inflates in bounded pieces
+        }
         if validators and validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators and validators.last_modified:
@@ -123,6 +173,13 @@ class Fetcher:
             if gate is None:
                 response = self._send(request, started)
             else:
+                waiting = gate.wait_left()
+                if waiting > MAX_GATE_WAIT:
+                    # A long Retry-After closed the gate: waiting here would stall the
+                    # whole cycle, so this source backs off until the gate opens.
+                    error = FetchError(f"rate limited: wait {waiting:.0f}s more", url=full)
+                    error.retry_after, error.retryable = waiting, False
+                    raise error
                 with gate.slot():
                     response = self._send(request, started)
                     if response.status in (429, 503):
@@ -175,7 +232,7 @@ class Fetcher:
             if status >= 400:
                 # Keep only the start of an error body: enough for an error document.
                 head = b""
-                for chunk in response.iter_bytes():
+                for chunk in _decoded(response):
                     head += chunk
                     if len(head) >= ERROR_BODY_BYTES or self._clock() - started > self.deadline:
                         break
@@ -188,7 +245,7 @@ class Fetcher:
                 )
             chunks: list[bytes] = []
             size = 0
-            for chunk in response.iter_bytes():
+            for chunk in _decoded(response):
                 size += len(chunk)
                 if size > self.max_body_bytes:
                     raise BodyTooLargeError(

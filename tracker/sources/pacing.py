@@ -64,3 +64,8 @@ class PacingGate:
         """Let no request start for ``seconds`` (a server's Retry-After or a backoff)."""
         with self._state:
             self._next_start = max(self._next_start, self._clock() + seconds)
+
+    def wait_left(self) -> float:
+        """Seconds until the next request may start (0 when it may start now)."""
+        with self._state:
+            return max(0.0, self._next_start - self._clock())

@@ -322,14 +322,16 @@ class ItemsMixin(StorageBase):
         with self._read() as conn:
             return int(conn.scalar(select(func.count()).select_from(i)) or 0)
 
-    def retag(self, tag: TagFn, batch: int = 2000) -> int:
-        """Recompute every item's fields (after the field mapping changed)."""
+    def retag(self, tag: TagFn, batch: int = 2000, *, uncategorised_only: bool = False) -> int:
+        """Recompute every item's fields (after the field mapping changed), or only
+        those of items without categories (after a new field model)."""
         done, last = 0, 0
         while True:
             with self._write() as conn:
-                rows = conn.execute(
-                    select(i).where(i.c.id > last).order_by(i.c.id).limit(batch)
-                ).all()
+                wanted = i.c.id > last
+                if uncategorised_only:
+                    wanted = wanted & (i.c.categories == "")
+                rows = conn.execute(select(i).where(wanted).order_by(i.c.id).limit(batch)).all()
                 if not rows:
                     return done
                 ids_ = [r.id for r in rows]

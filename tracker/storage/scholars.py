@@ -167,6 +167,27 @@ class ScholarsMixin(ItemsMixin, SourcesMixin):
             ).all()
             return self._items(conn, ids)
 
+    def name_matches(self, scholar: str) -> list[Item]:
+        """Their items attributed by name only (to check again when more is known)."""
+        with self._read() as conn:
+            ids = conn.scalars(
+                select(at.c.item_id).where(
+                    at.c.scholar == scholar, at.c.rejected == 0, at.c.basis == "name"
+                )
+            ).all()
+            return self._items(conn, ids)
+
+    def drop_name_matches(self, scholar: str, item_ids: Sequence[int]) -> None:
+        with self._write() as conn:
+            conn.execute(
+                delete(at).where(
+                    at.c.scholar == scholar,
+                    at.c.item_id.in_(list(item_ids)),
+                    at.c.basis == "name",
+                    at.c.rejected == 0,
+                )
+            )
+
     def scholar_items(self, scholar: str, limit: int = 30) -> list[tuple[Item, str, str, bool]]:
         """Their attributed items, newest first: (item, basis, evidence, rejected)."""
         with self._read() as conn:

@@ -1,9 +1,8 @@
 """Tests for tracker.storage against a real database file.
 
 Every test takes the ``storage`` fixture, which is parametrized over ``BACKENDS``, so
-the whole suite runs once per backend (apscheduler's pattern). Only SQLite runs today;
-PostgreSQL is one more entry in ``BACKENDS`` (it needs ``TRACKER_TEST_POSTGRESQL``
-pointing at a scratch database, which each test empties).
+the whole suite runs once per backend (apscheduler's pattern): SQLite, and PostgreSQL
+when ``TRACKER_TEST_POSTGRESQL`` names a server (``tests/pg.py``; CI always has one).
 
 Entries are written the way the ingestor writes them: keys from ``ids.item_key`` and
 ``ingest(..., merge=merge, prepare=normalise_new, tag=field_map.tag)`` with the real
@@ -13,9 +12,9 @@ field mapping of ``config/fields.toml``.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tomllib
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from tests import pg
 from tracker import ids
 from tracker.errors import NotFoundError, StorageError
 from tracker.fields import FieldMap
@@ -52,8 +52,7 @@ from tracker.storage import (
     schema,
 )
 
-# Add "postgresql" here to run every storage test on it too.
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgresql"]
 FIELDS_FILE = Path(__file__).resolve().parents[1] / "config" / "fields.toml"
 UTC = dt.UTC
 T0 = dt.datetime(2024, 11, 28, 8, 0, tzinfo=UTC)
@@ -64,19 +63,14 @@ DAY = dt.timedelta(days=1)
 # --- fixtures and helpers -------------------------------------------------------------------
 
 
-def database_url(backend: str, folder: Path) -> str:
-    """A fresh, empty database of ``backend`` for one test."""
+@contextmanager
+def database_url(backend: str, folder: Path) -> Iterator[str]:
+    """A fresh, empty database of ``backend`` for one test (or one module)."""
     if backend == "sqlite":
-        return f"sqlite:///{folder}/t.db"
-    url = os.environ.get("TRACKER_TEST_POSTGRESQL")
-    if not url:
-        pytest.skip(f"set TRACKER_TEST_POSTGRESQL to a scratch database to test {backend}")
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:  # a scratch database: every test starts from nothing
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    return url
+        yield f"sqlite:///{folder}/t.db"
+        return
+    with pg.scratch_database() as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -86,11 +80,12 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def storage(backend: str, tmp_path: Path) -> Iterator[Storage]:
-    st = open_storage(database_url(backend, tmp_path))
-    try:
-        yield st
-    finally:
-        st.close()
+    with database_url(backend, tmp_path) as url:
+        st = open_storage(url)
+        try:
+            yield st
+        finally:
+            st.close()
 
 
 def load_field_map() -> FieldMap:
@@ -174,8 +169,11 @@ def rows(storage: Storage, table: sa.Table, *where: Any) -> list[sa.Row[Any]]:
 
 
 def _not_fts(name: str | None, type_: str, _parent: object) -> bool:
-    """The FTS5 index and its shadow tables are created by the migration only."""
-    return not (type_ == "table" and name is not None and name.startswith("items_fts"))
+    """The full-text structures (SQLite's FTS5 tables, PostgreSQL's tsvector column and
+    its index) are created by the migrations only."""
+    if type_ == "table" and name is not None and name.startswith("items_fts"):
+        return False
+    return not (type_ in ("column", "index") and name in ("search", "ix_items_search"))
 
 
 def schema_differences(storage: Storage, metadata: sa.MetaData) -> list[Any]:

@@ -311,17 +311,20 @@ def _fts5(node: Node) -> str:
     return f"{left} NOT ({right})" if len(unwanted) > 1 else f"{left} NOT {right}"
 
 
-def _tsquery(node: Node) -> str:
+def _tsquery(node: Node, default: Column | None = None) -> str:
+    def render(child: Node) -> str:
+        return _tsquery(child, default)
+
     if isinstance(node, Term | Phrase):
         last = len(node.words) - 1
         return " <-> ".join(
-            _ts_lexeme(word, node.prefix and i == last, node.column)
+            _ts_lexeme(word, node.prefix and i == last, node.column or default)
             for i, word in enumerate(node.words)
         )
     if isinstance(node, Not):
-        return "!" + _wrap(_tsquery, node.child, Phrase)
+        return "!" + _wrap(render, node.child, Phrase)
     operator = " & " if isinstance(node, And) else " | "
-    return operator.join(_wrap(_tsquery, child, Phrase) for child in node.children)
+    return operator.join(_wrap(render, child, Phrase) for child in node.children)
 
 
 @dataclass(frozen=True)
@@ -334,9 +337,10 @@ class SearchQuery:
         """An FTS5 MATCH expression for ``items_fts(title, authors, summary)``."""
         return _fts5(self.node)
 
-    def tsquery(self) -> str:
-        """A ``to_tsquery('english', ...)`` expression; weights title A, authors B, summary C."""
-        return _tsquery(self.node)
+    def tsquery(self, column: Column | None = None) -> str:
+        """A ``to_tsquery('english', ...)`` expression; weights title A, authors B, summary C.
+        ``column`` confines the words that name no column of their own to that one."""
+        return _tsquery(self.node, column)
 
     def term_queries(self) -> tuple[str, ...]:
         """Each word of the query (excluded ones too) as its own FTS5 expression, so

@@ -23,7 +23,7 @@ from tracker.errors import StorageError
 from tracker.storage import schema
 
 log = logging.getLogger(__name__)
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -51,7 +51,11 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
+    # Times cross the wire as UTC whatever the server's default zone (date bounds in
+    # search are written as UTC text).
+    return create_engine(parsed, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
 
 
 class StorageBase:

@@ -77,6 +77,9 @@ sources = Table(
     Column("last_error", Text),
     Column("last_error_at", UTCDateTime),
     Column("error_count", Integer, nullable=False, default=0),
+    # a worker fetching the source holds it until then (several workers share the queue)
+    Column("claimed_by", String(64)),
+    Column("claimed_until", UTCDateTime),
     UniqueConstraint("kind", "value"),
     Index(None, "next_check_at"),
 )
@@ -243,6 +246,14 @@ attributions = Table(
     Column("rejected", Integer, nullable=False),  # 1: the user said it is not theirs
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "item_id"),
+)
+
+# Shared rate limits (arXiv's one request per interval) across every worker process.
+pacing = Table(
+    "pacing",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("next_at", UTCDateTime, nullable=False),
 )
 
 meta = Table(

@@ -28,12 +28,13 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from tracker.errors import SearchQueryError, StorageError
+from tracker.errors import SearchQueryError
 from tracker.highlight import snippet
 from tracker.models import NO_FILTERS, SearchFilters, SearchHit, SourceKind
 from tracker.searchquery import SearchQuery, parse_search
 from tracker.storage import schema
 from tracker.storage.items import ItemsMixin
+from tracker.storage.search_pg import rank_postgresql
 from tracker.storage.tags import (
     MAX_MONTHS,
     archive_token,
@@ -51,8 +52,12 @@ BM25 = "bm25(items_fts, 10.0, 4.0, 1.0, 0.0)"  # title, authors, summary, tags
 TEXT_COLUMNS = "{title authors summary}"
 
 
-def _date_bound(value: dt.date, end: bool) -> str:
-    return f"{value.isoformat()} {'23:59:59.999999' if end else '00:00:00.000000'}"
+def _date_bound(value: dt.date, end: bool, dialect: str) -> str | dt.datetime:
+    """The first or last instant of a day (UTC), as the backend compares stored times."""
+    moment = dt.datetime.combine(value, dt.time.max if end else dt.time.min, tzinfo=dt.UTC)
+    if dialect == "sqlite":  # UTCDateTime stores SQLite times as sortable text
+        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment
 
 
 def _like_escape(value: str) -> str:
@@ -85,7 +90,9 @@ def _tag_match(filters: SearchFilters, stored: tuple[dt.date, dt.date] | None) -
     return " AND ".join(parts) or None
 
 
-def _sql_filters(filters: SearchFilters, with_tags: bool) -> tuple[list[str], dict[str, Any]]:
+def _sql_filters(
+    filters: SearchFilters, with_tags: bool, dialect: str = "sqlite"
+) -> tuple[list[str], dict[str, Any]]:
     """Conditions on ``items`` for the filters FTS5 does not handle (all of them when
     ``with_tags`` is False)."""
     where: list[str] = []
@@ -117,10 +124,10 @@ def _sql_filters(filters: SearchFilters, with_tags: bool) -> tuple[list[str], di
         )
     if filters.since:
         where.append("COALESCE(items.published_at, items.first_seen_at) >= :since")
-        params["since"] = _date_bound(filters.since, end=False)
+        params["since"] = _date_bound(filters.since, False, dialect)
     if filters.until:
         where.append("COALESCE(items.published_at, items.first_seen_at) <= :until")
-        params["until"] = _date_bound(filters.until, end=True)
+        params["until"] = _date_bound(filters.until, True, dialect)
     if filters.saved_by:
         where.append("items.id IN (SELECT v.item_id FROM saved v WHERE v.reader = :saved_by)")
         params["saved_by"] = filters.saved_by
@@ -148,12 +155,13 @@ class SearchMixin(ItemsMixin):
             author = parse_search(f'author:"{name}"')
         if parsed is None and author is None and filters == NO_FILTERS:
             raise SearchQueryError("give words to search for or at least one filter")
-        if self.dialect != "sqlite":
-            raise StorageError(f"search is not available on {self.dialect} yet")
         with self._read() as conn:
             try:
-                ranked = self._rank_sqlite(conn, parsed, author, filters, limit, offset)
-            except SQLAlchemyError as e:  # an FTS5 syntax error would be our bug: say so
+                if self.dialect == "sqlite":
+                    ranked = self._rank_sqlite(conn, parsed, author, filters, limit, offset)
+                else:
+                    ranked = self._rank_other(conn, parsed, author, filters, limit, offset)
+            except SQLAlchemyError as e:  # a query syntax error would be our bug: say so
                 raise SearchQueryError(f"the search could not run: {e}") from e
             item_ids = [item_id for item_id, _ in ranked]
             saved = self._saved_among(conn, reader, item_ids)
@@ -195,16 +203,7 @@ class SearchMixin(ItemsMixin):
             filters, self._date_span(conn) if filters.since or filters.until else None
         )
         if not words and not tags:  # only filters FTS5 cannot help with
-            where, params = _sql_filters(filters, with_tags=True)
-            rows = conn.execute(
-                text(
-                    f"SELECT id FROM items WHERE {' AND '.join(where)} "
-                    "ORDER BY COALESCE(published_at, first_seen_at) DESC, id DESC "
-                    "LIMIT :limit OFFSET :offset"
-                ),
-                dict(params, limit=limit, offset=offset),
-            )
-            return [(r.id, 0.0) for r in rows]
+            return self._filtered(conn, filters, limit, offset)
 
         def newest(match: str, where: list[str], params: dict[str, Any], n: int) -> list[int]:
             conditions = " AND ".join(["items_fts MATCH :match", *where])
@@ -254,6 +253,46 @@ class SearchMixin(ItemsMixin):
         seen = set(first)
         order = [(i, 2.0) for i in first] + [(i, 1.0) for i in window + older if i not in seen]
         return order[offset:wanted]
+
+    def _filtered(
+        self, conn: Connection, filters: SearchFilters, limit: int, offset: int
+    ) -> list[tuple[int, float]]:
+        """Items matching filters only, most recently published first."""
+        where, params = _sql_filters(filters, with_tags=True, dialect=self.dialect)
+        rows = conn.execute(
+            text(
+                f"SELECT id FROM items WHERE {' AND '.join(where)} "
+                "ORDER BY COALESCE(published_at, first_seen_at) DESC, id DESC "
+                "LIMIT :limit OFFSET :offset"
+            ),
+            dict(params, limit=limit, offset=offset),
+        )
+        return [(r.id, 0.0) for r in rows]
+
+    def _rank_other(
+        self,
+        conn: Connection,
+        parsed: SearchQuery | None,
+        author: SearchQuery | None,
+        filters: SearchFilters,
+        limit: int,
+        offset: int,
+    ) -> list[tuple[int, float]]:
+        """PostgreSQL: the tsvector index for words, SQL conditions for every filter."""
+        if parsed is None and author is None:
+            return self._filtered(conn, filters, limit, offset)
+        where, params = _sql_filters(filters, with_tags=True, dialect=self.dialect)
+        return rank_postgresql(
+            conn,
+            parsed,
+            author,
+            where,
+            params,
+            limit,
+            offset,
+            exact_limit=EXACT_LIMIT,
+            broad_window=BROAD_WINDOW,
+        )
 
     def _date_span(self, conn: Connection) -> tuple[dt.date, dt.date] | None:
         """The first and last day an item is dated by (published, else first seen),

@@ -34,6 +34,13 @@ def main() -> None:
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="keep the search databases in DIR and reuse them"
     )
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="database for the search benchmark (postgresql: the server named by "
+        "TRACKER_TEST_POSTGRESQL)",
+    )
     args = parser.parse_args()
     size = SIZES[args.size]
     results: dict[str, object] = {"size": args.size}
@@ -42,7 +49,11 @@ def main() -> None:
         results["ingest"] = ingest.run(size["ingest"])  # type: ignore[arg-type]
         print(json.dumps({"ingest": results["ingest"]}, indent=2), flush=True)
     if args.only in (None, "search"):
-        results["search"] = search.run(size["search"], args.keep)  # type: ignore[arg-type]
+        results["search"] = search.run(
+            size["search"],  # type: ignore[arg-type]
+            args.keep,
+            args.backend,
+        )
         print(json.dumps({"search": results["search"]}, indent=2), flush=True)
     if args.only in (None, "digest"):
         results["digest"] = digest.run(size["digest"])  # type: ignore[arg-type]

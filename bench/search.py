@@ -5,12 +5,14 @@ plain ``LIKE`` scan of the same queries at the smallest size."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from bench.common import median, percentile, settings
 from bench.corpus import Vocabulary, papers
@@ -79,7 +81,11 @@ def fill(storage: Storage, count: int, tag: Any) -> float:
             batch = []
     if batch:
         storage.ingest(batch, now, merge=merge, prepare=normalise_new, tag=tag)
-    return count / (time.perf_counter() - started)
+    rate = count / (time.perf_counter() - started)
+    if storage.dialect == "postgresql":  # what autovacuum does soon after a bulk load
+        with storage.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    return rate
 
 
 def _latencies(run_one: Any, qs: list[tuple[str, SearchFilters]], rounds: int = 3) -> list[float]:
@@ -108,9 +114,36 @@ def _summary(values: list[float]) -> dict[str, float]:
     return {f"p{p}": round(percentile(values, p), 2) for p in (50, 95, 99)}
 
 
-def run(sizes: list[int], keep: Path | None = None) -> dict[str, Any]:
+def _postgresql(size: int, keep: bool) -> tuple[str, bool]:
+    """A database on the PostgreSQL server named by TRACKER_TEST_POSTGRESQL (``bash
+    .ci/postgres``); reused when ``keep`` and it already holds the papers."""
+    server = os.environ.get("TRACKER_TEST_POSTGRESQL")
+    if not server:
+        raise SystemExit("set TRACKER_TEST_POSTGRESQL to a PostgreSQL server (bash .ci/postgres)")
+    name = f"tracker_bench_search_{size}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if exists and not keep:
+            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        if not exists or not keep:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    admin.dispose()
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    return url, bool(exists and keep)
+
+
+def _megabytes(storage: Storage, path: Path) -> int:
+    if storage.dialect == "sqlite":
+        return round(path.stat().st_size / 1e6)
+    with storage.engine.connect() as conn:
+        return round(conn.scalar(text("SELECT pg_database_size(current_database())")) / 1e6)
+
+
+def run(sizes: list[int], keep: Path | None = None, backend: str = "sqlite") -> dict[str, Any]:
     """Search latencies at each size; ``keep`` is a folder where the databases are
-    kept (and reused when present) between runs."""
+    kept (and reused when present) between runs (on PostgreSQL: the databases are kept
+    on the server)."""
     vocab = Vocabulary(seed=5)
     qs = queries(vocab)
     core = [n for n, (q, f) in enumerate(qs) if f == SearchFilters() and " -" not in q]
@@ -121,8 +154,13 @@ def run(sizes: list[int], keep: Path | None = None) -> dict[str, Any]:
         s = settings(folder)
         for size in sizes:
             path = folder / f"search{size}.db"
-            reuse = path.exists()
-            storage = open_storage(f"sqlite:///{path}")
+            if backend == "sqlite":
+                url, reuse = f"sqlite:///{path}", path.exists()
+            else:
+                url, reuse = _postgresql(size, keep is not None)
+            storage = open_storage(url)
+            reuse = reuse and storage.count_items() == size
+            out["backend"] = storage.dialect
             result: dict[str, Any] = {}
             if not reuse:
                 result["ingest papers/s"] = round(fill(storage, size, s.field_map.tag))
@@ -141,7 +179,7 @@ def run(sizes: list[int], keep: Path | None = None) -> dict[str, Any]:
                     round(percentile(like, p) / max(percentile(fts, p), 1e-6), 1)
                     for p in (50, 95, 99)
                 ]
-            result["database MB"] = round(path.stat().st_size / 1e6)
+            result["database MB"] = _megabytes(storage, path)
             storage.close()
             out[f"{size} papers"] = result
     return out

@@ -113,7 +113,15 @@ class StorageBase:
         cfg = Config()
         cfg.set_main_option("script_location", "tracker.storage:migrations")
         try:
-            with self.engine.begin() as conn:
+            # Several workers may start at once: the first migrates while the others
+            # wait (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-level advisory
+            # lock), then find the schema at head and do nothing.
+            with (
+                self.engine.connect().execution_options(tracker_write=True) as conn,
+                conn.begin(),
+            ):
+                if self.dialect == "postgresql":  # key: tracker's lock space (locks.py), 0
+                    conn.execute(text("SELECT pg_advisory_xact_lock(7631459, 0)"))
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except SQLAlchemyError as e:
@@ -148,9 +156,18 @@ class StorageBase:
             return conn.scalar(select(schema.meta.c.value).where(schema.meta.c.key == key))
 
     def set_meta(self, key: str, value: str) -> None:
+        m = schema.meta
+        # an upsert: two workers starting together may both set the same key
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
+            pg = postgresql.insert(m).values(key=key, value=value)
+            upsert: Any = pg.on_conflict_do_update(index_elements=[m.c.key], set_={"value": value})
+        else:
+            lite = sqlite.insert(m).values(key=key, value=value)
+            upsert = lite.on_conflict_do_update(index_elements=[m.c.key], set_={"value": value})
         with self._write() as conn:
-            conn.execute(schema.meta.delete().where(schema.meta.c.key == key))
-            conn.execute(schema.meta.insert().values(key=key, value=value))
+            conn.execute(upsert)
 
 
 SEPARATOR = "\x1f"  # ASCII unit separator: never in a name or a code; FTS5 splits on it

@@ -57,19 +57,19 @@ def rank_postgresql(
         )
         return [r.id for r in rows]
 
-    if len(newest(match, {}, exact_limit + 1)) <= exact_limit:
+    wanted = offset + limit
+    # One pass over the index gives the count that picks the strategy and the window.
+    recent = newest(match, {}, max(exact_limit + 1, wanted, broad_window))
+    if len(recent) <= exact_limit:
         rows = conn.execute(
             text(
                 f"SELECT id, ts_rank({WEIGHTS}, items.search, {TSQUERY}) AS score FROM items "
-                f"WHERE {' AND '.join(match)} ORDER BY score DESC, id DESC "
-                "LIMIT :limit OFFSET :offset"
+                "WHERE id = ANY(:ids) ORDER BY score DESC, id DESC LIMIT :limit OFFSET :offset"
             ),
-            dict(params, limit=limit, offset=offset),
+            dict(params, ids=recent, limit=limit, offset=offset),
         )
         return [(r.id, float(r.score)) for r in rows]
-    wanted = offset + limit
-    recent = newest(match, {}, max(wanted, broad_window))
-    window, older = recent[:broad_window], recent[broad_window:]
+    window, older = recent[:broad_window], recent[broad_window:wanted]
     first: list[int] = []
     if parsed is not None and window:
         floor = window[-1] if len(window) == broad_window else 0

@@ -292,6 +292,7 @@ class SearchMixin(ItemsMixin):
             offset,
             exact_limit=EXACT_LIMIT,
             broad_window=BROAD_WINDOW,
+            common=COMMON_TERM,
         )
 
     def _date_span(self, conn: Connection) -> tuple[dt.date, dt.date] | None:

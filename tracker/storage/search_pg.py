@@ -9,11 +9,15 @@ reaches PostgreSQL quoted, so user text is never read as tsquery syntax.
 Work is bounded the way the SQLite path bounds it (``storage/search.py``): up to
 ``EXACT_LIMIT`` matches are ranked by ``ts_rank`` with title over authors over abstract;
 broader queries list the newest ``BROAD_WINDOW`` matches, title matches first, because
-ranking means reading every matching row's vector.
+ranking means reading every matching row's vector. How the matches are found is
+decided here, not by the planner (see ``rank_postgresql``).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -24,11 +28,34 @@ from tracker.searchquery import SearchQuery
 WEIGHTS = "'{0.0, 0.1, 0.4, 1.0}'"
 CONFIG = "tracker_text"  # English stemming, no stop words, accents folded (migration 0003)
 TSQUERY = f"to_tsquery('{CONFIG}', :q)"
+ABSENT = "'zqxjvkwpfy'"  # a word no statistics know: the planner's guess for rare words
+
+
+def _estimate(conn: Connection, conditions: str, params: dict[str, Any]) -> float:
+    """The planner's estimate of how many items match."""
+    plan = conn.execute(
+        text(f"EXPLAIN (FORMAT JSON) SELECT id FROM items WHERE {conditions}"), params
+    ).scalar_one()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 def _tsquery(parsed: SearchQuery | None, author: SearchQuery | None) -> str:
     parts = [q.tsquery() for q in (parsed, author) if q is not None]
     return " & ".join(f"({p})" for p in parts)
+
+
+@contextmanager
+def _plan(conn: Connection, **switches: bool) -> Iterator[None]:
+    """Planner switches for the statements inside (and only those: SET LOCAL, reset)."""
+    for name, on in switches.items():
+        conn.exec_driver_sql(f"SET LOCAL enable_{name} = {'on' if on else 'off'}")
+    try:
+        yield
+    finally:
+        for name in switches:
+            conn.exec_driver_sql(f"SET LOCAL enable_{name} TO DEFAULT")
 
 
 def rank_postgresql(
@@ -42,41 +69,64 @@ def rank_postgresql(
     *,
     exact_limit: int,
     broad_window: int,
+    common: int,
 ) -> list[tuple[int, float]]:
     """(item id, score) of one page of matches, best first; ``where`` and ``params`` hold
-    the filters as conditions on ``items``."""
-    match = ["items.search @@ " + TSQUERY, *where]
+    the filters as conditions on ``items``.
+
+    The planner cannot be left to choose here: it guesses a word missing from its
+    statistics at a fixed share of the rows (0.5% of a million), so for a rare word (200
+    matches) it walks the whole table backwards by id looking for 300 matches, and for
+    a common one a GIN bitmap reads a million postings. So: when the estimate is near
+    that guess or below, the GIN index is asked for at most ``common`` + 1 matches (a
+    bitmap scan stops there); if there are no more, those are every match. Otherwise
+    the words are common, their matches dense, and the newest ones are found by walking
+    the id index backwards.
+    """
+    conditions = " AND ".join(["items.search @@ " + TSQUERY, *where])
     params = dict(params, q=_tsquery(parsed, author))
-
-    def newest(conditions: list[str], extra: dict[str, Any], n: int) -> list[int]:
-        rows = conn.execute(
-            text(
-                f"SELECT id FROM items WHERE {' AND '.join(conditions)} ORDER BY id DESC LIMIT :n"
-            ),
-            dict(params, **extra, n=n),
-        )
-        return [r.id for r in rows]
-
     wanted = offset + limit
-    # One pass over the index gives the count that picks the strategy and the window.
-    recent = newest(match, {}, max(exact_limit + 1, wanted, broad_window))
-    if len(recent) <= exact_limit:
-        rows = conn.execute(
-            text(
-                f"SELECT id, ts_rank({WEIGHTS}, items.search, {TSQUERY}) AS score FROM items "
-                "WHERE id = ANY(:ids) ORDER BY score DESC, id DESC LIMIT :limit OFFSET :offset"
-            ),
-            dict(params, ids=recent, limit=limit, offset=offset),
-        )
-        return [(r.id, float(r.score)) for r in rows]
+    recent: list[int] = []
+    # The planner's estimate is good for words in its statistics (the common ones) and
+    # a fixed guess below them for all others: above the guess, the word is common.
+    rare = _estimate(conn, "items.search @@ " + TSQUERY, {"q": ABSENT})
+    if _estimate(conn, conditions, params) <= max(3 * rare, 4 * common):
+        with _plan(conn, seqscan=False, indexscan=False):
+            found = conn.execute(
+                text(f"SELECT id FROM items WHERE {conditions} LIMIT :n"),
+                dict(params, n=common + 1),
+            )
+            recent = sorted((r.id for r in found), reverse=True)
+        if len(recent) <= exact_limit:
+            rows = conn.execute(
+                text(
+                    f"SELECT id, ts_rank({WEIGHTS}, items.search, {TSQUERY}) AS score "
+                    "FROM items WHERE id = ANY(:ids) ORDER BY score DESC, id DESC "
+                    "LIMIT :limit OFFSET :offset"
+                ),
+                dict(params, ids=recent, limit=limit, offset=offset),
+            )
+            return [(r.id, float(r.score)) for r in rows]
+    if not recent or len(recent) > common:
+        with _plan(conn, seqscan=False, bitmapscan=False):
+            rows = conn.execute(
+                text(f"SELECT id FROM items WHERE {conditions} ORDER BY id DESC LIMIT :n"),
+                dict(params, n=max(wanted, broad_window)),
+            )
+            recent = [r.id for r in rows]
     window, older = recent[:broad_window], recent[broad_window:wanted]
     first: list[int] = []
     if parsed is not None and window:
-        floor = window[-1] if len(window) == broad_window else 0
-        title = [*match, f"items.search @@ to_tsquery('{CONFIG}', :title)", "items.id >= :floor"]
-        first = newest(
-            title, {"title": parsed.tsquery("title"), "floor": floor}, min(wanted, broad_window)
+        # Title matches among the window's rows only: the index cannot tell a title
+        # word from an abstract word, so asking it would recheck every match.
+        rows = conn.execute(
+            text(
+                "SELECT id FROM items WHERE id = ANY(:ids) AND "
+                f"items.search @@ to_tsquery('{CONFIG}', :title) ORDER BY id DESC LIMIT :n"
+            ),
+            {"ids": window, "title": parsed.tsquery("title"), "n": min(wanted, broad_window)},
         )
+        first = [r.id for r in rows]
     seen = set(first)
     order = [(i, 2.0) for i in first] + [(i, 1.0) for i in window + older if i not in seen]
     return order[offset:wanted]

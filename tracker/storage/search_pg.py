@@ -41,6 +41,29 @@ def _estimate(conn: Connection, conditions: str, params: dict[str, Any]) -> floa
     return float(plan[0]["Plan"]["Plan Rows"])
 
 
+def _newest_in_bands(
+    conn: Connection, conditions: str, params: dict[str, Any], need: int, estimate: float
+) -> list[int]:
+    """Matching ids, newest first, until ``need`` are found (or all there are). The id
+    range is read in bands from the newest id down, each band four times wider than the
+    last, each through the GIN index and the id range together (a bitmap AND), so the
+    rows fetched are about the rows wanted, however common the words."""
+    top = conn.scalar(text("SELECT max(id) FROM items")) or 0
+    width = max(2000, int(2 * need * top / max(estimate, 1.0)))
+    found: list[int] = []
+    high = top
+    with _plan(conn, seqscan=False, indexscan=False):
+        while high > 0 and len(found) < need:
+            low = max(high - width, 0)
+            rows = conn.execute(
+                text(f"SELECT id FROM items WHERE {conditions} AND id > :low AND id <= :high"),
+                dict(params, low=low, high=high),
+            )
+            found += sorted((r.id for r in rows), reverse=True)
+            high, width = low, width * 4
+    return found
+
+
 def _tsquery(parsed: SearchQuery | None, author: SearchQuery | None) -> str:
     parts = [q.tsquery() for q in (parsed, author) if q is not None]
     return " & ".join(f"({p})" for p in parts)
@@ -78,26 +101,30 @@ def rank_postgresql(
     statistics at a fixed share of the rows (0.5% of a million), so for a rare word (200
     matches) it walks the whole table backwards by id looking for 300 matches, and for
     a common one a GIN bitmap reads a million postings. So: when the estimate is near
-    that guess or below, the GIN index is asked for at most ``common`` + 1 matches (a
-    bitmap scan stops there); if there are no more, those are every match. Otherwise
-    the words are common, their matches dense, and the newest ones are found by walking
-    the id index backwards.
+    that guess or below, the newest matches are read in bands of ids through the GIN
+    index (``_newest_in_bands``); above it the words are common, their matches dense,
+    and the newest ones are found by walking the id index backwards.
     """
     conditions = " AND ".join(["items.search @@ " + TSQUERY, *where])
     params = dict(params, q=_tsquery(parsed, author))
     wanted = offset + limit
-    recent: list[int] = []
+    need = max(exact_limit + 1, wanted, broad_window)
     # The planner's estimate is good for words in its statistics (the common ones) and
     # a fixed guess below them for all others: above the guess, the word is common.
     rare = _estimate(conn, "items.search @@ " + TSQUERY, {"q": ABSENT})
-    if _estimate(conn, conditions, params) <= max(3 * rare, 4 * common):
+    estimate = _estimate(conn, conditions, params)
+    if estimate <= max(3 * rare, 4 * common):
+        # Few matches (the usual case for a rare word): the bitmap scan stops early and
+        # these are all of them. Otherwise read the newest in bands.
         with _plan(conn, seqscan=False, indexscan=False):
             found = conn.execute(
                 text(f"SELECT id FROM items WHERE {conditions} LIMIT :n"),
-                dict(params, n=common + 1),
+                dict(params, n=exact_limit + 1),
             )
             recent = sorted((r.id for r in found), reverse=True)
-        if len(recent) <= exact_limit:
+        if len(recent) > exact_limit:
+            recent = _newest_in_bands(conn, conditions, params, need, estimate)
+        else:
             rows = conn.execute(
                 text(
                     f"SELECT id, ts_rank({WEIGHTS}, items.search, {TSQUERY}) AS score "
@@ -107,7 +134,7 @@ def rank_postgresql(
                 dict(params, ids=recent, limit=limit, offset=offset),
             )
             return [(r.id, float(r.score)) for r in rows]
-    if not recent or len(recent) > common:
+    else:
         with _plan(conn, seqscan=False, bitmapscan=False):
             rows = conn.execute(
                 text(f"SELECT id FROM items WHERE {conditions} ORDER BY id DESC LIMIT :n"),

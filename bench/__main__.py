@@ -2,7 +2,9 @@
 
 small (CI: proves they still work): 1k entries, 10k papers, 1k digest candidates;
 medium: 10k entries, 100k papers, 5k digest candidates; large: 100k entries, 100k and 1M
-papers. Every figure is also given as a ratio to a baseline measured in the same run.
+papers; backfill harvests 5k, 100k and 1M OAI-PMH records; workers fetches 200 and 1k
+feeds with 1, 2 and 4 worker processes (PostgreSQL). Every figure is also given as a
+ratio to a baseline measured in the same run.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from bench import digest, fields, ingest, scholars, search
+from bench import backfill, digest, fields, ingest, scholars, search, workers
 
 SIZES = {
     "small": {"ingest": 20, "search": [10_000], "digest": 1_000, "scholars": 0.05, "fields": 8},
@@ -25,12 +27,17 @@ SIZES = {
         "fields": 1,
     },
 }
+BACKFILL = {"small": 5_000, "medium": 100_000, "large": 1_000_000}  # OAI records harvested
+WORKERS = {"small": (200, 3), "medium": (1_000, 2), "large": (1_000, 3)}  # feeds, rounds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--size", choices=list(SIZES), default="medium")
-    parser.add_argument("--only", choices=["ingest", "search", "digest", "scholars", "fields"])
+    parser.add_argument(
+        "--only",
+        choices=["ingest", "search", "digest", "scholars", "fields", "backfill", "workers"],
+    )
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="keep the search databases in DIR and reuse them"
     )
@@ -64,6 +71,12 @@ def main() -> None:
     if args.only in (None, "fields"):
         results["fields"] = fields.run(size["fields"])  # type: ignore[arg-type]
         print(json.dumps({"fields": results["fields"]}, indent=2), flush=True)
+    if args.only in (None, "backfill"):
+        results["backfill"] = backfill.run(BACKFILL[args.size])
+        print(json.dumps({"backfill": results["backfill"]}, indent=2), flush=True)
+    if args.only in (None, "workers"):
+        results["workers"] = workers.run(*WORKERS[args.size])
+        print(json.dumps({"workers": results["workers"]}, indent=2), flush=True)
     print(f"done in {time.perf_counter() - started:.0f}s")
 
 

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FeedServer:
-    def __init__(self, documents: dict[str, bytes], latency: float = 0.0) -> None:
+    def __init__(
+        self, documents: dict[str, bytes], latency: float = 0.0, latency_max: float | None = None
+    ) -> None:
+        """Each answer waits ``latency`` seconds, or between ``latency`` and
+        ``latency_max`` (uniformly, seeded) when that is given."""
         self.documents = documents
         self.latency = latency
+        self.latency_max = latency_max
+        self._random = random.Random(20241128)
         self.statuses: list[int] = []
         etags = {p: '"' + hashlib.sha1(b).hexdigest() + '"' for p, b in documents.items()}
         server = self
@@ -23,7 +30,9 @@ class FeedServer:
                 return
 
             def do_GET(self) -> None:
-                if server.latency:
+                if server.latency_max is not None:
+                    time.sleep(server._random.uniform(server.latency, server.latency_max))
+                elif server.latency:
                     time.sleep(server.latency)
                 body = server.documents.get(self.path)
                 if body is None:

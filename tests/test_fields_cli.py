@@ -173,7 +173,7 @@ def test_the_worker_retrains_weekly(
         scheduler = BackgroundScheduler(timezone=dt.UTC)
         add_jobs(scheduler, t, clock.now)
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"fetch", "digests", "fields"}
+        assert set(jobs) == {"fetch", "digests", "fields", "leader"}
         assert jobs["fields"].next_run_time > jobs["fetch"].next_run_time
 
         first = t.retrain_fields_if_due()  # no model yet: the cold start

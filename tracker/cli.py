@@ -23,7 +23,13 @@ import click
 from tracker import __version__
 from tracker.bibtex import item_dict
 from tracker.config import ScholarFollow, Settings, check_scholar, load_settings
-from tracker.core import Tracker, make_tracker
+from tracker.core import (
+    Tracker,
+    copy_database,
+    database_status,
+    make_tracker,
+    upgrade_database,
+)
 from tracker.errors import ConfigError, TrackerError, UsageError
 from tracker.fieldeval import report_lines
 from tracker.models import CONFIDENT, FollowKind, Item, SearchFilters
@@ -419,6 +425,52 @@ def fetch(state: State, everything: bool) -> None:
         click.echo(f"  error: {error}", err=True)
 
 
+@main.command()
+@click.option(
+    "--set", "set_spec", required=True, metavar="SET", help="OAI set: cs, math, physics:hep-th, …"
+)
+@click.option(
+    "--from",
+    "since",
+    required=True,
+    metavar="YYYY-MM-DD",
+    help="Records added or changed on or after this day (their OAI datestamp).",
+)
+@click.option("--until", metavar="YYYY-MM-DD", help="… and on or before this day.")
+@click.option(
+    "--prefix",
+    default="arXiv",
+    show_default=True,
+    help="Metadata format: arXiv, or arXivRaw (with every version's date).",
+)
+@pass_state
+@_errors
+def backfill(state: State, set_spec: str, since: str, until: str | None, prefix: str) -> None:
+    """Harvest a set's arXiv metadata through OAI-PMH (resumable: run it again)."""
+    start, end = _date(since, "--from"), _date(until, "--until")
+    with state.tracker() as t:
+        report = t.backfill(
+            set_spec,
+            since=start,
+            until=end,
+            prefix=prefix,
+            progress=lambda message: click.echo(f"… {message}", err=True),
+        )
+    c = report.counts
+    how = " (resumed)" if report.resumed else " (restarted: the saved token had expired)"
+    how = how if report.resumed or report.restarted else ""
+    if report.nothing_matched and not c.records:
+        click.echo(f"no records match: nothing to harvest{how}")
+    else:
+        click.echo(
+            f"harvested {c.records} records in {c.pages} pages{how}: {c.new} new, "
+            f"{c.updated} updated, {c.unchanged} unchanged, {c.deleted} deleted upstream "
+            f"({c.deleted_stored} of them stored here, kept), {c.skipped} skipped"
+        )
+    if report.last_completed:
+        click.echo(f"this harvest had completed before: {_when(report.last_completed)}")
+
+
 def _when(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
 
@@ -450,6 +502,10 @@ def status(state: State, as_json: bool) -> None:
                         items=r.item_count,
                         readers=list(r.followers),
                         unseen_listing_days=[d.isoformat() for d in r.unseen_days],
+                        claimed_by=r.source.claimed_by,
+                        claimed_until=r.source.claimed_until.isoformat()
+                        if r.source.claimed_until
+                        else None,
                     )
                     for r in rows
                 ],
@@ -470,6 +526,8 @@ def status(state: State, as_json: bool) -> None:
             f"    items {r.item_count} · last success {_when(s.last_success)} · "
             f"next {_when(s.next_check)} · {health}"
         )
+        if s.claimed_by:  # several workers share the queue: this one is fetching it
+            click.echo(f"    claimed by worker {s.claimed_by} until {_when(s.claimed_until)}")
         if len(r.unseen_days) > 1:  # the latest one is simply not fetched yet
             days = ", ".join(d.isoformat() for d in r.unseen_days[:-1])
             click.echo(
@@ -937,18 +995,59 @@ def db() -> None:
 @pass_state
 @_errors
 def db_upgrade(state: State) -> None:
-    """Apply pending migrations."""
-    from tracker.storage import open_storage
-
-    storage = open_storage(state.settings.database_url, migrate=False)
-    try:
-        changed = storage.migrate()
-        problems = storage.check_integrity()
-    finally:
-        storage.close()
-    click.echo("database upgraded" if changed else "database already up to date")
+    """Bring the configured database to the latest migration (the worker also does
+    this when it starts)."""
+    before, after, problems = upgrade_database(state.settings)
+    if before == after:
+        click.echo(f"database already up to date (revision {after})")
+    elif before is None:
+        click.echo(f"database created at revision {after}")
+    else:
+        click.echo(f"database upgraded from revision {before} to {after}")
     if problems:
         raise TrackerError("integrity check failed: " + "; ".join(problems))
+
+
+@db.command("status")
+@pass_state
+@_errors
+def db_status(state: State) -> None:
+    """The configured database: backend, revision and item count."""
+    s = database_status(state.settings)
+    click.echo(f"database: {s.url}")
+    click.echo(f"backend:  {s.backend}")
+    if s.revision is None:
+        click.echo(f"revision: none yet (tracker db upgrade creates revision {s.latest})")
+        return
+    behind = "" if s.revision == s.latest else f" ({s.latest} available: tracker db upgrade)"
+    click.echo(f"revision: {s.revision}{behind}")
+    click.echo(f"items:    {s.items or 0:,}")
+
+
+@db.command("copy")
+@click.option("--to", "target", required=True, metavar="URL", help="The database to copy into.")
+@click.option(
+    "--replace", is_flag=True, help="Delete what the target holds first (in the same transaction)."
+)
+@pass_state
+@_errors
+def db_copy(state: State, target: str, replace: bool) -> None:
+    """Copy the whole configured database into another one, e.g. from SQLite into a
+    lab's PostgreSQL; ids are kept, so history, saved marks and digests carry over.
+
+    \b
+    tracker db copy --to postgresql://tracker:SECRET@db.example.org/tracker
+    """
+    report = copy_database(state.settings, target, replace=replace, progress=_progress())
+    width = max(len(t.table) for t in report.tables) + 2
+    click.echo(f"{'table':<{width}}{'source':>12}{'target':>12}")
+    for t in report.tables:
+        click.echo(f"{t.table:<{width}}{t.source_rows:>12,}{t.target_rows:>12,}")
+    replaced = f", after deleting {report.replaced:,} rows it held" if report.replaced else ""
+    click.echo(
+        f"copied {report.rows:,} rows from {report.source} to {report.target} "
+        f"(revision {report.revision}){replaced}; every table's count matches"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

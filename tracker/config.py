@@ -2,9 +2,10 @@
 
 ``load_settings(path)`` reports every mistake at once, each with the file, the key
 and what was expected, as a ``ConfigError``; a bad file never yields settings. Paths
-in the file are relative to the file's folder. Environment variables override four
-settings: ``TRACKER_DATABASE_URL``, ``TRACKER_ARXIV_CONTACT``, ``TRACKER_DATA_DIR`` and
-``TRACKER_DIGESTS_DIR`` (every reader's digest folder, as in a container); secrets are
+in the file are relative to the file's folder. Environment variables override some
+settings: ``TRACKER_DATABASE_URL``, ``TRACKER_ARXIV_CONTACT``, ``TRACKER_DATA_DIR``,
+``TRACKER_DIGESTS_DIR`` (every reader's digest folder, as in a container) and the SMTP
+server's ``TRACKER_SMTP_HOST``, ``_PORT``, ``_SECURITY`` and ``_USERNAME``; secrets are
 only ever read from the environment.
 
 This module reads the config and field-mapping files; it does no other I/O.
@@ -109,6 +110,10 @@ class FetchSettings:
 @dataclass(frozen=True)
 class ScheduleSettings:
     fetch_every: dt.timedelta = dt.timedelta(minutes=15)
+    # how long a worker's claim on the sources it fetches lasts unless renewed (a killed
+    # worker's sources go to another worker after it); longer than any one fetch
+    claim_lease: dt.timedelta = dt.timedelta(minutes=5)
+    leader_retry: dt.timedelta = dt.timedelta(seconds=30)  # standby workers try to lead
 
 
 @dataclass(frozen=True)
@@ -366,12 +371,7 @@ def settings_from_dict(
 
     arxiv = _arxiv(c, data, environ)
     fetch = _fetch(c, data, environ)
-    sched = c.table(data, "schedule", {"fetch_every_minutes"})
-    schedule = ScheduleSettings(
-        fetch_every=dt.timedelta(
-            minutes=c.positive(sched, "schedule", "fetch_every_minutes", float, 15.0)
-        )
-    )
+    schedule = _schedule(c, data, fetch)
     dig = c.table(
         data,
         "digest",
@@ -386,7 +386,7 @@ def settings_from_dict(
     fields_settings = _fields(c, data, base_dir)
     digests_dir = environ.get("TRACKER_DIGESTS_DIR")
     readers = _readers(c, data, base_dir, field_map, Path(digests_dir) if digests_dir else None)
-    email = _email(c, data, base_dir, readers)
+    email = _email(c, data, base_dir, readers, environ)
     oa = c.table(data, "openalex", {"url", "mailto", "batch", "min_interval", "lookback_days"})
     openalex = OpenAlexSettings(
         url=_url(c, "openalex.url", c.get(oa, "openalex", "url", str, "https://api.openalex.org")),
@@ -413,6 +413,29 @@ def settings_from_dict(
         email=email,
         openalex=openalex,
         fields=fields_settings,
+    )
+
+
+def _schedule(c: _Checker, data: Mapping[str, Any], fetch: FetchSettings) -> ScheduleSettings:
+    sched = c.table(
+        data, "schedule", {"fetch_every_minutes", "claim_lease_minutes", "leader_retry_seconds"}
+    )
+    lease = dt.timedelta(minutes=c.positive(sched, "schedule", "claim_lease_minutes", float, 5.0))
+    if lease.total_seconds() <= fetch.deadline:
+        # a claim must outlast one fetch, or a slow fetch's source goes to a second worker
+        c.problem(
+            "schedule.claim_lease_minutes",
+            f"must be longer than one fetch's deadline ([fetch] deadline = {fetch.deadline:g} s), "
+            f"got {lease.total_seconds():g} s",
+        )
+    return ScheduleSettings(
+        fetch_every=dt.timedelta(
+            minutes=c.positive(sched, "schedule", "fetch_every_minutes", float, 15.0)
+        ),
+        claim_lease=lease,
+        leader_retry=dt.timedelta(
+            seconds=c.positive(sched, "schedule", "leader_retry_seconds", float, 30.0)
+        ),
     )
 
 
@@ -771,7 +794,11 @@ def _delivery(c: _Checker, r: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 
 def _email(
-    c: _Checker, data: Mapping[str, Any], base_dir: Path, readers: list[ReaderSettings]
+    c: _Checker,
+    data: Mapping[str, Any],
+    base_dir: Path,
+    readers: list[ReaderSettings],
+    environ: Mapping[str, str],
 ) -> EmailSettings | None:
     allowed = {
         "host",
@@ -792,15 +819,34 @@ def _email(
         if wanted:
             c.problem("email", f"readers {wanted} get e-mail, but there is no [email] table")
         return None
-    host = c.get(t, "email", "host", str, "")
+    # TRACKER_SMTP_HOST, _PORT, _SECURITY and _USERNAME choose the server without
+    # editing the file (docker-compose points them at its mail catcher); without an
+    # [email] table they change nothing
+    host = environ.get("TRACKER_SMTP_HOST") or c.get(t, "email", "host", str, "")
     sender = c.get(t, "email", "from", str, "")
     if not host:
         c.problem("email.host", "expected the SMTP server's host name")
     if not _EMAIL.search(sender.split("<")[-1].rstrip(">")):
         c.problem("email.from", f"expected a From: address, got {sender!r}")
-    security = c.get(t, "email", "security", str, "starttls")
+    security = environ.get("TRACKER_SMTP_SECURITY") or c.get(
+        t, "email", "security", str, "starttls"
+    )
     if security not in ("starttls", "tls", "none"):
-        c.problem("email.security", f'expected "starttls", "tls" or "none", got {security!r}')
+        where = (
+            "TRACKER_SMTP_SECURITY" if environ.get("TRACKER_SMTP_SECURITY") else "email.security"
+        )
+        c.problem(where, f'expected "starttls", "tls" or "none", got {security!r}')
+    port = c.positive(t, "email", "port", int, 465 if security == "tls" else 587)
+    if environ.get("TRACKER_SMTP_PORT"):
+        try:
+            port = int(environ["TRACKER_SMTP_PORT"])
+        except ValueError:
+            port = 0
+        if not 0 < port < 65536:
+            c.problem(
+                "TRACKER_SMTP_PORT",
+                f"expected a port number, got {environ['TRACKER_SMTP_PORT']!r}",
+            )
     ca_file = c.get(t, "email", "ca_file", str, "")
     if ca_file and not (base_dir / ca_file).is_file():
         c.problem("email.ca_file", f"no such file {base_dir / ca_file}")
@@ -810,9 +856,11 @@ def _email(
     return EmailSettings(
         host=host,
         sender=sender,
-        port=c.positive(t, "email", "port", int, 465 if security == "tls" else 587),
+        port=port,
         security=security,
-        username=c.get(t, "email", "username", str, "") or None,
+        username=environ.get("TRACKER_SMTP_USERNAME")
+        or c.get(t, "email", "username", str, "")
+        or None,
         password_env=c.get(t, "email", "password_env", str, "TRACKER_SMTP_PASSWORD"),
         timeout=c.positive(t, "email", "timeout", float, 30.0),
         ca_file=base_dir / ca_file if ca_file else None,

@@ -13,13 +13,14 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
 from tracker import decide, query
+from tracker.backfill import Backfill, BackfillReport, Harvest
 from tracker.bibtex import to_bibtex, to_json
 from tracker.config import ReaderSettings, ScholarFollow, Settings, origin
 from tracker.digest import ReaderView
@@ -29,6 +30,7 @@ from tracker.fieldeval import Evaluation
 from tracker.fieldservice import Explanation, FieldCount, FieldService, TrainReport
 from tracker.ids import canonical_url
 from tracker.ingest import CycleReport, Ingestor, Progress
+from tracker.leader import Leadership
 from tracker.mailer import SmtpMailer
 from tracker.models import (
     NO_FILTERS,
@@ -46,9 +48,24 @@ from tracker.names import arxiv_author_term, split_name
 from tracker.scholars import Candidate, candidates
 from tracker.sources.arxiv import ArxivClient
 from tracker.sources.http import Fetcher, make_client
+from tracker.sources.oai import OAI_DEADLINE, OAI_MAX_BODY, OAI_SET, PREFIXES, OaiClient
 from tracker.sources.openalex import AuthorMatch, OpenAlexClient
 from tracker.sources.pacing import PacingGate
-from tracker.storage import FollowSpec, ScholarSummary, Seeds, Storage, open_storage
+from tracker.sources.shared_pacing import SharedPacingGate
+from tracker.storage import (
+    HEAD_REVISION,
+    CopyReport,
+    FollowSpec,
+    NamedLock,
+    ScholarSummary,
+    Seeds,
+    Storage,
+    open_storage,
+)
+from tracker.storage import copy_database as _copy_database
+from tracker.storage.copy import Progress as CopyProgress
+from tracker.storage.copy import parse_database_url, shown
+from tracker.workshare import new_worker_id
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -94,10 +111,15 @@ class Tracker:
         closers: Sequence[Callable[[], None]] = (),
         mailer: SmtpMailer | None = None,
         fields: FieldService | None = None,
+        oai: OaiClient | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         self.settings = settings
         self.storage = storage
         self.ingestor = ingestor
+        # which process of the installation runs digests and training (see leader.py)
+        self.leadership = leadership or Leadership(NamedLock("scheduler"), ingestor.worker_id)
+        self.oai = oai
         self.clock = clock
         self._closers = list(closers)
         self.fields = fields or FieldService(settings, storage, clock)
@@ -106,6 +128,7 @@ class Tracker:
     def close(self) -> None:
         for close in self._closers:
             close()
+        self.leadership.close()
         self.storage.close()
 
     def __enter__(self) -> Tracker:
@@ -219,6 +242,30 @@ class Tracker:
 
     def fetch(self, *, everything: bool = False, progress: Progress | None = None) -> CycleReport:
         return self.ingestor.run(everything=everything, progress=progress)
+
+    def backfill(
+        self,
+        set_spec: str,
+        *,
+        since: dt.date | None,
+        until: dt.date | None = None,
+        prefix: str = "arXiv",
+        progress: Progress | None = None,
+    ) -> BackfillReport:
+        """Harvest arXiv's OAI-PMH records of a set into storage; the same harvest run
+        again continues where an interrupted one stopped."""
+        if self.oai is None:
+            raise UsageError("this tracker has no OAI-PMH client (see make_tracker)")
+        if not OAI_SET.match(set_spec):
+            raise UsageError(
+                f"--set: expected an OAI set such as cs or physics:hep-th, got {set_spec!r}"
+            )
+        if prefix not in PREFIXES:
+            raise UsageError(f"--prefix: expected one of {', '.join(PREFIXES)}, got {prefix!r}")
+        if since and until and since > until:
+            raise UsageError(f"--from {since} is after --until {until}")
+        job = Backfill(self.storage, self.oai, tag=self.fields.tag, clock=self.clock)
+        return job.run(Harvest(set_spec, since, until, prefix), progress)
 
     def status(self) -> list[SourceStatus]:
         """Every followed source's state; listing sources with the days they have not
@@ -371,7 +418,13 @@ def make_tracker(
     storage = open_storage(settings.database_url)
     owned_client = client is None
     http = client or make_client(settings.fetch.timeout, trust_env=settings.fetch.use_env_proxy)
-    gate = gate or PacingGate(settings.arxiv.min_interval)
+    worker_id = new_worker_id()
+    closers = [http.close] if owned_client else []
+    if gate is None:
+        # arXiv's pacing holds across every worker of the installation (shared_pacing.py)
+        holder = storage.named_lock("arxiv")
+        gate = SharedPacingGate(storage, holder, settings.arxiv.min_interval)
+        closers.append(holder.close)
     endpoints = settings.arxiv.origins
     openalex_gate = PacingGate(settings.openalex.min_interval)
     openalex_origin = origin(settings.openalex.url)
@@ -404,6 +457,23 @@ def make_tracker(
         max_pages=settings.arxiv.max_pages,
         base_backoff=max(settings.arxiv.min_interval, 0.01),
     )
+    # OAI-PMH pages run to tens of MB: the same seam and gate, a larger cap and deadline.
+    oai_fetcher = Fetcher(
+        http,
+        user_agent=settings.arxiv.user_agent,
+        max_body_bytes=max(settings.fetch.max_body_bytes, OAI_MAX_BODY),
+        deadline=max(settings.fetch.deadline, OAI_DEADLINE),
+        max_redirects=settings.fetch.max_redirects,
+        gate_for=gate_for,
+        now=clock,
+        block_private=settings.fetch.block_private_addresses,
+    )
+    oai = OaiClient(
+        oai_fetcher,
+        gate,
+        url=settings.arxiv.oai_url,
+        base_backoff=max(settings.arxiv.min_interval, 0.01),
+    )
     fields = FieldService(settings, storage, clock)
     tracker = Tracker(
         settings,
@@ -416,13 +486,16 @@ def make_tracker(
             clock,
             OpenAlexClient(fetcher, url=settings.openalex.url, mailto=settings.openalex.mailto),
             tag=fields.tag,
+            worker_id=worker_id,
         ),
         clock,
-        closers=[http.close] if owned_client else [],
+        closers=closers,
         mailer=SmtpMailer(settings.email, environ if environ is not None else os.environ)
         if settings.email
         else None,
         fields=fields,
+        oai=oai,
+        leadership=Leadership(storage.named_lock("scheduler"), worker_id),
     )
     try:
         if sync_follows:
@@ -438,3 +511,54 @@ def make_tracker(
         tracker.close()
         raise
     return tracker
+
+
+# --- database maintenance -------------------------------------------------------------
+# No Tracker here: make_tracker migrates the database on open (the worker relies on
+# that), while these report the revision as it was and migrate only when asked.
+
+
+@dataclass(frozen=True)
+class DatabaseStatus:
+    url: str  # the password hidden
+    backend: str
+    revision: str | None  # None: no tracker tables yet
+    latest: str
+    items: int | None
+
+
+def database_status(settings: Settings) -> DatabaseStatus:
+    url = parse_database_url(settings.database_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite" and not Path(url.database or "").expanduser().is_file():
+        return DatabaseStatus(shown(url), backend, None, HEAD_REVISION, None)
+    storage = open_storage(settings.database_url, migrate=False)
+    try:
+        revision = storage.revision()
+        items = storage.count_items() if revision is not None else None
+    finally:
+        storage.close()
+    return DatabaseStatus(shown(url), backend, revision, HEAD_REVISION, items)
+
+
+def upgrade_database(settings: Settings) -> tuple[str | None, str, list[str]]:
+    """Bring the configured database to the latest revision: (revision before, after,
+    problems the database reports about itself)."""
+    storage = open_storage(settings.database_url, migrate=False)
+    try:
+        before = storage.revision()
+        storage.migrate()
+        return before, storage.revision() or HEAD_REVISION, storage.check_integrity()
+    finally:
+        storage.close()
+
+
+def copy_database(
+    settings: Settings,
+    target_url: str,
+    *,
+    replace: bool = False,
+    progress: CopyProgress | None = None,
+) -> CopyReport:
+    """Copy the configured database into another (see ``storage/copy.py``)."""
+    return _copy_database(settings.database_url, target_url, replace=replace, progress=progress)

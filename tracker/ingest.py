@@ -8,6 +8,10 @@ still pass the pacing gate one at a time) and written by the calling thread.
 
 One broken source never stops the others: each batch's failure is recorded on its
 sources, with backoff, and the cycle goes on.
+
+Several workers share the queue: sources are claimed before they are fetched, a batch
+at a time (a listing request's categories, the cycle's searches, a few feeds more than
+the pool has threads), so each due source is fetched by one worker (``workshare.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
 from tracker import decide, ids, query
@@ -30,6 +34,7 @@ from tracker.sources.http import Fetcher
 from tracker.sources.openalex import OpenAlexClient
 from tracker.storage import Storage
 from tracker.storage.items import TagFn
+from tracker.workshare import Claimer, new_worker_id
 
 log = logging.getLogger(__name__)
 QUERY_OVERLAP = dt.timedelta(days=2)  # re-ask this far back: arXiv's index lags
@@ -58,7 +63,9 @@ class Ingestor:
         clock: Callable[[], dt.datetime],
         openalex: OpenAlexClient | None = None,
         tag: TagFn | None = None,
+        worker_id: str | None = None,
     ) -> None:
+        self.worker_id = worker_id or new_worker_id()
         self.storage = storage
         self.arxiv = arxiv
         self.fetcher = fetcher
@@ -71,47 +78,16 @@ class Ingestor:
 
     def run(self, *, everything: bool = False, progress: Progress | None = None) -> CycleReport:
         report = CycleReport()
-        now = self.clock()
         self._attributor = None  # the followed scholars are read again each cycle
-        due = self.storage.followed_sources() if everything else self.storage.due_sources(now)
-        by_kind: dict[SourceKind, list[Source]] = {k: [] for k in SourceKind}
-        for source in due:
-            by_kind[source.kind].append(source)
-        say = progress or (lambda message: None)
-        # Scholars' id-keyed sources first: what they bring tells apart namesakes in
-        # everything found by name later in the cycle.
-        if by_kind[SourceKind.OPENALEX] and self.openalex is not None:
-            say(f"OpenAlex: {len(by_kind[SourceKind.OPENALEX])} scholar ids")
-            openalex_works(
-                by_kind[SourceKind.OPENALEX],
-                settings=self.settings,
-                client=self.openalex,
-                storage=self.storage,
-                store=lambda b: self._store(b, report),
-                fail=lambda s, e: self._fail(s, e, report),
-                clock=self.clock,
-            )
-        if by_kind[SourceKind.ARXIV_AUTHOR]:
-            say(f"arXiv author feeds: {len(by_kind[SourceKind.ARXIV_AUTHOR])} due")
-            report.checked += author_feeds(
-                by_kind[SourceKind.ARXIV_AUTHOR],
-                settings=self.settings,
-                fetcher=self.fetcher,
-                storage=self.storage,
-                store=lambda b: self._store(b, report),
-                fail=lambda s, e: self._fail(s, e, report),
-                clock=self.clock,
-            )
-        if by_kind[SourceKind.ARXIV_LISTING]:
-            say(f"arXiv listings: {len(by_kind[SourceKind.ARXIV_LISTING])} categories")
-            self._listings(by_kind[SourceKind.ARXIV_LISTING], report)
-        if by_kind[SourceKind.ARXIV_QUERY]:
-            say(f"arXiv searches: {len(by_kind[SourceKind.ARXIV_QUERY])} queries")
-            self._queries(by_kind[SourceKind.ARXIV_QUERY], report)
-        if by_kind[SourceKind.FEED]:
-            say(f"feeds: {len(by_kind[SourceKind.FEED])}")
-            self._feeds(by_kind[SourceKind.FEED], report, say)
-        self._enrich(report)
+        claims = Claimer(
+            self.storage,
+            self.worker_id,
+            self.settings.schedule.claim_lease,
+            self.clock,
+            everything=everything,
+        )
+        with claims.kept():
+            self._cycle(claims, report, progress or (lambda message: None))
         log.info(
             "cycle done checked=%d not_modified=%d new_items=%d new_sightings=%d errors=%d",
             report.checked,
@@ -121,6 +97,43 @@ class Ingestor:
             len(report.errors),
         )
         return report
+
+    def _cycle(self, claims: Claimer, report: CycleReport, say: Progress) -> None:
+        # Scholars' id-keyed sources first: what they bring tells apart namesakes in
+        # everything found by name later in the cycle.
+        found = claims.claim([SourceKind.OPENALEX]) if self.openalex is not None else []
+        if found and self.openalex is not None:
+            say(f"OpenAlex: {len(found)} scholar ids")
+            openalex_works(
+                found,
+                settings=self.settings,
+                client=self.openalex,
+                storage=self.storage,
+                store=lambda b: self._store(b, report),
+                fail=lambda s, e: self._fail(s, e, report),
+                clock=self.clock,
+            )
+        found = claims.claim(
+            [SourceKind.ARXIV_AUTHOR], limit=self.settings.arxiv.author_feeds_per_cycle
+        )
+        if found:
+            say(f"arXiv author feeds: {len(found)} due")
+            report.checked += author_feeds(
+                found,
+                settings=self.settings,
+                fetcher=self.fetcher,
+                storage=self.storage,
+                store=lambda b: self._store(b, report),
+                fail=lambda s, e: self._fail(s, e, report),
+                clock=self.clock,
+            )
+        self._listings(claims, report, say)
+        found = claims.claim([SourceKind.ARXIV_QUERY])  # together: OR-ed into few requests
+        if found:
+            say(f"arXiv searches: {len(found)} queries")
+            self._queries(found, report)
+        self._feeds(claims, report, say)
+        self._enrich(report)
 
     # --- storing ------------------------------------------------------------------------
 
@@ -171,14 +184,17 @@ class Ingestor:
 
     # --- arXiv listings -----------------------------------------------------------------
 
-    def _listings(self, sources: list[Source], report: CycleReport) -> None:
+    def _listings(self, claims: Claimer, report: CycleReport, say: Progress) -> None:
+        """One listing request's categories claimed at a time, until none is due."""
         size = self.settings.arxiv.listing_batch
-        for start in range(0, len(sources), size):
-            group = sources[start : start + size]
-            try:
-                self._listing_batch(group, report)
-            except Exception as e:
-                self._fail(group, e, report)
+        while sources := claims.claim([SourceKind.ARXIV_LISTING], limit=size):
+            say(f"arXiv listings: {len(sources)} categories")
+            for start in range(0, len(sources), size):
+                group = sources[start : start + size]
+                try:
+                    self._listing_batch(group, report)
+                except Exception as e:
+                    self._fail(group, e, report)
 
     def _listing_batch(self, group: list[Source], report: CycleReport) -> None:
         codes = [s.value for s in group]
@@ -273,21 +289,33 @@ class Ingestor:
         parsed = parse_feed(response.body, url=response.url, content_type=response.content_type)
         return parsed, response
 
-    def _feeds(self, sources: list[Source], report: CycleReport, say: Progress) -> None:
-        workers = max(1, min(self.settings.fetch.concurrency, len(sources)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feed") as pool:
-            futures: dict[Future[tuple[ParsedFeed | None, Response]], Source] = {
-                pool.submit(self._fetch_feed, s): s for s in sources
-            }
-            for done, future in enumerate(as_completed(futures), 1):
-                source = futures[future]
-                try:
-                    parsed, response = future.result()
-                    self._feed_done(source, parsed, response, report)
-                except Exception as e:
-                    self._fail([source], e, report)
-                if done % 50 == 0:
-                    say(f"feeds: {done}/{len(sources)}")
+    def _feeds(self, claims: Claimer, report: CycleReport, say: Progress) -> None:
+        """Feeds fetched by a pool of threads and written by this one. Claims stay a
+        little ahead of the pool (twice its threads), so that several workers share
+        the feeds and a claim is not held long before its fetch begins."""
+        width = max(1, self.settings.fetch.concurrency)
+        running: dict[Future[tuple[ParsedFeed | None, Response]], Source] = {}
+        more, done = True, 0
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="feed") as pool:
+            while True:
+                if more and len(running) < width:
+                    fresh = claims.claim([SourceKind.FEED], limit=2 * width - len(running))
+                    more = bool(fresh)
+                    for s in fresh:
+                        running[pool.submit(self._fetch_feed, s)] = s
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    source = running.pop(future)
+                    try:
+                        parsed, response = future.result()
+                        self._feed_done(source, parsed, response, report)
+                    except Exception as e:
+                        self._fail([source], e, report)
+                    done += 1
+                    if done % 50 == 0:
+                        say(f"feeds: {done} fetched")
 
     def _feed_done(
         self, source: Source, parsed: ParsedFeed | None, response: Response, report: CycleReport

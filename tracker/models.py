@@ -145,6 +145,8 @@ class Source:
     last_error: str | None = None
     last_error_at: dt.datetime | None = None
     error_count: int = 0
+    claimed_by: str | None = None  # the worker fetching it now (several workers share the queue)
+    claimed_until: dt.datetime | None = None  # ... until then, unless it releases it sooner
 
 
 @dataclass(frozen=True, slots=True)

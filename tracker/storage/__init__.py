@@ -8,9 +8,13 @@ package. Each aggregate has its own module; ``Storage`` combines them.
 from __future__ import annotations
 
 from tracker.storage.base import HEAD_REVISION, make_engine
+from tracker.storage.claims import ClaimsMixin
+from tracker.storage.copy import CopyReport, TableCopy, copy_database
 from tracker.storage.digests import Candidate, DigestRow, DigestsMixin, StoredDigest
 from tracker.storage.fieldstats import FieldStatsMixin
 from tracker.storage.items import IngestReport
+from tracker.storage.locks import LocksMixin, NamedLock
+from tracker.storage.pacing import PacingMixin
 from tracker.storage.scholars import ScholarsMixin, ScholarSummary, Seeds
 from tracker.storage.search import SearchMixin
 from tracker.storage.sources import FollowSpec
@@ -18,18 +22,30 @@ from tracker.storage.sources import FollowSpec
 __all__ = [
     "HEAD_REVISION",
     "Candidate",
+    "CopyReport",
     "DigestRow",
     "FollowSpec",
     "IngestReport",
+    "NamedLock",
     "ScholarSummary",
     "Seeds",
     "Storage",
     "StoredDigest",
+    "TableCopy",
+    "copy_database",
     "open_storage",
 ]
 
 
-class Storage(SearchMixin, DigestsMixin, ScholarsMixin, FieldStatsMixin):
+class Storage(
+    SearchMixin,
+    DigestsMixin,
+    ScholarsMixin,
+    FieldStatsMixin,
+    ClaimsMixin,
+    PacingMixin,
+    LocksMixin,
+):
     """Everything tracker keeps, behind intent-named methods."""
 
 

@@ -19,6 +19,9 @@ from tracker.storage import schema
 from tracker.storage.base import StorageBase
 
 s, f = schema.sources, schema.follows
+# Recording a success, a failure or a postponement ends a worker's claim on the source
+# (see claims.py).
+RELEASED: dict[str, None] = {"claimed_by": None, "claimed_until": None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,8 @@ def _source(row: Row[tuple[object, ...]]) -> Source:
         last_error=m["last_error"],
         last_error_at=m["last_error_at"],
         error_count=m["error_count"],
+        claimed_by=m["claimed_by"],
+        claimed_until=m["claimed_until"],
     )
 
 
@@ -148,8 +153,10 @@ class SourcesMixin(StorageBase):
         ).first()
         if existing:
             return False
-        conn.execute(
-            f.insert().values(
+        # Ignoring a conflict: another worker starting with the same config may insert
+        # the same follow between the check above and this insert.
+        added = conn.execute(
+            self._insert_ignore(f).values(
                 reader=reader,
                 kind=sp.kind.value,
                 value=sp.value,
@@ -158,7 +165,7 @@ class SourcesMixin(StorageBase):
                 created_at=now,
             )
         )
-        return True
+        return bool(added.rowcount)
 
     def remove_follow(self, reader: str, kind: FollowKind, value: str) -> None:
         with self._write() as conn:
@@ -230,6 +237,7 @@ class SourcesMixin(StorageBase):
             last_success_at=now,
             next_check_at=next_check,
             error_count=0,
+            **RELEASED,
         )
         if title:
             values["title"] = title
@@ -249,13 +257,16 @@ class SourcesMixin(StorageBase):
                     last_error_at=now,
                     next_check_at=next_check,
                     error_count=s.c.error_count + 1,
+                    **RELEASED,
                 )
             )
 
     def postpone(self, source_ids: Sequence[int], next_check: dt.datetime) -> None:
         """Move sources' next check without counting a success or a failure."""
         with self._write() as conn:
-            conn.execute(update(s).where(s.c.id.in_(source_ids)).values(next_check_at=next_check))
+            conn.execute(
+                update(s).where(s.c.id.in_(source_ids)).values(next_check_at=next_check, **RELEASED)
+            )
 
     # --- conditional GET --------------------------------------------------------------
 

@@ -1,0 +1,363 @@
+"""The arXiv OAI-PMH adapter: ListRecords pages, fetched politely and read as a stream.
+
+``OaiClient.list_records`` fetches one page of ``verb=ListRecords`` (the first with
+``metadataPrefix``/``set``/``from``/``until``, the next ones with the
+``resumptionToken`` alone, as OAI-PMH 2.0 section 3.5 requires) through the shared
+``Fetcher``, and therefore through the process-wide arXiv pacing gate. Flow control is
+arXiv's: HTTP 503 with ``Retry-After`` (seconds or an HTTP-date) means wait and ask
+again (https://info.arxiv.org/help/oa/index.html); other transient failures back off
+exponentially. A page can be tens of megabytes, so OAI pages get their own, larger
+body cap (``OAI_MAX_BODY``) and deadline.
+
+``OaiPage`` reads a page with ``lxml.etree.iterparse``, one ``<record>`` at a time,
+clearing each one once read, so records never pile up in memory. Two metadata formats
+are read: ``arXiv`` (http://arxiv.org/OAI/arXiv/) and ``arXivRaw`` (every version
+with its date). Elements are matched by local name inside the metadata, because some
+recorded responses omit the arXiv namespace declaration. Protocol errors
+(``<error code="...">``) raise ``OaiError``, except ``noRecordsMatch``, which is an
+empty result. A truncated or malformed page raises ``ParseError``.
+
+No storage here: records go out as ``Entry`` objects for the caller to store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import io
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from lxml import etree
+
+from tracker.errors import FetchError, HTTPStatusError, ParseError, UpstreamError
+from tracker.ids import parse_arxiv_id
+from tracker.models import API, Entry
+from tracker.names import tex_to_unicode
+from tracker.sources.arxiv_xml import split_creators
+from tracker.sources.http import MAX_GATE_WAIT, Fetcher
+from tracker.sources.pacing import PacingGate
+
+log = logging.getLogger(__name__)
+OAI = "http://www.openarchives.org/OAI/2.0/"
+PREFIXES = ("arXiv", "arXivRaw")
+# setSpec syntax (OAI-PMH 2.0 section 2.7.1: unreserved characters, ":" for hierarchy)
+OAI_SET = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+(?::[A-Za-z0-9\-_.!~*'()]+)*$")
+OAI_MAX_BODY = 128 * 1024 * 1024  # arXiv's pages hold 1,000 records: a few MB, rarely tens
+OAI_DEADLINE = 600.0  # seconds for one page's transfer
+NO_RECORDS = "noRecordsMatch"
+BAD_TOKEN = "badResumptionToken"
+XML = "text/xml, application/xml;q=0.9, */*;q=0.1"
+_RECORD, _HEADER, _METADATA = f"{{{OAI}}}record", f"{{{OAI}}}header", f"{{{OAI}}}metadata"
+_TOKEN, _ERROR, _LIST = f"{{{OAI}}}resumptionToken", f"{{{OAI}}}error", f"{{{OAI}}}ListRecords"
+_ROOT = f"{{{OAI}}}OAI-PMH"
+_DOI_SPLIT = re.compile(r"[\s,;]+")
+_LETTER = re.compile(r"[A-Za-z]")
+
+
+class OaiError(UpstreamError):
+    """The OAI-PMH server answered with a protocol error (``code`` as in OAI-PMH 2.0
+    section 3.6: badArgument, badResumptionToken, cannotDisseminateFormat, ...)."""
+
+    def __init__(self, code: str, message: str, *, url: str | None = None) -> None:
+        self.code = code
+        self.detail = message
+        text = f"OAI-PMH error {code}" + (f": {message}" if message else "")
+        super().__init__(text, url=url)
+
+
+@dataclass(frozen=True, slots=True)
+class OaiRecord:
+    """One ``<record>`` of a ListRecords page."""
+
+    identifier: str  # oai:arXiv.org:<id>
+    datestamp: str | None
+    deleted: bool = False  # <header status="deleted">
+    arxiv_id: str | None = None  # version-less, deleted records included
+    entry: Entry | None = None  # None: deleted, or metadata in a format we do not read
+    license: str | None = None  # read, not stored (Entry has no licence)
+
+
+def _clean(text: str | None) -> str:
+    return " ".join(text.split()) if text else ""  # as _WS.sub(" ", ...).strip(), faster
+
+
+def _local(el: etree._Element) -> str:
+    tag = el.tag
+    return tag[tag.find("}") + 1 :] if isinstance(tag, str) else ""  # comments: ""
+
+
+def _day(text: str | None) -> dt.datetime | None:
+    try:
+        day = dt.date.fromisoformat(_clean(text)[:10])
+    except ValueError:
+        return None
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def _rfc822(text: str | None) -> dt.datetime | None:
+    try:
+        value = email.utils.parsedate_to_datetime(_clean(text))
+    except (TypeError, ValueError):
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _categories(text: str | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_clean(text).split()))  # primary first, as arXiv lists them
+
+
+def _doi(text: str | None) -> str | None:
+    """The first DOI: arXiv keeps several in one element, split by spaces, commas or ;."""
+    parts = [p for p in _DOI_SPLIT.split(_clean(text)) if p]
+    return parts[0] if parts else None
+
+
+def _author(el: etree._Element) -> str:
+    """The name as the API writes it: "Forenames Keyname Suffix"."""
+    keyname = forenames = suffix = ""
+    for c in el:
+        name = _local(c)
+        if name == "keyname":
+            keyname = c.text or ""
+        elif name == "forenames":
+            forenames = c.text or ""
+        elif name == "suffix":
+            suffix = c.text or ""
+    return tex_to_unicode(_clean(f"{forenames} {keyname} {suffix}"))
+
+
+def _arxiv_entry(meta: etree._Element, identifier: str) -> tuple[Entry | None, str | None]:
+    """An entry from ``metadataPrefix=arXiv``; the licence beside it."""
+    fields: dict[str, str | None] = {}
+    authors: list[str] = []
+    versions: list[tuple[int, dt.datetime | None]] = []
+    for child in meta:
+        name = _local(child)
+        if name == "authors":
+            names = [_author(c) for c in child if _local(c) == "author"]
+            authors = [a for a in names if not a.isascii() or _LETTER.search(a)]  # not ":"
+            if not authors:  # arXivRaw: one string, "A, B and C"
+                authors = list(split_creators(child.text or ""))
+        elif name == "version":  # arXivRaw: <version version="v2"><date>RFC 822</date>
+            number = (child.get("version") or "").lstrip("vV")
+            when = next((_rfc822(c.text) for c in child if _local(c) == "date"), None)
+            if number.isdigit():
+                versions.append((int(number), when))
+        else:
+            fields[name] = child.text
+    parsed = parse_arxiv_id(_clean(fields.get("id"))) or parse_arxiv_id(identifier)
+    if parsed is None:
+        return None, None
+    arxiv_id, version = parsed
+    categories = _categories(fields.get("categories"))
+    published, updated = _day(fields.get("created")), _day(fields.get("updated"))
+    if versions:  # arXivRaw: the first and latest versions' dates, the latest number
+        versions.sort()
+        published, updated, version = versions[0][1], versions[-1][1], versions[-1][0]
+    entry = Entry(
+        title=_clean(fields.get("title")),
+        summary=_clean(fields.get("abstract")),
+        authors=tuple(authors),
+        arxiv_id=arxiv_id,
+        version=version,
+        doi=_doi(fields.get("doi")),
+        journal_ref=_clean(fields.get("journal-ref")) or None,
+        comment=_clean(fields.get("comments")) or None,
+        primary_category=categories[0] if categories else None,
+        categories=categories,
+        published=published,
+        updated=updated or published,
+        guid=identifier or None,
+        # As complete as the API's answer (dates, DOI, journal ref, every category);
+        # what it lacks (the version, for metadataPrefix=arXiv) merge keeps from others.
+        quality=API,
+    )
+    return entry, _clean(fields.get("license")) or None
+
+
+def _record(el: etree._Element, url: str) -> OaiRecord:
+    header = el.find(_HEADER)
+    if header is None:
+        raise ParseError("OAI-PMH record without a <header>", url=url)
+    identifier = _clean(header.findtext(f"{{{OAI}}}identifier"))
+    datestamp = _clean(header.findtext(f"{{{OAI}}}datestamp")) or None
+    parsed = parse_arxiv_id(identifier)
+    arxiv_id = parsed[0] if parsed else None
+    if header.get("status") == "deleted":
+        return OaiRecord(identifier, datestamp, deleted=True, arxiv_id=arxiv_id)
+    metadata = el.find(_METADATA)
+    inner = None
+    if metadata is not None:
+        inner = next((c for c in metadata if isinstance(c.tag, str)), None)
+    if inner is None or _local(inner) not in PREFIXES:
+        return OaiRecord(identifier, datestamp, arxiv_id=arxiv_id)  # another format: skipped
+    entry, licence = _arxiv_entry(inner, identifier)
+    return OaiRecord(
+        identifier,
+        datestamp,
+        arxiv_id=entry.arxiv_id if entry else arxiv_id,
+        entry=entry,
+        license=licence,
+    )
+
+
+class OaiPage:
+    """One fetched ListRecords page. Iterate it once for its records; afterwards
+    ``token`` holds the resumption token (None on the last page), ``complete_size`` and
+    ``cursor`` what the server said about the whole list, ``no_records`` whether the
+    server answered noRecordsMatch."""
+
+    def __init__(self, body: bytes, url: str) -> None:
+        self.body = body
+        self.url = url
+        self.token: str | None = None
+        self.complete_size: int | None = None
+        self.cursor: int | None = None
+        self.no_records = False
+
+    def __iter__(self) -> Iterator[OaiRecord]:
+        if not self.body.strip():
+            raise ParseError("empty OAI-PMH response", url=self.url)
+        events = etree.iterparse(
+            io.BytesIO(self.body),
+            events=("end",),
+            tag=(_RECORD, _TOKEN, _ERROR, _LIST),
+            resolve_entities=False,
+            no_network=True,
+            huge_tree=False,
+        )
+        listed = False
+        try:
+            for _, el in events:
+                if el.tag == _RECORD:
+                    yield _record(el, self.url)
+                    # Drop what was read: the record, and the empty husks before it.
+                    el.clear(keep_tail=False)
+                    parent = el.getparent()
+                    if parent is not None:
+                        while el.getprevious() is not None:
+                            del parent[0]
+                elif el.tag == _TOKEN:
+                    self.token = _clean(el.text) or None
+                    self.complete_size = _int(el.get("completeListSize"))
+                    self.cursor = _int(el.get("cursor"))
+                elif el.tag == _LIST:
+                    listed = True
+                else:
+                    code = el.get("code") or "unknown"
+                    if code != NO_RECORDS:
+                        raise OaiError(code, _clean(el.text), url=self.url)
+                    self.no_records = True
+        except etree.XMLSyntaxError as e:
+            raise ParseError(f"malformed or truncated OAI-PMH page: {e}", url=self.url) from e
+        root = events.root
+        if root is None or root.tag != _ROOT:
+            tag = root.tag if root is not None else "nothing"
+            raise ParseError(f"not an OAI-PMH response (root <{tag}>)", url=self.url)
+        if not (listed or self.no_records):
+            raise ParseError("OAI-PMH response without <ListRecords>", url=self.url)
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text and text.strip().isdigit() else None
+
+
+def oai_error(body: bytes, url: str) -> OaiError | None:
+    """The protocol error an (error status) body carries, if it is an OAI-PMH document."""
+    if b"<error" not in body:
+        return None
+    try:
+        for _ in OaiPage(body, url):
+            pass
+    except OaiError as e:
+        return e
+    except ParseError:
+        return None
+    return None
+
+
+class OaiClient:
+    """ListRecords pages from one OAI-PMH endpoint, through the arXiv pacing gate."""
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        gate: PacingGate,
+        *,
+        url: str,
+        retries: int = 5,
+        base_backoff: float = 5.0,
+        max_wait: float = 900.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.fetcher = fetcher
+        self.gate = gate
+        self.url = url
+        self.retries = retries
+        self.base_backoff = base_backoff
+        self.max_wait = max_wait
+        self._sleep = sleep
+        self.rng = rng or random.Random()
+
+    def list_records(
+        self,
+        *,
+        prefix: str,
+        set_spec: str | None,
+        since: dt.date | None,
+        until: dt.date | None,
+        token: str | None,
+    ) -> OaiPage:
+        """Fetch one page: the first of a harvest, or the one a resumption token names."""
+        params: dict[str, str | int] = {"verb": "ListRecords"}
+        if token:
+            params["resumptionToken"] = token  # an exclusive argument (OAI-PMH 3.5)
+        else:
+            params["metadataPrefix"] = prefix
+            if set_spec:
+                params["set"] = set_spec
+            if since:
+                params["from"] = since.isoformat()
+            if until:
+                params["until"] = until.isoformat()
+        for attempt in range(self.retries + 1):
+            left = self.gate.wait_left()
+            if left > MAX_GATE_WAIT:
+                # A long Retry-After: the Fetcher would refuse to wait at the gate; a
+                # harvest has nothing else to do, so it waits here.
+                log.info("OAI-PMH harvest waiting seconds=%.0f", left)
+                self._sleep(left)
+            try:
+                response = self.fetcher.get(self.url, params=params, accept=XML)
+                return OaiPage(response.body, response.url)
+            except HTTPStatusError as e:
+                error = oai_error(e.body, e.url or self.url) if e.body else None
+                if error is not None:
+                    raise error from e
+                if not e.retryable or attempt == self.retries:
+                    raise
+                self._back_off(attempt, e.retry_after, str(e))
+            except FetchError as e:
+                if not e.retryable or attempt == self.retries:
+                    raise
+                self._back_off(attempt, e.retry_after, str(e))
+        raise AssertionError("unreachable")
+
+    def _back_off(self, attempt: int, retry_after: float | None, why: str) -> None:
+        delay = self.base_backoff * (2**attempt) * self.rng.uniform(0.5, 1.5)
+        if retry_after is not None:
+            delay = retry_after  # the server said when (arXiv's OAI flow control)
+        if delay > self.max_wait:
+            error = FetchError(f"arXiv asked to wait {delay:.0f}s ({why})", url=self.url)
+            error.retry_after, error.retryable = delay, False
+            raise error
+        log.warning(
+            "OAI-PMH request failed, retrying in %.1fs attempt=%d why=%s", delay, attempt + 1, why
+        )
+        self.gate.defer(delay)

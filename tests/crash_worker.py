@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import tracker.cli as cli
+import tracker.cli.base as cli_base
 from tracker.config import Settings
 from tracker.core import Tracker, make_tracker
 from tracker.ingest import CycleReport
@@ -50,7 +51,7 @@ def child(config: str, start: dt.datetime) -> None:
         tracker.fetch = timed_fetch  # type: ignore[method-assign]
         return tracker
 
-    cli.make_tracker = wired  # type: ignore[assignment]
+    cli_base.make_tracker = wired  # type: ignore[assignment]
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)
     os.dup2(quiet, 2)

@@ -1,0 +1,145 @@
+"""The ``tracker`` command: a thin layer over ``Tracker``.
+
+Every command loads the config once, wires a tracker through ``make_tracker`` and
+calls one method. Errors of ours become one clear line and a non-zero exit (2 for bad
+config or usage, 1 for the rest); progress goes to stderr only on a terminal.
+
+This module holds the group and what every command shares; the commands live in
+the modules beside it, one per domain (``admin``, ``follows``, ``digests``,
+``library``, ``fields``), and only call ``core`` and ``config``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from tracker import __version__
+from tracker.config import Settings, load_settings
+from tracker.core import Tracker, make_tracker
+from tracker.errors import ConfigError, TrackerError, UsageError
+from tracker.models import Item
+
+F = TypeVar("F", bound=Callable[..., Any])
+CONFIG_CANDIDATES = ("tracker.toml", "config/tracker.toml")
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _find_config(given: str | None) -> Path:
+    if given:
+        return Path(given)
+    env = os.environ.get("TRACKER_CONFIG")
+    if env:
+        return Path(env)
+    for candidate in CONFIG_CANDIDATES:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    raise ConfigError(
+        [
+            "no config file: pass --config FILE, set TRACKER_CONFIG, or create tracker.toml "
+            "(copy config/tracker.example.toml to start)"
+        ]
+    )
+
+
+class State:
+    def __init__(self, config: str | None, verbose: int) -> None:
+        self.config = config
+        self.verbose = verbose
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(_find_config(self.config))
+        return self._settings
+
+    @contextmanager
+    def tracker(self) -> Iterator[Tracker]:
+        tracker = make_tracker(self.settings)
+        try:
+            yield tracker
+        finally:
+            tracker.close()
+
+
+def _setup_logging(verbose: int, default: str = "WARNING") -> None:
+    level = {0: default, 1: "INFO"}.get(verbose, "DEBUG")
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def _errors(fn: F) -> F:
+    """Turn our errors into one line on stderr and an exit code."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as e:
+            click.echo("configuration errors:", err=True)
+            for problem in e.problems:
+                click.echo(f"  {problem}", err=True)
+            sys.exit(2)
+        except UsageError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+        except TrackerError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper  # type: ignore[return-value]
+
+
+def _progress() -> Callable[[str], None] | None:
+    if not sys.stderr.isatty():
+        return None
+    return lambda message: click.echo(f"… {message}", err=True)
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as e:
+        raise UsageError(f"{option}: expected a date YYYY-MM-DD, got {value!r}") from e
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config",
+    metavar="FILE",
+    help="Config file (default: $TRACKER_CONFIG, ./tracker.toml or ./config/tracker.toml).",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__)
+@click.pass_context
+def main(ctx: click.Context, config: str | None, verbose: int) -> None:
+    """tracker: follow arXiv, scholars and feeds; get a daily digest; search what you saved."""
+    ctx.obj = State(config, verbose)
+    if ctx.invoked_subcommand != "run":
+        _setup_logging(verbose)
+
+
+def _one_line(item: Item) -> str:
+    ident = f"arXiv:{item.arxiv_id}" if item.arxiv_id else f"#{item.id}"
+    year = (item.published or item.first_seen).year
+    authors = ", ".join(item.authors[:3]) + (" et al." if len(item.authors) > 3 else "")
+    return f"{ident:<22} {year} {item.title}\n{'':<27}{authors}"

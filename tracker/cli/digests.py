@@ -1,0 +1,101 @@
+"""Commands about digests and readers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tracker.cli.base import (
+    WEEKDAY_NAMES,
+    State,
+    _date,
+    _errors,
+    main,
+    pass_state,
+)
+
+# --- digests --------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--reader", help="Default: every reader.")
+@click.option("--date", "day", metavar="YYYY-MM-DD", help="Local day (default: today).")
+@click.option("--send", is_flag=True, help="E-mail it now (again, if it was sent before).")
+@click.option(
+    "--preview",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Write the e-mail's HTML and text to DIR instead of sending.",
+)
+@pass_state
+@_errors
+def digest(
+    state: State, reader: str | None, day: str | None, send: bool, preview: str | None
+) -> None:
+    """Build a digest now and deliver it (or write an existing one again)."""
+    when = _date(day, "--date")
+    with state.tracker() as t:
+        names = [reader] if reader else [r.name for r in t.settings.readers]
+        for name in names:
+            if preview:
+                for path in t.preview_digest(name, when, Path(preview)):
+                    click.echo(f"wrote {path}")
+                continue
+            outcome = t.send_digest(name, when) if send else t.build_digest(name, when)
+            verb = "built" if outcome.created else "found"
+            click.echo(
+                f"{verb} the digest of {name} for {outcome.day} ({outcome.digest.item_count} items)"
+            )
+            for d in outcome.deliveries:
+                where = outcome.path if d.channel == "markdown" else "e-mail"
+                note = f": {d.last_error}" if d.last_error else ""
+                click.echo(f"  {d.channel}: {d.state} ({where}){note}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+@_errors
+def readers(state: State, as_json: bool) -> None:
+    """Readers, their delivery settings, next digest and the latest deliveries."""
+    rows: list[dict[str, Any]] = []
+    with state.tracker() as t:
+        for r in t.settings.readers:
+            upcoming, deliveries = t.reader_status(r.name)
+            rows.append(
+                dict(
+                    name=r.name,
+                    timezone=r.timezone,
+                    digest_time=r.digest_time.strftime("%H:%M"),
+                    days=[WEEKDAY_NAMES[d] for d in sorted(r.days)],
+                    channels=list(r.channels),
+                    email=r.email,
+                    next_digest=upcoming.isoformat() if upcoming else None,
+                    latest=[
+                        dict(
+                            day=d.day.isoformat(),
+                            channel=d.channel,
+                            state=d.state,
+                            attempts=d.attempts,
+                            error=d.last_error,
+                        )
+                        for d in deliveries
+                    ],
+                )
+            )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(
+            f"{row['name']}: {', '.join(row['channels'])} at {row['digest_time']} "
+            f"{row['timezone']} on {', '.join(row['days'])}"
+            + (f" to {row['email']}" if row["email"] else "")
+        )
+        click.echo(f"    next digest {row['next_digest'] or 'never'}")
+        for d in row["latest"]:
+            error = f" ({d['error']})" if d["error"] else ""
+            click.echo(f"    {d['day']} {d['channel']}: {d['state']}{error}")

@@ -1,0 +1,255 @@
+"""Commands about what readers follow: categories, searches, feeds and scholars."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from tracker.cli.base import (
+    State,
+    _errors,
+    _one_line,
+    main,
+    pass_state,
+)
+from tracker.config import ScholarFollow, check_scholar
+from tracker.core import (
+    Tracker,
+)
+from tracker.errors import UsageError
+from tracker.models import FollowKind
+
+# --- follows --------------------------------------------------------------------------
+
+KINDS = click.Choice([k.value for k in FollowKind])
+
+
+@main.command()
+@click.argument("kind", type=KINDS)
+@click.argument("value")
+@click.option("--reader", help="Reader to follow for (default: the only one).")
+@click.option("--title", help="Display name for a feed.")
+@click.option("--arxiv-id", "arxiv_ids", multiple=True, help="Scholar: arXiv author id.")
+@click.option("--orcid", multiple=True, help="Scholar: ORCID.")
+@click.option("--openalex", multiple=True, help="Scholar: OpenAlex author id (A...).")
+@click.option("--feed", "feeds", multiple=True, help="Scholar: their blog or lab feed.")
+@click.option("--candidates", is_flag=True, help="Scholar: list who the name may stand for.")
+@click.option("--pick", type=int, help="Scholar: follow candidate N of --candidates.")
+@pass_state
+@_errors
+def follow(
+    state: State,
+    kind: str,
+    value: str,
+    reader: str | None,
+    title: str | None,
+    arxiv_ids: tuple[str, ...],
+    orcid: tuple[str, ...],
+    openalex: tuple[str, ...],
+    feeds: tuple[str, ...],
+    candidates: bool,
+    pick: int | None,
+) -> None:
+    """Follow a category, a query, a scholar or a feed.
+
+    \b
+    tracker follow category cs.DC
+    tracker follow query '"speculative decoding"'
+    tracker follow scholar "Tri Dao" --orcid 0000-0000-0000-0000 --feed https://tridao.me/feed.xml
+    tracker follow scholar "Tri Dao" --candidates          # who may that be?
+    tracker follow scholar "Tri Dao" --candidates --pick 2 # that one
+    tracker follow feed https://example.org/feed.xml --title "Lab blog"
+    """
+    scholar_options = arxiv_ids or orcid or openalex or feeds or candidates or pick
+    if kind != "scholar" and scholar_options:
+        raise UsageError(
+            "--arxiv-id, --orcid, --openalex, --feed, --candidates and --pick are for scholars"
+        )
+    added: bool | None
+    with state.tracker() as t:
+        if kind != "scholar":
+            added = t.follow(reader, FollowKind(kind), value, title)
+        elif candidates or pick:
+            added = _follow_candidate(t, reader, value, pick)
+            if added is None:
+                return
+        else:
+            scholar = scholar_from_options(state, value, arxiv_ids, orcid, openalex, feeds)
+            added = t.follow_scholar(reader, scholar)
+    click.echo(("now following" if added else "already following") + f" {kind} {value}")
+
+
+def scholar_from_options(
+    state: State,
+    name: str,
+    arxiv_ids: tuple[str, ...],
+    orcid: tuple[str, ...],
+    openalex: tuple[str, ...],
+    feeds: tuple[str, ...],
+) -> ScholarFollow:
+    """A scholar from command-line options, checked like the config file's."""
+    table: dict[str, Any] = {
+        "name": name,
+        "arxiv": list(arxiv_ids),
+        "orcid": list(orcid),
+        "openalex": list(openalex),
+        "feeds": list(feeds),
+    }
+    return check_scholar(table, state.settings.field_map)
+
+
+def _follow_candidate(t: Tracker, reader: str | None, name: str, pick: int | None) -> bool | None:
+    found, authors = t.scholar_candidates(name)
+    options: list[ScholarFollow] = []
+    for c in found:
+        options.append(
+            ScholarFollow(
+                name,
+                variants=tuple(s for s in c.spellings if s != name),
+                coauthors=c.coauthors,
+                categories=c.categories,
+            )
+        )
+        click.echo(
+            f"[{len(options)}] on arXiv as {', '.join(c.spellings)}: {c.papers} papers; "
+            f"with {', '.join(c.coauthors[:4]) or 'nobody'}; "
+            f"in {', '.join(c.categories) or '?'}"
+        )
+        for title in c.titles[:2]:
+            click.echo(f"      {title}")
+    for a in authors:
+        options.append(ScholarFollow(name, openalex=(a.id,), orcid=(a.orcid,) if a.orcid else ()))
+        click.echo(
+            f"[{len(options)}] OpenAlex {a.id} {a.name}: {a.works} works"
+            + (f", {a.institution}" if a.institution else "")
+            + (f", ORCID {a.orcid}" if a.orcid else "")
+        )
+    if not options:
+        raise UsageError(f"nobody named {name!r} found on arXiv or OpenAlex")
+    if pick is None and sys.stdin.isatty():
+        pick = click.prompt("Follow which one (0 for none)", type=int, default=0)
+    if not pick:
+        return None
+    if not 1 <= pick <= len(options):
+        raise UsageError(f"--pick: choose 1 to {len(options)}")
+    return t.follow_scholar(reader, options[pick - 1])
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+@_errors
+def scholars(state: State, as_json: bool) -> None:
+    """Followed scholars: their ids and feeds, items found, latest paper."""
+    with state.tracker() as t:
+        rows = t.scholars()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    dict(
+                        name=r.name,
+                        readers=list(r.readers),
+                        sources=[
+                            dict(kind=s.kind.value, value=s.value, error=s.last_error)
+                            for s in r.sources
+                        ],
+                        by_id=r.by_id,
+                        by_name=r.by_name,
+                        rejected=r.rejected,
+                        latest=r.latest.isoformat() if r.latest else None,
+                    )
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
+        return
+    for r in rows:
+        click.echo(f"{r.name}  (followed by {', '.join(r.readers)})")
+        for s in r.sources:
+            click.echo(
+                f"    {s.kind.value:<13} {s.value}" + (" (failing)" if s.error_count else "")
+            )
+        latest = f"{r.latest:%Y-%m-%d}" if r.latest else "none yet"
+        click.echo(
+            f"    {r.by_id} items by id or feed, {r.by_name} by name, "
+            f"{r.rejected} rejected; latest {latest}"
+        )
+
+
+@main.group()
+def scholar() -> None:
+    """One followed scholar."""
+
+
+@scholar.command("show")
+@click.argument("name")
+@click.option("--limit", default=30, show_default=True)
+@pass_state
+@_errors
+def scholar_show(state: State, name: str, limit: int) -> None:
+    """Their recent items from every source, and why each is theirs."""
+    with state.tracker() as t:
+        rows = t.scholar_items(name, limit)
+    if not rows:
+        click.echo("nothing yet")
+    for item, basis, evidence, rejected in rows:
+        why = (
+            "REJECTED" if rejected else (f"name match: {evidence}" if basis == "name" else evidence)
+        )
+        click.echo(_one_line(item))
+        click.echo(f"{'':<27}{why}")
+
+
+@scholar.command("reject")
+@click.argument("name")
+@click.argument("ref")
+@pass_state
+@_errors
+def scholar_reject(state: State, name: str, ref: str) -> None:
+    """Say an item is not theirs (a namesake's): it never comes back."""
+    with state.tracker() as t:
+        item = t.reject(name, ref)
+    click.echo(f"rejected for {name}: {item.title}")
+
+
+@main.command()
+@click.argument("kind", type=KINDS)
+@click.argument("value")
+@click.option("--reader")
+@pass_state
+@_errors
+def unfollow(state: State, kind: str, value: str, reader: str | None) -> None:
+    """Stop following something (follows from the config file come back on the next run
+    unless removed there)."""
+    with state.tracker() as t:
+        t.unfollow(reader, FollowKind(kind), value)
+    click.echo(f"unfollowed {kind} {value}")
+
+
+@main.command()
+@click.option("--reader")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+@_errors
+def follows(state: State, reader: str | None, as_json: bool) -> None:
+    """List follows."""
+    with state.tracker() as t:
+        rows = t.follows(reader)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    dict(reader=f.reader, kind=f.kind.value, value=f.value, origin=f.origin)
+                    for f in rows
+                ],
+                indent=2,
+            )
+        )
+        return
+    for f in rows:
+        click.echo(f"{f.reader:<12} {f.kind.value:<9} {f.value}  [{f.origin}]")

@@ -1,0 +1,231 @@
+"""Reading a config file into settings: ``load_settings`` and the tables that
+decide the rest (schedule, fields)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tracker.config.checker import (
+    _Checker,
+    _did_you_mean,
+    _url,
+)
+from tracker.config.readers import (
+    _email,
+    _readers,
+)
+from tracker.config.settings import (
+    DigestSettings,
+    FetchSettings,
+    FieldsSettings,
+    OpenAlexSettings,
+    ScheduleSettings,
+    Settings,
+)
+from tracker.config.sources import (
+    _arxiv,
+    _fetch,
+)
+from tracker.errors import ConfigError
+from tracker.fields import FieldMap
+
+
+def load_settings(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate a config file; raises ConfigError listing every problem."""
+    path = Path(path)
+    environ = os.environ if environ is None else environ
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError as e:
+        raise ConfigError([f"{path}: file not found"]) from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"{path}: not valid TOML: {e}"]) from e
+    except OSError as e:
+        raise ConfigError([f"{path}: cannot read: {e.strerror}"]) from e
+    return settings_from_dict(data, origin=str(path), base_dir=path.parent, environ=environ)
+
+
+def settings_from_dict(
+    data: Mapping[str, Any],
+    *,
+    origin: str,
+    base_dir: Path,
+    environ: Mapping[str, str],
+) -> Settings:
+    c = _Checker(origin)
+    c.unknown_keys(
+        data,
+        "",
+        {
+            "tracker",
+            "arxiv",
+            "fetch",
+            "schedule",
+            "digest",
+            "readers",
+            "email",
+            "openalex",
+            "fields",
+        },
+    )
+    top = c.table(data, "tracker", {"data_dir", "database_url", "log_level", "fields_file"})
+    data_dir = Path(
+        environ.get("TRACKER_DATA_DIR") or base_dir / c.get(top, "tracker", "data_dir", str, "data")
+    )
+    database_url = environ.get("TRACKER_DATABASE_URL") or c.get(
+        top, "tracker", "database_url", str, ""
+    )
+    if not database_url:
+        database_url = f"sqlite:///{data_dir / 'tracker.db'}"
+    elif not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
+        c.problem("tracker.database_url", "expected a sqlite:/// or postgresql:// URL")
+    log_level = c.get(top, "tracker", "log_level", str, "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        c.problem("tracker.log_level", "expected one of DEBUG, INFO, WARNING, ERROR")
+    fields_file, field_map = _load_field_map(c, top, base_dir)
+
+    arxiv = _arxiv(c, data, environ)
+    fetch = _fetch(c, data, environ)
+    schedule = _schedule(c, data, fetch)
+    dig = c.table(
+        data,
+        "digest",
+        {"abstract_sentences", "abstract_max_chars", "cross_domain_items", "cross_domain_fields"},
+    )
+    digest = DigestSettings(
+        abstract_sentences=c.positive(dig, "digest", "abstract_sentences", int, 2),
+        abstract_max_chars=c.positive(dig, "digest", "abstract_max_chars", int, 400),
+        cross_domain_items=_at_least_zero(c, dig, "digest", "cross_domain_items", 5),
+        cross_domain_fields=_neighbours(c, dig, field_map),
+    )
+    fields_settings = _fields(c, data, base_dir)
+    digests_dir = environ.get("TRACKER_DIGESTS_DIR")
+    readers = _readers(c, data, base_dir, field_map, Path(digests_dir) if digests_dir else None)
+    email = _email(c, data, base_dir, readers, environ)
+    oa = c.table(data, "openalex", {"url", "mailto", "batch", "min_interval", "lookback_days"})
+    openalex = OpenAlexSettings(
+        url=_url(c, "openalex.url", c.get(oa, "openalex", "url", str, "https://api.openalex.org")),
+        mailto=c.get(oa, "openalex", "mailto", str, "") or arxiv.contact_email,
+        batch=min(100, c.positive(oa, "openalex", "batch", int, 50)),
+        min_interval=c.get(oa, "openalex", "min_interval", float, 0.2),
+        lookback_days=c.positive(oa, "openalex", "lookback_days", int, 30),
+    )
+    if c.problems:
+        raise ConfigError(c.problems)
+    assert field_map is not None  # problems were recorded otherwise
+    return Settings(
+        path=Path(origin),
+        data_dir=data_dir,
+        database_url=database_url,
+        arxiv=arxiv,
+        field_map=field_map,
+        fields_file=fields_file,
+        readers=tuple(readers),
+        fetch=fetch,
+        schedule=schedule,
+        digest=digest,
+        log_level=log_level,
+        email=email,
+        openalex=openalex,
+        fields=fields_settings,
+    )
+
+
+def _schedule(c: _Checker, data: Mapping[str, Any], fetch: FetchSettings) -> ScheduleSettings:
+    sched = c.table(
+        data, "schedule", {"fetch_every_minutes", "claim_lease_minutes", "leader_retry_seconds"}
+    )
+    lease = dt.timedelta(minutes=c.positive(sched, "schedule", "claim_lease_minutes", float, 5.0))
+    if lease.total_seconds() <= fetch.deadline:
+        # a claim must outlast one fetch, or a slow fetch's source goes to a second worker
+        c.problem(
+            "schedule.claim_lease_minutes",
+            f"must be longer than one fetch's deadline ([fetch] deadline = {fetch.deadline:g} s), "
+            f"got {lease.total_seconds():g} s",
+        )
+    return ScheduleSettings(
+        fetch_every=dt.timedelta(
+            minutes=c.positive(sched, "schedule", "fetch_every_minutes", float, 15.0)
+        ),
+        claim_lease=lease,
+        leader_retry=dt.timedelta(
+            seconds=c.positive(sched, "schedule", "leader_retry_seconds", float, 30.0)
+        ),
+    )
+
+
+def _at_least_zero(
+    c: _Checker, table: Mapping[str, Any], where: str, key: str, default: int
+) -> int:
+    value = c.get(table, where, key, int, default)
+    if value < 0:
+        c.problem(f"{where}.{key}", f"expected 0 or more, got {value}")
+        return default
+    return value
+
+
+def _neighbours(
+    c: _Checker, table: Mapping[str, Any], field_map: FieldMap | None
+) -> tuple[str, ...]:
+    names = c.str_list(table, "digest", "cross_domain_fields")
+    if field_map is not None:
+        known = [*field_map.fields, *dict.fromkeys(field_map.group_of(f) for f in field_map.fields)]
+        for name in names:
+            if name not in known:
+                hint = _did_you_mean(name, known)
+                c.problem("digest.cross_domain_fields", f"unknown field or group {name!r}{hint}")
+    return tuple(names)
+
+
+def _fields(c: _Checker, data: Mapping[str, Any], base_dir: Path) -> FieldsSettings:
+    t = c.table(data, "fields", {"training_data", "min_papers", "retrain_days", "max_examples"})
+    given = c.get(t, "fields", "training_data", str, "")
+    training_data = base_dir / given if given else None
+    if training_data is not None and not training_data.exists():
+        c.problem(
+            "fields.training_data",
+            f"{training_data} does not exist (a JSONL file or a folder of arXiv metadata)",
+        )
+    return FieldsSettings(
+        training_data=training_data,
+        min_papers=c.positive(t, "fields", "min_papers", int, 1000),
+        retrain_every=dt.timedelta(days=c.positive(t, "fields", "retrain_days", float, 7.0)),
+        max_examples=c.positive(t, "fields", "max_examples", int, 100_000),
+    )
+
+
+def _load_field_map(
+    c: _Checker, top: Mapping[str, Any], base_dir: Path
+) -> tuple[Path, FieldMap | None]:
+    configured = c.get(top, "tracker", "fields_file", str, "")
+    candidates = (
+        [base_dir / configured]
+        if configured
+        else [
+            base_dir / "fields.toml",
+            Path(__file__).resolve().parents[2] / "config" / "fields.toml",
+        ]
+    )
+    for candidate in candidates:
+        if candidate.is_file():
+            try:
+                with candidate.open("rb") as f:
+                    return candidate, FieldMap.from_dict(tomllib.load(f), str(candidate))
+            except tomllib.TOMLDecodeError as e:
+                c.problem("tracker.fields_file", f"{candidate} is not valid TOML: {e}")
+            except ConfigError as e:
+                c.problems.extend(e.problems)
+            return candidate, None
+    c.problem(
+        "tracker.fields_file",
+        f"field mapping not found (looked for {', '.join(str(p) for p in candidates)}); "
+        "copy config/fields.toml next to your config file or set this key",
+    )
+    return candidates[0], None

@@ -17,11 +17,7 @@ from tracker.cli.base import (
     main,
     pass_state,
 )
-from tracker.core import (
-    copy_database,
-    database_status,
-    upgrade_database,
-)
+from tracker.dbadmin import copy_database, database_status, upgrade_database
 from tracker.errors import TrackerError
 from tracker.worker import run_forever, run_once
 

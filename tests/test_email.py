@@ -406,3 +406,54 @@ def test_html_digest_is_safe_for_feedparsers_sanitising_cases(
                 assert "url(" not in value and "expression" not in value
     lowered = html.lower()
     assert "javascript:" not in lowered and "<script" not in lowered
+
+
+def test_a_send_typed_while_a_worker_leads_is_left_to_the_worker(
+    server: FixtureServer, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    """Only the scheduler leader delivers: `tracker digest --send` typed while a worker
+    leads makes the e-mail due and lets the worker send it, so the two never race to
+    send the same digest."""
+    worker, clock = make(server, tmp_path, smtp.port)
+    worker.fetch()
+    assert worker.leadership.try_lead()  # the running worker leads the schedule
+    try:
+        typed = CliRunner().invoke(
+            main,
+            [
+                "--config",
+                str(tmp_path / "tracker.toml"),
+                "digest",
+                "--send",
+                "--date",
+                "2024-11-28",
+            ],
+            catch_exceptions=False,
+        )
+        assert typed.exit_code == 0, typed.output
+        assert "email: pending" in typed.output
+        assert "a running worker leads the schedule" in typed.output
+        assert smtp.box.messages == []  # nothing sent from the command line
+        # the worker's next digest check delivers what is due (the command line made it
+        # due by the wall clock; the worker's clock is a test clock)
+        clock.now = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+        worker.digests.deliver()
+        [message] = smtp.box.messages
+        assert message["Message-ID"] == "<digest.ada.2024-11-28@lab.example.org>"
+        assert {(d.channel, d.state) for d in worker.storage.deliveries("ada")} == {
+            ("markdown", "sent"),
+            ("email", "sent"),
+        }
+    finally:
+        worker.leadership.release()
+    # with no worker leading, the command line sends itself (again, same Message-ID)
+    again = CliRunner().invoke(
+        main,
+        ["--config", str(tmp_path / "tracker.toml"), "digest", "--send", "--date", "2024-11-28"],
+        catch_exceptions=False,
+    )
+    assert again.exit_code == 0 and "email: sent" in again.output, again.output
+    assert [m["Message-ID"] for m in smtp.box.messages] == [
+        "<digest.ada.2024-11-28@lab.example.org>"
+    ] * 2
+    worker.close()

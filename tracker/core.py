@@ -12,7 +12,8 @@ import datetime as dt
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -312,9 +313,22 @@ class Tracker:
             if s.source.id in mine and s.source.error_count >= self.settings.fetch.failing_after
         ]
 
+    @contextmanager
+    def _delivering(self) -> Iterator[bool]:
+        """Whether this process may deliver now: only the scheduler leader delivers, so
+        a digest typed at the command line while a worker leads is left to the worker
+        (which sends within a minute) instead of racing it to send the same e-mail."""
+        taken = not self.leadership.held and self.leadership.try_lead()
+        try:
+            yield self.leadership.held
+        finally:
+            if taken:
+                self.leadership.release()
+
     def build_digest(self, reader_name: str | None, day: dt.date | None = None) -> DigestOutcome:
         """Build (or find) a reader's digest for a local day and deliver it."""
-        return self.digests.build(reader_name, day)
+        with self._delivering() as leading:
+            return self.digests.build(reader_name, day, deliver=leading)
 
     def render(self, digest: Digest) -> str:
         return self.digests.render(digest)
@@ -324,7 +338,8 @@ class Tracker:
         return self.digests.due()
 
     def send_digest(self, reader: str | None, day: dt.date | None = None) -> DigestOutcome:
-        return self.digests.send_now(reader, day)
+        with self._delivering() as leading:
+            return self.digests.send_now(reader, day, deliver=leading)
 
     def preview_digest(self, reader: str | None, day: dt.date | None, folder: Path) -> list[Path]:
         return self.digests.preview(reader, day, folder)

@@ -46,6 +46,8 @@ class DigestOutcome:
     digest: Digest
     created: bool  # False when the digest already existed
     deliveries: tuple[Delivery, ...] = ()
+    # True when another process (the scheduler leader) delivers what is pending
+    left_to_leader: bool = False
 
 
 class DigestService:
@@ -67,9 +69,12 @@ class DigestService:
 
     # --- building ---------------------------------------------------------------------
 
-    def build(self, reader_name: str | None, day: dt.date | None = None) -> DigestOutcome:
+    def build(
+        self, reader_name: str | None, day: dt.date | None = None, *, deliver: bool = True
+    ) -> DigestOutcome:
         """Build a reader's digest for a local day (or find it), then deliver what is
-        pending for it; an existing digest's Markdown file is written again."""
+        pending for it (unless ``deliver`` is False: another process delivers); an
+        existing digest's Markdown file is written again."""
         reader = self.settings.reader(reader_name)
         now = self.clock()
         today = now.astimezone(reader.tz).date()
@@ -86,7 +91,10 @@ class DigestService:
             digest = self.from_stored(stored)
             if "markdown" in reader.channels:  # an explicit rebuild rewrites the file
                 self._write(reader, digest)
-        deliveries = self.deliver(reader.name, digests={day: digest})
+        if deliver:
+            deliveries = self.deliver(reader.name, digests={day: digest})
+        else:
+            deliveries = self.storage.deliveries(reader.name, day)
         return DigestOutcome(
             reader.name,
             day,
@@ -94,6 +102,7 @@ class DigestService:
             digest,
             stored is None,
             tuple(deliveries),
+            left_to_leader=not deliver,
         )
 
     def _new(self, reader: ReaderSettings, day: dt.date, now: dt.datetime) -> Digest | None:
@@ -279,14 +288,21 @@ class DigestService:
         self.deliver()
         return outcomes
 
-    def send_now(self, reader_name: str | None, day: dt.date | None = None) -> DigestOutcome:
+    def send_now(
+        self, reader_name: str | None, day: dt.date | None = None, *, deliver: bool = True
+    ) -> DigestOutcome:
         """Build the day's digest if needed and e-mail it now, whatever was sent before
-        (the same Message-ID as any earlier send)."""
+        (the same Message-ID as any earlier send). With ``deliver`` False the e-mail is
+        only made due now, for the process that delivers (the scheduler leader)."""
         reader = self.settings.reader(reader_name)
         if not reader.email:
             raise UsageError(f"{reader.name} has no e-mail address ([[readers]] email)")
-        outcome = self.build(reader.name, day)
+        outcome = self.build(reader.name, day, deliver=deliver)
         self.storage.add_delivery(reader.name, outcome.day, "email", self.clock())
+        if not deliver:
+            return replace(
+                outcome, deliveries=tuple(self.storage.deliveries(reader.name, outcome.day))
+            )
         delivered = self.deliver(reader.name, digests={outcome.day: outcome.digest})
         state = [
             d for d in self.storage.deliveries(reader.name, outcome.day) if d.channel == "email"
@@ -308,7 +324,7 @@ class DigestService:
     def preview(self, reader_name: str | None, day: dt.date | None, folder: Path) -> list[Path]:
         """Write the day's digest as HTML and text files to look at (building it if
         needed), without sending anything."""
-        outcome = self.build(reader_name, day)
+        outcome = self.build(reader_name, day, deliver=False)
         d = self.settings.digest
         folder.mkdir(parents=True, exist_ok=True)
         base = folder / f"{outcome.reader}-{outcome.day.isoformat()}"

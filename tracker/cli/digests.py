@@ -53,6 +53,8 @@ def digest(
                 where = outcome.path if d.channel == "markdown" else "e-mail"
                 note = f": {d.last_error}" if d.last_error else ""
                 click.echo(f"  {d.channel}: {d.state} ({where}){note}")
+            if outcome.left_to_leader and any(d.state == "pending" for d in outcome.deliveries):
+                click.echo("  a running worker leads the schedule: it delivers what is pending")
 
 
 @main.command()

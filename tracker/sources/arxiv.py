@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from tracker.errors import FetchError, HTTPStatusError, ParseError, UpstreamError
 from tracker.models import CacheValidators, Entry, Response
 from tracker.sources.arxiv_xml import Listing, parse_api, parse_listing
-from tracker.sources.http import Fetcher
+from tracker.sources.http import Fetcher, backoff_delay, with_retries
 from tracker.sources.pacing import PacingGate
 
 log = logging.getLogger(__name__)
@@ -144,29 +144,26 @@ class ArxivClient:
         *,
         accept: str,
     ) -> Response:
-        for attempt in range(self.retries + 1):
-            try:
-                return self.fetcher.get(url, params=params, validators=validators, accept=accept)
-            except HTTPStatusError as e:
-                if e.status == 400 and e.body:
-                    # The API explains a bad query in an Atom error entry.
-                    try:
-                        parse_api(e.body)
-                    except UpstreamError as upstream:
-                        raise upstream from e
-                    except ParseError:
-                        pass
-                if not e.retryable or attempt == self.retries:
-                    raise
-                self._back_off(attempt, e.retry_after, str(e))
-            except FetchError as e:
-                if not e.retryable or attempt == self.retries:
-                    raise
-                self._back_off(attempt, None, str(e))
-        raise AssertionError("unreachable")
+        def explain(e: HTTPStatusError) -> Exception | None:
+            if e.status == 400 and e.body:
+                # The API explains a bad query in an Atom error entry.
+                try:
+                    parse_api(e.body)
+                except UpstreamError as upstream:
+                    return upstream
+                except ParseError:
+                    pass
+            return None
+
+        return with_retries(
+            lambda: self.fetcher.get(url, params=params, validators=validators, accept=accept),
+            retries=self.retries,
+            back_off=self._back_off,
+            explain=explain,
+        )
 
     def _back_off(self, attempt: int, retry_after: float | None, why: str) -> None:
-        delay = self.base_backoff * (2**attempt) * self.rng.uniform(0.5, 1.5)
+        delay = backoff_delay(self.base_backoff, attempt, self.rng)
         if retry_after is not None:
             delay = max(delay, retry_after)
         if delay > self.max_wait:

@@ -28,7 +28,6 @@ NS = {
     "opensearch": "http://a9.com/-/spec/opensearch/1.1/",
     "dc": "http://purl.org/dc/elements/1.1/",
 }
-_WS = re.compile(r"\s+")
 _ANNOUNCE = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*(\S+)\s*", re.IGNORECASE)
 
 
@@ -45,8 +44,9 @@ def _root(body: bytes, what: str) -> etree._Element:
         raise ParseError(f"malformed {what} XML: {e}") from e
 
 
-def _clean(text: str | None) -> str:
-    return _WS.sub(" ", text or "").strip()
+def clean_text(text: str | None) -> str:
+    """Runs of whitespace as one space, none at the ends."""
+    return " ".join(text.split()) if text else ""
 
 
 def _text(el: etree._Element, path: str) -> str | None:
@@ -100,8 +100,8 @@ def parse_api(body: bytes) -> ApiPage:
     entries: list[Entry] = []
     for el in root.iterfind("atom:entry", NS):
         entry_id = _text(el, "atom:id") or ""
-        if "/api/errors" in entry_id or _clean(_text(el, "atom:title")) == "Error":
-            raise UpstreamError(f"arXiv API error: {_clean(_text(el, 'atom:summary'))}")
+        if "/api/errors" in entry_id or clean_text(_text(el, "atom:title")) == "Error":
+            raise UpstreamError(f"arXiv API error: {clean_text(_text(el, 'atom:summary'))}")
         parsed = parse_arxiv_id(entry_id)
         if parsed is None:
             continue  # not a paper entry
@@ -110,19 +110,19 @@ def parse_api(body: bytes) -> ApiPage:
         primary = primary_el.get("term") if primary_el is not None else None
         categories = [c.get("term") or "" for c in el.iterfind("atom:category", NS)]
         authors = tuple(
-            tex_to_unicode(_clean(a.findtext("atom:name", default="", namespaces=NS)))
+            tex_to_unicode(clean_text(a.findtext("atom:name", default="", namespaces=NS)))
             for a in el.iterfind("atom:author", NS)
         )
         entries.append(
             Entry(
-                title=_clean(_text(el, "atom:title")),
-                summary=_clean(_text(el, "atom:summary")),
+                title=clean_text(_text(el, "atom:title")),
+                summary=clean_text(_text(el, "atom:summary")),
                 authors=tuple(a for a in authors if a),
                 arxiv_id=arxiv_id,
                 version=version,
-                doi=_clean(_text(el, "arxiv:doi")) or None,
-                journal_ref=_clean(_text(el, "arxiv:journal_ref")) or None,
-                comment=_clean(_text(el, "arxiv:comment")) or None,
+                doi=clean_text(_text(el, "arxiv:doi")) or None,
+                journal_ref=clean_text(_text(el, "arxiv:journal_ref")) or None,
+                comment=clean_text(_text(el, "arxiv:comment")) or None,
                 primary_category=primary,
                 categories=_ordered(primary, categories),
                 published=_iso(_text(el, "atom:published")),
@@ -159,9 +159,9 @@ def parse_listing(body: bytes) -> Listing:
     channel = root.find("channel")
     if channel is None:
         raise ParseError("arXiv listing has no <channel>")
-    title = _clean(channel.findtext("title"))
+    title = clean_text(channel.findtext("title"))
     if title.lower().startswith("feed error"):
-        raise UpstreamError(f"arXiv listing error: {_clean(channel.findtext('description'))}")
+        raise UpstreamError(f"arXiv listing error: {clean_text(channel.findtext('description'))}")
     published = _rfc822(channel.findtext("pubDate"))
     # The listing's date is the announcement day in US Eastern time.
     day = None
@@ -188,13 +188,15 @@ def parse_listing(body: bytes) -> Listing:
         creators = item.findtext("dc:creator", namespaces=NS) or ""
         entries.append(
             Entry(
-                title=_clean(item.findtext("title")),
-                summary=_clean(abstract),
+                title=clean_text(item.findtext("title")),
+                summary=clean_text(abstract),
                 authors=split_creators(creators),
                 arxiv_id=arxiv_id,
                 version=version,
-                doi=_clean(item.findtext("arxiv:DOI", namespaces=NS)) or None,
-                journal_ref=_clean(item.findtext("arxiv:journal_reference", namespaces=NS)) or None,
+                doi=clean_text(item.findtext("arxiv:DOI", namespaces=NS)) or None,
+                journal_ref=(
+                    clean_text(item.findtext("arxiv:journal_reference", namespaces=NS)) or None
+                ),
                 primary_category=categories[0].strip() if categories else None,
                 categories=_ordered(None, categories),
                 # A "new" announcement is the first version: its date is the paper's.
@@ -213,7 +215,7 @@ _AFFILIATION = re.compile(r"\s*\([^()]*(?:\([^()]*\)[^()]*)*\)")
 def split_creators(text: str) -> tuple[str, ...]:
     """``dc:creator`` holds every author in one string: "A (Univ. X, Y), B and C".
     Affiliations in parentheses are dropped (they contain commas too)."""
-    text = _AFFILIATION.sub("", _clean(text))
+    text = _AFFILIATION.sub("", clean_text(text))
     if not text:
         return ()
     parts = re.split(r",\s*(?:and\s+)?|\s+and\s+", tex_to_unicode(text))

@@ -14,6 +14,7 @@ import datetime as dt
 import email.utils
 import ipaddress
 import logging
+import random
 import socket
 import time
 import zlib
@@ -99,6 +100,38 @@ def parse_retry_after(value: str | None, now: dt.datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return max(0.0, (when - now).total_seconds())
+
+
+def backoff_delay(base: float, attempt: int, rng: random.Random) -> float:
+    """Exponential backoff with jitter: ``base`` doubled per attempt, times 0.5 to 1.5."""
+    return base * 2.0**attempt * rng.uniform(0.5, 1.5)
+
+
+def with_retries(
+    get: Callable[[], Response],
+    *,
+    retries: int,
+    back_off: Callable[[int, float | None, str], None],
+    explain: Callable[[HTTPStatusError], Exception | None],
+) -> Response:
+    """``get()``, retried up to ``retries`` times on retryable failures; ``back_off``
+    (attempt, the server's Retry-After, why) waits or raises, and ``explain`` turns an
+    error answer that says what is wrong into the error to raise at once."""
+    for attempt in range(retries + 1):
+        try:
+            return get()
+        except HTTPStatusError as e:
+            error = explain(e)
+            if error is not None:
+                raise error from e
+            if not e.retryable or attempt == retries:
+                raise
+            back_off(attempt, e.retry_after, str(e))
+        except FetchError as e:
+            if not e.retryable or attempt == retries:
+                raise
+            back_off(attempt, e.retry_after, str(e))
+    raise AssertionError("unreachable")
 
 
 class Fetcher:

@@ -36,10 +36,10 @@ from lxml import etree
 
 from tracker.errors import FetchError, HTTPStatusError, ParseError, UpstreamError
 from tracker.ids import parse_arxiv_id
-from tracker.models import API, Entry
+from tracker.models import API, Entry, Response
 from tracker.names import tex_to_unicode
-from tracker.sources.arxiv_xml import split_creators
-from tracker.sources.http import MAX_GATE_WAIT, Fetcher
+from tracker.sources.arxiv_xml import clean_text, split_creators
+from tracker.sources.http import MAX_GATE_WAIT, Fetcher, backoff_delay, with_retries
 from tracker.sources.pacing import PacingGate
 
 log = logging.getLogger(__name__)
@@ -82,10 +82,6 @@ class OaiRecord:
     license: str | None = None  # read, not stored (Entry has no licence)
 
 
-def _clean(text: str | None) -> str:
-    return " ".join(text.split()) if text else ""  # as _WS.sub(" ", ...).strip(), faster
-
-
 def _local(el: etree._Element) -> str:
     tag = el.tag
     return tag[tag.find("}") + 1 :] if isinstance(tag, str) else ""  # comments: ""
@@ -93,7 +89,7 @@ def _local(el: etree._Element) -> str:
 
 def _day(text: str | None) -> dt.datetime | None:
     try:
-        day = dt.date.fromisoformat(_clean(text)[:10])
+        day = dt.date.fromisoformat(clean_text(text)[:10])
     except ValueError:
         return None
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
@@ -101,19 +97,19 @@ def _day(text: str | None) -> dt.datetime | None:
 
 def _rfc822(text: str | None) -> dt.datetime | None:
     try:
-        value = email.utils.parsedate_to_datetime(_clean(text))
+        value = email.utils.parsedate_to_datetime(clean_text(text))
     except (TypeError, ValueError):
         return None
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _categories(text: str | None) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_clean(text).split()))  # primary first, as arXiv lists them
+    return tuple(dict.fromkeys(clean_text(text).split()))  # primary first, as arXiv lists them
 
 
 def _doi(text: str | None) -> str | None:
     """The first DOI: arXiv keeps several in one element, split by spaces, commas or ;."""
-    parts = [p for p in _DOI_SPLIT.split(_clean(text)) if p]
+    parts = [p for p in _DOI_SPLIT.split(clean_text(text)) if p]
     return parts[0] if parts else None
 
 
@@ -128,7 +124,7 @@ def _author(el: etree._Element) -> str:
             forenames = c.text or ""
         elif name == "suffix":
             suffix = c.text or ""
-    return tex_to_unicode(_clean(f"{forenames} {keyname} {suffix}"))
+    return tex_to_unicode(clean_text(f"{forenames} {keyname} {suffix}"))
 
 
 def _arxiv_entry(meta: etree._Element, identifier: str) -> tuple[Entry | None, str | None]:
@@ -150,7 +146,7 @@ def _arxiv_entry(meta: etree._Element, identifier: str) -> tuple[Entry | None, s
                 versions.append((int(number), when))
         else:
             fields[name] = child.text
-    parsed = parse_arxiv_id(_clean(fields.get("id"))) or parse_arxiv_id(identifier)
+    parsed = parse_arxiv_id(clean_text(fields.get("id"))) or parse_arxiv_id(identifier)
     if parsed is None:
         return None, None
     arxiv_id, version = parsed
@@ -160,14 +156,14 @@ def _arxiv_entry(meta: etree._Element, identifier: str) -> tuple[Entry | None, s
         versions.sort()
         published, updated, version = versions[0][1], versions[-1][1], versions[-1][0]
     entry = Entry(
-        title=_clean(fields.get("title")),
-        summary=_clean(fields.get("abstract")),
+        title=clean_text(fields.get("title")),
+        summary=clean_text(fields.get("abstract")),
         authors=tuple(authors),
         arxiv_id=arxiv_id,
         version=version,
         doi=_doi(fields.get("doi")),
-        journal_ref=_clean(fields.get("journal-ref")) or None,
-        comment=_clean(fields.get("comments")) or None,
+        journal_ref=clean_text(fields.get("journal-ref")) or None,
+        comment=clean_text(fields.get("comments")) or None,
         primary_category=categories[0] if categories else None,
         categories=categories,
         published=published,
@@ -177,15 +173,15 @@ def _arxiv_entry(meta: etree._Element, identifier: str) -> tuple[Entry | None, s
         # what it lacks (the version, for metadataPrefix=arXiv) merge keeps from others.
         quality=API,
     )
-    return entry, _clean(fields.get("license")) or None
+    return entry, clean_text(fields.get("license")) or None
 
 
 def _record(el: etree._Element, url: str) -> OaiRecord:
     header = el.find(_HEADER)
     if header is None:
         raise ParseError("OAI-PMH record without a <header>", url=url)
-    identifier = _clean(header.findtext(f"{{{OAI}}}identifier"))
-    datestamp = _clean(header.findtext(f"{{{OAI}}}datestamp")) or None
+    identifier = clean_text(header.findtext(f"{{{OAI}}}identifier"))
+    datestamp = clean_text(header.findtext(f"{{{OAI}}}datestamp")) or None
     parsed = parse_arxiv_id(identifier)
     arxiv_id = parsed[0] if parsed else None
     if header.get("status") == "deleted":
@@ -243,7 +239,7 @@ class OaiPage:
                         while el.getprevious() is not None:
                             del parent[0]
                 elif el.tag == _TOKEN:
-                    self.token = _clean(el.text) or None
+                    self.token = clean_text(el.text) or None
                     self.complete_size = _int(el.get("completeListSize"))
                     self.cursor = _int(el.get("cursor"))
                 elif el.tag == _LIST:
@@ -251,7 +247,7 @@ class OaiPage:
                 else:
                     code = el.get("code") or "unknown"
                     if code != NO_RECORDS:
-                        raise OaiError(code, _clean(el.text), url=self.url)
+                        raise OaiError(code, clean_text(el.text), url=self.url)
                     self.no_records = True
         except etree.XMLSyntaxError as e:
             raise ParseError(f"malformed or truncated OAI-PMH page: {e}", url=self.url) from e
@@ -326,31 +322,24 @@ class OaiClient:
                 params["from"] = since.isoformat()
             if until:
                 params["until"] = until.isoformat()
-        for attempt in range(self.retries + 1):
+
+        def get() -> Response:
             left = self.gate.wait_left()
             if left > MAX_GATE_WAIT:
                 # A long Retry-After: the Fetcher would refuse to wait at the gate; a
                 # harvest has nothing else to do, so it waits here.
                 log.info("OAI-PMH harvest waiting seconds=%.0f", left)
                 self._sleep(left)
-            try:
-                response = self.fetcher.get(self.url, params=params, accept=XML)
-                return OaiPage(response.body, response.url)
-            except HTTPStatusError as e:
-                error = oai_error(e.body, e.url or self.url) if e.body else None
-                if error is not None:
-                    raise error from e
-                if not e.retryable or attempt == self.retries:
-                    raise
-                self._back_off(attempt, e.retry_after, str(e))
-            except FetchError as e:
-                if not e.retryable or attempt == self.retries:
-                    raise
-                self._back_off(attempt, e.retry_after, str(e))
-        raise AssertionError("unreachable")
+            return self.fetcher.get(self.url, params=params, accept=XML)
+
+        def explain(e: HTTPStatusError) -> Exception | None:
+            return oai_error(e.body, e.url or self.url) if e.body else None
+
+        response = with_retries(get, retries=self.retries, back_off=self._back_off, explain=explain)
+        return OaiPage(response.body, response.url)
 
     def _back_off(self, attempt: int, retry_after: float | None, why: str) -> None:
-        delay = self.base_backoff * (2**attempt) * self.rng.uniform(0.5, 1.5)
+        delay = backoff_delay(self.base_backoff, attempt, self.rng)
         if retry_after is not None:
             delay = retry_after  # the server said when (arXiv's OAI flow control)
         if delay > self.max_wait:

@@ -21,7 +21,6 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,7 +28,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from bench.common import median, settings, timed
+from bench.common import LocalServer, QuietHandler, median, settings, timed
 from bench.corpus import CATEGORIES, Vocabulary
 
 PER_PAGE = 1_000
@@ -108,19 +107,14 @@ def write_pages(folder: Path, total: int, seed: int = 5) -> list[Path]:
     return paths
 
 
-class PageServer:
+class PageServer(LocalServer):
     """/oai2: the first page for a request without a token, page n for token n."""
 
     def __init__(self, pages: list[Path]) -> None:
         server = self
         self.pages = pages
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 params = parse_qs(urlsplit(self.path).query)
                 index = int(params.get("resumptionToken", ["0"])[0])
@@ -131,17 +125,7 @@ class PageServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_port}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 def _rss() -> int:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import random
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from bench.common import LocalServer, QuietHandler
 
 
-class FeedServer:
+class FeedServer(LocalServer):
     def __init__(
         self, documents: dict[str, bytes], latency: float = 0.0, latency_max: float | None = None
     ) -> None:
@@ -23,12 +23,7 @@ class FeedServer:
         etags = {p: '"' + hashlib.sha1(b).hexdigest() + '"' for p, b in documents.items()}
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 if server.latency_max is not None:
                     time.sleep(server._random.uniform(server.latency, server.latency_max))
@@ -52,15 +47,4 @@ class FeedServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-import threading
 import time
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from bench.common import settings
+from bench.common import LocalServer, QuietHandler, settings
 from tracker.config import ScholarFollow
 from tracker.core import follow_spec, make_tracker, scholar_specs
 from tracker.models import FollowKind
@@ -50,17 +48,12 @@ CATEGORIES = [
 ]
 
 
-class _Server:
+class _Server(LocalServer):
     def __init__(self) -> None:
         self.log: list[tuple[float, str]] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 server.log.append((time.monotonic(), path))
@@ -76,14 +69,7 @@ class _Server:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__(Handler)
 
 
 def follows() -> tuple[list[ScholarFollow], list[str]]:

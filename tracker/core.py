@@ -448,16 +448,19 @@ def make_tracker(
             return gate
         return openalex_gate if where == openalex_origin else None
 
-    fetcher = Fetcher(
-        http,
-        user_agent=settings.arxiv.user_agent,
-        max_body_bytes=settings.fetch.max_body_bytes,
-        deadline=settings.fetch.deadline,
-        max_redirects=settings.fetch.max_redirects,
-        gate_for=gate_for,
-        now=clock,
-        block_private=settings.fetch.block_private_addresses,
-    )
+    def fetcher_with(max_body_bytes: int, deadline: float) -> Fetcher:
+        return Fetcher(
+            http,
+            user_agent=settings.arxiv.user_agent,
+            max_body_bytes=max_body_bytes,
+            deadline=deadline,
+            max_redirects=settings.fetch.max_redirects,
+            gate_for=gate_for,
+            now=clock,
+            block_private=settings.fetch.block_private_addresses,
+        )
+
+    fetcher = fetcher_with(settings.fetch.max_body_bytes, settings.fetch.deadline)
     arxiv = ArxivClient(
         fetcher,
         gate,
@@ -468,15 +471,8 @@ def make_tracker(
         base_backoff=max(settings.arxiv.min_interval, 0.01),
     )
     # OAI-PMH pages run to tens of MB: the same seam and gate, a larger cap and deadline.
-    oai_fetcher = Fetcher(
-        http,
-        user_agent=settings.arxiv.user_agent,
-        max_body_bytes=max(settings.fetch.max_body_bytes, OAI_MAX_BODY),
-        deadline=max(settings.fetch.deadline, OAI_DEADLINE),
-        max_redirects=settings.fetch.max_redirects,
-        gate_for=gate_for,
-        now=clock,
-        block_private=settings.fetch.block_private_addresses,
+    oai_fetcher = fetcher_with(
+        max(settings.fetch.max_body_bytes, OAI_MAX_BODY), max(settings.fetch.deadline, OAI_DEADLINE)
     )
     oai = OaiClient(
         oai_fetcher,

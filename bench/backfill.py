@@ -136,7 +136,7 @@ def _rss() -> int:
 def harvest(url: str, folder: str, tenth_pages: int) -> dict[str, Any]:
     """In a fresh process: the whole backfill into a fresh database, with its RSS sampled
     every 10 ms (the peak after ``tenth_pages`` pages, and at the end)."""
-    from tracker.core import make_tracker  # imported here: this runs in the child
+    from tracker.app.core import make_tracker  # imported here: this runs in the child
 
     peak, at_tenth, done = [_rss()], [0], threading.Event()
 
@@ -156,7 +156,7 @@ def harvest(url: str, folder: str, tenth_pages: int) -> dict[str, Any]:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     started = time.perf_counter()
-    report = tracker.backfill("cs", since=dt.date(2024, 1, 1), progress=progress)
+    report = tracker.fetch.backfill("cs", since=dt.date(2024, 1, 1), progress=progress)
     seconds = time.perf_counter() - started
     done.set()
     sampler.join()

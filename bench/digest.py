@@ -11,9 +11,9 @@ from typing import Any
 
 from bench.common import median, settings, timed
 from bench.corpus import papers
-from tracker.core import follow_spec, make_tracker
+from tracker.app.core import follow_spec, make_tracker
+from tracker.digest.markdown import render_markdown
 from tracker.models import FollowKind
-from tracker.render import render_markdown
 
 READERS = 3
 

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tracker.classify import Example, FieldModel, train
-from tracker.classify import examples_from_papers as examples
-from tracker.fieldeval import evaluate, report_lines
-from tracker.fields import FieldMap
-from tracker.modelstore import read_arxiv_metadata
+from tracker.fields.evaluate import evaluate, report_lines
+from tracker.fields.mapping import FieldMap
+from tracker.fields.model import Example, FieldModel, train
+from tracker.fields.model import examples_from_papers as examples
+from tracker.fields.store import read_arxiv_metadata
 
 REPO = Path(__file__).resolve().parents[1]
 TRAINED_AT = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)  # recorded in the model only

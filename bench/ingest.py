@@ -16,9 +16,9 @@ import feedparser
 from bench.common import median, settings, timed
 from bench.corpus import papers, rss_feed
 from bench.feedserver import FeedServer
-from tracker.core import follow_spec, make_tracker
+from tracker.app.core import follow_spec, make_tracker
+from tracker.fetch.merge import merge, normalise_new
 from tracker.ids import item_key
-from tracker.merge import merge, normalise_new
 from tracker.models import FollowKind
 from tracker.sources.feeds import parse_feed
 from tracker.storage import open_storage

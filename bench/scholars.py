@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import LocalServer, QuietHandler, settings
+from tracker.app.core import follow_spec, make_tracker, scholar_specs
 from tracker.config import ScholarFollow
-from tracker.core import follow_spec, make_tracker, scholar_specs
 from tracker.models import FollowKind
 from tracker.storage import FollowSpec
 

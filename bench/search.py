@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from bench.common import median, percentile, settings
 from bench.corpus import Vocabulary, papers
-from tracker.merge import merge, normalise_new
+from tracker.fetch.merge import merge, normalise_new
 from tracker.models import SearchFilters
 from tracker.storage import Storage, open_storage
 

@@ -30,8 +30,8 @@ from sqlalchemy.engine import make_url
 from bench.common import median, settings
 from bench.corpus import papers, rss_feed
 from bench.feedserver import FeedServer
+from tracker.app.core import follow_spec, make_tracker
 from tracker.config import Settings
-from tracker.core import follow_spec, make_tracker
 from tracker.models import FollowKind
 from tracker.storage import open_storage
 

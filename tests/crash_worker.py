@@ -27,9 +27,9 @@ from typing import Any
 
 import tracker.cli as cli
 import tracker.cli.base as cli_base
+from tracker.app.core import Tracker, make_tracker
 from tracker.config import Settings
-from tracker.core import Tracker, make_tracker
-from tracker.ingest import CycleReport
+from tracker.fetch.cycle import CycleReport
 
 
 def child(config: str, start: dt.datetime) -> None:

@@ -32,11 +32,11 @@ from lxml import etree
 
 from tests.conftest import write_config
 from tests.server import FixtureServer, Paper, atom_feed
+from tracker.app.core import make_tracker
 from tracker.cli import main
 from tracker.config import Settings, load_settings
-from tracker.core import make_tracker
 from tracker.errors import SourceError
-from tracker.merge import merge, normalise_new
+from tracker.fetch.merge import merge, normalise_new
 from tracker.models import API, LISTING
 from tracker.sources.oai import OaiPage
 from tracker.storage import Storage, open_storage

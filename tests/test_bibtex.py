@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from tracker.bibtex import bib_author, cite_key, latex_escape, to_bibtex, to_json
+from tracker.library.bibtex import bib_author, cite_key, latex_escape, to_bibtex, to_json
 from tracker.models import Item, ItemKind
 
 

@@ -25,9 +25,9 @@ from click.testing import CliRunner
 
 from tests.conftest import LISTING_MORNING, REPO, Clock, write_config
 from tests.test_storage import BACKENDS, T0, category, database_url, feed, follow, query
+from tracker.app.core import Tracker, make_tracker
 from tracker.cli import main
 from tracker.config import load_settings, settings_from_dict
-from tracker.core import Tracker, make_tracker
 from tracker.errors import ConfigError, StorageError
 from tracker.models import FollowKind, Source, SourceKind
 from tracker.storage import Storage, open_storage

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from tests.test_fields_mapping import FIELDS_FILE
-from tracker.classify import Example, FieldModel, examples_from_papers, train
 from tracker.errors import ModelError
-from tracker.fieldeval import evaluate, report_lines, time_split
-from tracker.fields import FieldMap
+from tracker.fields.evaluate import evaluate, report_lines, time_split
+from tracker.fields.mapping import FieldMap
+from tracker.fields.model import Example, FieldModel, examples_from_papers, train
+from tracker.fields.store import ModelStore, read_arxiv_metadata
+from tracker.fields.tagger import MIN_MODEL_CONFIDENCE, Tagger, own_fields_from_saved, training_due
 from tracker.models import Entry
-from tracker.modelstore import ModelStore, read_arxiv_metadata
-from tracker.tagging import MIN_MODEL_CONFIDENCE, Tagger, own_fields_from_saved, training_due
 
 NOW = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
 SYS = "Computer Science > Systems"

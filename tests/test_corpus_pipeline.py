@@ -15,8 +15,8 @@ import pytest
 
 from tests.conftest import LISTING_MORNING, Clock
 from tests.server import FixtureServer
+from tracker.app.core import follow_spec, make_tracker
 from tracker.config import Settings
-from tracker.core import follow_spec, make_tracker
 from tracker.errors import ParseError
 from tracker.ids import item_key
 from tracker.models import FollowKind

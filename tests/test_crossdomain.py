@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.test_digest import FOLLOWS, SEEN, SYS, paper, post
-from tracker.crossdomain import Interest, rank_cross, similarities, with_note
-from tracker.digest import MORE_CROSS, ReaderView, build_digest
+from tracker.digest.crossdomain import Interest, rank_cross, similarities, with_note
+from tracker.digest.markdown import render_markdown
+from tracker.digest.select import MORE_CROSS, ReaderView, build_digest
 from tracker.models import DigestEntry, FieldTag, FollowKind, Item, Reason, Sighting
-from tracker.render import render_markdown
 
 GOLDEN = Path(__file__).parent / "golden" / "digest_cross_domain.md"
 DAY = dt.date(2024, 11, 28)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from tracker.digest import ReaderView, build_digest, reasons_for
+from tracker.digest.markdown import escape, first_sentences, render_markdown
+from tracker.digest.select import ReaderView, build_digest, reasons_for
 from tracker.models import (
     FieldTag,
     Follow,
@@ -18,7 +19,6 @@ from tracker.models import (
     Reason,
     Sighting,
 )
-from tracker.render import escape, first_sentences, render_markdown
 
 GOLDEN = Path(__file__).parent / "golden" / "digest_2024-11-28.md"
 UTC = dt.UTC
@@ -265,7 +265,7 @@ GOLDEN_TEXT = GOLDEN.with_suffix(".txt")
 
 
 def test_email_parts_match_golden_files() -> None:
-    from tracker.render_email import compose, html_part, subject, text_part
+    from tracker.digest.email import compose, html_part, subject, text_part
 
     digest = build_digest(
         VIEW,

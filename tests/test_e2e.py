@@ -19,8 +19,8 @@ import pytest
 
 from tests.conftest import LISTING_MORNING, Clock
 from tests.server import FixtureServer, Paper, query_matches
+from tracker.app.core import Tracker, make_tracker
 from tracker.config import Settings
-from tracker.core import Tracker, make_tracker
 from tracker.models import SearchFilters
 from tracker.worker import run_once
 

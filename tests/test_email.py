@@ -23,9 +23,9 @@ from click.testing import CliRunner
 from tests.conftest import LISTING_MORNING, Clock, write_config
 from tests.server import FixtureServer, Paper
 from tests.smtp import SmtpServer, free_port
+from tracker.app.core import Tracker, make_tracker
 from tracker.cli import main
 from tracker.config import Settings, load_settings
-from tracker.core import Tracker, make_tracker
 from tracker.worker import run_once
 
 SENDER = "tracker <tracker@lab.example.org>"
@@ -370,7 +370,7 @@ def test_html_digest_is_safe_for_feedparsers_sanitising_cases(
     script, no event handler, no remote resource and only http(s) links."""
     import lxml.html
 
-    from tracker.core import follow_spec
+    from tracker.app.core import follow_spec
     from tracker.models import FollowKind
 
     cases = sorted(

@@ -35,9 +35,9 @@ from click.testing import CliRunner
 from tests.conftest import LISTING_MORNING, Clock
 from tests.server import FixtureServer, Paper, Reply
 from tracker import decide
+from tracker.app.core import Tracker, make_tracker
 from tracker.cli import main
 from tracker.config import Settings
-from tracker.core import Tracker, make_tracker
 from tracker.errors import FetchError
 from tracker.models import Source, SourceKind
 from tracker.sources.http import Fetcher, make_client

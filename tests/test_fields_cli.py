@@ -17,9 +17,9 @@ from click.testing import CliRunner, Result
 
 from tests.conftest import LISTING_MORNING, Clock, write_config
 from tests.server import FixtureServer
+from tracker.app.core import make_tracker
 from tracker.cli import main
 from tracker.config import Settings
-from tracker.core import make_tracker
 from tracker.errors import ConfigError
 from tracker.worker import add_jobs
 

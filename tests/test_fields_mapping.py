@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tracker.fields import FieldMap
+from tracker.fields.mapping import FieldMap
 from tracker.models import Entry
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"

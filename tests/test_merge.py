@@ -1,4 +1,4 @@
-"""Tests for tracker.merge: the richer entry wins field by field, the rest is kept.
+"""Tests for tracker.fetch.merge: the richer entry wins field by field, the rest is kept.
 
 Table-driven: each case is (stored entry, new entry, expected fields of the merge).
 Merging must not depend on which of the two arrived first where quality decides.
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracker.merge import merge, normalise_new
+from tracker.fetch.merge import merge, normalise_new
 from tracker.models import API, FEED_POST, LINK_ONLY, LISTING, Entry
 
 UTC = dt.UTC

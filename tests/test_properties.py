@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 
 from tests.conftest import Clock, write_config
 from tracker import ids
+from tracker.app.core import Tracker, make_tracker
 from tracker.config import Settings, load_settings
-from tracker.core import Tracker, make_tracker
-from tracker.merge import merge, normalise_new
+from tracker.fetch.merge import merge, normalise_new
 from tracker.models import FEED_POST, LISTING, Entry, SourceKind
 
 START = dt.datetime(2024, 11, 28, 5, 0, tzinfo=dt.UTC)

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracker import query
 from tracker.models import Entry
 from tracker.names import arxiv_author_term, same_person_name, split_name, tex_to_unicode
+from tracker.sources import arxiv_query as query
 
 PAPER = Entry(
     title="Fast Speculative Decoding for Large Language Models",

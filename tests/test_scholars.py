@@ -16,11 +16,11 @@ from click.testing import CliRunner
 
 from tests.conftest import LISTING_MORNING, Clock
 from tests.server import FixtureServer, Paper
+from tracker.app.core import make_tracker
 from tracker.cli import main
 from tracker.config import Settings
-from tracker.core import make_tracker
+from tracker.fetch.attribution import Profile, assess, candidates, learn
 from tracker.models import Entry
-from tracker.scholars import Profile, assess, candidates, learn
 from tracker.sources.openalex import abstract_text, parse_work
 from tracker.worker import run_once
 

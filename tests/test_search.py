@@ -32,9 +32,9 @@ from tests.test_storage import (
 from tracker import ids
 from tracker.errors import SearchQueryError
 from tracker.models import NO_FILTERS, Entry, Item, SearchFilters, SearchHit, SourceKind
-from tracker.searchquery import MAX_LENGTH, tokenize
 from tracker.sources.arxiv_xml import parse_listing
 from tracker.storage import Storage, open_storage
+from tracker.storage.search_syntax import MAX_LENGTH, tokenize
 
 LISTING_FILE = "arxiv-rss/new-format-2024/rss_all_archives_2024-11-28.xml"
 UTC = dt.UTC

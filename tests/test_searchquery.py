@@ -1,4 +1,4 @@
-"""Tests for tracker.searchquery: grammar tables, real SQLite FTS5 runs, Hypothesis fuzzing.
+"""Tests for tracker.storage.search_syntax: grammar tables, real FTS5 runs, Hypothesis fuzzing.
 
 PostgreSQL is not available here, so ``tsquery()`` output is checked by a small parser
 that follows PostgreSQL's tsquery syntax and precedence (``!`` > ``<->`` > ``&`` > ``|``)
@@ -17,7 +17,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tracker.errors import SearchQueryError
-from tracker.searchquery import (
+from tracker.storage.search_syntax import (
     MAX_LENGTH,
     MAX_TERMS,
     And,

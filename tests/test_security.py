@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import CONFIG_DIR, LISTING_MORNING, Clock
 from tests.server import FixtureServer
+from tracker.app.core import make_tracker
 from tracker.config import Settings, load_settings
-from tracker.core import make_tracker
 from tracker.errors import FetchError
 from tracker.ids import canonical_url
 from tracker.sources.http import Fetcher

@@ -27,8 +27,8 @@ from alembic.migration import MigrationContext
 from tests import pg
 from tracker import ids
 from tracker.errors import NotFoundError, StorageError
-from tracker.fields import FieldMap
-from tracker.merge import merge, normalise_new
+from tracker.fetch.merge import merge, normalise_new
+from tracker.fields.mapping import FieldMap
 from tracker.models import (
     API,
     FEED_POST,

@@ -39,8 +39,8 @@ from tests.conftest import CONFIG_DIR, REPO, Clock
 from tests.server import FixtureServer, Reply
 from tests.test_crash_fetch import Forker
 from tests.test_storage import BACKENDS, database_url
+from tracker.app.core import make_tracker
 from tracker.config import load_settings
-from tracker.core import make_tracker
 
 START = dt.datetime(2024, 11, 28, 6, 0, tzinfo=dt.UTC)
 INTERVAL = 0.3  # arXiv's min_interval here: every worker's requests together keep it

@@ -8,7 +8,7 @@ its manifest: the fields job looks every few hours and trains when a week has pa
 
 Several workers may run against one database (a lab's PostgreSQL): every one of them
 fetches (claims split the due sources between them), but only the scheduler leader
-builds and delivers digests and trains the field model (``leader.py``); the others
+builds and delivers digests and trains the field model (``app.leader``); the others
 try to take the lead every ``[schedule] leader_retry_seconds``.
 """
 
@@ -25,9 +25,9 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from tracker.core import Tracker
-from tracker.digesting import DigestOutcome
-from tracker.ingest import CycleReport, Progress
+from tracker.app.core import Tracker
+from tracker.digest.service import DigestOutcome
+from tracker.fetch.cycle import CycleReport, Progress
 
 log = logging.getLogger(__name__)
 DIGEST_CHECK = dt.timedelta(minutes=1)

@@ -8,6 +8,7 @@ import json
 
 import click
 
+from tracker.app.dbadmin import copy_database, database_status, upgrade_database
 from tracker.cli.base import (
     State,
     _date,
@@ -17,7 +18,6 @@ from tracker.cli.base import (
     main,
     pass_state,
 )
-from tracker.dbadmin import copy_database, database_status, upgrade_database
 from tracker.errors import TrackerError
 from tracker.worker import run_forever, run_once
 

@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 import click
 
 from tracker import __version__
+from tracker.app.core import Tracker, make_tracker
 from tracker.config import Settings, load_settings
-from tracker.core import Tracker, make_tracker
 from tracker.errors import ConfigError, TrackerError, UsageError
 from tracker.models import Item
 

@@ -14,7 +14,7 @@ from tracker.cli.base import (
     main,
     pass_state,
 )
-from tracker.fieldeval import report_lines
+from tracker.fields.evaluate import report_lines
 from tracker.models import CONFIDENT
 
 # --- fields ---------------------------------------------------------------------------------

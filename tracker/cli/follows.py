@@ -8,6 +8,9 @@ from typing import Any
 
 import click
 
+from tracker.app.core import (
+    Tracker,
+)
 from tracker.cli.base import (
     State,
     _errors,
@@ -16,9 +19,6 @@ from tracker.cli.base import (
     pass_state,
 )
 from tracker.config import ScholarFollow, check_scholar
-from tracker.core import (
-    Tracker,
-)
 from tracker.errors import UsageError
 from tracker.models import FollowKind
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from tracker.bibtex import item_dict
 from tracker.cli.base import (
     F,
     State,
@@ -17,6 +16,7 @@ from tracker.cli.base import (
     main,
     pass_state,
 )
+from tracker.library.bibtex import item_dict
 from tracker.models import SearchFilters
 
 # --- search, show, save, export -------------------------------------------------------------

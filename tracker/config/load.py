@@ -33,7 +33,7 @@ from tracker.config.sources import (
     _fetch,
 )
 from tracker.errors import ConfigError
-from tracker.fields import FieldMap
+from tracker.fields.mapping import FieldMap
 
 
 def load_settings(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings:

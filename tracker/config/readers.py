@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tracker import query
 from tracker.config.checker import (
     _Checker,
     _did_you_mean,
@@ -29,9 +28,10 @@ from tracker.config.settings import (
     ReaderSettings,
     ScholarFollow,
 )
-from tracker.fields import FieldMap
+from tracker.fields.mapping import FieldMap
 from tracker.ids import canonical_url
 from tracker.names import split_name
+from tracker.sources import arxiv_query as query
 
 
 def _readers(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tracker.fields import FieldMap
+from tracker.fields.mapping import FieldMap
 
 ARXIV_MIN_INTERVAL = 3.0  # arXiv's terms of use: one request every three seconds
 ALL_DAYS = frozenset(range(7))

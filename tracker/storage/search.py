@@ -17,7 +17,7 @@ are index intersections inside FTS5. Work is bounded for every query:
 
 Other filters are uncorrelated ``IN (...)`` sets on ``items`` joined with CROSS JOIN,
 so the full-text match stays the outer loop. Snippets are made in Python for the rows
-shown (``tracker.highlight``).
+shown (``tracker.storage.snippets``).
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.errors import SearchQueryError
-from tracker.highlight import snippet
 from tracker.models import NO_FILTERS, SearchFilters, SearchHit, SourceKind
-from tracker.searchquery import SearchQuery, parse_search
 from tracker.storage import schema
 from tracker.storage.items import ItemsMixin
 from tracker.storage.search_pg import rank_postgresql
+from tracker.storage.search_syntax import SearchQuery, parse_search
+from tracker.storage.snippets import snippet
 from tracker.storage.tags import (
     MAX_MONTHS,
     archive_token,

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from tracker.searchquery import SearchQuery
+from tracker.storage.search_syntax import SearchQuery
 
 # ts_rank weights in the order D, C, B, A: abstract 1, authors 4, title 10 (bm25's on SQLite)
 WEIGHTS = "'{0.0, 0.1, 0.4, 1.0}'"

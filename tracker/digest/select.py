@@ -9,7 +9,7 @@ that matches none of the reader's follows (a namesake of a followed scholar, say
 left out. Only confident fields (``CONFIDENT``) place an item.
 
 Cross-domain reading is capped: the ``cross_limit`` items closest to the reader's
-interests (``tracker.crossdomain``) get full entries with a one-line reason, and the
+interests (``tracker.digest.crossdomain``) get full entries with a one-line reason, and the
 rest are listed compactly under "More from other fields", so nothing that matched a
 follow is skipped.
 
@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from tracker.crossdomain import Interest, rank_cross, with_note
+from tracker.digest.crossdomain import Interest, rank_cross, with_note
 from tracker.models import (
     CONFIDENT,
     Digest,

@@ -5,7 +5,7 @@ Request economy: OpenAlex ids are OR-ed ``batch`` at a time; arXiv author feeds 
 request each, through the arXiv pacing gate) are read on their own slow schedule and
 at most ``author_feeds_per_cycle`` per cycle, so many scholars never crowd out the
 daily listing and searches. Attribution: by id for what a scholar's id-keyed source or
-own feed delivered, by name with evidence (``tracker.scholars``) for any other arXiv
+own feed delivered, by name with evidence (``tracker.fetch.attribution``) for any other arXiv
 paper or OpenAlex work with a matching author; rejections are never undone.
 """
 
@@ -19,9 +19,9 @@ from dataclasses import dataclass, replace
 from tracker import decide, ids
 from tracker.config import Settings
 from tracker.errors import SourceError
+from tracker.fetch.attribution import Profile, assess, learn
 from tracker.models import CacheValidators, Entry, Source, SourceKind
 from tracker.names import split_name
-from tracker.scholars import Profile, assess, learn
 from tracker.sources.arxiv_xml import parse_api
 from tracker.sources.http import Fetcher
 from tracker.sources.openalex import OpenAlexClient

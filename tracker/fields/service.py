@@ -11,8 +11,8 @@ The model is loaded on first use only (importing scikit-learn and reading the fi
 cost about a second), so commands that tag nothing never pay for it.
 
 Composition: wired by ``make_tracker``; the ``Tracker`` facade delegates here. It
-decides nothing itself: when to train is ``tagging.training_due``, which fields an
-item gets is ``tagging.Tagger``'s, and the model is ``classify``'s.
+decides nothing itself: when to train is ``tagger.training_due``, which fields an
+item gets is ``tagger.Tagger``'s, and the model is ``model``'s.
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tracker.classify import SEED, Example, FieldModel, ModelInfo, examples_from_papers, train
 from tracker.config import Settings
-from tracker.crossdomain import Interest
+from tracker.digest.crossdomain import Interest
 from tracker.errors import ModelError, UsageError
-from tracker.fieldeval import Evaluation, evaluate
+from tracker.fields.evaluate import Evaluation, evaluate
+from tracker.fields.model import SEED, Example, FieldModel, ModelInfo, examples_from_papers, train
+from tracker.fields.store import ModelStore, read_arxiv_metadata
+from tracker.fields.tagger import Tagger, own_fields_from_saved, training_due
 from tracker.models import CONFIDENT, Entry, FieldTag, Item
-from tracker.modelstore import ModelStore, read_arxiv_metadata
 from tracker.storage import Storage
-from tracker.tagging import Tagger, own_fields_from_saved, training_due
 
 log = logging.getLogger(__name__)
 MIN_FIELDS = 10  # fields a database-only training set must cover

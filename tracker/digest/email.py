@@ -19,8 +19,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
-from tracker.models import Digest, DigestEntry, ItemKind
-from tracker.render import (
+from tracker.digest.markdown import (
     CROSS_INTRO,
     MAX_AUTHORS,
     confident_fields,
@@ -28,6 +27,7 @@ from tracker.render import (
     section_title,
     summary_line,
 )
+from tracker.models import Digest, DigestEntry, ItemKind
 
 FONT = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif"
 MUTED = "color:#555555"

@@ -20,19 +20,21 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tracker import decide, query
-from tracker.backfill import Backfill, BackfillReport, Harvest
-from tracker.bibtex import to_bibtex, to_json
+from tracker import decide
+from tracker.app.leader import Leadership
 from tracker.config import ReaderSettings, ScholarFollow, Settings, origin
-from tracker.digest import ReaderView
-from tracker.digesting import DigestOutcome, DigestService
+from tracker.digest.select import ReaderView
+from tracker.digest.service import DigestOutcome, DigestService
+from tracker.digest.smtp import SmtpMailer
 from tracker.errors import NotFoundError, SourceError, UsageError
-from tracker.fieldeval import Evaluation
-from tracker.fieldservice import Explanation, FieldCount, FieldService, TrainReport
+from tracker.fetch.attribution import Candidate, candidates
+from tracker.fetch.backfill import Backfill, BackfillReport, Harvest
+from tracker.fetch.claims import new_worker_id
+from tracker.fetch.cycle import CycleReport, Ingestor, Progress
+from tracker.fields.evaluate import Evaluation
+from tracker.fields.service import Explanation, FieldCount, FieldService, TrainReport
 from tracker.ids import canonical_url
-from tracker.ingest import CycleReport, Ingestor, Progress
-from tracker.leader import Leadership
-from tracker.mailer import SmtpMailer
+from tracker.library.bibtex import to_bibtex, to_json
 from tracker.models import (
     NO_FILTERS,
     Delivery,
@@ -46,7 +48,7 @@ from tracker.models import (
     SourceStatus,
 )
 from tracker.names import arxiv_author_term, split_name
-from tracker.scholars import Candidate, candidates
+from tracker.sources import arxiv_query as query
 from tracker.sources.arxiv import ArxivClient
 from tracker.sources.http import Fetcher, make_client
 from tracker.sources.oai import OAI_DEADLINE, OAI_MAX_BODY, OAI_SET, PREFIXES, OaiClient
@@ -61,7 +63,6 @@ from tracker.storage import (
     Storage,
     open_storage,
 )
-from tracker.workshare import new_worker_id
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -113,7 +114,7 @@ class Tracker:
         self.settings = settings
         self.storage = storage
         self.ingestor = ingestor
-        # which process of the installation runs digests and training (see leader.py)
+        # which process of the installation runs digests and training (see app/leader.py)
         self.leadership = leadership or Leadership(NamedLock("scheduler"), ingestor.worker_id)
         self.oai = oai
         self.clock = clock

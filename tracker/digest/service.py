@@ -25,13 +25,13 @@ from pathlib import Path
 
 from tracker import decide
 from tracker.config import ReaderSettings, Settings
-from tracker.delivery import digest_path, write_atomic
-from tracker.digest import ReaderView, build_digest
+from tracker.digest.email import compose, html_part, text_part
+from tracker.digest.files import digest_path, write_atomic
+from tracker.digest.markdown import render_markdown
+from tracker.digest.select import ReaderView, build_digest
+from tracker.digest.smtp import SmtpMailer
 from tracker.errors import DeliveryError, StorageError, UsageError
-from tracker.mailer import SmtpMailer
 from tracker.models import Delivery, Digest, DigestEntry, DigestSection
-from tracker.render import render_markdown
-from tracker.render_email import compose, html_part, text_part
 from tracker.storage import DigestRow, Storage, StoredDigest
 
 log = logging.getLogger(__name__)

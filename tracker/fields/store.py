@@ -29,8 +29,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tracker.classify import FieldModel, ModelInfo
 from tracker.errors import ModelError
+from tracker.fields.model import FieldModel, ModelInfo
 from tracker.models import API, Entry
 
 log = logging.getLogger(__name__)

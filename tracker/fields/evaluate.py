@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracker.classify import Example, FieldModel, text_of
+from tracker.fields.model import Example, FieldModel, text_of
 
 FOCUS_GROUP = "Computer Science"
 _NO_DAY = dt.date.min

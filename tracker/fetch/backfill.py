@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 
 from tracker import ids
 from tracker.errors import NotFoundError, SourceError
-from tracker.merge import merge, normalise_new
+from tracker.fetch.merge import merge, normalise_new
 from tracker.models import Entry
 from tracker.sources.oai import BAD_TOKEN, OaiClient, OaiError, OaiPage
 from tracker.storage import Storage

@@ -15,7 +15,7 @@ fitted vectorizer, not the estimator, so predictions and explanations are the sa
 arithmetic.
 
 Pure: no I/O and no clock here (``trained_at`` is passed in). Saving and loading
-are ``tracker.modelstore``'s. scikit-learn and SciPy are imported inside the
+are ``tracker.fields.store``'s. scikit-learn and SciPy are imported inside the
 functions that fit (about two seconds), so that commands which never train or
 predict do not pay for them.
 """

@@ -11,7 +11,7 @@ sources, with backoff, and the cycle goes on.
 
 Several workers share the queue: sources are claimed before they are fetched, a batch
 at a time (a listing request's categories, the cycle's searches, a few feeds more than
-the pool has threads), so each due source is fetched by one worker (``workshare.py``).
+the pool has threads), so each due source is fetched by one worker (``fetch.claims``).
 """
 
 from __future__ import annotations
@@ -22,19 +22,20 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
-from tracker import decide, ids, query
+from tracker import decide, ids
 from tracker.config import Settings
 from tracker.errors import SourceError, TrackerError
-from tracker.ingest_scholars import Attributor, author_feeds, openalex_works
-from tracker.merge import merge, normalise_new
+from tracker.fetch.claims import Claimer, new_worker_id
+from tracker.fetch.merge import merge, normalise_new
+from tracker.fetch.scholars import Attributor, author_feeds, openalex_works
 from tracker.models import CacheValidators, Entry, Response, Source, SourceKind
+from tracker.sources import arxiv_query as query
 from tracker.sources.arxiv import ArxivClient
 from tracker.sources.feeds import ParsedFeed, parse_feed
 from tracker.sources.http import Fetcher
 from tracker.sources.openalex import OpenAlexClient
 from tracker.storage import Storage
 from tracker.storage.items import TagFn
-from tracker.workshare import Claimer, new_worker_id
 
 log = logging.getLogger(__name__)
 QUERY_OVERLAP = dt.timedelta(days=2)  # re-ask this far back: arXiv's index lags

@@ -12,7 +12,7 @@
 Also here: when the model is due for retraining.
 
 Pure: no I/O here. The model is any object with ``predict`` and ``top_terms`` (see
-``Predictor``); ``tracker.classify.FieldModel`` is the real one.
+``Predictor``); ``tracker.fields.model.FieldModel`` is the real one.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from tracker.fields import FieldMap
+from tracker.fields.mapping import FieldMap
 from tracker.models import Entry, FieldTag
 
 MAX_MODEL_FIELDS = 2

@@ -1,0 +1,1 @@
+"""A reader's library: exporting saved papers (``bibtex``)."""

@@ -14,17 +14,32 @@ import json
 import time
 from pathlib import Path
 
-from bench import backfill, digest, fields, ingest, scholars, search, workers
+from bench import backfill, digest, fields, ingest, ranking, scholars, search, workers
 
 SIZES = {
-    "small": {"ingest": 20, "search": [10_000], "digest": 1_000, "scholars": 0.05, "fields": 8},
-    "medium": {"ingest": 200, "search": [100_000], "digest": 5_000, "scholars": 3.0, "fields": 1},
+    "small": {
+        "ingest": 20,
+        "search": [10_000],
+        "digest": 1_000,
+        "scholars": 0.05,
+        "fields": 8,
+        "ranking": 4,
+    },
+    "medium": {
+        "ingest": 200,
+        "search": [100_000],
+        "digest": 5_000,
+        "scholars": 3.0,
+        "fields": 1,
+        "ranking": 1,
+    },
     "large": {
         "ingest": 2_000,
         "search": [100_000, 1_000_000],
         "digest": 5_000,
         "scholars": 3.0,
         "fields": 1,
+        "ranking": 1,
     },
 }
 BACKFILL = {"small": 5_000, "medium": 100_000, "large": 1_000_000}  # OAI records harvested
@@ -36,7 +51,16 @@ def main() -> None:
     parser.add_argument("--size", choices=list(SIZES), default="medium")
     parser.add_argument(
         "--only",
-        choices=["ingest", "search", "digest", "scholars", "fields", "backfill", "workers"],
+        choices=[
+            "ingest",
+            "search",
+            "digest",
+            "scholars",
+            "fields",
+            "ranking",
+            "backfill",
+            "workers",
+        ],
     )
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="keep the search databases in DIR and reuse them"
@@ -71,6 +95,9 @@ def main() -> None:
     if args.only in (None, "fields"):
         results["fields"] = fields.run(size["fields"])  # type: ignore[arg-type]
         print(json.dumps({"fields": results["fields"]}, indent=2), flush=True)
+    if args.only in (None, "ranking"):
+        results["ranking"] = ranking.run(size["ranking"])  # type: ignore[arg-type]
+        print(json.dumps({"ranking": results["ranking"]}, indent=2), flush=True)
     if args.only in (None, "backfill"):
         results["backfill"] = backfill.run(BACKFILL[args.size])
         print(json.dumps({"backfill": results["backfill"]}, indent=2), flush=True)

@@ -1,0 +1,171 @@
+"""Ranking a reader's candidates with their model, and the one-line reasons.
+
+``rank`` scores every candidate (array arithmetic over the texts' TF-IDF rows) and
+orders them best first. ``explain`` gives the few shown ones their reason: the
+nearest of the reader's own papers (saved, rated up, in their library, by a scholar
+they follow) and the words and phrases the two share; when no paper of theirs is
+near, the words of the candidate that weigh most in the reader's model.
+
+``cross_picks`` chooses papers from fields the reader does not follow: those closest
+to the reader's papers (the model's score and the cosine to the nearest of them,
+each turned into a rank among the candidates, averaged), at most ``PER_CATEGORY`` of one primary category, each with a reason; a candidate
+that shares no word with any of the reader's papers is never a pick.
+
+A ``Why`` is data, not a sentence: the digest's view words it (and translates it).
+
+Pure: no I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+
+from tracker.reading.model import Evidence, ReaderModel
+
+NEAR = 0.1  # cosine from which one of the reader's papers is named in a reason
+SHARED_TERMS = 3  # words or phrases named in a reason
+PER_CATEGORY = 2  # cross-domain picks of one primary category at most
+PHRASE_BONUS = 1.5  # a shared phrase says more than a shared word
+# A near paper of a stronger kind of evidence is named before a weaker one.
+KIND_PREFERENCE = {"saved": 1.0, "up": 1.0, "library": 1.0, "scholar": 0.9, "follow": 0.7}
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    key: Hashable  # the caller's: an item id
+    title: str
+    text: str  # title and abstract
+    categories: tuple[str, ...] = ()  # primary first
+
+
+@dataclass(frozen=True, slots=True)
+class Why:
+    """Why an item ranks where it does."""
+
+    kind: str  # the nearest paper's evidence kind ("saved", ...), or "words"
+    title: str = ""  # the nearest paper of the reader's
+    detail: str = ""  # its scholar, category or query
+    terms: tuple[str, ...] = ()  # the words and phrases shared (or weighing most)
+
+    def as_json(self) -> list[object]:
+        return [self.kind, self.title, self.detail, list(self.terms)]
+
+    @classmethod
+    def from_json(cls, value: object) -> Why | None:
+        if not isinstance(value, list) or len(value) != 4:
+            return None
+        kind, title, detail, terms = value
+        return cls(str(kind), str(title), str(detail), tuple(str(t) for t in terms))
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    key: Hashable
+    score: float
+    reason: Why | None = None
+
+
+def rank(model: ReaderModel, candidates: Sequence[Candidate]) -> list[Scored]:
+    """Every candidate with its score, best first (ties keep the given order)."""
+    if not candidates:
+        return []
+    scores = model.scores([c.text for c in candidates])
+    order = np.argsort(-scores, kind="stable")
+    return [Scored(candidates[n].key, float(scores[n])) for n in order]
+
+
+def explain(model: ReaderModel, candidates: Sequence[Candidate]) -> list[Why | None]:
+    """The reason of each candidate (None only when it shares nothing with the
+    reader's papers and no word of it weighs for them)."""
+    if not candidates:
+        return []
+    rows = model.rows([c.text for c in candidates])
+    return [_why(model, rows[n]) for n in range(len(candidates))]
+
+
+def _why(model: ReaderModel, row: sparse.csr_matrix) -> Why | None:
+    if model.positives:
+        sims = np.asarray((model.positive_rows @ row.T).todense()).ravel()
+        preference = np.asarray([KIND_PREFERENCE.get(e.kind, 0.7) for e in model.positives])
+        best = int(np.argmax(sims * preference))
+        if sims[best] >= NEAR:
+            shared = row.multiply(model.positive_rows[best])
+            return _with_terms(model.positives[best], _top_terms(model, shared))
+    weighed = row.multiply(model.weights.reshape(1, -1))
+    terms = _top_terms(model, weighed)
+    return Why("words", terms=terms) if terms else None
+
+
+def _with_terms(evidence: Evidence, terms: tuple[str, ...]) -> Why:
+    return Why(evidence.kind, evidence.title, evidence.detail, terms)
+
+
+def _top_terms(model: ReaderModel, values: sparse.spmatrix) -> tuple[str, ...]:
+    """The terms of the largest positive values; a phrase before the words in it."""
+    coo = sparse.coo_matrix(values)
+    if not coo.nnz:
+        return ()
+    weights = coo.data * np.where(coo.col >= model.vocabulary.words, PHRASE_BONUS, 1.0)
+    order = np.argsort(-weights, kind="stable")
+    chosen: list[str] = []
+    for n in order:
+        if weights[n] <= 0 or len(chosen) == SHARED_TERMS:
+            break
+        term = model.vocabulary.terms[int(coo.col[n])]
+        if any(term in c.split(" ") or c in term.split(" ") for c in chosen):
+            continue  # "inverse problem" already says "inverse"
+        chosen.append(term)
+    return tuple(chosen)
+
+
+def top(model: ReaderModel, candidates: Sequence[Candidate], n: int) -> list[Scored]:
+    """The best ``n`` candidates with their reasons."""
+    best = rank(model, candidates)[:n]
+    by_key = {c.key: c for c in candidates}
+    reasons = explain(model, [by_key[s.key] for s in best])
+    return [Scored(s.key, s.score, r) for s, r in zip(best, reasons, strict=True)]
+
+
+def _percentiles(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each value's rank among the values, from 0 (lowest) to 1 (highest)."""
+    ranks = np.empty(len(values))
+    ranks[np.argsort(values, kind="stable")] = np.arange(len(values))
+    return ranks / max(1, len(values) - 1)
+
+
+def cross_picks(
+    model: ReaderModel, candidates: Sequence[Candidate], *, limit: int
+) -> list[Scored]:
+    """At most ``limit`` candidates (from fields the reader does not follow: the
+    caller's choice) closest to the reader's papers, each with a reason naming the
+    nearest paper and what they share."""
+    if not candidates or not model.positives or limit <= 0:
+        return []
+    rows = model.rows([c.text for c in candidates])
+    sims = (rows @ model.positive_rows.T).toarray()
+    nearest = sims.max(axis=1)
+    combined = _percentiles(model.score_rows(rows)) + _percentiles(nearest)
+    picks: list[Scored] = []
+    per_category: dict[str, int] = {}
+    for n in np.argsort(-combined, kind="stable"):
+        if len(picks) == limit:
+            break
+        if nearest[n] <= 0:
+            continue  # shares no word with any of the reader's papers
+        candidate = candidates[int(n)]
+        primary = candidate.categories[0] if candidate.categories else ""
+        if primary and per_category.get(primary, 0) >= PER_CATEGORY:
+            continue
+        best = int(np.argmax(sims[n]))
+        terms = _top_terms(model, rows[int(n)].multiply(model.positive_rows[best]))
+        if not terms:
+            continue
+        per_category[primary] = per_category.get(primary, 0) + 1
+        why = _with_terms(model.positives[best], terms)
+        picks.append(Scored(candidate.key, float(combined[n]), why))
+    return picks

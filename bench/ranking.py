@@ -84,7 +84,9 @@ def load(path: Path) -> list[Paper]:
         primary = r.get("primary_category")
         ordered = tuple(dict.fromkeys([primary, *cats] if primary else cats))
         abstract = r.get("abstract") or r.get("summary") or ""
-        papers.append(Paper(r["id"], " ".join(r["title"].split()), " ".join(abstract.split()), ordered))
+        papers.append(
+            Paper(r["id"], " ".join(r["title"].split()), " ".join(abstract.split()), ordered)
+        )
     return papers
 
 
@@ -201,9 +203,7 @@ def cost(papers: list[Paper]) -> dict[str, Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts = [q.text for q in papers[:COST_CANDIDATES]]
-    library = [
-        Evidence(f"library:{q.id}", "library", q.title, q.text) for q in papers[-LIBRARY:]
-    ]
+    library = [Evidence(f"library:{q.id}", "library", q.title, q.text) for q in papers[-LIBRARY:]]
     background = [q.text for q in papers[-LIBRARY - 2000 : -LIBRARY]]
     started = time.perf_counter()
     model: ReaderModel = reading_model.train(library, background)

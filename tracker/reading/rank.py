@@ -8,8 +8,9 @@ near, the words of the candidate that weigh most in the reader's model.
 
 ``cross_picks`` chooses papers from fields the reader does not follow: those closest
 to the reader's papers (the model's score and the cosine to the nearest of them,
-each turned into a rank among the candidates, averaged), at most ``PER_CATEGORY`` of one primary category, each with a reason; a candidate
-that shares no word with any of the reader's papers is never a pick.
+each turned into a rank among the candidates, averaged), at most ``PER_CATEGORY``
+of one primary category, each with a reason; a candidate that shares no word with any
+of the reader's papers is never a pick.
 
 A ``Why`` is data, not a sentence: the digest's view words it (and translates it).
 
@@ -138,9 +139,7 @@ def _percentiles(values: NDArray[np.float64]) -> NDArray[np.float64]:
     return ranks / max(1, len(values) - 1)
 
 
-def cross_picks(
-    model: ReaderModel, candidates: Sequence[Candidate], *, limit: int
-) -> list[Scored]:
+def cross_picks(model: ReaderModel, candidates: Sequence[Candidate], *, limit: int) -> list[Scored]:
     """At most ``limit`` candidates (from fields the reader does not follow: the
     caller's choice) closest to the reader's papers, each with a reason naming the
     nearest paper and what they share."""

@@ -14,7 +14,6 @@ Pure: no I/O here. NumPy and SciPy only: this module is imported where ranking r
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
@@ -23,7 +22,13 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+# Texts joined for one split are separated by this word (control characters cannot
+# occur in XML and are stripped from JSON feeds; it is checked all the same).
+_BETWEEN = "\x01"
+# Letters, digits and hyphens make words; every other ASCII character separates them.
+_SPLIT = str.maketrans(
+    {chr(n): " " for n in range(128) if not (chr(n).isalnum() or chr(n) in "-\x01")}
+)
 MIN_PHRASE_DF = 2  # a phrase is a term once it occurs in two training texts
 STOP = frozenset(
     """a about above across after again against all almost along also although always
@@ -46,7 +51,8 @@ STOP = frozenset(
 def fold(word: str) -> str | None:
     """The term a raw lower-case word counts as: None for stop words, one-letter
     words and numbers; a plural "-s" folded ("models" is "model")."""
-    if len(word) < 2 or word in STOP:
+    word = word.strip("-")
+    if len(word) < 2 or word in STOP or not word[0].isalpha():
         return None
     if len(word) > 4 and word[-1] == "s" and word[-2] not in "su" and not word.endswith("ss"):
         word = word[:-1]
@@ -55,7 +61,7 @@ def fold(word: str) -> str | None:
 
 def words(text: str) -> list[str]:
     """The raw lower-case words of a text, in order."""
-    return WORD.findall(text.lower())
+    return text.lower().translate(_SPLIT).replace(_BETWEEN, " ").split()
 
 
 def terms(text: str) -> list[str]:
@@ -70,10 +76,11 @@ class Vocabulary:
 
     terms: tuple[str, ...]  # column -> term
     idf: NDArray[np.float64]
-    raw: dict[str, int]  # raw word -> word column
+    raw: dict[str, int]  # raw word -> word column (the separator of joined texts: -2)
     words: int  # columns below this are words, the rest phrases
     pair_codes: NDArray[np.int64]  # sorted codes (first word * words + second word)
     pair_columns: NDArray[np.int64]  # the phrase column of each code
+    starts: NDArray[np.bool_]  # per word column: whether some phrase begins with it
 
     @property
     def size(self) -> int:
@@ -81,16 +88,15 @@ class Vocabulary:
 
     def _word_columns(self, texts: Sequence[str]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """(row, word column) of every known word of every text, in text order."""
-        tokens: list[str] = []
-        lengths = np.zeros(len(texts), dtype=np.int64)
-        for n, text in enumerate(texts):
-            found = WORD.findall(text.lower())
-            lengths[n] = len(found)
-            tokens.extend(found)
+        joined = f" {_BETWEEN} ".join(texts).lower()
+        if joined.count(_BETWEEN) != len(texts) - 1:  # a text held the separator itself
+            joined = f" {_BETWEEN} ".join(t.replace(_BETWEEN, " ") for t in texts).lower()
+        tokens = joined.translate(_SPLIT).split()
         columns = np.fromiter(
             map(self.raw.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens)
         )
-        rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        between = columns == -2
+        rows = np.cumsum(between)
         kept = columns >= 0
         return rows[kept], columns[kept]
 
@@ -98,7 +104,7 @@ class Vocabulary:
         """Unit-length tf-idf rows of the texts (n_texts x size)."""
         rows, columns = self._word_columns(texts)
         if len(self.pair_codes) and len(columns) > 1:
-            same = rows[:-1] == rows[1:]
+            same = (rows[:-1] == rows[1:]) & self.starts[columns[:-1]]
             codes = columns[:-1][same] * self.words + columns[1:][same]
             at = np.searchsorted(self.pair_codes, codes)
             at[at == len(self.pair_codes)] = 0
@@ -170,10 +176,14 @@ def fit(texts: Iterable[str], *, max_df: float = 0.5) -> Vocabulary:
     return Vocabulary(
         terms=(*word_terms, *(p[1] for p in phrases)),
         idf=np.asarray([*word_idf, *(p[2] for p in phrases)], dtype=np.float64),
-        raw={w: int(new_number[n]) for w, n in raw.items() if n >= 0 and keep[n]},
+        raw={
+            **{w: int(new_number[n]) for w, n in raw.items() if n >= 0 and keep[n]},
+            _BETWEEN: -2,
+        },
         words=base,
         pair_codes=np.asarray([p[0] for p in phrases], dtype=np.int64),
         pair_columns=np.arange(base, base + len(phrases), dtype=np.int64),
+        starts=np.isin(np.arange(base), [p[0] // max(1, base) for p in phrases]),
     )
 
 

@@ -12,7 +12,8 @@ each turned into a rank among the candidates, averaged), at most ``PER_CATEGORY`
 of one primary category, each with a reason; a candidate that shares no word with any
 of the reader's papers is never a pick.
 
-A ``Why`` is data, not a sentence: the digest's view words it (and translates it).
+A reason (``Why``, the model's ``RankReason``) is data, not a sentence: the digest's
+view words it (and translates it).
 
 Pure: no I/O here.
 """
@@ -26,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
+from tracker.models import RankReason as Why
 from tracker.reading.model import Evidence, ReaderModel
 
 NEAR = 0.1  # cosine from which one of the reader's papers is named in a reason
@@ -42,26 +44,6 @@ class Candidate:
     title: str
     text: str  # title and abstract
     categories: tuple[str, ...] = ()  # primary first
-
-
-@dataclass(frozen=True, slots=True)
-class Why:
-    """Why an item ranks where it does."""
-
-    kind: str  # the nearest paper's evidence kind ("saved", ...), or "words"
-    title: str = ""  # the nearest paper of the reader's
-    detail: str = ""  # its scholar, category or query
-    terms: tuple[str, ...] = ()  # the words and phrases shared (or weighing most)
-
-    def as_json(self) -> list[object]:
-        return [self.kind, self.title, self.detail, list(self.terms)]
-
-    @classmethod
-    def from_json(cls, value: object) -> Why | None:
-        if not isinstance(value, list) or len(value) != 4:
-            return None
-        kind, title, detail, terms = value
-        return cls(str(kind), str(title), str(detail), tuple(str(t) for t in terms))
 
 
 @dataclass(frozen=True, slots=True)

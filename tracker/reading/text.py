@@ -135,7 +135,7 @@ def fit(texts: Iterable[str], *, max_df: float = 0.5) -> Vocabulary:
     raw: dict[str, int] = {}
     doc_words: list[NDArray[np.int64]] = []
     for text in texts:
-        ids = []
+        found: list[int] = []
         for w in words(text):
             n = raw.get(w)
             if n is None:
@@ -145,8 +145,8 @@ def fit(texts: Iterable[str], *, max_df: float = 0.5) -> Vocabulary:
                     continue
                 n = raw[w] = word_of.setdefault(term, len(word_of))
             if n >= 0:
-                ids.append(n)
-        doc_words.append(np.asarray(ids, dtype=np.int64))
+                found.append(n)
+        doc_words.append(np.asarray(found, dtype=np.int64))
     total = len(doc_words)
     limit = max(2, math.floor(max_df * total)) if total >= 10 else total
     df = np.zeros(len(word_of), dtype=np.int64)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, select, update
 
 from tracker.errors import StorageError
-from tracker.models import Delivery, FollowKind, Item, Reason, Sighting
+from tracker.models import Delivery, FollowKind, Item, RankReason, Reason, Sighting
 from tracker.storage import schema
 from tracker.storage.items import ItemsMixin
 from tracker.storage.sources import SourcesMixin
@@ -43,6 +43,8 @@ class DigestRow:
     reasons: tuple[Reason, ...]
     announce_type: str | None
     followed_authors: tuple[str, ...] = ()
+    score: float | None = None  # the reader's relevance score, when ranked
+    note: RankReason | None = None  # why it is a pick
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +200,10 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                                 [[x.kind.value, x.value, x.detail] for x in r.reasons],
                                 ensure_ascii=False,
                             ),
+                            score=r.score,
+                            note=json.dumps(r.note.as_json(), ensure_ascii=False)
+                            if r.note
+                            else None,
                         )
                         for n, r in enumerate(rows)
                     ],
@@ -226,6 +232,8 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                     ),
                     r.announce_type,
                     tuple(json.loads(r.followed_authors)),
+                    r.score,
+                    RankReason.from_json(json.loads(r.note)) if r.note else None,
                 )
                 for r in rows
             ),

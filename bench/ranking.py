@@ -46,7 +46,7 @@ from tracker.fields.mapping import FieldMap
 from tracker.reading import model as reading_model
 from tracker.reading import text as reading_text
 from tracker.reading.model import Evidence, ReaderModel
-from tracker.reading.rank import Candidate, cross_picks, rank
+from tracker.reading.rank import Candidate, Ranking
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARY = 30
@@ -180,11 +180,11 @@ def evaluate(p: Protocol, every: int, fmap: FieldMap) -> dict[str, Any]:
             for n, c in enumerate(p.candidates)
             if own not in {fmap.field_of(x) for x in c.categories}
         ]
-        chosen = cross_picks(model, outside, limit=5)
+        chosen = Ranking(model, outside).cross([c.key for c in outside], 5)
         picks_total += len(chosen)
         picks_with_reason += sum(bool(r.reason) for r in chosen)
         picks_elsewhere += sum(
-            all(fmap.canonical(x) != category for x in p.candidates[r.key].categories)
+            all(fmap.canonical(x) != category for x in p.candidates[int(str(r.key))].categories)
             for r in chosen
         )
     result: dict[str, Any] = {"readers (categories)": len(categories)}
@@ -211,7 +211,7 @@ def cost(papers: list[Paper]) -> dict[str, Any]:
     candidates = [Candidate(n, "", t, ()) for n, t in enumerate(texts)]
 
     def ours() -> object:
-        return rank(model, candidates)
+        return Ranking(model, candidates).order()
 
     reference = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2)).fit(background)
 

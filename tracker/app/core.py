@@ -42,12 +42,14 @@ from tracker.models import (
     Follow,
     FollowKind,
     Item,
+    LibraryEntry,
     SearchFilters,
     SearchHit,
     SourceKind,
     SourceStatus,
 )
 from tracker.names import arxiv_author_term, split_name
+from tracker.reading.service import ImportReport, ReadingService
 from tracker.sources import arxiv_query as query
 from tracker.sources.arxiv import ArxivClient
 from tracker.sources.http import Fetcher, make_client
@@ -110,6 +112,7 @@ class Tracker:
         fields: FieldService | None = None,
         oai: OaiClient | None = None,
         leadership: Leadership | None = None,
+        reading: ReadingService | None = None,
     ) -> None:
         self.settings = settings
         self.storage = storage
@@ -120,7 +123,16 @@ class Tracker:
         self.clock = clock
         self._closers = list(closers)
         self.fields = fields or FieldService(settings, storage, clock)
-        self.digests = DigestService(settings, storage, clock, self._view, self._failing, mailer)
+        self.reading = reading or ReadingService(storage, clock)
+        self.digests = DigestService(
+            settings,
+            storage,
+            clock,
+            self._view,
+            self._failing,
+            mailer,
+            rank=self.reading.ranking,
+        )
 
     def close(self) -> None:
         for close in self._closers:
@@ -402,6 +414,29 @@ class Tracker:
 
     def saved(self, reader: str | None) -> list[Item]:
         return self.storage.saved_items(self.settings.reader(reader).name)
+
+    # --- reading: feedback, library ---------------------------------------------------
+
+    def rate(self, reader: str | None, ref: str, rating: str) -> Item:
+        """Rate an item ``up``, ``down`` or ``none`` for a reader (the command line and
+        the web page both call this); the reader's ranking learns from it."""
+        return self.reading.rate(self.settings.reader(reader).name, ref, rating)
+
+    def ratings(self, reader: str | None, item_ids: Sequence[int] | None = None) -> dict[int, int]:
+        """A reader's ratings (item id -> +1 up, -1 down), of these items or of all."""
+        return self.reading.ratings(self.settings.reader(reader).name, item_ids)
+
+    def import_library(
+        self, reader: str | None, path: Path, fmt: str | None = None
+    ) -> ImportReport:
+        """Import a BibTeX, CSL JSON or RIS library file for a reader."""
+        return self.reading.import_library(self.settings.reader(reader).name, path, fmt)
+
+    def library(self, reader: str | None) -> list[LibraryEntry]:
+        return self.reading.library(self.settings.reader(reader).name)
+
+    def forget_library(self, reader: str | None) -> int:
+        return self.storage.forget_library(self.settings.reader(reader).name)
 
     @staticmethod
     def export(items: Sequence[Item], fmt: str) -> str:

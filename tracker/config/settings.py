@@ -141,6 +141,9 @@ class ReaderSettings:
     days: frozenset[int] = ALL_DAYS  # local weekdays with a digest (Monday is 0)
     arxiv_days: bool = False  # only days after arXiv published a new listing
     when_empty: str = "note"  # on a day with nothing new: "note" or "skip"
+    top_picks: int | None = None  # the digest's top picks; None: [digest] top_picks
+    discover: bool | None = None  # cross-domain picks from all of arXiv; None: [digest]
+    rising: bool = False  # a weekly "Rising across fields" section
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -172,6 +175,13 @@ class DigestSettings:
     first_lookback: dt.timedelta = dt.timedelta(days=1)
     cross_domain_items: int = 5  # full cross-domain entries; the rest are listed compactly
     cross_domain_fields: tuple[str, ...] = ()  # fields or groups counted as neighbouring
+    top_picks: int = 10  # the best items of the day, first, each with why (0: none)
+    section_items: int = 20  # entries shown per section; the rest as a count and a command
+    cross_domain_more: int = 10  # lines of "More from other fields" shown
+    discover: bool = True  # read the whole day of arXiv (one request) for cross-domain picks
+    rising_phrases: int = 8  # phrases of the weekly "Rising across fields" section
+    rising_weeks: int = 8  # earlier weeks a phrase's share is compared with
+    rising_day: int = 0  # the weekday (Monday is 0) whose digest has it
 
 
 @dataclass(frozen=True)
@@ -200,6 +210,14 @@ class Settings:
     email: EmailSettings | None = None
     openalex: OpenAlexSettings = field(default_factory=OpenAlexSettings)
     fields: FieldsSettings = field(default_factory=FieldsSettings)
+
+    def top_picks(self, reader: ReaderSettings) -> int:
+        return self.digest.top_picks if reader.top_picks is None else reader.top_picks
+
+    def discovers(self, reader: ReaderSettings) -> bool:
+        """Whether the reader's cross-domain picks come from the whole day of arXiv."""
+        wanted = self.digest.discover if reader.discover is None else reader.discover
+        return wanted and self.digest.cross_domain_items > 0
 
     def reader(self, name: str | None) -> ReaderSettings:
         from tracker.errors import UsageError

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,10 +28,10 @@ from tracker.config import ReaderSettings, Settings
 from tracker.digest.email import compose, html_part, text_part
 from tracker.digest.files import digest_path, write_atomic
 from tracker.digest.markdown import render_markdown
-from tracker.digest.select import ReaderView, build_digest
+from tracker.digest.select import Ranker, ReaderView, build_digest
 from tracker.digest.smtp import SmtpMailer
 from tracker.errors import DeliveryError, StorageError, UsageError
-from tracker.models import Delivery, Digest, DigestEntry, DigestSection
+from tracker.models import Delivery, Digest, DigestEntry, DigestSection, Item
 from tracker.storage import DigestRow, Storage, StoredDigest
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class DigestService:
         view: Callable[[ReaderSettings], ReaderView],
         failing: Callable[[str], list[str]],
         mailer: SmtpMailer | None = None,
+        rank: Callable[[str, Sequence[Item]], Ranker] | None = None,
     ) -> None:
         self.settings = settings
         self.storage = storage
@@ -66,6 +67,7 @@ class DigestService:
         self._view = view
         self._failing = failing
         self.mailer = mailer
+        self._rank = rank
 
     # --- building ---------------------------------------------------------------------
 
@@ -122,6 +124,8 @@ class DigestService:
             attributions=self.storage.attributions_for(
                 reader.name, [c.item.id for c in candidates]
             ),
+            ranking=self._ranking(reader.name, [c.item for c in candidates]),
+            top_picks=self.settings.top_picks(reader),
         )
         digest = build_digest(
             view,
@@ -131,7 +135,16 @@ class DigestService:
             self._failing(reader.name),
         )
         rows = [
-            DigestRow(e.item.id, s.title, s.kind, e.reasons, e.announce_type, e.followed_authors)
+            DigestRow(
+                e.item.id,
+                s.title,
+                s.kind,
+                e.reasons,
+                e.announce_type,
+                e.followed_authors,
+                e.score,
+                e.note,
+            )
             for s in digest.sections
             for e in s.entries
         ]
@@ -153,6 +166,17 @@ class DigestService:
         log.info("digest built reader=%s day=%s items=%d", reader.name, day, digest.item_count)
         return digest
 
+    def _ranking(self, reader: str, items: Sequence[Item]) -> Ranker | None:
+        """The reader's ranking of the candidates; None without a ranker or items, or
+        when the model cannot be trained (the digest is then built unranked)."""
+        if self._rank is None or not items:
+            return None
+        try:
+            return self._rank(reader, items)
+        except ValueError as e:  # scikit-learn's word for data it cannot fit
+            log.warning("digest not ranked reader=%s error=%s", reader, e)
+            return None
+
     def from_stored(self, stored: StoredDigest) -> Digest:
         items = {i.id: i for i in self.storage.items([r.item_id for r in stored.rows])}
         sections: list[DigestSection] = []
@@ -167,7 +191,12 @@ class DigestService:
                 head, current = (row.section, row.section_kind), []
             current.append(
                 DigestEntry(
-                    items[row.item_id], row.reasons, row.followed_authors, row.announce_type
+                    items[row.item_id],
+                    row.reasons,
+                    row.followed_authors,
+                    row.announce_type,
+                    row.score,
+                    row.note,
                 )
             )
         if head and current:

@@ -127,7 +127,7 @@ def _bibtex(text: str) -> ParsedLibrary:
 
     # bibtexparser logs every block it cannot read; they are counted and reported instead
     logging.getLogger("bibtexparser").setLevel(logging.ERROR)
-    library = bibtexparser.parse_string(
+    library = bibtexparser.parse_string(  # type: ignore[attr-defined]
         text,
         append_middleware=[
             middlewares.LatexDecodingMiddleware(),

@@ -104,7 +104,9 @@ def train(
     pos_rows = matrix[:n_pos]
     weights = np.zeros(vocabulary.size)
     bias = 0.0
-    centre = np.asarray(pos_rows.mean(axis=0)).ravel() if n_pos else weights
+    # the centre of the positives, each counting by its kind's weight
+    strength = np.asarray([WEIGHTS[e.kind] for e in positives])
+    centre = np.asarray(pos_rows.T @ strength).ravel() if n_pos else weights
     norm = float(np.linalg.norm(centre))
     if norm:
         centre = centre / norm

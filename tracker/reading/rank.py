@@ -1,33 +1,34 @@
 """Ranking a reader's candidates with their model, and the one-line reasons.
 
-``rank`` scores every candidate (array arithmetic over the texts' TF-IDF rows) and
-orders them best first. ``explain`` gives the few shown ones their reason: the
+A ``Ranking`` turns the candidates into TF-IDF rows once and scores them all (array
+arithmetic); ``top`` and ``explain`` give the few shown ones their reason: the
 nearest of the reader's own papers (saved, rated up, in their library, by a scholar
 they follow) and the words and phrases the two share; when no paper of theirs is
 near, the words of the candidate that weigh most in the reader's model.
 
-``cross_picks`` chooses papers from fields the reader does not follow: those closest
-to the reader's papers (the model's score and the cosine to the nearest of them,
-each turned into a rank among the candidates, averaged), at most ``PER_CATEGORY``
-of one primary category, each with a reason; a candidate that shares no word with any
-of the reader's papers is never a pick.
+``cross`` chooses papers from fields the reader does not follow (the caller says
+which candidates those are): the closest to the reader's papers (the model's score
+and the cosine to the nearest of them, each turned into a rank among those
+candidates, averaged), at most ``PER_CATEGORY`` of one primary category, each with a
+reason naming the nearest paper of the reader's and what the two share; a candidate
+that shares no word with any of the reader's papers is never a pick.
 
-A reason (``Why``, the model's ``RankReason``) is data, not a sentence: the digest's
-view words it (and translates it).
+A reason (the model's ``RankReason``) is data, not a sentence: the digest's view
+words it (and translates it).
 
 Pure: no I/O here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from tracker.models import RankReason as Why
+from tracker.models import RankReason
 from tracker.reading.model import Evidence, ReaderModel
 
 NEAR = 0.1  # cosine from which one of the reader's papers is named in a reason
@@ -50,7 +51,75 @@ class Candidate:
 class Scored:
     key: Hashable
     score: float
-    reason: Why | None = None
+    reason: RankReason | None = None
+
+
+class Ranking:
+    """The candidates of one reader scored once; their order, reasons and picks."""
+
+    def __init__(self, model: ReaderModel, candidates: Sequence[Candidate]) -> None:
+        self.model = model
+        self.candidates = list(candidates)
+        self._at = {c.key: n for n, c in enumerate(self.candidates)}
+        self.rows = model.rows([c.text for c in self.candidates])
+        values = model.score_rows(self.rows) if self.candidates else np.zeros(0)
+        self.scores = {c.key: float(v) for c, v in zip(self.candidates, values, strict=True)}
+
+    def order(self, keys: Iterable[Hashable] | None = None) -> list[Scored]:
+        """The candidates (or those of ``keys``), best first; ties keep their order."""
+        wanted = list(self.scores) if keys is None else [k for k in keys if k in self.scores]
+        return [
+            Scored(k, self.scores[k])
+            for _, _, k in sorted((-self.scores[k], n, k) for n, k in enumerate(wanted))
+        ]
+
+    def explain(self, keys: Iterable[Hashable]) -> dict[Hashable, RankReason]:
+        """The reason of each candidate (left out only when it shares nothing with
+        the reader's papers and no word of it weighs for them)."""
+        found = {}
+        for key in keys:
+            if key in self._at:
+                why = _why(self.model, self.rows[self._at[key]])
+                if why is not None:
+                    found[key] = why
+        return found
+
+    def top(self, n: int, keys: Iterable[Hashable] | None = None) -> list[Scored]:
+        """The best ``n`` (of ``keys``) with their reasons."""
+        best = self.order(keys)[:n]
+        reasons = self.explain(s.key for s in best)
+        return [Scored(s.key, s.score, reasons.get(s.key)) for s in best]
+
+    def cross(self, keys: Iterable[Hashable], limit: int) -> list[Scored]:
+        """At most ``limit`` of these candidates closest to the reader's papers, each
+        with a reason naming the nearest paper and what they share."""
+        at = [self._at[k] for k in dict.fromkeys(keys) if k in self._at]
+        model = self.model
+        if not at or not model.positives or limit <= 0:
+            return []
+        rows = self.rows[at]
+        sims = (rows @ model.positive_rows.T).toarray()
+        nearest = sims.max(axis=1)
+        combined = _percentiles(model.score_rows(rows)) + _percentiles(nearest)
+        picks: list[Scored] = []
+        per_category: dict[str, int] = {}
+        for n in np.argsort(-combined, kind="stable"):
+            if len(picks) == limit:
+                break
+            if nearest[n] <= 0:
+                continue  # shares no word with any of the reader's papers
+            candidate = self.candidates[at[int(n)]]
+            primary = candidate.categories[0] if candidate.categories else ""
+            if primary and per_category.get(primary, 0) >= PER_CATEGORY:
+                continue
+            best = int(np.argmax(sims[n]))
+            terms = _top_terms(model, rows[int(n)].multiply(model.positive_rows[best]))
+            if not terms:
+                continue
+            per_category[primary] = per_category.get(primary, 0) + 1
+            why = _with_terms(model.positives[best], terms)
+            picks.append(Scored(candidate.key, self.scores[candidate.key], why))
+        return picks
 
 
 def rank(model: ReaderModel, candidates: Sequence[Candidate]) -> list[Scored]:
@@ -62,16 +131,7 @@ def rank(model: ReaderModel, candidates: Sequence[Candidate]) -> list[Scored]:
     return [Scored(candidates[n].key, float(scores[n])) for n in order]
 
 
-def explain(model: ReaderModel, candidates: Sequence[Candidate]) -> list[Why | None]:
-    """The reason of each candidate (None only when it shares nothing with the
-    reader's papers and no word of it weighs for them)."""
-    if not candidates:
-        return []
-    rows = model.rows([c.text for c in candidates])
-    return [_why(model, rows[n]) for n in range(len(candidates))]
-
-
-def _why(model: ReaderModel, row: sparse.csr_matrix) -> Why | None:
+def _why(model: ReaderModel, row: sparse.csr_matrix) -> RankReason | None:
     if model.positives:
         sims = np.asarray((model.positive_rows @ row.T).todense()).ravel()
         preference = np.asarray([KIND_PREFERENCE.get(e.kind, 0.7) for e in model.positives])
@@ -81,11 +141,11 @@ def _why(model: ReaderModel, row: sparse.csr_matrix) -> Why | None:
             return _with_terms(model.positives[best], _top_terms(model, shared))
     weighed = row.multiply(model.weights.reshape(1, -1))
     terms = _top_terms(model, weighed)
-    return Why("words", terms=terms) if terms else None
+    return RankReason("words", terms=terms) if terms else None
 
 
-def _with_terms(evidence: Evidence, terms: tuple[str, ...]) -> Why:
-    return Why(evidence.kind, evidence.title, evidence.detail, terms)
+def _with_terms(evidence: Evidence, terms: tuple[str, ...]) -> RankReason:
+    return RankReason(evidence.kind, evidence.title, evidence.detail, terms)
 
 
 def _top_terms(model: ReaderModel, values: sparse.spmatrix) -> tuple[str, ...]:
@@ -106,47 +166,8 @@ def _top_terms(model: ReaderModel, values: sparse.spmatrix) -> tuple[str, ...]:
     return tuple(chosen)
 
 
-def top(model: ReaderModel, candidates: Sequence[Candidate], n: int) -> list[Scored]:
-    """The best ``n`` candidates with their reasons."""
-    best = rank(model, candidates)[:n]
-    by_key = {c.key: c for c in candidates}
-    reasons = explain(model, [by_key[s.key] for s in best])
-    return [Scored(s.key, s.score, r) for s, r in zip(best, reasons, strict=True)]
-
-
 def _percentiles(values: NDArray[np.float64]) -> NDArray[np.float64]:
     """Each value's rank among the values, from 0 (lowest) to 1 (highest)."""
     ranks = np.empty(len(values))
     ranks[np.argsort(values, kind="stable")] = np.arange(len(values))
     return ranks / max(1, len(values) - 1)
-
-
-def cross_picks(model: ReaderModel, candidates: Sequence[Candidate], *, limit: int) -> list[Scored]:
-    """At most ``limit`` candidates (from fields the reader does not follow: the
-    caller's choice) closest to the reader's papers, each with a reason naming the
-    nearest paper and what they share."""
-    if not candidates or not model.positives or limit <= 0:
-        return []
-    rows = model.rows([c.text for c in candidates])
-    sims = (rows @ model.positive_rows.T).toarray()
-    nearest = sims.max(axis=1)
-    combined = _percentiles(model.score_rows(rows)) + _percentiles(nearest)
-    picks: list[Scored] = []
-    per_category: dict[str, int] = {}
-    for n in np.argsort(-combined, kind="stable"):
-        if len(picks) == limit:
-            break
-        if nearest[n] <= 0:
-            continue  # shares no word with any of the reader's papers
-        candidate = candidates[int(n)]
-        primary = candidate.categories[0] if candidate.categories else ""
-        if primary and per_category.get(primary, 0) >= PER_CATEGORY:
-            continue
-        best = int(np.argmax(sims[n]))
-        terms = _top_terms(model, rows[int(n)].multiply(model.positive_rows[best]))
-        if not terms:
-            continue
-        per_category[primary] = per_category.get(primary, 0) + 1
-        why = _with_terms(model.positives[best], terms)
-        picks.append(Scored(candidate.key, float(combined[n]), why))
-    return picks

@@ -51,7 +51,7 @@ from tracker.models import (
 from tracker.names import arxiv_author_term, split_name
 from tracker.reading.service import ImportReport, ReadingService
 from tracker.sources import arxiv_query as query
-from tracker.sources.arxiv import ArxivClient
+from tracker.sources.arxiv import WHOLE_DAY, ArxivClient
 from tracker.sources.http import Fetcher, make_client
 from tracker.sources.oai import OAI_DEADLINE, OAI_MAX_BODY, OAI_SET, PREFIXES, OaiClient
 from tracker.sources.openalex import AuthorMatch, OpenAlexClient
@@ -86,6 +86,12 @@ def scholar_specs(scholar: ScholarFollow) -> list[FollowSpec]:
     if not scholar.has_ids:
         specs.append(FollowSpec(kind, name, SourceKind.ARXIV_QUERY, arxiv_author_term(name)))
     return specs
+
+
+# Cross-domain picks from the whole day of arXiv: one listing request for every archive.
+DISCOVERY = FollowSpec(
+    FollowKind.DISCOVERY, "arXiv", SourceKind.ARXIV_LISTING, WHOLE_DAY, "all of arXiv"
+)
 
 
 def follow_spec(kind: FollowKind, value: str, title: str | None = None) -> FollowSpec:
@@ -162,6 +168,9 @@ class Tracker:
                 + [spec for s in f.scholars for spec in scholar_specs(s)]
                 + [follow_spec(FollowKind.FEED, feed.url, feed.title) for feed in f.feeds]
             )
+            # picks are from fields other than the reader's own: they need own fields
+            if self.settings.discovers(reader) and (reader.fields or f.categories):
+                specs.append(DISCOVERY)
             self.storage.sync_follows(reader.name, specs, now, origin="config")
             for s in f.scholars:
                 if s.variants or s.coauthors or s.categories:

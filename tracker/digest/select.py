@@ -9,9 +9,10 @@ that matches none of the reader's follows (a namesake of a followed scholar, say
 left out. Only confident fields (``CONFIDENT``) place an item.
 
 With a ranking (the reader's relevance model, ``tracker.reading``), the digest opens
-with "Top picks": the best-scored items of the reader's own sections (at most
-``top_picks``, at most half of those items, and only ones scoring above a usual
-paper), each with why; and every section is ordered by score.
+with "Top picks": the best-scored items of the reader's own fields and other items
+(at most ``top_picks``, at most half of those items, and only ones scoring above a
+usual paper), each with why; followed scholars' work keeps its section, next; and
+every section is ordered by score.
 
 Cross-domain reading is capped: the ``cross_limit`` items closest to the reader's
 interests get full entries with a one-line reason, and the rest that matched a follow
@@ -92,6 +93,9 @@ class ReaderView:
     attributions: Mapping[int, Sequence[tuple[str, str, str]]] = field(default_factory=dict)
     ranking: Ranker | None = None  # the reader's relevance ranking of the candidates
     top_picks: int = 0  # "Top picks" at most (with a ranking)
+    # the previous digest's cutoff: the whole day's papers count when seen after it
+    # (what no follow brought is not carried over to the next digest)
+    since: dt.datetime | None = None
 
     def canonical(self, code: str) -> str:
         return self.aliases.get(code, code)
@@ -272,7 +276,8 @@ def build_digest(
         if all(r.kind is FollowKind.DISCOVERY for r in reasons):
             # only the whole day's listing brought it: a cross-domain pick or nothing
             outside = own and fields and not any(f in mine for f in fields)
-            if ranking is not None and outside and announce not in _REVISION:
+            fresh = reader.since is None or any(s.seen_at > reader.since for s in sightings)
+            if ranking is not None and outside and fresh and announce not in _REVISION:
                 discovered.append(entry)
         elif any(r.kind is FollowKind.SCHOLAR for r in reasons):
             scholars.append(entry)
@@ -288,7 +293,8 @@ def build_digest(
             cross.append(entry)
     sections: list[DigestSection] = []
     if ranking is not None and reader.top_picks > 0:
-        picks = _top_picks(reader, ranking, [scholars, *mine.values(), other])
+        # followed scholars' work keeps its own section, whole, right after the picks
+        picks = _top_picks(reader, ranking, [*mine.values(), other])
         if picks:
             sections.append(DigestSection(TOP, "top", tuple(picks)))
     if scholars:

@@ -126,6 +126,7 @@ class DigestService:
             ),
             ranking=self._ranking(reader.name, [c.item for c in candidates]),
             top_picks=self.settings.top_picks(reader),
+            since=last[1] if last else None,
         )
         digest = build_digest(
             view,

@@ -45,7 +45,8 @@ import numpy as np
 from tracker.fields.mapping import FieldMap
 from tracker.reading import model as reading_model
 from tracker.reading import text as reading_text
-from tracker.reading.model import Evidence, ReaderModel
+from tracker.reading.model import ReaderModel
+from tracker.reading.profile import Evidence
 from tracker.reading.rank import Candidate, Ranking
 
 REPO = Path(__file__).resolve().parents[1]

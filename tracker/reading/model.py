@@ -31,39 +31,13 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from tracker.reading import text
+from tracker.reading.profile import UNLABELLED_WEIGHT, WEIGHTS, Evidence
 from tracker.reading.text import Vocabulary
 
 SVM_C = 0.1  # chosen on the ranking benchmark (0.02-0.2 differ by about 0.01 nDCG@10)
 CENTROID_WEIGHT = 2.0  # the cosine to the positives' centre, beside the margin
 MAX_ITER = 5000
 SEED = 0
-
-# How much one piece of evidence says about a reader's interest (sample weights).
-WEIGHTS = {
-    "saved": 1.0,
-    "up": 1.0,
-    "library": 1.0,
-    "scholar": 0.6,  # a followed scholar's paper: their interests, not quite the reader's
-    "follow": 0.3,  # cold start: what a followed category or query brought
-    "down": 2.0,  # rated down: a negative that weighs more than an unlabelled one
-}
-UNLABELLED_WEIGHT = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """One text that tells what a reader cares about (or, ``down``, does not)."""
-
-    key: str  # "item:<id>", "library:<id>", "query:<expression>": unique per reader
-    kind: str  # a key of WEIGHTS
-    title: str  # shown in reasons
-    text: str  # title and abstract
-    item_id: int | None = None  # the stored item, when there is one
-    detail: str = ""  # the scholar, category or query behind it
-
-    @property
-    def positive(self) -> bool:
-        return self.kind != "down"
 
 
 @dataclass(frozen=True, slots=True, eq=False)

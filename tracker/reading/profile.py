@@ -17,9 +17,37 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from tracker.models import Item, LibraryEntry
-from tracker.reading.model import Evidence
+
+# How much one piece of evidence says about a reader's interest (sample weights).
+WEIGHTS = {
+    "saved": 1.0,
+    "up": 1.0,
+    "library": 1.0,
+    "scholar": 0.6,  # a followed scholar's paper: their interests, not quite the reader's
+    "follow": 0.3,  # cold start: what a followed category or query brought
+    "down": 2.0,  # rated down: a negative that weighs more than an unlabelled one
+}
+UNLABELLED_WEIGHT = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One text that tells what a reader cares about (or, ``down``, does not)."""
+
+    key: str  # "item:<id>", "library:<id>", "query:<expression>": unique per reader
+    kind: str  # a key of WEIGHTS
+    title: str  # shown in reasons
+    text: str  # title and abstract
+    item_id: int | None = None  # the stored item, when there is one
+    detail: str = ""  # the scholar, category or query behind it
+
+    @property
+    def positive(self) -> bool:
+        return self.kind != "down"
+
 
 FOLLOWED_LIMIT = 100  # papers of follows taken as weak positives
 _QUERY_NOISE = re.compile(r"\b(?:cat|au|jr|rn|id):\S+|\b(?:AND|OR|ANDNOT)\b|\b\w+:|[()\"]")

@@ -29,7 +29,8 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from tracker.models import RankReason
-from tracker.reading.model import Evidence, ReaderModel
+from tracker.reading.model import ReaderModel
+from tracker.reading.profile import Evidence
 
 NEAR = 0.1  # cosine from which one of the reader's papers is named in a reason
 SHARED_TERMS = 3  # words or phrases named in a reason

@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING
 from tracker.errors import UsageError
 from tracker.library.importing import ParsedLibrary, parse
 from tracker.models import FollowKind, Item, LibraryEntry, LibraryImport
+from tracker.reading.profile import Evidence
 from tracker.reading.profile import evidence as assemble
 from tracker.storage import Storage
 
 if TYPE_CHECKING:
-    from tracker.reading.model import Evidence, ReaderModel
+    from tracker.reading.model import ReaderModel
     from tracker.reading.rank import Ranking
     from tracker.reading.rising import Rising
 

@@ -5,7 +5,7 @@ A phrase is two neighbouring words of a title or abstract, neither a stop word
 ("language model", "inverse problem"); it counts once per paper. Its growth is the
 ratio of its share of this week's papers to its share of the earlier weeks', both
 smoothed by one paper (so a phrase new this week does not grow without bound), and
-it must occur in ``MIN_PAPERS`` papers this week. Each comes with the first papers of
+it must occur in ``MIN_PAPERS`` papers this week and have grown by ``MIN_GROWTH``. Each comes with the first papers of
 the week that use it, titles first.
 
 Pure: no I/O here, and no third-party library.
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from tracker.reading.text import fold, words
 
 MIN_PAPERS = 3  # papers this week a phrase needs to be shown
+MIN_GROWTH = 1.5  # its share must have grown by half at least
 EXAMPLES = 2
 WEEK_SAMPLE = 3000  # papers read per week at most (shares need no more)
 
@@ -66,7 +67,8 @@ def rising(current: Sequence[Paper], before: Sequence[Paper], *, limit: int) -> 
             continue
         share = (count + 1) / (n_now + 1)
         earlier = (then.get(phrase, 0) + 1) / (n_then + 1)
-        scored.append((share / earlier, count, phrase))
+        if share / earlier >= MIN_GROWTH:
+            scored.append((share / earlier, count, phrase))
     scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
     chosen: list[Rising] = []
     for _, count, phrase in scored:

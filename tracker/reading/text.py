@@ -29,6 +29,8 @@ _BETWEEN = "\x01"
 _SPLIT = str.maketrans(
     {chr(n): " " for n in range(128) if not (chr(n).isalnum() or chr(n) in "-\x01")}
 )
+_NOT_PLURAL = ("ss", "us", "is", "ics", "ous", "sis")
+_SINGULAR = frozenset("bayes series species axes lens gas bias atlas canvas".split())
 MIN_PHRASE_DF = 2  # a phrase is a term once it occurs in two training texts
 STOP = frozenset(
     """a about above across after again against all almost along also although always
@@ -50,13 +52,18 @@ STOP = frozenset(
 
 def fold(word: str) -> str | None:
     """The term a raw lower-case word counts as: None for stop words, one-letter
-    words and numbers; a plural "-s" folded ("models" is "model")."""
+    words and numbers; a plural folded to its singular ("models" is "model",
+    "studies" is "study", "approaches" is "approach"; "physics" stays)."""
     word = word.strip("-")
     if len(word) < 2 or word in STOP or not word[0].isalpha():
         return None
-    if len(word) > 4 and word[-1] == "s" and word[-2] not in "su" and not word.endswith("ss"):
-        word = word[:-1]
-    return word
+    if len(word) < 4 or word[-1] != "s" or word.endswith(_NOT_PLURAL) or word in _SINGULAR:
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes", "zes")):
+        return word[:-2]
+    return word[:-1]
 
 
 def words(text: str) -> list[str]:

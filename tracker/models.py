@@ -349,12 +349,35 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class RisingPhrase:
+    """A phrase whose share of papers in a reader's neighbouring fields grew this week."""
+
+    phrase: str
+    papers: int  # this week's papers using it
+    share: float  # of this week's papers
+    before: float  # of the earlier weeks' papers
+    examples: tuple[tuple[str, str], ...] = ()  # (link or arXiv id, title) of 1-2 papers
+
+    def as_json(self) -> list[object]:
+        return [self.phrase, self.papers, self.share, self.before, [list(e) for e in self.examples]]
+
+    @classmethod
+    def from_json(cls, value: object) -> RisingPhrase | None:
+        if not isinstance(value, list) or len(value) != 5:
+            return None
+        phrase, papers, share, before, examples = value
+        pairs = tuple((str(a), str(b)) for a, b in examples or ())
+        return cls(str(phrase), int(papers), float(share), float(before), pairs)
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     reader: str
     day: dt.date
     cutoff: dt.datetime
     sections: tuple[DigestSection, ...] = ()
     sources_failing: tuple[str, ...] = field(default=())
+    rising: tuple[RisingPhrase, ...] = ()  # the weekly "Rising across fields", when due
 
     @property
     def item_count(self) -> int:

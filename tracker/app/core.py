@@ -138,6 +138,12 @@ class Tracker:
             self._failing,
             mailer,
             rank=self.reading.ranking,
+            rising=lambda fields, now: self.reading.rising(
+                fields,
+                now,
+                phrases=settings.digest.rising_phrases,
+                weeks=settings.digest.rising_weeks,
+            ),
         )
 
     def close(self) -> None:

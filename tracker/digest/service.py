@@ -31,7 +31,7 @@ from tracker.digest.markdown import render_markdown
 from tracker.digest.select import Ranker, ReaderView, build_digest
 from tracker.digest.smtp import SmtpMailer
 from tracker.errors import DeliveryError, StorageError, UsageError
-from tracker.models import Delivery, Digest, DigestEntry, DigestSection, Item
+from tracker.models import Delivery, Digest, DigestEntry, DigestSection, Item, RisingPhrase
 from tracker.storage import DigestRow, Storage, StoredDigest
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ class DigestService:
         failing: Callable[[str], list[str]],
         mailer: SmtpMailer | None = None,
         rank: Callable[[str, Sequence[Item]], Ranker] | None = None,
+        rising: Callable[[Sequence[str], dt.datetime], list[RisingPhrase]] | None = None,
     ) -> None:
         self.settings = settings
         self.storage = storage
@@ -68,6 +69,7 @@ class DigestService:
         self._failing = failing
         self.mailer = mailer
         self._rank = rank
+        self._rising = rising
 
     # --- building ---------------------------------------------------------------------
 
@@ -135,6 +137,8 @@ class DigestService:
             [(c.item, c.sightings) for c in candidates],
             self._failing(reader.name),
         )
+        if reader.rising and day.weekday() == self.settings.digest.rising_day:
+            digest = replace(digest, rising=tuple(self._rising_phrases(view, now)))
         rows = [
             DigestRow(
                 e.item.id,
@@ -159,6 +163,7 @@ class DigestService:
                 digest.sources_failing,
                 channels=reader.channels,
                 skip=digest.item_count == 0 and reader.when_empty == "skip",
+                rising=digest.rising,
             )
         except StorageError:
             if self.storage.stored_digest(reader.name, day) is None:
@@ -177,6 +182,23 @@ class DigestService:
         except ValueError as e:  # scikit-learn's word for data it cannot fit
             log.warning("digest not ranked reader=%s error=%s", reader, e)
             return None
+
+    def neighbours(self, own: Sequence[str]) -> list[str]:
+        """The fields next to a reader's own: those of ``cross_domain_fields`` (fields
+        or whole groups), else the other fields of the groups of their own."""
+        fmap = self.settings.field_map
+        named = self.settings.digest.cross_domain_fields
+        if named:
+            chosen = [f for f in fmap.fields if f in named or fmap.group_of(f) in named]
+        else:
+            groups = {fmap.group_of(f) for f in own}
+            chosen = [f for f in fmap.fields if fmap.group_of(f) in groups]
+        return [f for f in chosen if f not in own]
+
+    def _rising_phrases(self, view: ReaderView, now: dt.datetime) -> list[RisingPhrase]:
+        if self._rising is None:
+            return []
+        return self._rising(self.neighbours(view.own_fields), now)
 
     def from_stored(self, stored: StoredDigest) -> Digest:
         items = {i.id: i for i in self.storage.items([r.item_id for r in stored.rows])}
@@ -203,7 +225,12 @@ class DigestService:
         if head and current:
             sections.append(DigestSection(head[0], head[1], tuple(current)))
         return Digest(
-            stored.reader, stored.day, stored.cutoff, tuple(sections), stored.failing_sources
+            stored.reader,
+            stored.day,
+            stored.cutoff,
+            tuple(sections),
+            stored.failing_sources,
+            stored.rising,
         )
 
     # --- delivering -------------------------------------------------------------------

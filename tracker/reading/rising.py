@@ -5,8 +5,8 @@ A phrase is two neighbouring words of a title or abstract, neither a stop word
 ("language model", "inverse problem"); it counts once per paper. Its growth is the
 ratio of its share of this week's papers to its share of the earlier weeks', both
 smoothed by one paper (so a phrase new this week does not grow without bound), and
-it must occur in ``MIN_PAPERS`` papers this week and have grown by ``MIN_GROWTH``. Each comes with the first papers of
-the week that use it, titles first.
+it must occur in ``MIN_PAPERS`` papers this week and have grown by ``MIN_GROWTH``.
+Each comes with the first papers of the week that use it, titles first.
 
 Pure: no I/O here, and no third-party library.
 """

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from tracker.errors import UsageError
 from tracker.library.importing import ParsedLibrary, parse
-from tracker.models import FollowKind, Item, LibraryEntry, LibraryImport
+from tracker.models import FollowKind, Item, LibraryEntry, LibraryImport, RisingPhrase
 from tracker.reading.profile import Evidence
 from tracker.reading.profile import evidence as assemble
 from tracker.storage import Storage
@@ -34,7 +34,6 @@ from tracker.storage import Storage
 if TYPE_CHECKING:
     from tracker.reading.model import ReaderModel
     from tracker.reading.rank import Ranking
-    from tracker.reading.rising import Rising
 
 log = logging.getLogger(__name__)
 UNLABELLED = 2000  # newest stored papers taken as unlabelled negatives
@@ -145,7 +144,7 @@ class ReadingService:
 
     def rising(
         self, fields: Sequence[str], now: dt.datetime, *, phrases: int, weeks: int
-    ) -> list[Rising]:
+    ) -> list[RisingPhrase]:
         """Phrases whose share of papers in ``fields`` grew most in the week before
         ``now`` against the ``weeks`` before it, with example papers."""
         from tracker.reading.rising import WEEK_SAMPLE, Paper, rising
@@ -164,4 +163,23 @@ class ReadingService:
                 fields, start - dt.timedelta(days=7 * weeks), start, WEEK_SAMPLE * weeks
             )
         ]
-        return rising(current, before, limit=phrases)
+        found = rising(current, before, limit=phrases)
+        wanted = [n for r in found for n, _ in r.examples]
+        items = {i.id: i for i in self.storage.items(wanted)}
+
+        def ref(n: int) -> str:
+            item = items.get(n)
+            if item is None:
+                return ""
+            return f"arXiv:{item.arxiv_id}" if item.arxiv_id else item.url or ""
+
+        return [
+            RisingPhrase(
+                r.phrase,
+                r.papers,
+                round(r.share, 4),
+                round(r.before, 4),
+                tuple((ref(n), title) for n, title in r.examples),
+            )
+            for r in found
+        ]

@@ -18,7 +18,15 @@ from typing import Any
 from sqlalchemy import and_, exists, func, select, update
 
 from tracker.errors import StorageError
-from tracker.models import Delivery, FollowKind, Item, RankReason, Reason, Sighting
+from tracker.models import (
+    Delivery,
+    FollowKind,
+    Item,
+    RankReason,
+    Reason,
+    RisingPhrase,
+    Sighting,
+)
 from tracker.storage import schema
 from tracker.storage.items import ItemsMixin
 from tracker.storage.sources import SourcesMixin
@@ -54,6 +62,7 @@ class StoredDigest:
     cutoff: dt.datetime
     rows: tuple[DigestRow, ...]
     failing_sources: tuple[str, ...] = ()
+    rising: tuple[RisingPhrase, ...] = ()
 
 
 def _delivery(row: Any) -> Delivery:
@@ -149,6 +158,7 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
         failing_sources: Sequence[str] = (),
         channels: Sequence[str] = ("markdown",),
         skip: bool = False,
+        rising: Sequence[RisingPhrase] = (),
     ) -> StoredDigest:
         """Store a digest, its items and one pending delivery per channel, all at once
         (``skip``: deliveries are recorded as skipped); fails if any item was already
@@ -165,6 +175,9 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                     built_at=now,
                     item_count=len(rows),
                     failing_sources=json.dumps(list(failing_sources), ensure_ascii=False),
+                    rising=json.dumps([r.as_json() for r in rising], ensure_ascii=False)
+                    if rising
+                    else None,
                 )
                 .returning(d.c.id)
             ).scalar_one()
@@ -208,7 +221,7 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                         for n, r in enumerate(rows)
                     ],
                 )
-        return StoredDigest(reader, day, cutoff, tuple(rows), tuple(failing_sources))
+        return StoredDigest(reader, day, cutoff, tuple(rows), tuple(failing_sources), tuple(rising))
 
     def stored_digest(self, reader: str, day: dt.date) -> StoredDigest | None:
         with self._read() as conn:
@@ -238,6 +251,11 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                 for r in rows
             ),
             tuple(json.loads(head.failing_sources)),
+            tuple(
+                phrase
+                for raw in (json.loads(head.rising) if head.rising else [])
+                if (phrase := RisingPhrase.from_json(raw)) is not None
+            ),
         )
 
     def due_deliveries(self, now: dt.datetime, reader: str | None = None) -> list[Delivery]:

@@ -194,6 +194,7 @@ digests = Table(
     Column("built_at", UTCDateTime, nullable=False),
     Column("item_count", Integer, nullable=False),
     Column("failing_sources", Text, nullable=False),  # JSON list, shown in the footer
+    Column("rising", Text),  # JSON list of the weekly rising phrases, when there are
     UniqueConstraint("reader", "day"),
 )
 

@@ -1,4 +1,5 @@
-"""Reading: ratings, imported libraries, and each digest entry's score and reason.
+"""Reading: ratings, imported libraries, each digest entry's score and reason, and a
+digest's rising phrases.
 
 Revision ID: reading_1
 Revises: 0003
@@ -53,9 +54,13 @@ def upgrade() -> None:
     with op.batch_alter_table("digest_items") as batch:
         batch.add_column(sa.Column("score", sa.Float))
         batch.add_column(sa.Column("note", sa.Text))
+    with op.batch_alter_table("digests") as batch:
+        batch.add_column(sa.Column("rising", sa.Text))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("digests") as batch:
+        batch.drop_column("rising")
     with op.batch_alter_table("digest_items") as batch:
         batch.drop_column("note")
         batch.drop_column("score")

@@ -2,8 +2,8 @@
 reader's evidence (saved, rated, library, followed scholars' and follows' papers),
 recent papers to contrast them with, and the papers of past weeks for rising phrases.
 
-Library entries are matched to stored items by arXiv id, then DOI, then title (case
-and spacing aside); an entry that matches nothing is kept with its own title and
+Library entries are matched to stored items by arXiv id, then DOI, then title (letter
+case aside); an entry that matches nothing is kept with its own title and
 abstract, and is matched again by arXiv id whenever the profile is read, so a paper
 fetched later joins its entry.
 """

@@ -1,0 +1,113 @@
+"""Reading from the command line, against the local arXiv server: a Zotero library
+imported, items rated, and the digest that opens with top picks and picks papers of
+other fields from the whole day, each with why."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from tests.conftest import LISTING_MORNING, Clock, write_config
+from tests.server import FixtureServer
+from tracker.app.core import make_tracker
+from tracker.cli import main
+from tracker.config import load_settings
+from tracker.models import FollowKind
+from tracker.sources.arxiv import ARCHIVES
+
+LIBRARY_FILES = Path(__file__).parent / "data" / "library"
+READERS = """
+[[readers]]
+name = "ada"
+timezone = "UTC"
+digest_time = "07:00"
+
+[readers.follows]
+categories = ["cs.DC"]
+"""
+
+
+@pytest.fixture
+def cli(server: FixtureServer, tmp_path: Path) -> tuple[CliRunner, Path]:
+    return CliRunner(), write_config(tmp_path, server.url, readers=READERS)
+
+
+def run(cli: tuple[CliRunner, Path], *args: str) -> Result:
+    runner, config = cli
+    return runner.invoke(main, ["--config", str(config), *args], catch_exceptions=False)
+
+
+def test_import_a_zotero_library_and_rate_from_the_command_line(
+    cli: tuple[CliRunner, Path], server: FixtureServer
+) -> None:
+    assert run(cli, "fetch").exit_code == 0
+    # one listing request: the whole day, which holds the followed category
+    assert [r.path for r in server.requests("/rss")] == ["/rss/" + "+".join(ARCHIVES)]
+
+    imported = run(cli, "library", "import", str(LIBRARY_FILES / "zotero.bib"))
+    assert imported.exit_code == 0, imported.output
+    assert "5 entries (bibtex): 2 matched to stored papers, 3 kept as texts; 5 new" in (
+        imported.output
+    )
+    assert "1 the parser could not read" in imported.output
+    again = run(cli, "library", "import", str(LIBRARY_FILES / "zotero.ris"))
+    assert "3 entries (ris): 1 matched to stored papers, 2 kept as texts; 0 new" in again.output
+
+    shown = run(cli, "library", "show")
+    assert shown.output.startswith("5 entries, 2 matched to stored papers")
+    assert "arXiv:2411.17741" in shown.output and "(not stored)" in shown.output
+
+    assert "rated down: " in run(cli, "rate", "2411.17710", "down").output
+    assert "rated up: " in run(cli, "rate", "https://arxiv.org/abs/2411.17732v1", "up").output
+    assert "rating removed: " in run(cli, "rate", "2411.17732", "none").output
+    missing = run(cli, "rate", "2411.99999", "up")
+    assert missing.exit_code == 1 and "no stored item" in missing.output
+    bad = run(cli, "library", "import", str(LIBRARY_FILES.parent / "library"))
+    assert bad.exit_code == 2
+
+
+def test_the_digest_opens_with_top_picks_and_picks_other_fields_with_reasons(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    settings = load_settings(write_config(tmp_path, server.url, readers=READERS))
+    clock = Clock(LISTING_MORNING)
+    t = make_tracker(settings, clock=clock)
+    assert any(f.kind is FollowKind.DISCOVERY for f in t.follows("ada"))
+    t.fetch()
+    t.import_library("ada", LIBRARY_FILES / "zotero.bib")
+    t.rate("ada", "2411.17722", "down")  # "When IoT Meet LLMs"
+    outcome = t.build_digest("ada")
+    digest = outcome.digest
+    kinds = [s.kind for s in digest.sections]
+    assert kinds[0] == "top"
+    top = digest.sections[0].entries
+    assert 0 < len(top) <= settings.digest.top_picks
+    scores = [e.score for e in top]
+    assert all(s is not None and s > 0 for s in scores)
+    assert scores == sorted(scores, reverse=True)  # type: ignore[type-var]
+    assert all(e.note is not None and e.note.terms for e in top)
+    # the library's cs.DC papers make LLM serving the reader's subject
+    assert any(e.note is not None and e.note.kind == "library" for e in top)
+    # every section is in score order
+    for section in digest.sections:
+        values = [e.score or 0.0 for e in section.entries]
+        assert values == sorted(values, reverse=True), section.title
+    # cross-domain picks: from fields other than the reader's, at most five, each with why
+    picks = [e for s in digest.sections if s.kind == "cross" for e in s.entries]
+    assert 0 < len(picks) <= settings.digest.cross_domain_items
+    for e in picks:
+        assert e.note is not None and e.note.title and e.note.terms
+        assert "cs.DC" not in e.item.categories
+    # a paper rated down is no top pick
+    assert "2411.17722" not in {e.item.arxiv_id for e in top}
+
+    text = outcome.path.read_text(encoding="utf-8")
+    assert text.index("## Top picks") < text.index("## Computer Science")
+    assert "today's arXiv" in text
+    front = text.split("---")[1]
+    assert json.loads(re.search(r"items: (\d+)", front).group(1)) == digest.item_count  # type: ignore[union-attr]
+    t.close()

@@ -63,6 +63,11 @@ class Ranking:
         self.candidates = list(candidates)
         self._at = {c.key: n for n, c in enumerate(self.candidates)}
         self.rows = model.rows([c.text for c in self.candidates])
+        # a candidate that is itself one of the reader's papers is never its own reason
+        mine: dict[Hashable, int] = {
+            e.item_id: n for n, e in enumerate(model.positives) if e.item_id is not None
+        }
+        self._itself = {c.key: mine[c.key] for c in self.candidates if c.key in mine}
         values = model.score_rows(self.rows) if self.candidates else np.zeros(0)
         self.scores = {c.key: float(v) for c, v in zip(self.candidates, values, strict=True)}
 
@@ -80,7 +85,7 @@ class Ranking:
         found = {}
         for key in keys:
             if key in self._at:
-                why = _why(self.model, self.rows[self._at[key]])
+                why = _why(self.model, self.rows[self._at[key]], self._itself.get(key))
                 if why is not None:
                     found[key] = why
         return found
@@ -100,6 +105,10 @@ class Ranking:
             return []
         rows = self.rows[at]
         sims = (rows @ model.positive_rows.T).toarray()
+        for n, index in enumerate(at):
+            itself = self._itself.get(self.candidates[index].key)
+            if itself is not None:
+                sims[n, itself] = 0.0
         nearest = sims.max(axis=1)
         combined = _percentiles(model.score_rows(rows)) + _percentiles(nearest)
         picks: list[Scored] = []
@@ -132,9 +141,11 @@ def rank(model: ReaderModel, candidates: Sequence[Candidate]) -> list[Scored]:
     return [Scored(candidates[n].key, float(scores[n])) for n in order]
 
 
-def _why(model: ReaderModel, row: sparse.csr_matrix) -> RankReason | None:
+def _why(model: ReaderModel, row: sparse.csr_matrix, itself: int | None) -> RankReason | None:
     if model.positives:
         sims = np.asarray((model.positive_rows @ row.T).todense()).ravel()
+        if itself is not None:
+            sims[itself] = 0.0
         preference = np.asarray([KIND_PREFERENCE.get(e.kind, 0.7) for e in model.positives])
         best = int(np.argmax(sims * preference))
         if sims[best] >= NEAR:

@@ -94,7 +94,8 @@ class Vocabulary:
         return len(self.terms)
 
     def _word_columns(self, texts: Sequence[str]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """(row, word column) of every known word of every text, in text order."""
+        """(row, word column) of every word of every text, in text order; the column
+        is negative for words that are no term (stop words, unknown words)."""
         joined = f" {_BETWEEN} ".join(texts).lower()
         if joined.count(_BETWEEN) != len(texts) - 1:  # a text held the separator itself
             joined = f" {_BETWEEN} ".join(t.replace(_BETWEEN, " ") for t in texts).lower()
@@ -102,21 +103,24 @@ class Vocabulary:
         columns = np.fromiter(
             map(self.raw.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens)
         )
-        between = columns == -2
-        rows = np.cumsum(between)
-        kept = columns >= 0
-        return rows[kept], columns[kept]
+        return np.cumsum(columns == -2), columns
 
     def matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Unit-length tf-idf rows of the texts (n_texts x size)."""
-        rows, columns = self._word_columns(texts)
-        if len(self.pair_codes) and len(columns) > 1:
-            same = (rows[:-1] == rows[1:]) & self.starts[columns[:-1]]
-            codes = columns[:-1][same] * self.words + columns[1:][same]
+        all_rows, all_columns = self._word_columns(texts)
+        kept = all_columns >= 0
+        rows, columns = all_rows[kept], all_columns[kept]
+        if len(self.pair_codes) and len(all_columns) > 1:
+            # a phrase is two neighbouring terms: a stop word or the end of a text between
+            # two words breaks it
+            first, second = all_columns[:-1], all_columns[1:]
+            pair = (first >= 0) & (second >= 0)
+            pair[pair] = self.starts[first[pair]]
+            codes = first[pair] * self.words + second[pair]
             at = np.searchsorted(self.pair_codes, codes)
             at[at == len(self.pair_codes)] = 0
             hit = self.pair_codes[at] == codes
-            rows = np.concatenate([rows, rows[:-1][same][hit]])
+            rows = np.concatenate([rows, all_rows[:-1][pair][hit]])
             columns = np.concatenate([columns, self.pair_columns[at[hit]]])
         counts = sparse.csr_matrix(
             (np.ones(len(rows)), (rows, columns)), shape=(len(texts), self.size)
@@ -148,24 +152,25 @@ def fit(texts: Iterable[str], *, max_df: float = 0.5) -> Vocabulary:
             if n is None:
                 term = fold(w)
                 if term is None:
-                    raw[w] = -1
-                    continue
-                n = raw[w] = word_of.setdefault(term, len(word_of))
-            if n >= 0:
-                found.append(n)
+                    raw[w] = n = -1
+                else:
+                    n = raw[w] = word_of.setdefault(term, len(word_of))
+            found.append(n)  # -1 (a stop word) is kept: it breaks phrases
         doc_words.append(np.asarray(found, dtype=np.int64))
     total = len(doc_words)
     limit = max(2, math.floor(max_df * total)) if total >= 10 else total
     df = np.zeros(len(word_of), dtype=np.int64)
     for ids in doc_words:
-        df[np.unique(ids)] += 1
+        df[np.unique(ids[ids >= 0])] += 1
     keep = (df <= limit) & (df > 0)
-    # Phrases are pairs of neighbouring words, counted before frequent words are dropped.
+    # Phrases are pairs of neighbouring words (no stop word between), counted before
+    # frequent words are dropped.
     width = max(1, len(word_of))
     pair_df: dict[int, int] = {}
     for ids in doc_words:
         if len(ids) > 1:
-            for code in np.unique(ids[:-1] * width + ids[1:]).tolist():
+            both = (ids[:-1] >= 0) & (ids[1:] >= 0)
+            for code in np.unique(ids[:-1][both] * width + ids[1:][both]).tolist():
                 pair_df[code] = pair_df.get(code, 0) + 1
     names = list(word_of)
     new_number = np.full(len(word_of), -1, dtype=np.int64)

@@ -24,6 +24,7 @@ READERS = """
 name = "ada"
 timezone = "UTC"
 digest_time = "00:00"
+discover = false  # the whole day's listing for cross-domain picks: see test_reading_cli
 
 [readers.follows]
 categories = ["cs.AR"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import arxiv
 import pytest
 
-from tests.server import ERROR_ENTRY, FixtureServer, Paper, Reply, atom_feed
+from tests.support.server import ERROR_ENTRY, FixtureServer, Paper, Reply, atom_feed
 from tracker.errors import FetchError
 from tracker.models import Entry
 from tracker.names import tex_to_unicode

@@ -31,7 +31,7 @@ from click.testing import CliRunner, Result
 from lxml import etree
 
 from tests.conftest import write_config
-from tests.server import FixtureServer, Paper, atom_feed
+from tests.support.server import FixtureServer, Paper, atom_feed
 from tracker.app.core import make_tracker
 from tracker.cli import main
 from tracker.config import Settings, load_settings

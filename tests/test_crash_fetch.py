@@ -7,7 +7,7 @@ data gives (no item lost, none doubled, every sighting there), pass SQLite's int
 check, every digest be delivered and whole on disk (no half-written file, no stray
 temporary file), and every item be in exactly one of the reader's digests.
 
-The runs come from ``tests/crash_worker.py``: forks of a pre-imported process running
+The runs come from ``tests/support/crash_worker.py``: forks of a pre-imported process running
 the real ``tracker run --once``, with their clock set by the test.
 """
 
@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, write_config
-from tests.server import FixtureServer, Paper, Reply
+from tests.support.server import FixtureServer, Paper, Reply
 from tracker.config import load_settings
 from tracker.storage import open_storage
 
@@ -99,11 +99,11 @@ class Run:
 
 
 class Forker:
-    """Talks to tests/crash_worker.py."""
+    """Talks to tests/support/crash_worker.py."""
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.crash_worker"],
+            [sys.executable, "-m", "tests.support.crash_worker"],
             cwd=REPO,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

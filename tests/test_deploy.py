@@ -27,10 +27,10 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from tests import pg
 from tests.conftest import REPO, write_config
-from tests.server import FixtureServer
-from tests.smtp import SmtpServer
+from tests.support import pg
+from tests.support.server import FixtureServer
+from tests.support.smtp import SmtpServer
 from tracker.config import load_settings
 from tracker.storage import open_storage, schema
 

@@ -151,9 +151,9 @@ def test_every_field_has_categories_and_12_to_40_keywords(raw: dict[str, Any]) -
         assert all(k == k.strip().lower() and k for k in keywords), f"{name}: not lowercase"
 
 
-def test_keyword_tagging_on_the_stratified_sample(field_map: FieldMap, fixtures_dir: Path) -> None:
+def test_keyword_tagging_on_the_stratified_sample(field_map: FieldMap, corpus_dir: Path) -> None:
     total = covered = right = 0
-    for paper in _sample(fixtures_dir):
+    for paper in _sample(corpus_dir):
         expected = field_map.field_of(paper["primary_category"])
         assert expected is not None and expected in field_map.fields, paper["primary_category"]
         tags = field_map.tag(Entry(title=paper["title"], summary=paper["abstract"]))

@@ -2,7 +2,7 @@
 
 Every test takes the ``storage`` fixture, which is parametrized over ``BACKENDS``, so
 the whole suite runs once per backend (apscheduler's pattern): SQLite, and PostgreSQL
-when ``TRACKER_TEST_POSTGRESQL`` names a server (``tests/pg.py``; CI always has one).
+when ``TRACKER_TEST_POSTGRESQL`` names a server (``tests/support/pg.py``; CI always has one).
 
 Entries are written the way the ingestor writes them: keys from ``ids.item_key`` and
 ``ingest(..., merge=merge, prepare=normalise_new, tag=field_map.tag)`` with the real
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from tests import pg
+from tests.support import pg
 from tracker import ids
 from tracker.errors import NotFoundError, StorageError
 from tracker.fetch.merge import merge, normalise_new

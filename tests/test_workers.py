@@ -1,7 +1,7 @@
 """Several worker processes on one PostgreSQL database, as a lab runs them.
 
 The workers are real processes running the real ``tracker run --once`` (forks of the
-pre-imported ``tests/crash_worker.py``, each with its clock set by the test) or the
+pre-imported ``tests/support/crash_worker.py``, each with its clock set by the test) or the
 real ``tracker run`` daemon; the loopback server plays arXiv and 500 small feeds and
 logs every request with its arrival time. Checked here:
 
@@ -34,9 +34,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests import pg
 from tests.conftest import CONFIG_DIR, REPO, Clock
-from tests.server import FixtureServer, Reply
+from tests.support import pg
+from tests.support.server import FixtureServer, Reply
 from tests.test_crash_fetch import Forker
 from tests.test_storage import BACKENDS, database_url
 from tracker.app.core import make_tracker

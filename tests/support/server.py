@@ -42,6 +42,8 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from tests.support import data
+
 LISTING = "arxiv-rss/new-format-2024/rss_all_archives_2024-11-28.xml"
 LISTING_ITEMS = "arxiv-metadata/arxiv_rss_all_archives_2024-11-28_items.jsonl"
 ERROR_ENTRY = "arxiv-api/arxivpy-recorded/id_abc_s0_m100_b79c8dcf6bc3.xml"
@@ -90,7 +92,7 @@ class Paper:
 def load_papers(fixtures: Path) -> list[Paper]:
     """The recorded listing's papers, as the API would describe them."""
     papers = []
-    for n, line in enumerate((fixtures / LISTING_ITEMS).read_text().splitlines()):
+    for n, line in enumerate(data.read(fixtures, LISTING_ITEMS).decode().splitlines()):
         r = json.loads(line)
         version = int(str(r["version"]).lstrip("v") or 1)
         updated = LISTING_DAY - dt.timedelta(hours=4, seconds=n)
@@ -267,7 +269,7 @@ class FixtureServer:
         self.routes: dict[str, Reply] = {}
         self.scripts: dict[str, deque[Reply]] = {}
         self._lock = threading.Lock()
-        self._listing_root = etree.parse(str(fixtures / LISTING)).getroot()
+        self._listing_root = etree.fromstring(data.read(fixtures, LISTING))
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -281,7 +283,10 @@ class FixtureServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # polls for shutdown every 10 ms, not 500 ms: stopping it must not dominate a test
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
 
     @property
     def url(self) -> str:

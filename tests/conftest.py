@@ -90,7 +90,7 @@ categories = ["cs.DC", "cs.AR"]
     text = f"""
 [tracker]
 data_dir = "data"
-fields_file = "{CONFIG_DIR / "fields.toml"}"
+fields_file = "{REPO / "tracker" / "fields" / "fields.toml"}"
 
 [arxiv]
 contact_email = "tests@example.org"

@@ -1,4 +1,4 @@
-"""The shipped field mapping, config/fields.toml: it loads, covers arXiv's taxonomy
+"""The shipped field mapping, tracker/fields/fields.toml: it loads, covers arXiv's taxonomy
 (retired codes included), keeps arXiv's aliases, and its keyword rules tag papers
 without categories well enough on recorded real abstracts."""
 
@@ -15,8 +15,8 @@ import pytest
 from tracker.fields.mapping import FieldMap
 from tracker.models import Entry
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
-FIELDS_FILE = CONFIG_DIR / "fields.toml"
+REPO = Path(__file__).resolve().parents[1]
+FIELDS_FILE = REPO / "tracker" / "fields" / "fields.toml"
 METADATA = "arxiv-metadata"
 TAXONOMY = "arxiv_categories_taxonomy_from_oaipmh_testdb.json"
 SAMPLE = "staeiou_arxiv_archive_stratified_sample.jsonl"
@@ -81,7 +81,7 @@ def raw() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def field_map(raw: dict[str, Any]) -> FieldMap:
-    return FieldMap.from_dict(raw, "config/fields.toml")
+    return FieldMap.from_dict(raw, "tracker/fields/fields.toml")
 
 
 def _recorded(fixtures_dir: Path, name: str) -> Path:

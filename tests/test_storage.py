@@ -6,7 +6,7 @@ when ``TRACKER_TEST_POSTGRESQL`` names a server (``tests/support/pg.py``; CI alw
 
 Entries are written the way the ingestor writes them: keys from ``ids.item_key`` and
 ``ingest(..., merge=merge, prepare=normalise_new, tag=field_map.tag)`` with the real
-field mapping of ``config/fields.toml``.
+field mapping of ``tracker/fields/fields.toml``.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from tracker.storage import (
 )
 
 BACKENDS = ["sqlite", "postgresql"]
-FIELDS_FILE = Path(__file__).resolve().parents[1] / "config" / "fields.toml"
+FIELDS_FILE = Path(__file__).resolve().parents[1] / "tracker" / "fields" / "fields.toml"
 UTC = dt.UTC
 T0 = dt.datetime(2024, 11, 28, 8, 0, tzinfo=UTC)
 HOUR = dt.timedelta(hours=1)

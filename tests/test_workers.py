@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import CONFIG_DIR, REPO, Clock
+from tests.conftest import REPO, Clock
 from tests.support import pg
 from tests.support.server import FixtureServer, Reply
 from tests.test_crash_fetch import Forker
@@ -91,7 +91,7 @@ def write_config(
 [tracker]
 data_dir = "data"
 database_url = "{database}"
-fields_file = "{CONFIG_DIR / "fields.toml"}"
+fields_file = "{REPO / "tracker" / "fields" / "fields.toml"}"
 
 [arxiv]
 contact_email = "tests@example.org"

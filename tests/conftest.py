@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.data import DATA, REPO, corpus_missing, corpus_root
+from tests.support.forker import Forker
 from tests.support.server import FixtureServer, Paper, load_papers
 from tracker.config import Settings, load_settings
 
@@ -64,6 +65,16 @@ def server(fixtures_dir: Path, papers: list[Paper]) -> Iterator[FixtureServer]:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture
+def forker() -> Iterator[Forker]:
+    """The crash worker's parent process (tests/support/forker.py)."""
+    f = Forker()
+    try:
+        yield f
+    finally:
+        f.close()
 
 
 def write_config(

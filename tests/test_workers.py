@@ -36,8 +36,8 @@ import sqlalchemy as sa
 
 from tests.conftest import REPO, Clock
 from tests.support import pg
+from tests.support.forker import Forker
 from tests.support.server import FixtureServer, Reply
-from tests.test_crash_fetch import Forker
 from tests.test_storage import BACKENDS, database_url
 from tracker.app.core import make_tracker
 from tracker.config import load_settings
@@ -129,15 +129,6 @@ feeds = {toml_list(feeds)}
 def postgresql() -> Iterator[str]:
     with pg.scratch_database() as url:
         yield url
-
-
-@pytest.fixture
-def forker() -> Iterator[Forker]:
-    f = Forker()
-    try:
-        yield f
-    finally:
-        f.close()
 
 
 def run_all(forker: Forker, config: Path, now: dt.datetime, count: int) -> list[int]:

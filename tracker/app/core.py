@@ -44,6 +44,7 @@ from tracker.fields.service import Explanation, FieldCount, FieldService, TrainR
 from tracker.ids import canonical_url
 from tracker.library.bibtex import item_dict as item_dict
 from tracker.library.bibtex import to_bibtex, to_json
+from tracker.library.importing import FORMATS
 from tracker.models import (
     NO_FILTERS,
     Delivery,
@@ -78,6 +79,7 @@ from tracker.storage import (
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 NOT_BEFORE_SLACK = dt.timedelta(days=1)
+LIBRARY_FORMATS = FORMATS  # what ``tracker library import --format`` accepts
 
 
 def utc_now() -> dt.datetime:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
+from tracker.app.core import LIBRARY_FORMATS
 from tracker.cli.base import State, _errors, _one_line, main, pass_state
-from tracker.library.importing import FORMATS
 
 
 @main.command()
@@ -33,7 +33,10 @@ def library() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--reader")
 @click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), help="Default: from the file's name or content."
+    "--format",
+    "fmt",
+    type=click.Choice(LIBRARY_FORMATS),
+    help="Default: from the file's name or content.",
 )
 @pass_state
 @_errors

@@ -173,9 +173,7 @@ def test_next_day_nothing_repeats_and_unchanged_sources_cost_nothing(
     assert report.not_modified >= 3
     # one listing request, for every archive: the whole day (cross-domain picks) holds
     # the followed categories too
-    assert [r.path for r in fresh if r.path.startswith("/rss")] == [
-        "/rss/" + "+".join(ARCHIVES)
-    ]
+    assert [r.path for r in fresh if r.path.startswith("/rss")] == ["/rss/" + "+".join(ARCHIVES)]
     t.close()
 
 

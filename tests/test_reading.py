@@ -196,8 +196,7 @@ def test_query_words_keep_only_words() -> None:
 def test_a_phrase_new_this_week_rises_with_examples() -> None:
     before = [Paper(n, f"Graph neural networks for task {n}", "") for n in range(40)]
     current = [
-        Paper(100 + n, f"Mamba layers for sequence {n}", "Graph neural networks.")
-        for n in range(4)
+        Paper(100 + n, f"Mamba layers for sequence {n}", "Graph neural networks.") for n in range(4)
     ] + [Paper(200 + n, f"Graph neural networks again {n}", "") for n in range(4)]
     found = rising(current, before, limit=3)
     assert found[0].phrase == "mamba layer"

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.conftest import LISTING_MORNING, Clock, write_config
-from tests.server import FixtureServer
+from tests.support.server import FixtureServer
 from tracker.app.core import make_tracker
 from tracker.cli import main
 from tracker.config import load_settings
@@ -33,7 +33,8 @@ categories = ["cs.DC"]
 
 @pytest.fixture
 def cli(server: FixtureServer, tmp_path: Path) -> tuple[CliRunner, Path]:
-    return CliRunner(), write_config(tmp_path, server.url, readers=READERS)
+    extra = "[digest]\nsection_items = 3\n"
+    return CliRunner(), write_config(tmp_path, server.url, readers=READERS, extra=extra)
 
 
 def run(cli: tuple[CliRunner, Path], *args: str) -> Result:
@@ -68,6 +69,22 @@ def test_import_a_zotero_library_and_rate_from_the_command_line(
     assert missing.exit_code == 1 and "no stored item" in missing.output
     bad = run(cli, "library", "import", str(LIBRARY_FILES.parent / "library"))
     assert bad.exit_code == 2
+
+    assert run(cli, "digest").exit_code == 0
+    field = "Computer Science > Systems"
+    short = run(cli, "digest", "--section", field)
+    whole = run(cli, "digest", "--section", field.lower(), "--all")
+    assert whole.exit_code == 0, whole.output
+    lines = [line for line in whole.output.splitlines() if "arXiv:" in line]
+    assert len(lines) > 3  # more than a section shows in the digest (section_items)
+    assert "… and" not in whole.output
+    assert re.search(r"… and \d+ more \(--all\)", short.output)
+    scores = [float(line.split()[0]) for line in lines]
+    assert scores == sorted(scores, reverse=True)
+    top = run(cli, "digest", "--section", "Top picks", "--all")
+    assert "close to '" in top.output
+    missing = run(cli, "digest", "--section", "Astrology")
+    assert missing.exit_code == 1 and "has no section 'Astrology'" in missing.output
 
 
 def test_the_digest_opens_with_top_picks_and_picks_other_fields_with_reasons(

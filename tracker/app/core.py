@@ -49,6 +49,7 @@ from tracker.models import (
     NO_FILTERS,
     Delivery,
     Digest,
+    DigestSection,
     Follow,
     FollowKind,
     Item,
@@ -371,6 +372,24 @@ class Tracker:
 
     def render(self, digest: Digest) -> str:
         return self.digests.render(digest)
+
+    def digest_section(
+        self, reader_name: str | None, day: dt.date | None, name: str
+    ) -> DigestSection:
+        """One section of a built digest, whole, by its name as recorded ("Top picks", a
+        field) or as shown ("Cross-domain: <field>"), letter case aside."""
+        reader = self.settings.reader(reader_name)
+        day = day or self.clock().astimezone(reader.tz).date()
+        stored = self.storage.stored_digest(reader.name, day)
+        if stored is None:
+            raise NotFoundError(f"no digest of {reader.name} for {day} (tracker digest builds it)")
+        digest = self.digests.from_stored(stored)
+        wanted = name.strip().casefold().removeprefix("cross-domain:").strip()
+        for section in digest.sections:
+            if section.title.casefold() == wanted:
+                return section
+        names = ", ".join(f"{s.title!r}" for s in digest.sections) or "none"
+        raise NotFoundError(f"the digest of {day} has no section {name!r} (it has {names})")
 
     def deliver_due(self) -> list[DigestOutcome]:
         """Build every digest that is due, then deliver everything pending."""

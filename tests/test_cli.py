@@ -24,7 +24,6 @@ READERS = """
 name = "ada"
 timezone = "UTC"
 digest_time = "00:00"
-discover = false  # the whole day's listing for cross-domain picks: see test_reading_cli
 
 [readers.follows]
 categories = ["cs.AR"]

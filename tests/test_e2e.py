@@ -22,7 +22,6 @@ from tests.support.server import FixtureServer, Paper, query_matches
 from tracker.app.core import Tracker, make_tracker
 from tracker.config import Settings
 from tracker.models import SearchFilters
-from tracker.sources.arxiv import ARCHIVES
 from tracker.worker import run_once
 
 SCHOLAR = "Guido Burkard"
@@ -99,16 +98,10 @@ def test_fetch_digest_search_end_to_end(
     assert outcome.path == path and path.is_file()
     text = path.read_text(encoding="utf-8")
 
-    # every expected paper, once; nothing else from arXiv but the few cross-domain
-    # picks from the whole day's listing, each saying so
+    # every expected paper, once; nothing else from arXiv
     ids = digest_ids(text)
     assert len(ids) == len(set(ids)), "an item appears twice"
-    discovered = set(ids) - expected_papers(papers)
-    assert set(ids) >= expected_papers(papers)
-    assert len(discovered) <= settings.digest.cross_domain_items
-    for arxiv_id in discovered:
-        entry = text.split(f"arXiv:{arxiv_id}v")[1].split("\n### ")[0]
-        assert "today's arXiv" in entry
+    assert set(ids) == expected_papers(papers)
     # the feed's posts: the arXiv link became the paper itself, the other is a post
     assert "2411.17760" in ids
     assert "[Lab retreat](https://lab.example.org/retreat)" in text
@@ -171,9 +164,7 @@ def test_next_day_nothing_repeats_and_unchanged_sources_cost_nothing(
     # conditional GET: the listing and the feed answered 304
     fresh = server.requests()[before:]
     assert report.not_modified >= 3
-    # one listing request, for every archive: the whole day (cross-domain picks) holds
-    # the followed categories too
-    assert [r.path for r in fresh if r.path.startswith("/rss")] == ["/rss/" + "+".join(ARCHIVES)]
+    assert [r.path for r in fresh if r.path.startswith("/rss")] == ["/rss/cs.DC+cs.AR"]
     t.close()
 
 
@@ -271,8 +262,8 @@ categories = ["cs.DC"]
     t.close()
     one = two.split('[[readers]]\nname = "bob"')[0]
     t = make_tracker(settings_for(server.url, readers=one), clock=clock)
-    assert {(f.reader, f.value) for f in t.follows()} == {("ada", "cs.AR"), ("ada", "arXiv")}
-    assert sorted(s.value for s in t.storage.due_sources(clock.now)) == ["*", "cs.AR"]
+    assert {(f.reader, f.value) for f in t.follows()} == {("ada", "cs.AR")}
+    assert [s.value for s in t.storage.due_sources(clock.now)] == ["cs.AR"]
     t.close()
 
 

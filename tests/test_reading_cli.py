@@ -34,7 +34,8 @@ categories = ["cs.DC"]
 @pytest.fixture
 def cli(server: FixtureServer, tmp_path: Path) -> tuple[CliRunner, Path]:
     extra = "[digest]\nsection_items = 3\n"
-    return CliRunner(), write_config(tmp_path, server.url, readers=READERS, extra=extra)
+    config = write_config(tmp_path, server.url, readers=READERS, extra=extra, discover=True)
+    return CliRunner(), config
 
 
 def run(cli: tuple[CliRunner, Path], *args: str) -> Result:
@@ -90,7 +91,7 @@ def test_import_a_zotero_library_and_rate_from_the_command_line(
 def test_the_digest_opens_with_top_picks_and_picks_other_fields_with_reasons(
     server: FixtureServer, tmp_path: Path
 ) -> None:
-    settings = load_settings(write_config(tmp_path, server.url, readers=READERS))
+    settings = load_settings(write_config(tmp_path, server.url, readers=READERS, discover=True))
     clock = Clock(LISTING_MORNING)
     t = make_tracker(settings, clock=clock)
     assert any(f.kind is FollowKind.DISCOVERY for f in t.follows("ada"))

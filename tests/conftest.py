@@ -91,7 +91,8 @@ def write_config(
     for: most tests are about what follows bring (test_reading_cli is about it)."""
     setting = f"discover = {str(discover).lower()}\n"
     if "[digest]" in extra:
-        extra = extra.replace("[digest]\n", "[digest]\n" + setting, 1)
+        if "discover =" not in extra:
+            extra = extra.replace("[digest]\n", "[digest]\n" + setting, 1)
     else:  # after extra: its first lines may belong to [fetch] above
         extra = f"{extra}\n[digest]\n{setting}"
     readers = (

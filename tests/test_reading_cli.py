@@ -129,3 +129,42 @@ def test_the_digest_opens_with_top_picks_and_picks_other_fields_with_reasons(
     front = text.split("---")[1]
     assert json.loads(re.search(r"items: (\d+)", front).group(1)) == digest.item_count  # type: ignore[union-attr]
     t.close()
+
+
+def test_config_check_explains_the_reading_keys(tmp_path: Path) -> None:
+    extra = """[digest]
+top_picks = -1
+section_items = 0
+cross_domain_more = "ten"
+rising_day = "someday"
+discover = "yes"
+"""
+    readers = READERS + 'top_picks = -2\nrising = "weekly"\ndiscover = 1\n'
+    readers = readers.replace('[readers.follows]\ncategories = ["cs.DC"]\n', "") + (
+        '[readers.follows]\ncategories = ["cs.DC"]\n'
+    )
+    path = write_config(tmp_path, "http://127.0.0.1:9", readers=readers, extra=extra)
+    result = CliRunner().invoke(main, ["--config", str(path), "config", "check"])
+    assert result.exit_code == 2
+    for problem in (
+        "digest.top_picks: expected 0 or more, got -1",
+        "digest.section_items: expected a positive number, got 0",
+        "digest.cross_domain_more: expected int, got a string",
+        "digest.rising_day: expected a weekday such as \"mon\", got 'someday'",
+        "digest.discover: expected bool, got a string",
+        "readers[0].top_picks: expected 0 or more, got -2",
+        "readers[0].rising: expected bool, got a string",
+        "readers[0].discover: expected bool, got int",
+    ):
+        assert problem in result.output, result.output
+    good = write_config(
+        tmp_path, "http://127.0.0.1:9", readers=READERS + "rising = true\ntop_picks = 3\n"
+    )
+    settings = load_settings(good, environ={})
+    reader = settings.readers[0]
+    assert (reader.rising, settings.top_picks(reader), settings.discovers(reader)) == (
+        True,
+        3,
+        False,
+    )
+    assert settings.digest.rising_day == 0 and settings.digest.section_items == 20

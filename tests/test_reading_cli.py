@@ -139,9 +139,8 @@ cross_domain_more = "ten"
 rising_day = "someday"
 discover = "yes"
 """
-    readers = READERS + 'top_picks = -2\nrising = "weekly"\ndiscover = 1\n'
-    readers = readers.replace('[readers.follows]\ncategories = ["cs.DC"]\n', "") + (
-        '[readers.follows]\ncategories = ["cs.DC"]\n'
+    readers = READERS.replace(
+        "[readers.follows]", 'top_picks = -2\nrising = "weekly"\ndiscover = 1\n[readers.follows]'
     )
     path = write_config(tmp_path, "http://127.0.0.1:9", readers=readers, extra=extra)
     result = CliRunner().invoke(main, ["--config", str(path), "config", "check"])
@@ -157,9 +156,8 @@ discover = "yes"
         "readers[0].discover: expected bool, got int",
     ):
         assert problem in result.output, result.output
-    good = write_config(
-        tmp_path, "http://127.0.0.1:9", readers=READERS + "rising = true\ntop_picks = 3\n"
-    )
+    mine = READERS.replace("[readers.follows]", "rising = true\ntop_picks = 3\n[readers.follows]")
+    good = write_config(tmp_path, "http://127.0.0.1:9", readers=mine)
     settings = load_settings(good, environ={})
     reader = settings.readers[0]
     assert (reader.rising, settings.top_picks(reader), settings.discovers(reader)) == (

@@ -39,7 +39,7 @@ from tracker.app.core import Tracker, make_tracker
 from tracker.cli import main
 from tracker.config import Settings
 from tracker.errors import FetchError
-from tracker.models import Source, SourceKind
+from tracker.models import CacheValidators, Source, SourceKind
 from tracker.sources.http import Fetcher, make_client
 from tracker.sources.pacing import PacingGate
 
@@ -344,6 +344,94 @@ def test_broken_connection(wire: Callable[..., Wired], reply: Reply, reason: str
     assert w.items(w.bad_url) == 0
     assert_failed(w, w.bad_url, 1, reason)
     assert_recovers(w)
+
+
+def atom(posts: list[tuple[str, str]]) -> str:
+    entries = "".join(
+        f'<entry><title>{t}</title><link href="{link}"/><id>{link}</id>'
+        f"<updated>2024-11-27T10:00:00Z</updated><summary>About {t}.</summary></entry>"
+        for t, link in posts
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>Faulty Lab</title><id>https://lab.example.org/</id>"
+        f"<updated>2024-11-27T10:00:00Z</updated>{entries}</feed>"
+    )
+
+
+def json_feed(posts: list[tuple[str, str]]) -> str:
+    items = [
+        {"id": link, "url": link, "title": t, "content_text": f"About {t}."} for t, link in posts
+    ]
+    return json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "Faulty Lab", "items": items}
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "content_type", "cut", "whole"),
+    [
+        (rss, "application/rss+xml", 0.5, 1),  # inside the second item: the first is kept
+        (rss, "application/rss+xml", 0.995, 3),  # only the end tags are missing
+        (atom, "application/atom+xml", 0.75, 2),  # inside the third entry
+        (json_feed, "application/feed+json", 0.6, 0),  # JSON cannot be read in part
+    ],
+    ids=["rss-half", "rss-end-tags", "atom", "json-feed"],
+)
+def test_a_feed_cut_without_content_length_is_a_failure_and_keeps_no_validators(
+    wire: Callable[..., Wired],
+    make: Callable[[list[tuple[str, str]]], str],
+    content_type: str,
+    cut: float,
+    whole: int,
+) -> None:
+    """A body without Content-Length ends when the connection closes, so a transfer cut
+    short looks complete to HTTP. A document that stops before it ends is a failure
+    (with backoff), what was read in full may be stored, and the cut response's ETag is
+    not kept: the next fetch must get the whole feed, not a 304."""
+    w = wire()
+    body = make(POSTS).encode()
+    w.server.add(BAD, body, content_type)
+    url = w.server.url + BAD
+    etag = httpx.get(url).headers["ETag"]  # what the whole feed is known by
+    short = body[: int(len(body) * cut)]
+    headers = {"Content-Type": content_type, "ETag": etag}
+    w.server.script(BAD, [Reply(200, short, headers, length=False)])
+    w.fetch()
+    assert_good_stored(w)
+    assert_failed(w, w.bad_url, 1, r"^feed ends early \(truncated\?\) \(")
+    assert w.tracker.storage.validators(w.bad_url) == CacheValidators(None, None)
+    # nothing half-read was stored: every stored post is one of the feed's, whole
+    stored = {
+        (c.item.title, c.item.url)
+        for c in w.tracker.storage.digest_candidates("ada", w.clock.now, dt.timedelta(days=1))
+        if c.item.url and c.item.url.startswith("https://lab.example.org/")
+    }
+    assert stored <= set(POSTS) and len(stored) == whole
+    assert_recovers(w)
+    last = w.server.requests(BAD)[-1]
+    assert "if-none-match" not in last.headers
+
+
+def test_an_arxiv_listing_cut_without_content_length_is_refused(wire: Callable[..., Wired]) -> None:
+    """arXiv's XML is read strictly: a listing cut short stores nothing and keeps no
+    validators, so the next fetch reads it whole."""
+    w = wire(categories=("cs.DC",))
+    w.server.add(BAD, rss(POSTS), "application/rss+xml")
+    whole = httpx.get(w.server.url + "/rss/cs.DC")
+    short = whole.content[: len(whole.content) * 2 // 3]
+    headers = {"Content-Type": "application/rss+xml", "ETag": whole.headers["ETag"]}
+    w.server.script("/rss/cs.DC", [Reply(200, short, headers, length=False)])
+    w.fetch()
+    assert_good_stored(w)
+    assert w.items("cs.DC") == 0
+    assert_failed(w, "cs.DC", 1, r"^malformed arXiv listing XML: ")
+    listing_url = w.server.url + "/rss/cs.DC"
+    assert w.tracker.storage.validators(listing_url) == CacheValidators(None, None)
+    w.until_due("cs.DC")
+    w.fetch()
+    assert w.source("cs.DC").error_count == 0 and w.items("cs.DC") > 0
+    assert "if-none-match" not in w.server.requests("/rss/cs.DC")[-1].headers
 
 
 # --- hostile bodies: bounded memory ---------------------------------------------------------

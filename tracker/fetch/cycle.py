@@ -24,14 +24,14 @@ from dataclasses import dataclass, field, replace
 
 from tracker import decide, ids
 from tracker.config import Settings
-from tracker.errors import SourceError, TrackerError
+from tracker.errors import ParseError, SourceError, TrackerError
 from tracker.fetch.claims import Claimer, new_worker_id
 from tracker.fetch.merge import merge, normalise_new
 from tracker.fetch.scholars import Attributor, author_feeds, openalex_works
 from tracker.models import CacheValidators, Entry, Response, Source, SourceKind
 from tracker.sources import arxiv_query as query
 from tracker.sources.arxiv import ArxivClient
-from tracker.sources.feeds import ParsedFeed, parse_feed
+from tracker.sources.feeds import TRUNCATED, ParsedFeed, parse_feed
 from tracker.sources.http import Fetcher
 from tracker.sources.openalex import OpenAlexClient
 from tracker.storage import Storage
@@ -338,6 +338,11 @@ class Ingestor:
                 parsed.warning,
             )
         self._store([(e, [source.id]) for e in self._keyed(source, parsed.entries)], report)
+        if parsed.truncated:
+            # What was read in full is kept (storing never loses anything), but the
+            # source failed, and the cut response's validators are not kept: the next
+            # fetch must get the whole body, not a 304 for the part that never came.
+            raise ParseError(TRUNCATED, url=response.url)
         self.storage.store_validators(
             source.value, CacheValidators(response.etag, response.last_modified), now
         )

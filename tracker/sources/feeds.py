@@ -37,11 +37,22 @@ _EMAIL_NAME = re.compile(r"^\s*[^\s@()<>]+@[^\s@()<>]+\s*\((?P<name>[^()@]+)\)\s
 _ARXIV_CATEGORY = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z\-]+)?$")
 
 
+_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
+_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>", re.DOTALL | re.IGNORECASE)
+_ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+_ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>")
+TRUNCATED = "feed ends early (truncated?)"
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
     title: str | None
     entries: tuple[Entry, ...]
     warning: str | None = None  # feedparser's complaint about a feed it still read
+    # The document stops before its root element closes: a transfer cut short (a body
+    # without Content-Length ends when the connection does). ``entries`` holds those
+    # read in full; the feed must not be taken as complete (see fetch/cycle.py).
+    truncated: bool = False
 
 
 def html_to_text(html: str) -> str:
@@ -78,8 +89,16 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
         problem = parsed.get("bozo_exception")
         raise ParseError(f"not a readable feed: {problem or 'no feed elements found'}", url=url)
     warning = None
+    raw_entries = parsed.entries
+    truncated = False
     if parsed.get("bozo"):
         warning = f"feed has errors but was read: {parsed.get('bozo_exception')}"
+        # Only a document that is not well-formed can have been cut; feedparser's other
+        # complaints (a wrong declared charset, a non-XML content type) are harmless.
+        markup = _ascii_compatible(body)
+        truncated = ends_early(markup)
+        if truncated and len(_ENTRY_END.findall(markup)) < len(raw_entries):
+            raw_entries = raw_entries[:-1]  # the entry being read when the body ended
     feed_title = html_to_text(parsed.feed.get("title", "")) or None
     base = parsed.feed.get("link") or url
     feed_authors: tuple[str, ...] = ()
@@ -88,10 +107,34 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
         feed_authors = _names(parsed.feed.get("authors", []))
     entries = tuple(
         e
-        for e in (_from_feedparser(raw, base, url, feed_authors) for raw in parsed.entries)
+        for e in (_from_feedparser(raw, base, url, feed_authors) for raw in raw_entries)
         if e is not None
     )
-    return ParsedFeed(feed_title, entries, warning)
+    return ParsedFeed(feed_title, entries, warning, truncated)
+
+
+def ends_early(body: bytes) -> bool:
+    """True when an XML document stops before its root element's end tag: what a body
+    cut short looks like, whatever else is wrong with it. Feeds with broken markup
+    inside (undefined entities, unclosed HTML) still close their root element."""
+    body = _ascii_compatible(body)
+    head = _DOCTYPE.sub(b"", _COMMENT.sub(b"", body[:65536]))
+    root = _ROOT.search(head)
+    if root is None:
+        return False  # nothing to close: not a cut XML document
+    start_tag_end = head.find(b">", root.end())
+    if start_tag_end > 0 and head[start_tag_end - 1 : start_tag_end] == b"/":
+        return False  # <rss/>
+    end_tag = re.compile(rb"</" + re.escape(root.group(1)) + rb"\s*>")
+    return end_tag.search(body) is None
+
+
+def _ascii_compatible(body: bytes) -> bytes:
+    """The document in an encoding where markup is ASCII bytes (UTF-16 re-encoded)."""
+    encoding = {b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16", b"\x00<": "utf-16-be"}.get(
+        body[:2], "utf-16-le" if body[:2] == b"<\x00" else None
+    )
+    return body.decode(encoding, "replace").encode() if encoding else body
 
 
 def _struct_time(value: time.struct_time | None) -> dt.datetime | None:
@@ -196,6 +239,11 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
     """JSON Feed 1.0/1.1 (https://jsonfeed.org/version/1.1)."""
     try:
         doc = json.loads(body)
+    except json.JSONDecodeError as e:
+        # The error is at the end (or a string runs into it): the body was cut short.
+        if e.pos >= len(e.doc.rstrip()) or e.msg.startswith("Unterminated string"):
+            raise ParseError(TRUNCATED, url=url) from e
+        raise ParseError(f"not a readable JSON feed: {e}", url=url) from e
     except (ValueError, RecursionError) as e:
         raise ParseError(f"not a readable JSON feed: {e}", url=url) from e
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):

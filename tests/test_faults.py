@@ -38,8 +38,8 @@ from tracker import decide
 from tracker.app.core import Tracker, make_tracker
 from tracker.cli import main
 from tracker.config import Settings
-from tracker.errors import FetchError
-from tracker.models import CacheValidators, Source, SourceKind
+from tracker.errors import FetchError, HTTPStatusError, RateLimitedError
+from tracker.models import CacheValidators, Response, Source, SourceKind
 from tracker.sources.http import Fetcher, make_client
 from tracker.sources.pacing import PacingGate
 
@@ -738,6 +738,77 @@ def test_a_long_closed_gate_fails_at_once_instead_of_waiting(server: FixtureServ
     assert info.value.retry_after == pytest.approx(600, abs=2)
     assert not info.value.retryable
     assert server.requests("/gated.xml") == []
+
+
+def _gated_fetches(
+    server: FixtureServer, gate: PacingGate, paths: list[str], cap: float
+) -> list[object]:
+    """GET each path from its own thread, all at once, through one arXiv gate; each
+    thread's outcome: the response or the error raised."""
+    urls = [server.url + p for p in paths]
+    outcomes: list[object] = [None] * len(urls)
+    start = threading.Barrier(len(urls))
+    with make_client(5, trust_env=False) as client:
+        fetcher = Fetcher(
+            client,
+            user_agent="tests",
+            max_body_bytes=CAP,
+            deadline=5,
+            gate_for=lambda u: gate,
+            max_gate_wait=cap,
+        )
+
+        def run(n: int) -> None:
+            start.wait()
+            try:
+                outcomes[n] = fetcher.get(urls[n])
+            except FetchError as e:
+                outcomes[n] = e
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in range(len(urls))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    return outcomes
+
+
+def test_requests_queued_at_the_gate_give_up_when_a_retry_after_arrives(
+    server: FixtureServer,
+) -> None:
+    """Four feeds on arXiv's origin share its gate. The first request gets a 503 with a
+    Retry-After longer than a request may wait while the others are queued behind it:
+    they give up at once, without sleeping and without sending anything."""
+    paths = [f"/a/scholar_{n}.atom" for n in range(4)]
+    for path in paths:
+        server.add(path, rss(POSTS), "application/atom+xml")
+        server.script(path, [Reply(503, b"busy", {"Retry-After": "3"}, delay=0.3)])
+    gate = PacingGate(0.01)
+    outcomes = _gated_fetches(server, gate, paths, cap=0.5)
+    assert len(server.requests("/a/")) == 1  # only the first reached the server
+    refused = [o for o in outcomes if isinstance(o, RateLimitedError)]
+    assert len(refused) == 3 and gate.waited == 0
+    for error in refused:
+        assert str(error).startswith("rate limited: wait 3s more (")
+        assert error.retry_after == pytest.approx(3, abs=0.5) and not error.retryable
+    [answered] = [o for o in outcomes if isinstance(o, HTTPStatusError)]
+    assert answered.status == 503 and answered.retry_after == 3
+
+
+def test_requests_queued_behind_a_slow_one_give_up_at_the_cap(server: FixtureServer) -> None:
+    """A request that holds the gate longer than the others may wait: they fail with a
+    rate-limit error (their sources back off) instead of queueing on."""
+    paths = [f"/a/slow_{n}.atom" for n in range(3)]
+    for path in paths:
+        server.add(path, rss(POSTS), "application/atom+xml")
+        server.script(path, [Reply(200, rss(POSTS).encode(), delay=1.5)])
+    outcomes = _gated_fetches(server, PacingGate(0.01), paths, cap=0.3)
+    assert len(server.requests("/a/")) == 1
+    refused = [o for o in outcomes if isinstance(o, RateLimitedError)]
+    assert [str(e).split(" (")[0] for e in refused] == [
+        "rate limited: the gate stayed busy for 0.3s"
+    ] * 2
+    assert sum(1 for o in outcomes if isinstance(o, Response)) == 1
 
 
 @pytest.mark.xfail(

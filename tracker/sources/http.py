@@ -23,9 +23,9 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from tracker.errors import BodyTooLargeError, FetchError, HTTPStatusError
+from tracker.errors import BodyTooLargeError, FetchError, HTTPStatusError, RateLimitedError
 from tracker.models import CacheValidators, Response
-from tracker.sources.pacing import PacingGate
+from tracker.sources.pacing import PacingGate, closed
 
 log = logging.getLogger(__name__)
 GateLookup = Callable[[str], PacingGate | None]
@@ -150,7 +150,9 @@ class Fetcher:
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         block_private: bool = False,
         resolve: Resolver = _resolve,
+        max_gate_wait: float = MAX_GATE_WAIT,
     ) -> None:
+        self.max_gate_wait = max_gate_wait
         self.block_private = block_private
         self._resolve = resolve
         self.client = client
@@ -206,19 +208,7 @@ class Fetcher:
             if gate is None:
                 response = self._send(request, started)
             else:
-                waiting = gate.wait_left()
-                if waiting > MAX_GATE_WAIT:
-                    # A long Retry-After closed the gate: waiting here would stall the
-                    # whole cycle, so this source backs off until the gate opens.
-                    error = FetchError(f"rate limited: wait {waiting:.0f}s more", url=full)
-                    error.retry_after, error.retryable = waiting, False
-                    raise error
-                with gate.slot():
-                    response = self._send(request, started)
-                    if response.status in (429, 503):
-                        retry = parse_retry_after(response.headers_retry_after, self._now())
-                        if retry is not None:
-                            gate.defer(retry)
+                response = self._paced(gate, request, started, full)
             if response.status in _REDIRECTS and response.location:
                 try:
                     current = urljoin(full, response.location)
@@ -228,6 +218,27 @@ class Fetcher:
                 continue
             return response.finish(full, self._now())
         raise FetchError(f"more than {self.max_redirects} redirects", url=url)
+
+    def _paced(self, gate: PacingGate, request: httpx.Request, started: float, url: str) -> _Raw:
+        """One request through the gate. A long Retry-After closes it: waiting would
+        stall the whole cycle, so a request that would wait longer than
+        ``max_gate_wait`` (before it is queued, or while it is: a Retry-After can arrive
+        meanwhile) fails at once and its source backs off until the gate opens."""
+        waiting = gate.wait_left()
+        if waiting > self.max_gate_wait:
+            raise _with_url(closed(waiting), url)
+        try:
+            with gate.slot(max_wait=self.max_gate_wait):
+                response = self._send(request, started)
+                if response.status in (429, 503):
+                    retry = parse_retry_after(response.headers_retry_after, self._now())
+                    if retry is not None:
+                        gate.defer(retry)
+                return response
+        except RateLimitedError as e:
+            if e.url is not None:
+                raise
+            raise _with_url(e, url) from e
 
     def _check_public(self, host: str, port: int | None, url: str) -> None:
         """Refuse hosts that are or resolve to private, loopback, link-local or reserved
@@ -296,6 +307,13 @@ class Fetcher:
             raise FetchError(f"transfer failed: {type(e).__name__}: {e}", url=url) from e
         finally:
             response.close()
+
+
+def _with_url(error: RateLimitedError, url: str) -> RateLimitedError:
+    """The gate's refusal, naming the request it refused."""
+    named = RateLimitedError(str(error), url=url)
+    named.retry_after = error.retry_after
+    return named
 
 
 class _Raw:

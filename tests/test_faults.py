@@ -34,6 +34,7 @@ from click.testing import CliRunner
 
 from tests.conftest import LISTING_MORNING, Clock
 from tests.server import FixtureServer, Paper, Reply
+from tests.test_storage import BACKENDS, database_url
 from tracker import decide
 from tracker.app.core import Tracker, make_tracker
 from tracker.cli import main
@@ -607,6 +608,91 @@ def test_wrong_or_missing_charset_is_read(
         for c in w.tracker.storage.digest_candidates("ada", w.clock.now, dt.timedelta(days=1))
     }
     assert "Café Müller à Zürich" in titles
+
+
+HAZARDS = "\x00\x1b\u202e\u202a\u2066\u2067\u2068\u2069\u200b\u200d\u200e\u200f\ufeff"
+LONG_TITLE = "Long " + "title " * 500  # 3,005 characters
+HOSTILE_RSS = (
+    '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+    "<title>Faulty\x00 Lab</title><link>https://lab.example.org/</link>"
+    "<item><title>Nul\x00 in the title</title><link>https://lab.example.org/1</link>"
+    "<description>A\x00b</description><author>jo@example.org (Jo\x00 Doe)</author></item>"
+    "<item><title>\u202egnp.exe invoice</title><link>https://lab.example.org/2</link>"
+    "<description>zero\u200bwidth \u2066isolate\u2069 \x1b[31mred</description></item>"
+    f"<item><title>{LONG_TITLE}</title><link>https://lab.example.org/3</link></item>"
+    "<item><title>pay\u200dpal \ufeff\u200e</title><link>https://lab.example.org/4</link></item>"
+    "</channel></rss>"
+).encode()
+HOSTILE_JSON = json.dumps(
+    {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Faulty\u0000 Lab",
+        "items": [
+            {
+                "id": "1",
+                "url": "https://lab.example.org/1\u0000",
+                "title": "Nul\u0000 in the title",
+                "content_text": "A\u0000b",
+                "authors": [{"name": "Jo\u0000 Doe"}],
+            },
+            {
+                "id": "2",
+                "url": "https://lab.example.org/2",
+                "title": "\u202egnp.exe invoice",
+                "content_text": "zero\u200bwidth \u2066isolate\u2069 \u001b[31mred",
+            },
+            {"id": "3", "url": "https://lab.example.org/3", "title": LONG_TITLE},
+            {"id": "4", "url": "https://lab.example.org/4", "title": "pay\u200dpal \ufeff\u200e"},
+        ],
+    }
+).encode()  # json.dumps writes the escapes: "\u0000", "\u202e", ...
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(HOSTILE_RSS, "application/rss+xml"), (HOSTILE_JSON, "application/feed+json")],
+    ids=["rss", "json-feed"],
+)
+def test_nul_bidi_and_zero_width_characters_are_neutralised_before_storage(
+    wire: Callable[..., Wired],
+    backend: str,
+    body: bytes,
+    content_type: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One NUL must not block a feed (PostgreSQL refuses NUL in text), and no control,
+    bidi override or zero-width character reaches storage, search or a digest; a very
+    long title is cut."""
+    with database_url(backend, tmp_path) as url:
+        monkeypatch.setenv("TRACKER_DATABASE_URL", url)
+        w = wire()
+        w.server.add(BAD, body, content_type)
+        w.fetch()
+        assert_good_stored(w)
+        s = w.source(w.bad_url)
+        assert s.error_count == 0 and s.last_error is None, s.last_error
+        assert s.last_success == w.clock.now and w.items(w.bad_url) == 4
+        items = {
+            c.item.url: c.item
+            for c in w.tracker.storage.digest_candidates("ada", w.clock.now, dt.timedelta(days=1))
+            if c.item.url and c.item.url.startswith("https://lab.example.org/")
+        }
+        site = "https://lab.example.org/"
+        assert items[site + "1"].title == "Nul in the title"
+        assert items[site + "1"].summary == "Ab" and items[site + "1"].authors == ("Jo Doe",)
+        assert items[site + "2"].title == "gnp.exe invoice"
+        assert items[site + "2"].summary == "zerowidth isolate [31mred"
+        long = items[site + "3"].title
+        assert len(long) <= 300 and long.endswith("title…") and LONG_TITLE.startswith(long[:-1])
+        assert items[site + "4"].title == "paypal"
+        for item in items.values():
+            texts = [item.title, item.summary, *item.authors]
+            assert not any(h in t for t in texts for h in HAZARDS), texts
+        digest = w.tracker.build_digest("ada").path.read_text(encoding="utf-8")
+        assert "gnp.exe invoice" in digest
+        assert not any(h in digest for h in HAZARDS)
 
 
 def test_items_that_change_ids_on_every_fetch_are_stored_once(

@@ -36,10 +36,12 @@ from tracker.sources.http import Fetcher
 from tracker.sources.openalex import OpenAlexClient
 from tracker.storage import Storage
 from tracker.storage.items import TagFn
+from tracker.text import clean_line, shorten
 
 log = logging.getLogger(__name__)
 QUERY_OVERLAP = dt.timedelta(days=2)  # re-ask this far back: arXiv's index lags
 ENRICH_REQUESTS = 2  # id lookups per cycle at most
+MAX_ERROR = 500  # characters of a source's last error
 Progress = Callable[[str], None]
 
 
@@ -171,6 +173,8 @@ class Ingestor:
         else:  # a bug or an unforeseen input: keep the cycle going, keep the trace
             message = f"internal error: {type(error).__name__}: {error}"
             log.exception("source failed unexpectedly sources=%s", [s.id for s in sources])
+        # Stored and shown by `tracker status` and the digest: one line, bounded.
+        message = shorten(clean_line(message), MAX_ERROR)
         retry_after = getattr(error, "retry_after", None)
         for source in sources:
             next_check = decide.after_failure(

@@ -28,6 +28,7 @@ from lxml import etree
 from tracker.errors import ParseError
 from tracker.ids import canonical_url, parse_arxiv_id
 from tracker.models import FEED_POST, LINK_ONLY, Entry
+from tracker.text import clean_entry, clean_title
 
 MAX_SUMMARY_CHARS = 20_000
 _BLOCK_END = re.compile(r"<(?:br\s*/?|/p|/div|/li|/h[1-6]|/tr|/blockquote)\s*>", re.IGNORECASE)
@@ -99,7 +100,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
         truncated = ends_early(markup)
         if truncated and len(_ENTRY_END.findall(markup)) < len(raw_entries):
             raw_entries = raw_entries[:-1]  # the entry being read when the body ended
-    feed_title = html_to_text(parsed.feed.get("title", "")) or None
+    feed_title = clean_title(html_to_text(parsed.feed.get("title", ""))) or None
     base = parsed.feed.get("link") or url
     feed_authors: tuple[str, ...] = ()
     if str(parsed.get("version", "")).startswith("atom"):
@@ -218,20 +219,22 @@ def _from_feedparser(
         )
         # A link to a paper from someone's blog: the API will fill in the rest.
         quality = FEED_POST if summary and categories else LINK_ONLY
-    return Entry(
-        title=title or summary[:120] or link or "(untitled)",
-        summary=summary,
-        # the feed's authors wrote the post, not necessarily the paper it links
-        authors=tuple(a for a in authors if a) or (() if arxiv else feed_authors),
-        url=link,
-        arxiv_id=arxiv_id,
-        version=version,
-        categories=categories,
-        primary_category=categories[0] if categories else None,
-        published=published or updated,
-        updated=updated,
-        guid=guid,
-        quality=quality,
+    return clean_entry(
+        Entry(
+            title=title or summary[:120] or link or "(untitled)",
+            summary=summary,
+            # the feed's authors wrote the post, not necessarily the paper it links
+            authors=tuple(a for a in authors if a) or (() if arxiv else feed_authors),
+            url=link,
+            arxiv_id=arxiv_id,
+            version=version,
+            categories=categories,
+            primary_category=categories[0] if categories else None,
+            published=published or updated,
+            updated=updated,
+            guid=guid,
+            quality=quality,
+        )
     )
 
 
@@ -268,21 +271,24 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
             continue
         arxiv = parse_arxiv_id(link or "") or parse_arxiv_id(guid or "")
         entries.append(
-            Entry(
-                title=title or summary[:120] or link or "(untitled)",
-                summary=summary[:MAX_SUMMARY_CHARS],
-                authors=_json_authors(item) or feed_authors,
-                url=link,
-                arxiv_id=arxiv[0] if arxiv else None,
-                version=arxiv[1] if arxiv else None,
-                published=_iso(item.get("date_published")),
-                updated=_iso(item.get("date_modified")),
-                guid=guid,
-                quality=LINK_ONLY if arxiv else FEED_POST,
+            clean_entry(
+                Entry(
+                    title=title or summary[:120] or link or "(untitled)",
+                    summary=summary[:MAX_SUMMARY_CHARS],
+                    authors=_json_authors(item) or feed_authors,
+                    url=link,
+                    arxiv_id=arxiv[0] if arxiv else None,
+                    version=arxiv[1] if arxiv else None,
+                    published=_iso(item.get("date_published")),
+                    updated=_iso(item.get("date_modified")),
+                    guid=guid,
+                    quality=LINK_ONLY if arxiv else FEED_POST,
+                )
             )
         )
     feed_title = doc.get("title")
-    return ParsedFeed(feed_title if isinstance(feed_title, str) else None, tuple(entries))
+    title = clean_title(feed_title) if isinstance(feed_title, str) else ""
+    return ParsedFeed(title or None, tuple(entries))
 
 
 def _json_authors(obj: Mapping[str, Any]) -> tuple[str, ...]:

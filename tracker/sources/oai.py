@@ -41,6 +41,7 @@ from tracker.names import tex_to_unicode
 from tracker.sources.arxiv_xml import clean_text, split_creators
 from tracker.sources.http import MAX_GATE_WAIT, Fetcher, backoff_delay, with_retries
 from tracker.sources.pacing import PacingGate
+from tracker.text import clean_entry
 
 log = logging.getLogger(__name__)
 OAI = "http://www.openarchives.org/OAI/2.0/"
@@ -173,7 +174,7 @@ def _arxiv_entry(meta: etree._Element, identifier: str) -> tuple[Entry | None, s
         # what it lacks (the version, for metadataPrefix=arXiv) merge keeps from others.
         quality=API,
     )
-    return entry, clean_text(fields.get("license")) or None
+    return clean_entry(entry), clean_text(fields.get("license")) or None
 
 
 def _record(el: etree._Element, url: str) -> OaiRecord:

@@ -234,3 +234,14 @@ def test_module_is_pure() -> None:
     source = Path(str(text.__file__)).read_text(encoding="utf-8")
     ours = [line for line in source.splitlines() if line.startswith("from tracker")]
     assert ours == ["from tracker.models import Entry"]
+
+
+@given(text_with_hazards, st.integers(min_value=2, max_value=500))
+def test_the_fast_path_agrees_with_the_slow_one(raw: str, limit: int) -> None:
+    """``clean_entry`` skips text that needs nothing done: it must be exactly the text
+    that cleaning would leave as it is."""
+    assert text._line(raw, limit) == shorten(clean_line(raw), limit)
+    cleaned = clean_line(raw)
+    assert text._line(cleaned, 10_000) == cleaned
+    if cleaned.isprintable():  # nothing left to do: the very same object
+        assert text._line(cleaned, 10_000) is cleaned

@@ -37,7 +37,8 @@ from tracker.models import Entry
 
 MAX_TITLE = 300
 MAX_SUMMARY = 20_000
-MAX_NOTE = 1_000  # an arXiv comment or journal reference
+MAX_NOTE = 1_000  # an arXiv comment or journal reference, a DOI, a category
+MAX_URL = 4_000  # links and ids: cut only when absurd (browsers' practical limit is higher)
 MAX_NAME = 200
 # Above the longest real author list (5,154 names: ATLAS and CMS, arXiv:1503.07589).
 MAX_AUTHORS = 6_000
@@ -46,8 +47,7 @@ ZWNJ, ZWJ = "\u200c", "\u200d"
 
 # Controls other than tab, newline and carriage return; invisible format characters;
 # surrogates. U+200C and U+200D are handled apart (``_joiner``).
-_INVISIBLE = re.compile(
-    "["
+_INVISIBLE_CHARS = (
     "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # C0 and C1 controls
     "\u00ad"  # soft hyphen
     "\u061c"  # Arabic letter mark
@@ -62,8 +62,8 @@ _INVISIBLE = re.compile(
     "\U0001d173-\U0001d17a"  # musical symbol format controls
     "\U000e0000-\U000e007f"  # tag characters
     "\ud800-\udfff"  # lone surrogates
-    "]"
 )
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 _JOINERS = re.compile(f"[{ZWNJ}{ZWJ}]")
 _ASCII_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Format characters kept: visible, and part of one script's writing.
@@ -144,28 +144,52 @@ def clean_names(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(n for n in cleaned if n)[:MAX_AUTHORS]
 
 
-def _optional(text: str | None, limit: int | None = None) -> str | None:
-    if text is None:
-        return None
-    cleaned = clean_line(text)
-    return (shorten(cleaned, limit) if limit else cleaned) or None
+def _line(text: str, limit: int) -> str:
+    """``shorten(clean_line(text), limit)``, and the same object when that changes
+    nothing (most text: one scan in C instead of a split and a join)."""
+    # str.isprintable() is False for every control, format character, surrogate and
+    # whitespace but the space: whatever else cleaning could change.
+    if (
+        len(text) <= limit
+        and text.isprintable()
+        and "  " not in text
+        and text[:1] != " "
+        and text[-1:] != " "
+    ):
+        return text
+    return shorten(clean_line(text), limit)
+
+
+def _optional(text: str | None, limit: int = MAX_NOTE) -> str | None:
+    return None if text is None else (_line(text, limit) or None)
+
+
+def _names(names: tuple[str, ...]) -> tuple[str, ...]:
+    cleaned = [_line(n, MAX_NAME) for n in names]
+    if len(names) <= MAX_AUTHORS and all(c is n and c for c, n in zip(cleaned, names, strict=True)):
+        return names
+    return tuple(n for n in cleaned if n)[:MAX_AUTHORS]
 
 
 def clean_entry(entry: Entry) -> Entry:
     """The entry with every text field neutralised and capped (the same entry when
     nothing changes)."""
-    cleaned = replace(
-        entry,
-        title=clean_title(entry.title) or ("(untitled)" if entry.title else ""),
-        summary=shorten(clean_line(entry.summary), MAX_SUMMARY),
-        authors=clean_names(entry.authors),
-        url=_optional(entry.url),
-        pdf_url=_optional(entry.pdf_url),
-        doi=_optional(entry.doi),
-        journal_ref=_optional(entry.journal_ref, MAX_NOTE),
-        comment=_optional(entry.comment, MAX_NOTE),
-        primary_category=_optional(entry.primary_category),
-        categories=tuple(c for c in (clean_line(c) for c in entry.categories) if c),
-        guid=_optional(entry.guid),
-    )
-    return entry if cleaned == entry else cleaned
+    fields = {
+        "title": _line(entry.title, MAX_TITLE) or ("(untitled)" if entry.title else ""),
+        "summary": _line(entry.summary, MAX_SUMMARY),
+        "url": _optional(entry.url, MAX_URL),
+        "pdf_url": _optional(entry.pdf_url, MAX_URL),
+        "doi": _optional(entry.doi),
+        "journal_ref": _optional(entry.journal_ref),
+        "comment": _optional(entry.comment),
+        "primary_category": _optional(entry.primary_category),
+        "guid": _optional(entry.guid, MAX_URL),
+    }
+    changed: dict[str, object] = {k: v for k, v in fields.items() if v is not getattr(entry, k)}
+    authors = _names(entry.authors)
+    if authors is not entry.authors:
+        changed["authors"] = authors
+    categories = tuple(c for c in (_line(c, MAX_NOTE) for c in entry.categories) if c)
+    if categories != entry.categories:
+        changed["categories"] = categories
+    return replace(entry, **changed) if changed else entry  # type: ignore[arg-type]

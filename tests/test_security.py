@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import CONFIG_DIR, LISTING_MORNING, Clock
 from tests.server import FixtureServer
+from tracker import PROJECT_URL, USER_AGENT, __version__
 from tracker.app.core import make_tracker
 from tracker.config import Settings, load_settings
 from tracker.errors import FetchError
@@ -99,3 +100,53 @@ def test_blocking_is_a_setting_and_an_environment_switch(
 
 def test_credentials_in_feed_urls_never_reach_storage_or_messages() -> None:
     assert canonical_url("https://user:hunter2@example.org/feed") == "https://example.org/feed"
+
+
+def test_the_contact_address_goes_only_to_services_that_ask_for_it(
+    server: FixtureServer, settings_for: Callable[..., Settings]
+) -> None:
+    """arXiv (its terms) and OpenAlex (its polite pool) get the User-Agent with the
+    operator's contact address; every other host, a redirect's target included, gets
+    the product's User-Agent with the project's address and no e-mail address."""
+    arxiv = server.url  # the configured arXiv and OpenAlex endpoints
+    other = server.url.replace("127.0.0.1", "localhost")  # a feed host: another origin
+    blog = other + "/feeds/feeds-realworld/feedjira/FeedjiraBlog.xml"
+    server.add("/to-arxiv.xml", b"", status=302, headers={"Location": arxiv + "/mirror.xml"})
+    server.add(
+        "/mirror.xml", (server.fixtures / "feeds-realworld/feedjira/TechCrunch.xml").read_bytes()
+    )
+    server.add("/away.xml", b"", status=302, headers={"Location": other + "/moved.xml"})
+    server.add(
+        "/moved.xml", (server.fixtures / "feeds-realworld/feedjira/SamRuby.xml").read_bytes()
+    )
+    readers = f"""
+[[readers]]
+name = "ada"
+[readers.follows]
+categories = ["cs.DC"]
+queries = ['"large language models"']
+scholars = [{{ name = "Wei Zhang", openalex = "A1000100" }}]
+feeds = ["{blog}", "{other}/to-arxiv.xml", "{arxiv}/away.xml"]
+"""
+    t = make_tracker(settings_for(server.url, readers=readers), clock=Clock(LISTING_MORNING))
+    try:
+        report = t.fetch()
+    finally:
+        t.close()
+    assert report.errors == []
+    seen: dict[tuple[str, str], str] = {
+        (r.headers["host"].split(":")[0], r.path): r.headers["user-agent"] for r in server.log
+    }
+    contact = f"tracker/{__version__} (+{PROJECT_URL}; mailto:tests@example.org)"
+    asked = {
+        path for (host, path), agent in seen.items() if host == "127.0.0.1" and agent == contact
+    }
+    assert {"/rss/cs.DC", "/api/query", "/openalex/works", "/away.xml", "/mirror.xml"} <= asked
+    elsewhere = {(host, path): agent for (host, path), agent in seen.items() if host == "localhost"}
+    assert set(elsewhere) == {
+        ("localhost", "/feeds/feeds-realworld/feedjira/FeedjiraBlog.xml"),
+        ("localhost", "/to-arxiv.xml"),
+        ("localhost", "/moved.xml"),
+    }
+    assert set(elsewhere.values()) == {USER_AGENT}
+    assert f"tracker/{__version__} (+{PROJECT_URL})" == USER_AGENT and "@" not in USER_AGENT

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tracker import decide
+from tracker import USER_AGENT, decide
 from tracker.app.leader import Leadership
 from tracker.config import ReaderSettings, ScholarFollow, Settings, origin
 from tracker.digest.select import ReaderView
@@ -449,10 +449,17 @@ def make_tracker(
             return gate
         return openalex_gate if where == openalex_origin else None
 
+    def wants_contact(url: str) -> bool:
+        """arXiv asks for a contact address in the User-Agent, OpenAlex for one to
+        enter its polite pool; other hosts are not given the operator's address."""
+        return gate_for(url) is not None
+
     def fetcher_with(max_body_bytes: int, deadline: float) -> Fetcher:
         return Fetcher(
             http,
-            user_agent=settings.arxiv.user_agent,
+            user_agent=USER_AGENT,
+            contact_user_agent=settings.arxiv.user_agent,
+            wants_contact=wants_contact,
             max_body_bytes=max_body_bytes,
             deadline=deadline,
             max_redirects=settings.fetch.max_redirects,

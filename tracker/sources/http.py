@@ -1,6 +1,7 @@
 """The HTTP seam: one ``httpx.Client`` passed in, every request through ``Fetcher.get``.
 
-What every fetch gets here: a User-Agent, connect/read timeouts plus an overall
+What every fetch gets here: a User-Agent (with the operator's contact address only
+for the hosts that ask for one), connect/read timeouts plus an overall
 deadline, a cap on the decompressed body (inflated here in bounded pieces, so a gzip
 bomb, even a nested one, stops at the cap with little memory spent), redirects
 followed by hand (each hop checked: http(s) only, a limit, loops caught), conditional
@@ -135,13 +136,20 @@ def with_retries(
 
 
 class Fetcher:
-    """GETs with caps, deadlines, redirects and pacing; returns ``Response`` records."""
+    """GETs with caps, deadlines, redirects and pacing; returns ``Response`` records.
+
+    Every request carries ``user_agent``; a request to a host for which ``wants_contact``
+    is true (arXiv, OpenAlex: their terms ask for a contact address) carries
+    ``contact_user_agent`` instead. Decided on every hop: a redirect away from such a
+    host does not take the address along."""
 
     def __init__(
         self,
         client: httpx.Client,
         *,
         user_agent: str,
+        contact_user_agent: str | None = None,
+        wants_contact: Callable[[str], bool] = lambda url: False,
         max_body_bytes: int,
         deadline: float,
         max_redirects: int = 5,
@@ -157,6 +165,8 @@ class Fetcher:
         self._resolve = resolve
         self.client = client
         self.user_agent = user_agent
+        self.contact_user_agent = contact_user_agent
+        self.wants_contact = wants_contact
         self.max_body_bytes = max_body_bytes
         self.deadline = deadline
         self.max_redirects = max_redirects
@@ -192,6 +202,7 @@ class Fetcher:
                 raise FetchError(f"invalid URL: {e}", url=current) from e
             if scheme not in ("http", "https"):
                 raise FetchError(f"refusing to fetch a {scheme or 'relative'} URL", url=current)
+            headers["User-Agent"] = self._user_agent(current)
             try:
                 request = self.client.build_request(
                     "GET", current, params=current_params, headers=headers
@@ -218,6 +229,11 @@ class Fetcher:
                 continue
             return response.finish(full, self._now())
         raise FetchError(f"more than {self.max_redirects} redirects", url=url)
+
+    def _user_agent(self, url: str) -> str:
+        if self.contact_user_agent and self.wants_contact(url):
+            return self.contact_user_agent
+        return self.user_agent
 
     def _paced(self, gate: PacingGate, request: httpx.Request, started: float, url: str) -> _Raw:
         """One request through the gate. A long Retry-After closes it: waiting would

@@ -49,6 +49,7 @@ from tracker.models import (
 )
 from tracker.names import arxiv_author_term, split_name
 from tracker.sources import arxiv_query as query
+from tracker.sources.addresses import AddressGuard
 from tracker.sources.arxiv import ArxivClient
 from tracker.sources.http import Fetcher, make_client
 from tracker.sources.oai import OAI_DEADLINE, OAI_MAX_BODY, OAI_SET, PREFIXES, OaiClient
@@ -428,7 +429,10 @@ def make_tracker(
     """Wire the real parts together (tests hand in their own client, clock and gate)."""
     storage = open_storage(settings.database_url)
     owned_client = client is None
-    http = client or make_client(settings.fetch.timeout, trust_env=settings.fetch.use_env_proxy)
+    guard = AddressGuard(block_private=settings.fetch.block_private_addresses)
+    http = client or make_client(
+        settings.fetch.timeout, trust_env=settings.fetch.use_env_proxy, guard=guard
+    )
     worker_id = new_worker_id()
     closers = [http.close] if owned_client else []
     if gate is None:
@@ -465,7 +469,7 @@ def make_tracker(
             max_redirects=settings.fetch.max_redirects,
             gate_for=gate_for,
             now=clock,
-            block_private=settings.fetch.block_private_addresses,
+            guard=guard,
         )
 
     fetcher = fetcher_with(settings.fetch.max_body_bytes, settings.fetch.deadline)

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import ipaddress
 import logging
 import random
-import socket
+import ssl
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -26,17 +25,11 @@ import httpx
 
 from tracker.errors import BodyTooLargeError, FetchError, HTTPStatusError, RateLimitedError
 from tracker.models import CacheValidators, Response
+from tracker.sources.addresses import AddressGuard, GuardedTransport, RefusedAddress
 from tracker.sources.pacing import PacingGate, closed
 
 log = logging.getLogger(__name__)
 GateLookup = Callable[[str], PacingGate | None]
-Resolver = Callable[[str, int], list[str]]
-
-
-def _resolve(host: str, port: int) -> list[str]:
-    """Every address a host name resolves to (an IP literal is itself)."""
-    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port)})
-
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 ERROR_BODY_BYTES = 64 * 1024
@@ -156,13 +149,11 @@ class Fetcher:
         gate_for: GateLookup = lambda url: None,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        block_private: bool = False,
-        resolve: Resolver = _resolve,
+        guard: AddressGuard | None = None,
         max_gate_wait: float = MAX_GATE_WAIT,
     ) -> None:
         self.max_gate_wait = max_gate_wait
-        self.block_private = block_private
-        self._resolve = resolve
+        self.guard = guard or AddressGuard()
         self.client = client
         self.user_agent = user_agent
         self.contact_user_agent = contact_user_agent
@@ -213,8 +204,8 @@ class Fetcher:
             if full in visited:
                 raise FetchError("redirect loop", url=full)
             visited.append(full)
-            if self.block_private:
-                self._check_public(request.url.host, request.url.port, full)
+            if self.guard.block_private:
+                self._check_public(request.url.host, request.url.port or _port(full), full)
             gate = self.gate_for(full)
             if gate is None:
                 response = self._send(request, started)
@@ -256,22 +247,18 @@ class Fetcher:
                 raise
             raise _with_url(e, url) from e
 
-    def _check_public(self, host: str, port: int | None, url: str) -> None:
+    def _check_public(self, host: str, port: int, url: str) -> None:
         """Refuse hosts that are or resolve to private, loopback, link-local or reserved
         addresses (a deployment where users add feeds must not let them probe the
-        internal network). Checked on every hop, redirects included."""
+        internal network), before anything is sent. Checked on every hop, redirects
+        included; the transport of ``make_client`` checks again the address it
+        connects to (``addresses.py``: a name may resolve differently by then)."""
         try:
-            addresses = self._resolve(host, port or 443)
+            self.guard.addresses(host, port)
+        except RefusedAddress as e:
+            raise _refused(e, url) from e
         except OSError as e:
             raise FetchError(f"cannot resolve {host}: {e}", url=url) from e
-        for address in addresses:
-            ip = ipaddress.ip_address(address.split("%", 1)[0])
-            if not ip.is_global or ip.is_multicast:
-                error = FetchError(
-                    f"refusing to fetch {host}: {ip} is not a public address", url=url
-                )
-                error.retryable = False
-                raise error
 
     def _send(self, request: httpx.Request, started: float) -> _Raw:
         url = str(request.url)
@@ -280,6 +267,8 @@ class Fetcher:
         except httpx.TimeoutException as e:
             raise FetchError("timed out", url=url) from e
         except httpx.HTTPError as e:
+            if isinstance(e.__cause__, RefusedAddress):  # checked at connect time
+                raise _refused(e.__cause__, url) from e
             raise FetchError(f"connection failed: {type(e).__name__}: {e}", url=url) from e
         except httpx.InvalidURL as e:
             # httpx resolves a redirect's Location even when not following it, and a
@@ -325,6 +314,16 @@ class Fetcher:
             response.close()
 
 
+def _refused(error: RefusedAddress, url: str) -> FetchError:
+    refused = FetchError(str(error), url=url)
+    refused.retryable = False  # the address will not become public by trying again
+    return refused
+
+
+def _port(url: str) -> int:
+    return 443 if url.lower().startswith("https:") else 80
+
+
 def _with_url(error: RateLimitedError, url: str) -> RateLimitedError:
     """The gate's refusal, naming the request it refused."""
     named = RateLimitedError(str(error), url=url)
@@ -364,12 +363,26 @@ class _Raw:
         )
 
 
-def make_client(timeout: float, *, trust_env: bool = True) -> httpx.Client:
-    """The production client: timeouts on every phase; proxies from the environment
+def make_client(
+    timeout: float,
+    *,
+    trust_env: bool = True,
+    guard: AddressGuard | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> httpx.Client:
+    """The production client: timeouts on every phase; connections only to addresses
+    that ``guard`` allows, checked as they are made; proxies from the environment
     unless ``trust_env`` is off (tests, which must only ever reach loopback)."""
+    limits = httpx.Limits(max_connections=16, max_keepalive_connections=8)
+    transport = GuardedTransport(
+        guard or AddressGuard(),
+        limits=limits,
+        ssl_context=ssl_context or httpx.create_ssl_context(trust_env=trust_env),
+    )
     return httpx.Client(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+        limits=limits,
         follow_redirects=False,
         trust_env=trust_env,
+        transport=transport,
     )

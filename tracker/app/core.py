@@ -51,8 +51,15 @@ from tracker.names import arxiv_author_term, split_name
 from tracker.sources import arxiv_query as query
 from tracker.sources.addresses import AddressGuard
 from tracker.sources.arxiv import ArxivClient
-from tracker.sources.http import Fetcher, make_client
-from tracker.sources.oai import OAI_DEADLINE, OAI_MAX_BODY, OAI_SET, PREFIXES, OaiClient
+from tracker.sources.http import MAX_GATE_WAIT, Fetcher, make_client
+from tracker.sources.oai import (
+    OAI_DEADLINE,
+    OAI_GATE_WAIT,
+    OAI_MAX_BODY,
+    OAI_SET,
+    PREFIXES,
+    OaiClient,
+)
 from tracker.sources.openalex import AuthorMatch, OpenAlexClient
 from tracker.sources.pacing import PacingGate
 from tracker.sources.shared_pacing import SharedPacingGate
@@ -458,7 +465,9 @@ def make_tracker(
         enter its polite pool; other hosts are not given the operator's address."""
         return gate_for(url) is not None
 
-    def fetcher_with(max_body_bytes: int, deadline: float) -> Fetcher:
+    def fetcher_with(
+        max_body_bytes: int, deadline: float, max_gate_wait: float = MAX_GATE_WAIT
+    ) -> Fetcher:
         return Fetcher(
             http,
             user_agent=USER_AGENT,
@@ -470,6 +479,7 @@ def make_tracker(
             gate_for=gate_for,
             now=clock,
             guard=guard,
+            max_gate_wait=max_gate_wait,
         )
 
     fetcher = fetcher_with(settings.fetch.max_body_bytes, settings.fetch.deadline)
@@ -484,7 +494,9 @@ def make_tracker(
     )
     # OAI-PMH pages run to tens of MB: the same seam and gate, a larger cap and deadline.
     oai_fetcher = fetcher_with(
-        max(settings.fetch.max_body_bytes, OAI_MAX_BODY), max(settings.fetch.deadline, OAI_DEADLINE)
+        max(settings.fetch.max_body_bytes, OAI_MAX_BODY),
+        max(settings.fetch.deadline, OAI_DEADLINE),
+        OAI_GATE_WAIT,  # a harvest has nothing else to do: it waits its turn longer
     )
     oai = OaiClient(
         oai_fetcher,

@@ -50,6 +50,7 @@ PREFIXES = ("arXiv", "arXivRaw")
 OAI_SET = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+(?::[A-Za-z0-9\-_.!~*'()]+)*$")
 OAI_MAX_BODY = 128 * 1024 * 1024  # arXiv's pages hold 1,000 records: a few MB, rarely tens
 OAI_DEADLINE = 600.0  # seconds for one page's transfer
+OAI_GATE_WAIT = 900.0  # seconds a page may wait its turn at the pacing gate (other workers)
 NO_RECORDS = "noRecordsMatch"
 BAD_TOKEN = "badResumptionToken"
 XML = "text/xml, application/xml;q=0.9, */*;q=0.1"

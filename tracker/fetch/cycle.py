@@ -326,11 +326,11 @@ class Ingestor:
         self, source: Source, parsed: ParsedFeed | None, response: Response, report: CycleReport
     ) -> None:
         now = self.clock()
-        report.checked += 1
         next_check = decide.after_success(
             source.kind, now, self.settings.fetch.feed_interval, seed=source.id
         )
         if parsed is None:
+            report.checked += 1
             report.not_modified += 1
             self.storage.record_success([source.id], now, next_check)
             return
@@ -347,6 +347,7 @@ class Ingestor:
             # source failed, and the cut response's validators are not kept: the next
             # fetch must get the whole body, not a 304 for the part that never came.
             raise ParseError(TRUNCATED, url=response.url)
+        report.checked += 1
         self.storage.store_validators(
             source.value, CacheValidators(response.etag, response.last_modified), now
         )

@@ -6,6 +6,12 @@ id) is an arXiv paper becomes that paper: a blog post linking ``arxiv.org/abs/..
 is the same item as the listing's. Such entries carry little metadata and are marked
 ``LINK_ONLY`` so the API fills them in later.
 
+A document that ends before its root element closes was cut short (a body without
+Content-Length ends when the connection does, so HTTP cannot tell): it is marked
+``truncated``, without the entry that was being read, and the cycle records a failure
+rather than taking it as the whole feed. Every entry's text is neutralised
+(``tracker.text``).
+
 Pure: bytes in, records out.
 """
 

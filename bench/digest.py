@@ -12,7 +12,6 @@ from typing import Any
 from bench.common import median, settings, timed
 from bench.corpus import papers
 from tracker.app.core import follow_spec, make_tracker
-from tracker.digest.markdown import render_markdown
 from tracker.models import FollowKind
 
 READERS = 3
@@ -60,7 +59,7 @@ def run(candidates: int) -> dict[str, Any]:
             for n in range(READERS)
         ]
         digest = tracker.build_digest("r0", clock_now.date()).digest
-        render = [timed(lambda: render_markdown(digest)) for _ in range(3)]
+        render = [timed(lambda: tracker.render(digest)) for _ in range(3)]
         tracker.close()
     build = median(builds)
     return {

@@ -52,6 +52,7 @@ class StoredDigest:
     cutoff: dt.datetime
     rows: tuple[DigestRow, ...]
     failing_sources: tuple[str, ...] = ()
+    first: bool = False  # no digest of the reader before this one
 
 
 def _delivery(row: Any) -> Delivery:
@@ -212,6 +213,9 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
             rows = conn.execute(
                 select(di).where(di.c.digest_id == head.id).order_by(di.c.position)
             ).all()
+            earlier = conn.scalar(
+                select(d.c.id).where(d.c.reader == reader, d.c.day < day).limit(1)
+            )
         return StoredDigest(
             reader,
             day,
@@ -230,6 +234,7 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                 for r in rows
             ),
             tuple(json.loads(head.failing_sources)),
+            first=earlier is None,
         )
 
     def due_deliveries(self, now: dt.datetime, reader: str | None = None) -> list[Delivery]:

@@ -10,8 +10,8 @@ import yaml
 
 from tracker.digest.render import escape_markdown as escape
 from tracker.digest.render import render_markdown as render_view
-from tracker.digest.view import build_view, first_sentences
 from tracker.digest.select import ReaderView, build_digest, reasons_for
+from tracker.digest.view import build_view, first_sentences
 from tracker.models import (
     Digest,
     FieldTag,
@@ -22,6 +22,7 @@ from tracker.models import (
     Reason,
     Sighting,
 )
+
 
 def render_markdown(digest: Digest) -> str:
     return render_view(build_view(digest))

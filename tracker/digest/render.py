@@ -24,24 +24,26 @@ from __future__ import annotations
 import gettext
 import json
 import re
-import textwrap
-from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from tracker.digest.links import safe_link
-from tracker.digest.view import Author, DigestView, Translator
+from tracker.digest.view import DigestView, EntryView, Translator
 
 TEMPLATES = {"markdown": "digest.md.j2", "text": "digest.txt.j2", "html": "digest.html.j2"}
 LANGUAGES = ("en",)
 WIDTH = 76  # of the plain-text part
 
-_MD_SPECIAL = re.compile(r"[\\`*_\[\]<|~]|&(?=#?[0-9A-Za-z]+;)")
+_MD_SPECIAL = re.compile(r"[\\`*_\[\]<|~]")
+_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")  # "&amp;" would show as "&"
 # At the start of a value (which may start a line): headings, lists, quotes, breaks.
 _MD_START = re.compile(r"[#+\-=>]|([0-9]{1,9})(?=[.)](?:\s|$))")
-_MESSY_SPACE = re.compile(r"[^\S ]| {2}|^ | $")
+# Whitespace that could end a line or indent one (CommonMark: line endings, tabs).
+_BREAKS = re.compile(r"[\t\n\r\x0b\x0c]")
+_ANYTHING = re.compile(r"[\t\n\r\x0b\x0c\\`*_\[\]<|~&]")  # either of the above, or "&"
+_START = frozenset("#+-=> 0123456789")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -60,10 +62,14 @@ class Plain(str):
 def escape_markdown(text: str) -> str:
     """Text that Markdown shows as written: one line, no links, emphasis, HTML, entities
     or block syntax from it."""
-    if _MESSY_SPACE.search(text):
+    if not _ANYTHING.search(text) and text[:1] not in _START and not text[-1:].isspace():
+        return text  # most titles, names and abstracts: nothing to do
+    if _BREAKS.search(text) or text[:1].isspace() or text[-1:].isspace():
         text = " ".join(text.split())
     if _MD_SPECIAL.search(text):
         text = _MD_SPECIAL.sub(r"\\\g<0>", text)
+    if "&" in text:
+        text = _ENTITY.sub(r"\\&", text)
     start = _MD_START.match(text)
     if start is None:
         return text
@@ -72,12 +78,27 @@ def escape_markdown(text: str) -> str:
     return "\\" + text
 
 
+_escape_repeated = lru_cache(maxsize=4096)(escape_markdown)  # names, categories, reasons
+
+
 def _md_finalize(value: object) -> str:
     if isinstance(value, Markdown):
         return value
     if value is None:
         return ""
-    return escape_markdown(str(value))
+    text = str(value)
+    return _escape_repeated(text) if len(text) <= 80 else escape_markdown(text)
+
+
+def _md_names(entry: EntryView) -> str:
+    """The authors shown, escaped, followed scholars in bold."""
+    marked = entry.followed
+    return Markdown(
+        ", ".join(
+            f"**{_escape_repeated(a)}**" if a in marked else _escape_repeated(a)
+            for a in entry.authors
+        )
+    )
 
 
 def _plain_finalize(value: object) -> object:
@@ -94,22 +115,39 @@ def _json(value: object) -> str:
     return Markdown(json.dumps(value, ensure_ascii=False))
 
 
+@cache
+def _lines(room: int) -> re.Pattern[str]:
+    """Greedy lines of at most ``room`` characters of single-spaced text, cut at spaces;
+    a longer word is a line of its own."""
+    return re.compile(rf"(\S{{{room + 1},}}|.{{1,{room}}})(?: |$)")
+
+
+def wrap(text: str, width: int = WIDTH, first: str = "", indent: str = "") -> list[str]:
+    """Words of ``text`` in lines of at most ``width`` characters, indent included (a
+    longer word has a line of its own: URLs stay whole); the first line starts with
+    ``first``, the others with ``indent``."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    if len(first) + len(text) <= width:
+        return [first + text]
+    head = _lines(max(width - len(first), 1)).match(text)
+    assert head is not None  # text is not empty and starts with a word
+    rest = text[head.end() :]
+    room = max(width - len(indent), 1)
+    return [first + head.group(1), *(indent + line for line in _lines(room).findall(rest))]
+
+
 def _wrap(text: object, indent: str = "  ", first: str | None = None, width: int = WIDTH) -> str:
-    """Free text as lines of at most ``width`` characters, indent included; the first
-    line starts with ``first`` (default: the indent)."""
-    lines = textwrap.wrap(
-        " ".join(str(text or "").split()),
-        width=width,
-        initial_indent=indent if first is None else first,
-        subsequent_indent=indent,
-        break_long_words=False,  # a URL stays whole
-    )
+    """Free text as lines (see ``wrap``); the first line starts with ``first``
+    (default: the indent)."""
+    lines = wrap(str(text or ""), width, indent if first is None else first, indent)
     return Plain("\n".join(lines))
 
 
-def _names(authors: Sequence[Author], followed: str = "") -> list[str]:
-    """Author names, followed scholars with a mark after them."""
-    return [f"{a.name}{followed}" if a.followed else a.name for a in authors]
+def _names(entry: EntryView, mark: str = "") -> list[str]:
+    """The authors shown, followed scholars with a mark after them."""
+    return [f"{a}{mark}" if a in entry.followed else a for a in entry.authors]
 
 
 def _underline(text: str, char: str = "=") -> str:
@@ -137,7 +175,7 @@ def environment(kind: str, language: str = "en") -> Environment:
     )
     if kind == "markdown":
         env = Environment(autoescape=False, finalize=_md_finalize, **common)
-        env.filters.update(url=_url, json=_json)
+        env.filters.update(url=_url, json=_json, names=_md_names)
         env.globals["BR"] = Markdown("  ")  # a hard line break at the end of a line
     elif kind == "html":
         env = Environment(autoescape=True, finalize=_plain_finalize, **common)
@@ -155,7 +193,9 @@ def render(view: DigestView, kind: str) -> str:
     """The view in one output: ``markdown``, ``text`` or ``html``."""
     template = environment(kind, view.language).get_template(TEMPLATES[kind])
     out = template.render(view=view)
-    return _BLANK_LINES.sub("\n\n", out).rstrip("\n") + "\n"
+    if kind != "html":  # a blank line or two more from the templates' conditions
+        out = _BLANK_LINES.sub("\n\n", out)
+    return out.rstrip("\n") + "\n"
 
 
 def render_markdown(view: DigestView) -> str:

@@ -28,11 +28,14 @@ from tracker.digest.links import safe_link
 from tracker.models import CONFIDENT, Digest, DigestEntry, DigestSection, FollowKind, Item, ItemKind
 
 MAX_AUTHORS = 8
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[\"'])")
-# Abbreviations after which a full stop does not end a sentence.
+# A sentence ends at ". ", "! " or "? " before a capital, a digit, a bracket or a quote.
+_SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z0-9(\[\"'])")
+# Abbreviations after which a full stop does not end a sentence (looked for in the last
+# ``_ABBREVIATION_TAIL`` characters: longer than any of them and the letter before).
 _ABBREVIATIONS = re.compile(
     r"\b(?:e\.g|i\.e|et al|etc|cf|vs|Fig|Figs|Eq|Eqs|Sec|Ref|Refs|resp|approx|Dr|Prof|No|St)\.$"
 )
+_ABBREVIATION_TAIL = 12
 
 
 def N_(message: str) -> str:
@@ -71,12 +74,6 @@ class Presentation:
 
 
 @dataclass(frozen=True, slots=True)
-class Author:
-    name: str
-    followed: bool = False  # one of the item's attributed followed scholars
-
-
-@dataclass(frozen=True, slots=True)
 class Link:
     """A further link of an entry (code, project page); ``url`` passed ``safe_link``."""
 
@@ -91,7 +88,8 @@ class EntryView:
     is_paper: bool
     title: str
     link: str | None  # the title's link: a safe http(s) URL, or None (shown as text)
-    authors: tuple[Author, ...]  # those shown
+    authors: tuple[str, ...]  # those shown
+    followed: tuple[str, ...]  # of those, the followed scholars (marked)
     authors_total: int  # the item's number of authors (more than shown: "et al.")
     categories: tuple[str, ...]
     fields: tuple[str, ...]  # confident enough to show
@@ -185,23 +183,29 @@ class DigestView:
 
 def first_sentences(text: str, sentences: int, max_chars: int) -> str:
     """The first sentences of an abstract, cut at a word boundary if still too long."""
-    # Only the start can be shown: split no more of a long abstract than that.
+    # Only the start can be shown: look at no more of a long abstract than that.
     head = " ".join(text[: 2 * max_chars].split())
     if not head:
         return ""
     parts: list[str] = []
-    pieces = _SENTENCE_END.split(head)
-    while pieces and len(parts) < sentences:
-        piece = pieces.pop(0)
-        # Glue back pieces that were split after an abbreviation ("et al. show").
-        while pieces and _ABBREVIATIONS.search(piece):
-            piece += " " + pieces.pop(0)
-        parts.append(piece)
+    start = 0
+    for end in _SENTENCE_END.finditer(head):
+        sentence = head[start : end.start() + 1]
+        if sentence[-1] == "." and _ABBREVIATIONS.search(sentence[-_ABBREVIATION_TAIL:]):
+            continue  # "et al. show": the sentence goes on
+        parts.append(sentence)
+        start = end.end()
+        if len(parts) == sentences:
+            break
+    more = start < len(head)
+    if len(parts) < sentences and more:
+        parts.append(head[start:])
+        more = False
     out = " ".join(parts)
     if len(out) > max_chars:
         cut = out[:max_chars].rsplit(" ", 1)[0].rstrip(",;:")
         out = cut + " …"
-    elif pieces or len(text) > 2 * max_chars:
+    elif more or len(text) > 2 * max_chars:
         out += " …"
     return out
 
@@ -211,14 +215,13 @@ def confident_fields(item: Item) -> tuple[str, ...]:
     return tuple(t.field for t in item.fields if t.confidence >= CONFIDENT)
 
 
-def shown_authors(authors: Sequence[str], followed: Sequence[str], most: int) -> tuple[Author, ...]:
+def shown_authors(authors: Sequence[str], followed: Sequence[str], most: int) -> tuple[str, ...]:
     """The authors shown: all up to ``most``; of a longer list the first ``most - 1``
     and every followed scholar after them."""
-    marked = set(followed)
     if len(authors) <= most:
-        return tuple(Author(a, a in marked) for a in authors)
-    head = [Author(a, a in marked) for a in authors[: most - 1]]
-    return (*head, *(Author(a, True) for a in authors[most - 1 :] if a in marked))
+        return tuple(authors)
+    marked = set(followed)
+    return (*authors[: most - 1], *(a for a in authors[most - 1 :] if a in marked))
 
 
 def reason_text(entry: DigestEntry, t: Translator) -> tuple[str, ...]:
@@ -245,6 +248,7 @@ def entry_view(
         title=item.title,
         link=link,
         authors=shown_authors(item.authors, entry.followed_authors, p.max_authors),
+        followed=entry.followed_authors,
         authors_total=len(item.authors),
         categories=item.categories,
         fields=confident_fields(item),

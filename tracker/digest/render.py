@@ -44,7 +44,6 @@ _MD_START = re.compile(r"[#+\-=>]|([0-9]{1,9})(?=[.)](?:\s|$))")
 _BREAKS = re.compile(r"[\t\n\r\x0b\x0c]")
 _ANYTHING = re.compile(r"[\t\n\r\x0b\x0c\\`*_\[\]<|~&]")  # either of the above, or "&"
 _START = frozenset("#+-=> 0123456789")
-_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 class Markdown(str):
@@ -194,7 +193,8 @@ def render(view: DigestView, kind: str) -> str:
     template = environment(kind, view.language).get_template(TEMPLATES[kind])
     out = template.render(view=view)
     if kind != "html":  # a blank line or two more from the templates' conditions
-        out = _BLANK_LINES.sub("\n\n", out)
+        while "\n\n\n" in out:  # (str.replace: a regular expression is 20 times slower)
+            out = out.replace("\n\n\n", "\n\n")
     return out.rstrip("\n") + "\n"
 
 

@@ -25,12 +25,13 @@ import gettext
 import json
 import re
 from functools import cache, lru_cache
-from typing import Any
-
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from typing import TYPE_CHECKING, Any
 
 from tracker.digest.links import safe_link
 from tracker.digest.view import DigestView, EntryView, Translator
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATES = {"markdown": "digest.md.j2", "text": "digest.txt.j2", "html": "digest.html.j2"}
 LANGUAGES = ("en",)
@@ -163,6 +164,9 @@ def translations(language: str) -> Translator:
 @cache
 def environment(kind: str, language: str = "en") -> Environment:
     """The compiled environment of one output kind and language (made once)."""
+    # Imported here: commands that render no digest do not pay for Jinja's import.
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
     common: dict[str, Any] = dict(
         loader=PackageLoader("tracker.digest", "templates"),
         extensions=["jinja2.ext.i18n"],

@@ -13,6 +13,13 @@ Exactly once, in two steps that each survive a crash:
 The one window that cannot be closed: the mail server accepted the message and the
 process died before marking it sent. The message is then sent again on restart; it
 carries the same Message-ID, which mail clients and many servers use to show it once.
+
+Looking changes nothing: ``peek`` (the preview, the web page) gives the recorded digest
+of a day, or the one that would be built now, held in memory only. Every output is
+rendered from the digest's one view (``view``): the Markdown file, the e-mail's parts.
+
+Composition: what a reader's digest depends on is read from storage (``readers``);
+what goes in is ``select``'s decision, what is shown ``view``'s.
 """
 
 from __future__ import annotations

@@ -155,6 +155,9 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
         with self._write() as conn:
             if conn.scalar(select(d.c.id).where(d.c.reader == reader, d.c.day == day)):
                 raise StorageError(f"a digest for {reader} on {day} already exists")
+            earlier = conn.scalar(
+                select(d.c.id).where(d.c.reader == reader, d.c.day < day).limit(1)
+            )
             digest_id = conn.execute(
                 d.insert()
                 .values(
@@ -203,7 +206,9 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                         for n, r in enumerate(rows)
                     ],
                 )
-        return StoredDigest(reader, day, cutoff, tuple(rows), tuple(failing_sources))
+        return StoredDigest(
+            reader, day, cutoff, tuple(rows), tuple(failing_sources), first=earlier is None
+        )
 
     def stored_digest(self, reader: str, day: dt.date) -> StoredDigest | None:
         with self._read() as conn:

@@ -183,13 +183,19 @@ class DigestView:
 
 def first_sentences(text: str, sentences: int, max_chars: int) -> str:
     """The first sentences of an abstract, cut at a word boundary if still too long."""
-    # Only the start can be shown: look at no more of a long abstract than that.
-    head = " ".join(text[: 2 * max_chars].split())
+    # Only the start can be shown: look at little more of a long abstract than that
+    # (twice as much where runs of spaces or line breaks shrink it).
+    look = max_chars + 64
+    head = " ".join(text[:look].split())
+    if len(head) <= max_chars + 2 and len(text) > look:
+        look = 2 * max_chars
+        head = " ".join(text[:look].split())
     if not head:
         return ""
     parts: list[str] = []
     start = 0
-    for end in _SENTENCE_END.finditer(head):
+    # A sentence that ends past max_chars is cut anyway: no need to find where.
+    for end in _SENTENCE_END.finditer(head, 0, max_chars + 3):
         sentence = head[start : end.start() + 1]
         if sentence[-1] == "." and _ABBREVIATIONS.search(sentence[-_ABBREVIATION_TAIL:]):
             continue  # "et al. show": the sentence goes on
@@ -205,7 +211,7 @@ def first_sentences(text: str, sentences: int, max_chars: int) -> str:
     if len(out) > max_chars:
         cut = out[:max_chars].rsplit(" ", 1)[0].rstrip(",;:")
         out = cut + " …"
-    elif more or len(text) > 2 * max_chars:
+    elif more or len(text) > look:
         out += " …"
     return out
 

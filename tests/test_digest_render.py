@@ -25,7 +25,7 @@ from markdown_it import MarkdownIt
 from tests import test_crossdomain, test_digest
 from tracker.digest.render import escape_markdown, render, wrap
 from tracker.digest.select import build_digest
-from tracker.digest.view import DigestView, build_view
+from tracker.digest.view import DigestView, build_view, first_sentences
 from tracker.models import Digest
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -288,3 +288,19 @@ def test_wrap_is_textwrap_without_broken_words(text: str, how: tuple[str, str, i
         break_on_hyphens=False,
     )
     assert wrap(text, width, first, indent) == expected
+
+
+@given(
+    st.lists(st.sampled_from(["a", "bc", " ", ".", "\n", "et al.", "Fig.", "A", "1"])).map("".join),
+    st.integers(1, 3),
+    st.integers(10, 500),
+)
+def test_first_sentences_are_the_start_of_the_abstract(
+    text: str, sentences: int, max_chars: int
+) -> None:
+    out = first_sentences(text, sentences, max_chars)
+    shown = out.removesuffix(" …")
+    assert " ".join(text.split()).startswith(shown)
+    assert len(shown) <= max_chars
+    if shown == " ".join(text.split()):
+        assert not out.endswith(" …")  # nothing left out, nothing promised

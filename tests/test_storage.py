@@ -691,7 +691,7 @@ def test_stored_digest_round_trips(storage: Storage, field_map: FieldMap) -> Non
     cutoff = dt.datetime(2024, 11, 28, 7, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     recorded = storage.record_digest("ada", day, cutoff, rows_, T0, failing)
     stored = storage.stored_digest("ada", day)
-    assert stored == recorded == StoredDigest("ada", day, cutoff, rows_, failing)
+    assert stored == recorded == StoredDigest("ada", day, cutoff, rows_, failing, first=True)
     assert stored is not None and stored.cutoff.tzinfo == UTC
     assert storage.stored_digest("ada", day + DAY) is None
     assert storage.last_digest_day("ada") == day
@@ -700,6 +700,7 @@ def test_stored_digest_round_trips(storage: Storage, field_map: FieldMap) -> Non
     empty = storage.record_digest("ada", day + DAY, cutoff + DAY, [], T0 + DAY)
     assert storage.stored_digest("ada", day + DAY) == empty
     assert empty.rows == () and empty.failing_sources == ()
+    assert not empty.first  # the reader had a digest before this one
 
 
 # --- retagging, saved marks, lookup -----------------------------------------------------------

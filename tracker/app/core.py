@@ -26,11 +26,11 @@ import httpx
 
 from tracker import USER_AGENT, decide
 from tracker.app.leader import Leadership
-from tracker.config import ReaderSettings, ScholarFollow, Settings, origin
-from tracker.digest.select import ReaderView
+from tracker.config import ScholarFollow, Settings, origin
 from tracker.digest.service import DigestOutcome as DigestOutcome  # re-exported: see the docstring
 from tracker.digest.service import DigestService
 from tracker.digest.smtp import SmtpMailer
+from tracker.digest.view import DigestView
 from tracker.errors import NotFoundError, SourceError, UsageError
 from tracker.fetch.attribution import Candidate, candidates
 from tracker.fetch.backfill import Backfill, BackfillReport, Harvest
@@ -122,9 +122,10 @@ class Tracker:
         storage: Storage,
         ingestor: Ingestor,
         clock: Clock,
+        *,
+        fields: FieldService,
+        digests: DigestService,
         closers: Sequence[Callable[[], None]] = (),
-        mailer: SmtpMailer | None = None,
-        fields: FieldService | None = None,
         oai: OaiClient | None = None,
         leadership: Leadership | None = None,
     ) -> None:
@@ -136,8 +137,8 @@ class Tracker:
         self.oai = oai
         self.clock = clock
         self._closers = list(closers)
-        self.fields = fields or FieldService(settings, storage, clock)
-        self.digests = DigestService(settings, storage, clock, self._view, self._failing, mailer)
+        self.fields = fields
+        self.digests = digests
 
     def close(self) -> None:
         for close in self._closers:
@@ -294,43 +295,6 @@ class Tracker:
 
     # --- digests ------------------------------------------------------------------------
 
-    def _own_fields(
-        self, reader: ReaderSettings, follows: Sequence[Follow], learned: Sequence[str] = ()
-    ) -> list[str]:
-        """From the config; else the followed categories' fields, then those learned
-        from the reader's saved papers."""
-        if reader.fields:
-            return list(reader.fields)
-        fields = (
-            self.settings.field_map.field_of(f.value)
-            for f in follows
-            if f.kind is FollowKind.CATEGORY
-        )
-        return list(dict.fromkeys([*(f for f in fields if f), *learned]))
-
-    def _view(self, reader: ReaderSettings) -> ReaderView:
-        follows = self.storage.follows(reader.name)
-        titles = {s.id: s.title for s in self.storage.followed_sources() if s.title}
-        interests, learned = self.fields.reader_profile(reader.name)
-        return ReaderView(
-            name=reader.name,
-            follows=follows,
-            own_fields=self._own_fields(reader, follows, learned),
-            source_titles=titles,
-            aliases=self.settings.field_map.aliases,
-            interests=interests,
-            cross_limit=self.settings.digest.cross_domain_items,
-            cross_fields=self.settings.digest.cross_domain_fields,
-        )
-
-    def _failing(self, reader: str) -> list[str]:
-        mine = {f.source_id for f in self.storage.follows(reader)}
-        return [
-            f"{s.source.kind.value} {s.source.title or s.source.value}: {s.source.last_error}"
-            for s in self.storage.source_statuses()
-            if s.source.id in mine and s.source.error_count >= self.settings.fetch.failing_after
-        ]
-
     @contextmanager
     def _delivering(self) -> Iterator[bool]:
         """Whether this process may deliver now: only the scheduler leader delivers, so
@@ -360,7 +324,13 @@ class Tracker:
             return self.digests.send_now(reader, day, deliver=leading)
 
     def preview_digest(self, reader: str | None, day: dt.date | None, folder: Path) -> list[Path]:
+        """The e-mail's HTML and text written to ``folder``; nothing else changes."""
         return self.digests.preview(reader, day, folder)
+
+    def digest_view(self, reader: str | None, day: dt.date | None = None) -> DigestView:
+        """What every renderer shows of a reader's digest for a day: the recorded one,
+        or what it would hold now (not recorded)."""
+        return self.digests.view(self.digests.peek(reader, day))
 
     def reader_status(self, name: str) -> tuple[dt.datetime | None, list[Delivery]]:
         """A reader's next delivery time and the deliveries of their latest digest."""
@@ -514,6 +484,17 @@ def make_tracker(
         base_backoff=max(settings.arxiv.min_interval, 0.01),
     )
     fields = FieldService(settings, storage, clock)
+    digests = DigestService(
+        storage,
+        clock,
+        readers=settings.readers,
+        settings=settings.digest,
+        field_map=settings.field_map,
+        email=settings.email,
+        mailer=SmtpMailer(settings.email, environ if environ is not None else os.environ)
+        if settings.email
+        else None,
+    )
     tracker = Tracker(
         settings,
         storage,
@@ -528,11 +509,9 @@ def make_tracker(
             worker_id=worker_id,
         ),
         clock,
-        closers=closers,
-        mailer=SmtpMailer(settings.email, environ if environ is not None else os.environ)
-        if settings.email
-        else None,
         fields=fields,
+        digests=digests,
+        closers=closers,
         oai=oai,
         leadership=Leadership(storage.named_lock("scheduler"), worker_id),
     )

@@ -23,8 +23,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import LISTING_MORNING, Clock, write_config
-from tests.server import FixtureServer
-from tests.smtp import SmtpServer
+from tests.support.server import FixtureServer
+from tests.support.smtp import SmtpServer
 from tests.test_digest_render import main_digest, markdown_html
 from tracker.app.core import make_tracker
 from tracker.config import load_settings

@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tests.conftest import LISTING_MORNING, Clock, write_config
-from tests.server import FixtureServer
+from tests.support.server import FixtureServer
 from tracker.app.core import Tracker, make_tracker
 from tracker.cli import main
 from tracker.config import load_settings

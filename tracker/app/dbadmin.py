@@ -26,6 +26,11 @@ class DatabaseStatus:
     items: int | None
 
 
+def shown_url(url: str) -> str:
+    """A database URL for messages and logs: its password hidden."""
+    return shown(url)
+
+
 def database_status(settings: Settings) -> DatabaseStatus:
     url = parse_database_url(settings.database_url)
     backend = url.get_backend_name()

@@ -8,7 +8,7 @@ import json
 
 import click
 
-from tracker.app.dbadmin import copy_database, database_status, upgrade_database
+from tracker.app.dbadmin import copy_database, database_status, shown_url, upgrade_database
 from tracker.cli.base import (
     State,
     _date,
@@ -43,7 +43,7 @@ def config_check(state: State) -> None:
         for r in s.readers
     )
     click.echo(f"{s.path}: OK")
-    click.echo(f"  database: {s.database_url}")
+    click.echo(f"  database: {shown_url(s.database_url)}")
     click.echo(f"  fields:   {s.fields_file} ({len(s.field_map.fields)} fields)")
     click.echo(f"  readers:  {', '.join(r.name for r in s.readers)} ({follows} follows)")
 

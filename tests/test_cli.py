@@ -172,3 +172,35 @@ def test_console_script_is_installed() -> None:
     )
     assert no_config.returncode == 2
     assert "copy config/tracker.example.toml" in no_config.stderr
+
+
+def test_config_check_warns_about_the_example_contact_address(
+    cli: tuple[CliRunner, Path],
+) -> None:
+    runner, config = cli
+    example = runner.invoke(
+        main, ["--config", str(config), "config", "check"], env={"TRACKER_ARXIV_CONTACT": ""}
+    )
+    assert example.exit_code == 0, example.output  # a warning, not an error
+    assert "warning:" in example.output
+    assert "arxiv.contact_email: 'tests@example.org' is an example address" in example.output
+    own = runner.invoke(
+        main,
+        ["--config", str(config), "config", "check"],
+        env={"TRACKER_ARXIV_CONTACT": "ada@uni-heidelberg.de"},
+    )
+    assert own.exit_code == 0 and "warning" not in own.output
+
+
+def test_readers_shows_times_in_the_readers_time_zone(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    tokyo = READERS.replace('timezone = "UTC"', 'timezone = "Asia/Tokyo"').replace(
+        'digest_time = "00:00"', 'digest_time = "07:30"'
+    )
+    cli = (CliRunner(), write_config(tmp_path, server.url, readers=tokyo))
+    shown = run(cli, "readers")
+    assert shown.exit_code == 0, shown.output
+    assert re.search(r"next digest \w{3} \d{4}-\d\d-\d\d 07:30 Asia/Tokyo", shown.output)
+    [row] = json.loads(run(cli, "readers", "--json").output)
+    assert row["next_digest"].endswith("T07:30:00+09:00")

@@ -18,6 +18,7 @@ from tracker.cli.base import (
     main,
     pass_state,
 )
+from tracker.config import notices
 from tracker.errors import TrackerError
 from tracker.worker import run_forever, run_once
 
@@ -46,6 +47,8 @@ def config_check(state: State) -> None:
     click.echo(f"  database: {shown_url(s.database_url)}")
     click.echo(f"  fields:   {s.fields_file} ({len(s.field_map.fields)} fields)")
     click.echo(f"  readers:  {', '.join(r.name for r in s.readers)} ({follows} follows)")
+    for notice in notices(s):
+        click.echo(f"warning: {notice}")
 
 
 # --- fetching and status ------------------------------------------------------------------

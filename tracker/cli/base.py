@@ -71,6 +71,12 @@ class State:
             tracker.close()
 
 
+# Libraries whose INFO lines are noise for a user: Alembic's plugin set-up, httpx's line
+# per request, APScheduler's two lines per job run (the jobs log what they do). -vv
+# shows them.
+NOISY_LOGGERS = ("alembic", "httpx", "httpcore", "apscheduler.executors")
+
+
 def _setup_logging(verbose: int, default: str = "WARNING") -> None:
     level = {0: default, 1: "INFO"}.get(verbose, "DEBUG")
     logging.basicConfig(
@@ -78,6 +84,8 @@ def _setup_logging(verbose: int, default: str = "WARNING") -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose >= 2 else logging.WARNING)
 
 
 def _errors(fn: F) -> F:

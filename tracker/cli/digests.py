@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ def readers(state: State, as_json: bool) -> None:
     with state.tracker() as t:
         for r in t.settings.readers:
             upcoming, deliveries = t.reader_status(r.name)
+            local = upcoming.astimezone(r.tz) if upcoming else None  # the reader's wall clock
             rows.append(
                 dict(
                     name=r.name,
@@ -75,7 +77,7 @@ def readers(state: State, as_json: bool) -> None:
                     days=[WEEKDAY_NAMES[d] for d in sorted(r.days)],
                     channels=list(r.channels),
                     email=r.email,
-                    next_digest=upcoming.isoformat() if upcoming else None,
+                    next_digest=local.isoformat() if local else None,
                     latest=[
                         dict(
                             day=d.day.isoformat(),
@@ -97,7 +99,9 @@ def readers(state: State, as_json: bool) -> None:
             f"{row['timezone']} on {', '.join(row['days'])}"
             + (f" to {row['email']}" if row["email"] else "")
         )
-        click.echo(f"    next digest {row['next_digest'] or 'never'}")
+        upcoming = dt.datetime.fromisoformat(row["next_digest"]) if row["next_digest"] else None
+        when = f"{upcoming:%a %Y-%m-%d %H:%M} {row['timezone']}" if upcoming else "never"
+        click.echo(f"    next digest {when}")
         for d in row["latest"]:
             error = f" ({d['error']})" if d["error"] else ""
             click.echo(f"    {d['day']} {d['channel']}: {d['state']}{error}")

@@ -15,6 +15,7 @@ I/O. ``settings`` holds the frozen records, ``checker`` the validation helpers,
 
 from tracker.config.checker import environ_flag
 from tracker.config.load import load_settings, settings_from_dict
+from tracker.config.notices import notices
 from tracker.config.readers import check_scholar
 from tracker.config.settings import (
     ARXIV_MIN_INTERVAL,
@@ -50,6 +51,7 @@ __all__ = [
     "check_scholar",
     "environ_flag",
     "load_settings",
+    "notices",
     "origin",
     "settings_from_dict",
 ]

@@ -44,7 +44,9 @@ def run(cli: tuple[CliRunner, Path], *args: str) -> Result:
 def test_the_whole_loop_from_the_command_line(cli: tuple[CliRunner, Path]) -> None:
     fetched = run(cli, "fetch")
     assert fetched.exit_code == 0, fetched.output
-    assert re.search(r"checked 1 sources \(0 unchanged\): \d+ new items", fetched.output)
+    assert re.search(
+        r"tried 1 source: 1 fetched \(0 unchanged\), 0 failed; \d+ new items", fetched.output
+    )
 
     status = run(cli, "status", "--json")
     [source] = json.loads(status.output)
@@ -204,3 +206,46 @@ def test_readers_shows_times_in_the_readers_time_zone(
     assert re.search(r"next digest \w{3} \d{4}-\d\d-\d\d 07:30 Asia/Tokyo", shown.output)
     [row] = json.loads(run(cli, "readers", "--json").output)
     assert row["next_digest"].endswith("T07:30:00+09:00")
+
+
+# --- exit codes: what cron and systemd see ---------------------------------------------------
+
+
+def _with_feeds(server: FixtureServer, tmp_path: Path, categories: str, *feeds: str) -> Path:
+    readers = READERS.replace(
+        'categories = ["cs.AR"]',
+        f"categories = {categories}\nfeeds = {json.dumps([server.url + f for f in feeds])}",
+    )
+    return write_config(tmp_path, server.url, readers=readers)
+
+
+def test_fetch_exits_1_when_every_source_failed(server: FixtureServer, tmp_path: Path) -> None:
+    cli = (CliRunner(), _with_feeds(server, tmp_path, "[]", "/gone/a.xml", "/gone/b.xml"))
+    fetched = run(cli, "fetch")
+    assert fetched.exit_code == 1, fetched.output
+    assert "tried 2 sources: 0 fetched, 2 failed" in fetched.output
+    assert "nothing could be fetched" in fetched.output
+    assert "/gone/a.xml" in fetched.output  # which ones, and why
+    (tmp_path / "once").mkdir()
+    gone = ("/gone/a.xml", "/gone/b.xml")
+    once = run((CliRunner(), _with_feeds(server, tmp_path / "once", "[]", *gone)), "run", "--once")
+    assert once.exit_code == 1, once.output
+    assert "tried 2 sources: 0 fetched, 2 failed" in once.output
+    assert "digest:" in once.output  # the digest is still written
+
+
+def test_fetch_exits_3_when_some_sources_failed(server: FixtureServer, tmp_path: Path) -> None:
+    cli = (CliRunner(), _with_feeds(server, tmp_path, '["cs.AR"]', "/gone/a.xml"))
+    once = run(cli, "run", "--once")
+    assert once.exit_code == 3, once.output
+    assert re.search(r"tried 2 sources: 1 fetched \(0 unchanged\), 1 failed; \d+ new", once.output)
+    again = run(cli, "fetch", "--all")
+    assert again.exit_code == 3, again.output
+    assert "tried 2 sources: 1 fetched (1 unchanged), 1 failed; 0 new items" in again.output
+
+
+def test_fetch_exits_0_when_nothing_is_due(cli: tuple[CliRunner, Path]) -> None:
+    assert run(cli, "fetch").exit_code == 0
+    again = run(cli, "fetch")
+    assert again.exit_code == 0, again.output
+    assert "nothing was due" in again.output

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 
 import click
 
 from tracker.app.dbadmin import copy_database, database_status, shown_url, upgrade_database
 from tracker.cli.base import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
     State,
     _date,
     _errors,
@@ -20,6 +24,7 @@ from tracker.cli.base import (
 )
 from tracker.config import notices
 from tracker.errors import TrackerError
+from tracker.fetch.cycle import CycleReport
 from tracker.worker import run_forever, run_once
 
 # --- config ---------------------------------------------------------------------------
@@ -62,13 +67,36 @@ def fetch(state: State, everything: bool) -> None:
     """Run one fetch cycle for the sources that are due."""
     with state.tracker() as t:
         report = t.fetch(everything=everything, progress=_progress())
-    click.echo(
-        f"checked {report.checked} sources ({report.not_modified} unchanged): "
-        f"{report.new_items} new items, {report.new_sightings} new sightings, "
-        f"{len(report.errors)} errors"
-    )
+    sys.exit(_report_fetch(report))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _report_fetch(report: CycleReport) -> int:
+    """Print what a fetch cycle did; return the exit code it calls for (see EXIT_*)."""
+    if not report.tried:
+        click.echo(
+            f"nothing was due (tracker fetch --all fetches every source): "
+            f"{_plural(report.new_items, 'new item')}"
+        )
+    else:
+        fetched = report.tried - report.failed
+        click.echo(
+            f"tried {_plural(report.tried, 'source')}: {fetched} fetched"
+            + (f" ({report.not_modified} unchanged)" if fetched else "")
+            + f", {report.failed} failed; {_plural(report.new_items, 'new item')}, "
+            f"{_plural(report.new_sightings, 'new sighting')}"
+        )
     for error in report.errors:
         click.echo(f"  error: {error}", err=True)
+    if report.all_failed:
+        click.echo(
+            "error: every source failed: nothing could be fetched (see tracker status)", err=True
+        )
+        return EXIT_FAILED
+    return EXIT_PARTIAL if report.failed else EXIT_OK
 
 
 @main.command()
@@ -195,10 +223,10 @@ def run(state: State, once: bool) -> None:
     with state.tracker() as t:
         if once:
             report, outcomes = run_once(t, progress=_progress())
-            click.echo(f"fetched: {report.new_items} new items, {len(report.errors)} errors")
+            code = _report_fetch(report)
             for o in outcomes:
                 click.echo(f"digest: {o.path} ({o.digest.item_count} items)")
-            return
+            sys.exit(code)
         run_forever(t)
 
 

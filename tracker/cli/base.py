@@ -1,8 +1,14 @@
 """The ``tracker`` command: a thin layer over ``Tracker``.
 
 Every command loads the config once, wires a tracker through ``make_tracker`` and
-calls one method. Errors of ours become one clear line and a non-zero exit (2 for bad
-config or usage, 1 for the rest); progress goes to stderr only on a terminal.
+calls one method. Errors of ours become one clear line and a non-zero exit; progress
+goes to stderr only on a terminal. Exit codes, the same for every command:
+
+    0  done (for fetch and run --once: every source tried was fetched, or none was due)
+    1  failed: an operational error (database, network, delivery), or, for fetch and
+       run --once, every source tried failed: nothing could be fetched
+    2  bad usage or configuration: nothing was done
+    3  fetch and run --once only: some sources failed, the others were fetched
 
 This module holds the group and what every command shares; the commands live in
 the modules beside it, one per domain (``admin``, ``follows``, ``digests``,
@@ -29,6 +35,7 @@ from tracker.errors import ConfigError, TrackerError, UsageError
 from tracker.models import Item
 
 F = TypeVar("F", bound=Callable[..., Any])
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 CONFIG_CANDIDATES = ("tracker.toml", "config/tracker.toml")
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -98,13 +105,13 @@ def _errors(fn: F) -> F:
             click.echo("configuration errors:", err=True)
             for problem in e.problems:
                 click.echo(f"  {problem}", err=True)
-            sys.exit(2)
+            sys.exit(EXIT_USAGE)
         except UsageError as e:
             click.echo(f"error: {e}", err=True)
-            sys.exit(2)
+            sys.exit(EXIT_USAGE)
         except TrackerError as e:
             click.echo(f"error: {e}", err=True)
-            sys.exit(1)
+            sys.exit(EXIT_FAILED)
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__

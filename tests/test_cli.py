@@ -249,3 +249,36 @@ def test_fetch_exits_0_when_nothing_is_due(cli: tuple[CliRunner, Path]) -> None:
     again = run(cli, "fetch")
     assert again.exit_code == 0, again.output
     assert "nothing was due" in again.output
+
+
+# --- files and folders to write ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["export", "-o", "{tmp}/missing/dir/x.bib"], "folder {tmp}/missing/dir does not exist"),
+        (["export", "-o", "{tmp}/afile/x.bib"], "{tmp}/afile is a file, not a folder"),
+        (["export", "-o", "{tmp}/afile/sub/x.bib"], "{tmp}/afile is a file, not a folder"),
+        (["export", "-o", "{tmp}"], "is a directory"),
+        (["digest", "--preview", "{tmp}/afile/sub"], "{tmp}/afile is a file, not a folder"),
+        (["digest", "--preview", "{tmp}/afile"], "is a file"),
+        (["digest", "--preview", "{tmp}/nonexistent/x"], "folder {tmp}/nonexistent does not exist"),
+    ],
+)
+def test_unwritable_outputs_are_one_clear_line(
+    cli: tuple[CliRunner, Path], tmp_path: Path, args: list[str], message: str
+) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    before = sorted(tmp_path.rglob("*"))
+    result = run(cli, *[a.format(tmp=tmp_path) for a in args])
+    assert result.exit_code == 2, result.output
+    assert message.format(tmp=tmp_path) in result.output
+    assert "Traceback" not in result.output
+    assert sorted(tmp_path.rglob("*")) == before  # no folder made, no digest recorded
+
+
+def test_preview_makes_its_own_folder_only(cli: tuple[CliRunner, Path], tmp_path: Path) -> None:
+    result = run(cli, "digest", "--preview", str(tmp_path / "preview"))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.suffix for p in (tmp_path / "preview").iterdir()) == [".html", ".txt"]

@@ -133,6 +133,49 @@ def _date(value: str | None, option: str) -> dt.date | None:
         raise UsageError(f"{option}: expected a date YYYY-MM-DD, got {value!r}") from e
 
 
+def _missing_folder(folder: Path) -> str | None:
+    """Why files cannot be made in ``folder`` (a missing or non-folder ancestor), or
+    None when it is an existing folder."""
+    if folder.is_dir():
+        return None
+    for above in [folder, *folder.parents]:
+        if above.exists() and not above.is_dir():
+            return f"{above} is a file, not a folder"
+        if above.is_dir():
+            break
+    return f"folder {folder} does not exist"
+
+
+def _output_file(value: str, option: str) -> Path:
+    """A file to write, checked before anything is done: its folder must exist."""
+    path = Path(value)
+    why = _missing_folder(path.parent)
+    if why:
+        raise UsageError(f"{option}: cannot write {path}: {why}")
+    return path
+
+
+def _output_folder(value: str, option: str) -> Path:
+    """A folder to write into: an existing one, or a new one in an existing folder
+    (never a chain of folders made by a typing mistake)."""
+    path = Path(value)
+    if path.is_dir():
+        return path
+    if path.exists():
+        raise UsageError(f"{option}: {path} is a file, not a folder")
+    why = _missing_folder(path.parent)
+    if why:
+        raise UsageError(f"{option}: cannot make {path}: {why}")
+    return path
+
+
+def _write_file(path: Path, text: str, option: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"{option}: cannot write {path}: {e.strerror or e}") from e
+
+
 pass_state = click.make_pass_decorator(State)
 
 

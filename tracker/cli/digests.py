@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import click
@@ -14,6 +13,7 @@ from tracker.cli.base import (
     State,
     _date,
     _errors,
+    _output_folder,
     main,
     pass_state,
 )
@@ -38,11 +38,12 @@ def digest(
 ) -> None:
     """Build a digest now and deliver it (or write an existing one again)."""
     when = _date(day, "--date")
+    folder = _output_folder(preview, "--preview") if preview else None
     with state.tracker() as t:
         names = [reader] if reader else [r.name for r in t.settings.readers]
         for name in names:
-            if preview:
-                for path in t.preview_digest(name, when, Path(preview)):
+            if folder:
+                for path in t.preview_digest(name, when, folder):
                     click.echo(f"wrote {path}")
                 continue
             outcome = t.send_digest(name, when) if send else t.build_digest(name, when)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
@@ -13,6 +12,8 @@ from tracker.cli.base import (
     _date,
     _errors,
     _one_line,
+    _output_file,
+    _write_file,
     main,
     pass_state,
 )
@@ -198,6 +199,7 @@ def export(
     output: str | None,
 ) -> None:
     """Export saved items (or a search result) as BibTeX or JSON."""
+    target = _output_file(output, "--output") if output else None
     filters = _filters(author, field, category, source, since, until, None)
     searching = text is not None or filters != SearchFilters()
     with state.tracker() as t:
@@ -208,8 +210,8 @@ def export(
         else:
             items = t.saved(reader)
         out = t.export(items, fmt)
-    if output:
-        Path(output).write_text(out, encoding="utf-8")
-        click.echo(f"wrote {len(items)} items to {output}", err=True)
+    if target:
+        _write_file(target, out, "--output")
+        click.echo(f"wrote {len(items)} items to {target}", err=True)
     else:
         click.echo(out, nl=False)

@@ -244,6 +244,26 @@ def test_author_prefix_and_filter(filled: Filled) -> None:
 
 
 @pytest.mark.parametrize(
+    "filters",
+    [
+        SearchFilters(author=""),
+        SearchFilters(category=""),
+        SearchFilters(field=" "),
+        SearchFilters(source=""),
+        SearchFilters(source="", since=dt.date(2024, 11, 1)),
+        SearchFilters(category="cs.LG", field=""),
+    ],
+)
+@pytest.mark.parametrize("text", ["", "graph"])
+def test_an_empty_filter_is_explained_not_run(
+    filled: Filled, text: str, filters: SearchFilters
+) -> None:
+    with pytest.raises(SearchQueryError, match="filter is empty") as raised:
+        filled.storage.search(text, filters)
+    assert "SELECT" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
     "field",
     ["Computer Science > Systems", "Mathematics > Algebraic Geometry and Number Theory", "Physics"],
 )

@@ -67,7 +67,7 @@ def search_options(fn: F) -> F:
 @main.command()
 @click.argument("text", default="")
 @search_options
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 @_errors
@@ -179,7 +179,7 @@ def unsave(state: State, ref: str, reader: str | None) -> None:
     "--search", "text", metavar="TEXT", help="Export a search result instead of your saved items."
 )
 @search_options
-@click.option("--limit", default=200, show_default=True)
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(min=1))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True))
 @pass_state
 @_errors

@@ -13,7 +13,7 @@ I/O. ``settings`` holds the frozen records, ``checker`` the validation helpers,
 ``sources`` and ``readers`` the tables by domain.
 """
 
-from tracker.config.checker import environ_flag
+from tracker.config.checker import did_you_mean, environ_flag
 from tracker.config.load import load_settings, settings_from_dict
 from tracker.config.notices import notices
 from tracker.config.readers import check_scholar
@@ -49,6 +49,7 @@ __all__ = [
     "ScholarFollow",
     "Settings",
     "check_scholar",
+    "did_you_mean",
     "environ_flag",
     "load_settings",
     "notices",

@@ -303,3 +303,32 @@ def test_preview_makes_its_own_folder_only(cli: tuple[CliRunner, Path], tmp_path
     result = run(cli, "digest", "--preview", str(tmp_path / "preview"))
     assert result.exit_code == 0, result.output
     assert sorted(p.suffix for p in (tmp_path / "preview").iterdir()) == [".html", ".txt"]
+
+
+# --- a post by its own link ---------------------------------------------------------------------
+
+BLOG_FEED = "/feeds/feeds-realworld/feedjira/FeedjiraBlog.xml"
+POST_URL = "http://feedjira.com/blog/2014/03/17/feedjira-goes-one-point-oh.html"
+
+
+def test_show_and_save_take_a_posts_own_url(server: FixtureServer, tmp_path: Path) -> None:
+    cli = (CliRunner(), _with_feeds(server, tmp_path, "[]", BLOG_FEED))
+    assert run(cli, "fetch").exit_code == 0
+    [post] = [
+        h
+        for h in json.loads(
+            run(cli, "search", "--source", "feed", "--json", "--limit", "100").output
+        )
+        if h["url"] == POST_URL
+    ]
+    for ref in (POST_URL, POST_URL + "?utm_source=rss", POST_URL.replace("http://", "HTTP://")):
+        shown = run(cli, "show", ref)
+        assert shown.exit_code == 0, shown.output
+        assert shown.output.startswith(post["title"])
+    saved = run(cli, "save", POST_URL)
+    assert saved.exit_code == 0 and post["title"] in saved.output
+    assert [h["url"] for h in json.loads(run(cli, "search", "--saved", "--json").output)] == [
+        POST_URL
+    ]
+    missing = run(cli, "show", "http://feedjira.com/blog/never-written.html")
+    assert missing.exit_code == 1 and "no stored item" in missing.output

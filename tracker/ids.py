@@ -106,10 +106,11 @@ _TRACKING_PARAMS = re.compile(
 )
 
 
-def canonical_url(url: str) -> str:
+def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
     """A stable form of a link for identity: lower-case scheme and host, no default
-    port, no fragment, no tracking parameters. The path is kept as is (it can be
-    case-sensitive)."""
+    port, no tracking parameters, and no fragment unless asked to keep it (a post's
+    link keeps it: comments on one page are told apart by it). The path is kept as
+    is (it can be case-sensitive)."""
     url = url.strip()
     try:
         parts = urlsplit(url)
@@ -127,7 +128,7 @@ def canonical_url(url: str) -> str:
         ]
     )
     path = parts.path or "/"
-    return urlunsplit((scheme, netloc, path, query, ""))
+    return urlunsplit((scheme, netloc, path, query, parts.fragment if keep_fragment else ""))
 
 
 def item_key(entry: Entry, source_key: str) -> str:

@@ -153,7 +153,7 @@ def show(state: State, ref: str, as_json: bool) -> None:
 @pass_state
 @_errors
 def save(state: State, ref: str, reader: str | None) -> None:
-    """Save (star) an item."""
+    """Save (star) an item (arXiv id, URL or number)."""
     with state.tracker() as t:
         item = t.save(reader, ref)
     click.echo(f"saved: {item.title}")
@@ -165,7 +165,7 @@ def save(state: State, ref: str, reader: str | None) -> None:
 @pass_state
 @_errors
 def unsave(state: State, ref: str, reader: str | None) -> None:
-    """Remove an item from your saved ones."""
+    """Remove an item from your saved ones (arXiv id, URL or number)."""
     with state.tracker() as t:
         item = t.unsave(reader, ref)
     click.echo(f"unsaved: {item.title}")

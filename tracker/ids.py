@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tracker.models import Entry
@@ -131,10 +132,10 @@ def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
     return urlunsplit((scheme, netloc, path, query, parts.fragment if keep_fragment else ""))
 
 
-def item_key(entry: Entry, source_key: str) -> str:
+def item_key(entry: Entry, source_key: str, *, keep_fragment: bool = False) -> str:
     """The identity of an entry: ``arxiv:<id>`` for papers, ``doi:<doi>`` for other
-    works with a DOI, otherwise its feed plus its guid (or canonical link, or title and
-    date when a feed gives neither)."""
+    works with a DOI, otherwise its feed plus its guid (or canonical link, without its
+    #fragment unless ``keep_fragment``, or title and date when a feed gives neither)."""
     if entry.arxiv_id:
         return f"arxiv:{entry.arxiv_id}"
     if entry.doi:
@@ -148,7 +149,7 @@ def item_key(entry: Entry, source_key: str) -> str:
     if entry.guid and entry.guid.strip():
         basis = "guid:" + entry.guid.strip()
     elif entry.url:
-        basis = "link:" + canonical_url(entry.url)
+        basis = "link:" + canonical_url(entry.url, keep_fragment=keep_fragment)
     else:
         when = entry.published or entry.updated
         basis = (
@@ -158,3 +159,32 @@ def item_key(entry: Entry, source_key: str) -> str:
         )
     digest = hashlib.sha256(f"{source_key}\n{basis}".encode()).hexdigest()[:24]
     return f"post:{digest}"
+
+
+def _known_by_link(entry: Entry) -> bool:
+    return bool(
+        entry.url and not entry.arxiv_id and not entry.doi and not (entry.guid or "").strip()
+    )
+
+
+def post_keys(entries: Sequence[Entry], source_key: str) -> list[str]:
+    """The keys of one fetch of a feed (``item_key`` of each entry). An entry known by
+    its link alone (no guid) keeps the link's #fragment in its identity when another
+    entry of the same fetch links the same page with another fragment (comments on
+    one page); otherwise the fragment is left out, so a feed that changes it from one
+    fetch to the next does not make the same post new again."""
+    pages: dict[str, set[str]] = {}
+    for e in entries:
+        if e.url and _known_by_link(e):
+            full = canonical_url(e.url, keep_fragment=True)
+            pages.setdefault(canonical_url(e.url), set()).add(full)
+    return [
+        item_key(
+            e,
+            source_key,
+            keep_fragment=bool(e.url)
+            and _known_by_link(e)
+            and len(pages[canonical_url(e.url or "")]) > 1,
+        )
+        for e in entries
+    ]

@@ -374,13 +374,15 @@ class Ingestor:
         self.storage.record_success([source.id], now, next_check, title=parsed.title)
 
     def _keyed(self, source: Source, entries: Sequence[Entry]) -> list[Entry]:
-        """Entries with their keys. A post is known by its feed and guid; but some feeds
-        give their posts a new guid on every fetch, so a post whose guid is new while
-        its link (unique in the feed) is already stored from this feed keeps the stored
-        key instead of becoming a duplicate."""
+        """Entries with their keys. A post is known by its feed and guid (or its link,
+        ``ids.post_keys``); but some feeds give their posts a new guid on every fetch,
+        so a post whose key is new while its link (unique in the feed, #fragment
+        included) is already stored from this feed keeps the stored key instead of
+        becoming a duplicate."""
         scope = f"feed:{source.value}"
-        keyed = [replace(e, key=ids.item_key(e, scope)) for e in entries]
-        posts = [e for e in keyed if not e.arxiv_id and e.url and e.guid]
+        keys = ids.post_keys(entries, scope)
+        keyed = [replace(e, key=k) for e, k in zip(entries, keys, strict=True)]
+        posts = [e for e in keyed if not e.arxiv_id and e.url and (e.guid or not e.doi)]
         links = [e.url for e in posts if e.url]
         unique = {link for link in links if links.count(link) == 1}
         if not unique:

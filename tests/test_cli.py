@@ -332,3 +332,58 @@ def test_show_and_save_take_a_posts_own_url(server: FixtureServer, tmp_path: Pat
     ]
     missing = run(cli, "show", "http://feedjira.com/blog/never-written.html")
     assert missing.exit_code == 1 and "no stored item" in missing.output
+
+
+# --- follows from the config file ------------------------------------------------------------
+
+SCHOLARLY = """
+[[readers]]
+name = "ada"
+timezone = "UTC"
+digest_time = "00:00"
+
+[readers.follows]
+categories = ["cs.AR", "cs.DC"]
+scholars = [
+    "Grace Hopper",
+    { name = "Tri Dao", arxiv = "dao_t_1", orcid = "0000-0002-1825-0097", feeds = ["https://tridao.me/feed.xml"] },
+]
+"""
+
+
+def test_unfollow_of_a_config_follow_says_where_it_comes_from(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    cli = (CliRunner(), write_config(tmp_path, server.url, readers=SCHOLARLY))
+    for kind, value, where in [
+        ("category", "cs.DC", "readers[0].follows.categories"),
+        ("scholar", "Tri Dao", "readers[0].follows.scholars[1]"),
+    ]:
+        refused = run(cli, "unfollow", kind, value)
+        assert refused.exit_code == 2, refused.output
+        assert "unfollowed" not in refused.output
+        assert str(tmp_path / "tracker.toml") in refused.output and where in refused.output
+    listed = {(f["kind"], f["value"]) for f in json.loads(run(cli, "follows", "--json").output)}
+    assert ("category", "cs.DC") in listed and ("scholar", "Tri Dao") in listed
+    # one followed on the command line as well is unfollowed there, and said to stay
+    assert run(cli, "follow", "category", "cs.DC").exit_code == 0
+    assert run(cli, "unfollow", "category", "cs.DC").exit_code == 2
+
+
+def test_follows_lists_a_scholar_once_with_every_identity(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    cli = (CliRunner(), write_config(tmp_path, server.url, readers=SCHOLARLY))
+    listed = json.loads(run(cli, "follows", "--json").output)
+    [dao] = [f for f in listed if f["value"] == "Tri Dao"]
+    assert {(s["kind"], s["value"]) for s in dao["sources"]} == {
+        ("arxiv_author", "dao_t_1"),
+        ("openalex", "orcid:0000-0002-1825-0097"),
+        ("feed", "https://tridao.me/feed.xml"),
+    }
+    [hopper] = [f for f in listed if f["value"] == "Grace Hopper"]
+    assert [s["kind"] for s in hopper["sources"]] == ["arxiv_query"]  # by name alone
+    text = run(cli, "follows").output
+    assert text.count("Tri Dao") == 1, text
+    assert "arXiv author dao_t_1" in text and "ORCID 0000-0002-1825-0097" in text
+    assert "https://tridao.me/feed.xml" in text

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from tracker import decide
+from tracker.app.follows import FollowSummary, config_place, follow_summaries
 from tracker.app.leader import Leadership
 from tracker.config import ReaderSettings, ScholarFollow, Settings, did_you_mean, origin
 from tracker.digest.select import ReaderView
@@ -229,11 +230,27 @@ class Tracker:
         return item
 
     def unfollow(self, reader: str | None, kind: FollowKind, value: str) -> None:
+        """Remove a follow added with ``follow``. One declared in the config file would
+        come back at the next command: refused, saying where it is written."""
         name = self.settings.reader(reader).name
-        self.storage.remove_follow(name, kind, self.normalise_follow(kind, value))
+        stored = self.normalise_follow(kind, value)
+        place = config_place(self.settings, name, kind, stored)
+        if place is not None:
+            raise UsageError(
+                f"{name} follows {kind.value} {stored!r} through the config file "
+                f"{self.settings.path} ({place}): remove it there; nothing changed "
+                "(tracker unfollow removes follows added with tracker follow)"
+            )
+        self.storage.remove_follow(name, kind, stored, origin="cli")
 
     def follows(self, reader: str | None = None) -> list[Follow]:
         return self.storage.follows(reader)
+
+    def follow_summaries(self, reader: str | None = None) -> list[FollowSummary]:
+        """Each follow once (a scholar with every source that serves them)."""
+        if reader is not None:
+            reader = self.settings.reader(reader).name
+        return follow_summaries(self.storage, reader)
 
     # --- fetching -----------------------------------------------------------------------
 

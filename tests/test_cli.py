@@ -336,7 +336,11 @@ def test_show_and_save_take_a_posts_own_url(server: FixtureServer, tmp_path: Pat
 
 # --- follows from the config file ------------------------------------------------------------
 
-SCHOLARLY = """
+TRI_DAO = (
+    '{ name = "Tri Dao", arxiv = "dao_t_1", orcid = "0000-0002-1825-0097", '
+    'feeds = ["https://tridao.me/feed.xml"] }'
+)
+SCHOLARLY = f"""
 [[readers]]
 name = "ada"
 timezone = "UTC"
@@ -344,10 +348,7 @@ digest_time = "00:00"
 
 [readers.follows]
 categories = ["cs.AR", "cs.DC"]
-scholars = [
-    "Grace Hopper",
-    { name = "Tri Dao", arxiv = "dao_t_1", orcid = "0000-0002-1825-0097", feeds = ["https://tridao.me/feed.xml"] },
-]
+scholars = ["Grace Hopper", {TRI_DAO}]
 """
 
 

@@ -48,7 +48,7 @@ from tracker.models import (
     SourceKind,
     SourceStatus,
 )
-from tracker.names import arxiv_author_term, split_name
+from tracker.names import arxiv_author_term, name_key, split_name
 from tracker.sources import arxiv_query as query
 from tracker.sources.arxiv import ArxivClient
 from tracker.sources.http import Fetcher, make_client
@@ -216,15 +216,23 @@ class Tracker:
     def scholars(self) -> list[ScholarSummary]:
         return self.storage.scholar_summaries()
 
-    def scholar_items(self, name: str, limit: int = 30) -> list[tuple[Item, str, str, bool]]:
-        if name not in self.storage.followed_scholars():
+    def followed_scholar(self, name: str) -> str:
+        """The followed scholar a typed name stands for: the name as followed, or the
+        same name typed otherwise ("Schütze, Hinrich" for "Hinrich Schuetze")."""
+        followed = self.storage.followed_scholars()
+        if name in followed:
+            return name
+        same = [n for n in followed if name_key(n) == name_key(name)]
+        if len(same) != 1:
             raise NotFoundError(f"nobody follows a scholar named {name!r}")
-        return self.storage.scholar_items(name, limit)
+        return same[0]
+
+    def scholar_items(self, name: str, limit: int = 30) -> list[tuple[Item, str, str, bool]]:
+        return self.storage.scholar_items(self.followed_scholar(name), limit)
 
     def reject(self, scholar: str, ref: str) -> Item:
         """Say an item is not this scholar's: it is never attributed to them again."""
-        if scholar not in self.storage.followed_scholars():
-            raise NotFoundError(f"nobody follows a scholar named {scholar!r}")
+        scholar = self.followed_scholar(scholar)
         item = self.storage.item(ref)
         self.storage.reject(scholar, item.id, self.clock())
         return item

@@ -388,3 +388,25 @@ def test_follows_lists_a_scholar_once_with_every_identity(
     assert text.count("Tri Dao") == 1, text
     assert "arXiv author dao_t_1" in text and "ORCID 0000-0002-1825-0097" in text
     assert "https://tridao.me/feed.xml" in text
+
+
+# --- dates: the first version's, and each version's ---------------------------------------
+
+
+def test_a_new_version_of_an_old_paper_keeps_its_year(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    readers = READERS.replace('categories = ["cs.AR"]', 'categories = ["cs.DC"]')
+    cli = (CliRunner(), write_config(tmp_path, server.url, readers=readers))
+    assert run(cli, "fetch").exit_code == 0
+    # 2210.03055v5 is in the listing of 2024-11-28 as a replacement: first seen here
+    found = run(cli, "search", "lattice-linear algorithms")
+    assert "arXiv:2210.03055" in found.output and " 2022 Fully Lattice-Linear" in found.output
+    [hit] = json.loads(run(cli, "search", "lattice-linear algorithms", "--json").output)
+    assert hit["published"] == "2022-10-01T00:00:00+00:00"  # the month of its id
+    assert hit["updated"] == "2024-11-28T05:00:00+00:00"  # this version's announcement
+    shown = run(cli, "show", "2210.03055").output
+    assert "date: 2022-10 (the month of its arXiv id)" in shown
+    assert "version 5: 2024-11-28" in shown
+    in_2022 = run(cli, "search", "--since", "2022-01-01", "--until", "2022-12-31", "--json")
+    assert "2210.03055" in {h["arxiv_id"] for h in json.loads(in_2022.output)}

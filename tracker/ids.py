@@ -12,6 +12,7 @@ Pure functions only: no I/O here.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from collections.abc import Sequence
@@ -91,6 +92,22 @@ def find_arxiv_id(text: str) -> tuple[str, int | None] | None:
         if found:
             return found
     return None
+
+
+_ID_MONTH = re.compile(r"^(?:(\d{2})(\d{2})\.\d{4,5}|[a-z-]+/(\d{2})(\d{2})\d{3})$")
+
+
+def id_month(arxiv_id: str) -> dt.datetime | None:
+    """The first instant (UTC) of the month an arXiv id was given in, its YYMM: the
+    month of the paper's first version ("2305.01234" → 2023-05-01). None when the id
+    has no such month."""
+    m = _ID_MONTH.match(arxiv_id)
+    if not m:
+        return None
+    yy, mm = (int(g) for g in (m.group(1, 2) if m.group(1) else m.group(3, 4)))
+    if not 1 <= mm <= 12:
+        return None
+    return dt.datetime(1900 + yy if yy >= 91 else 2000 + yy, mm, 1, tzinfo=dt.UTC)
 
 
 def abs_url(arxiv_id: str, version: int | None = None) -> str:

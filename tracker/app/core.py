@@ -34,7 +34,7 @@ from tracker.fetch.claims import new_worker_id
 from tracker.fetch.cycle import CycleReport, Ingestor, Progress
 from tracker.fields.evaluate import Evaluation
 from tracker.fields.service import Explanation, FieldCount, FieldService, TrainReport
-from tracker.ids import canonical_url
+from tracker.ids import canonical_url, id_month
 from tracker.library.bibtex import to_bibtex, to_json
 from tracker.models import (
     NO_FILTERS,
@@ -72,6 +72,12 @@ NOT_BEFORE_SLACK = dt.timedelta(days=1)
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def dated_by_month(item: Item) -> bool:
+    """Whether a paper's first-version date is only the month of its arXiv id (it was
+    first seen as a new version of an older paper; see ``fetch.merge``)."""
+    return bool(item.arxiv_id) and item.published == id_month(item.arxiv_id or "")
 
 
 def scholar_specs(scholar: ScholarFollow) -> list[FollowSpec]:

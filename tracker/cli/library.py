@@ -6,6 +6,7 @@ import json
 
 import click
 
+from tracker.app.core import dated_by_month
 from tracker.cli.base import (
     F,
     State,
@@ -142,7 +143,12 @@ def show(state: State, ref: str, as_json: bool) -> None:
     if item.fields:
         click.echo("fields: " + "; ".join(f"{t.field} ({t.basis})" for t in item.fields))
     when = item.published or item.first_seen
-    click.echo(f"date: {when:%Y-%m-%d}")
+    if dated_by_month(item):
+        click.echo(f"date: {when:%Y-%m} (the month of its arXiv id)")
+    else:
+        click.echo(f"date: {when:%Y-%m-%d}")
+    if item.version and item.version > 1 and item.updated:
+        click.echo(f"version {item.version}: {item.updated:%Y-%m-%d}")
     click.echo("")
     click.echo(item.summary)
 

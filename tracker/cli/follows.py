@@ -187,7 +187,7 @@ def scholar() -> None:
 
 @scholar.command("show")
 @click.argument("name")
-@click.option("--limit", default=30, show_default=True)
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(min=1))
 @pass_state
 @_errors
 def scholar_show(state: State, name: str, limit: int) -> None:

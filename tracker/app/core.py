@@ -21,9 +21,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from tracker import decide
+from tracker.app.filters import check_filters
 from tracker.app.follows import FollowSummary, config_place, follow_summaries
 from tracker.app.leader import Leadership
-from tracker.config import ReaderSettings, ScholarFollow, Settings, did_you_mean, origin
+from tracker.config import ReaderSettings, ScholarFollow, Settings, origin
 from tracker.digest.select import ReaderView
 from tracker.digest.service import DigestOutcome, DigestService
 from tracker.digest.smtp import SmtpMailer
@@ -418,47 +419,10 @@ class Tracker:
         offset: int = 0,
         reader: str | None = None,
     ) -> list[SearchHit]:
-        filters = self.check_filters(filters)
+        filters = check_filters(self.settings, filters)
         if limit < 1 or offset < 0:
             raise UsageError(f"--limit: expected 1 or more, got {limit}")
         return self.storage.search(text, filters, limit=limit, offset=offset, reader=reader)
-
-    def check_filters(self, filters: SearchFilters) -> SearchFilters:
-        """Search filters as typed, checked (none empty, categories and fields known,
-        dates in order) and normalised; a UsageError names the option at fault."""
-        for option, value in (
-            ("--author", filters.author),
-            ("--field", filters.field),
-            ("--category", filters.category),
-            ("--source", filters.source),
-        ):
-            if value is not None and not value.strip():
-                raise UsageError(f"{option}: empty; give a value or leave the option out")
-        fmap = self.settings.field_map
-        if filters.category:
-            code = filters.category.strip()
-            if not (fmap.knows(code) or code in fmap.archive_group):
-                known = [*fmap.category_field, *fmap.aliases, *fmap.archive_group]
-                raise UsageError(
-                    f"--category: unknown arXiv category or archive {code!r}"
-                    f"{did_you_mean(code, known)} (see {self.settings.fields_file})"
-                )
-            filters = replace(filters, category=fmap.canonical(code))
-        if filters.field:
-            name = " > ".join(part.strip() for part in filters.field.split(">"))
-            groups = dict.fromkeys(
-                [*(fmap.group_of(f) for f in fmap.fields), *fmap.archive_group.values()]
-            )
-            known = [*fmap.fields, *groups, *(f"{g} > Other" for g in groups)]
-            if name not in known:
-                raise UsageError(
-                    f"--field: unknown field or group {name!r}{did_you_mean(name, known)} "
-                    "(tracker fields lists them)"
-                )
-            filters = replace(filters, field=name)
-        if filters.since and filters.until and filters.since > filters.until:
-            raise UsageError(f"--since {filters.since} is after --until {filters.until}")
-        return filters
 
     def item(self, ref: str) -> Item:
         return self.storage.item(ref)

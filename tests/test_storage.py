@@ -2,11 +2,11 @@
 
 Every test takes the ``storage`` fixture, which is parametrized over ``BACKENDS``, so
 the whole suite runs once per backend (apscheduler's pattern): SQLite, and PostgreSQL
-when ``TRACKER_TEST_POSTGRESQL`` names a server (``tests/pg.py``; CI always has one).
+when ``TRACKER_TEST_POSTGRESQL`` names a server (``tests/support/pg.py``; CI always has one).
 
 Entries are written the way the ingestor writes them: keys from ``ids.item_key`` and
 ``ingest(..., merge=merge, prepare=normalise_new, tag=field_map.tag)`` with the real
-field mapping of ``config/fields.toml``.
+field mapping of ``tracker/fields/fields.toml``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from tests import pg
+from tests.support import pg
 from tracker import ids
 from tracker.errors import NotFoundError, StorageError, UsageError
 from tracker.fetch.merge import merge, normalise_new
@@ -53,7 +53,7 @@ from tracker.storage import (
 )
 
 BACKENDS = ["sqlite", "postgresql"]
-FIELDS_FILE = Path(__file__).resolve().parents[1] / "config" / "fields.toml"
+FIELDS_FILE = Path(__file__).resolve().parents[1] / "tracker" / "fields" / "fields.toml"
 UTC = dt.UTC
 T0 = dt.datetime(2024, 11, 28, 8, 0, tzinfo=UTC)
 HOUR = dt.timedelta(hours=1)
@@ -806,3 +806,39 @@ def test_item_resolves_a_posts_own_link(storage: Storage, field_map: FieldMap) -
         storage.item("https://lab.example.org/s")
     with pytest.raises(NotFoundError):
         storage.item("https://blog.example.org/feed/p2")
+
+
+# --- database errors as messages ----------------------------------------------------------
+
+
+def test_database_errors_are_short_and_name_no_sql_or_parameters(storage: Storage) -> None:
+    """A database error becomes a StorageError whose message is shown by ``tracker
+    status``: one short line from the driver, never the statement, its parameters or
+    the row values of a DETAIL line."""
+    secret = "row-value-" + "x" * 3000
+    storage.set_meta("taken", secret)
+    with pytest.raises(StorageError) as info, storage._write() as conn:
+        conn.execute(
+            sa.text("INSERT INTO meta (key, value) VALUES (:k, :v)"), {"k": "taken", "v": secret}
+        )
+    message = str(info.value)
+    # sqlite3: "IntegrityError: UNIQUE constraint failed: meta.key"; psycopg:
+    # "UniqueViolation: duplicate key value violates unique constraint ..."
+    assert message.startswith("database write failed: ") and "unique" in message.lower()
+    assert len(message) <= 200
+    for leak in ("INSERT", "[SQL", "parameters", "row-value", "taken", "\n"):
+        assert leak not in message, message
+
+
+def test_a_nul_stored_without_neutralising_is_a_short_error(storage: Storage) -> None:
+    """What the seam says when text with a NUL reaches it anyway (PostgreSQL refuses
+    it; the sources strip NULs first, see tests/test_text.py)."""
+    entry = keyed(Entry(title="Nul\x00 title", summary="s" * 5000, url="https://a.example/1"), "f")
+    if storage.dialect != "postgresql":
+        pytest.skip("SQLite stores NUL in text")
+    with pytest.raises(StorageError) as info:
+        storage.ingest([(entry, [])], T0, merge=merge, prepare=lambda e: e, tag=lambda e: ())
+    message = str(info.value)
+    assert message == (
+        "database write failed: DataError: PostgreSQL text fields cannot contain NUL (0x00) bytes"
+    )

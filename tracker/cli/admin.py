@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from tracker.app.core import CycleReport
 from tracker.app.dbadmin import copy_database, database_status, shown_url, upgrade_database
 from tracker.cli.base import (
     EXIT_FAILED,
@@ -24,7 +25,6 @@ from tracker.cli.base import (
 )
 from tracker.config import notices
 from tracker.errors import TrackerError
-from tracker.fetch.cycle import CycleReport
 from tracker.worker import run_forever, run_once
 
 # --- config ---------------------------------------------------------------------------

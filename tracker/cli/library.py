@@ -6,7 +6,7 @@ import json
 
 import click
 
-from tracker.app.core import dated_by_month
+from tracker.app.core import dated_by_month, item_dict
 from tracker.cli.base import (
     F,
     State,
@@ -18,7 +18,6 @@ from tracker.cli.base import (
     main,
     pass_state,
 )
-from tracker.library.bibtex import item_dict
 from tracker.models import SearchFilters
 
 # --- search, show, save, export -------------------------------------------------------------

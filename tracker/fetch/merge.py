@@ -22,6 +22,7 @@ from dataclasses import replace
 
 from tracker import ids
 from tracker.models import Entry
+from tracker.text import clean_entry
 
 
 def merge(old: Entry, new: Entry) -> Entry:
@@ -33,6 +34,7 @@ def merge(old: Entry, new: Entry) -> Entry:
     else:
         rich, poor = old, new
     version = max(old.version or 0, new.version or 0) or None
+    rich, poor = clean_entry(rich), clean_entry(poor)
     merged = replace(
         rich,
         title=rich.title or poor.title,
@@ -64,7 +66,9 @@ def merge(old: Entry, new: Entry) -> Entry:
 
 def normalise_new(entry: Entry) -> Entry:
     """A first-seen entry as it is stored: papers get their canonical links, and the
-    month of their id when nothing dates their first version."""
+    month of their id when nothing dates their first version; text is neutralised (the
+    sources do it when they parse; this keeps storage safe whatever made the entry)."""
+    entry = clean_entry(entry)
     if entry.arxiv_id:
         return replace(
             entry,

@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tracker.errors import SearchQueryError, StorageError
 from tracker.models import NO_FILTERS, SearchFilters, SearchHit, SourceKind
 from tracker.storage import schema
+from tracker.storage.base import reason
 from tracker.storage.items import ItemsMixin
 from tracker.storage.search_pg import rank_postgresql
 from tracker.storage.search_syntax import SearchQuery, parse_search
@@ -170,9 +171,7 @@ class SearchMixin(ItemsMixin):
                 else:
                     ranked = self._rank_other(conn, parsed, author, filters, limit, offset)
             except SQLAlchemyError as e:  # a query syntax error would be our bug: say so
-                # the driver's first line only: never the statement and its parameters
-                reason = str(getattr(e, "orig", None) or type(e).__name__).splitlines()[0]
-                raise StorageError(f"the search could not run: {reason}") from e
+                raise StorageError(f"the search could not run: {reason(e)}") from e
             item_ids = [item_id for item_id, _ in ranked]
             saved = self._saved_among(conn, reader, item_ids)
             items = {item.id: item for item in self._items(conn, item_ids)}

@@ -64,6 +64,10 @@ def test_worker_fetches_writes_the_digest_and_stops_on_sigterm(
     assert worker.returncode == 0, output
     assert "stopping on signal" in output
     assert "Traceback" not in output
+    # the log speaks of tracker's jobs by name, without the libraries' chatter
+    assert 'Added job "fetch"' in output and 'Added job "digests"' in output
+    assert "<locals>" not in output
+    assert "alembic" not in output and "HTTP Request:" not in output
 
     # restarted: nothing is due yet and today's digest exists, so nothing happens again
     before = len(server.requests())

@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from tracker import USER_AGENT, decide
+from tracker.app.filters import check_filters
+from tracker.app.follows import FollowSummary, config_place, follow_summaries
 from tracker.app.leader import Leadership
 from tracker.config import ScholarFollow, Settings, origin
 from tracker.digest.service import DigestOutcome as DigestOutcome  # re-exported: see the docstring
@@ -41,7 +43,7 @@ from tracker.fetch.cycle import Progress as Progress
 from tracker.fields.evaluate import Evaluation
 from tracker.fields.evaluate import report_lines as report_lines
 from tracker.fields.service import Explanation, FieldCount, FieldService, TrainReport
-from tracker.ids import canonical_url
+from tracker.ids import canonical_url, id_month
 from tracker.library.bibtex import item_dict as item_dict
 from tracker.library.bibtex import to_bibtex, to_json
 from tracker.models import (
@@ -56,7 +58,7 @@ from tracker.models import (
     SourceKind,
     SourceStatus,
 )
-from tracker.names import arxiv_author_term, split_name
+from tracker.names import arxiv_author_term, name_key, split_name
 from tracker.sources import arxiv_query as query
 from tracker.sources.addresses import AddressGuard
 from tracker.sources.arxiv import ArxivClient
@@ -88,6 +90,12 @@ NOT_BEFORE_SLACK = dt.timedelta(days=1)
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def dated_by_month(item: Item) -> bool:
+    """Whether a paper's first-version date is only the month of its arXiv id (it was
+    first seen as a new version of an older paper; see ``fetch.merge``)."""
+    return bool(item.arxiv_id) and item.published == id_month(item.arxiv_id or "")
 
 
 def scholar_specs(scholar: ScholarFollow) -> list[FollowSpec]:
@@ -233,25 +241,49 @@ class Tracker:
     def scholars(self) -> list[ScholarSummary]:
         return self.storage.scholar_summaries()
 
-    def scholar_items(self, name: str, limit: int = 30) -> list[tuple[Item, str, str, bool]]:
-        if name not in self.storage.followed_scholars():
+    def followed_scholar(self, name: str) -> str:
+        """The followed scholar a typed name stands for: the name as followed, or the
+        same name typed otherwise ("Schütze, Hinrich" for "Hinrich Schuetze")."""
+        followed = self.storage.followed_scholars()
+        if name in followed:
+            return name
+        same = [n for n in followed if name_key(n) == name_key(name)]
+        if len(same) != 1:
             raise NotFoundError(f"nobody follows a scholar named {name!r}")
-        return self.storage.scholar_items(name, limit)
+        return same[0]
+
+    def scholar_items(self, name: str, limit: int = 30) -> list[tuple[Item, str, str, bool]]:
+        return self.storage.scholar_items(self.followed_scholar(name), limit)
 
     def reject(self, scholar: str, ref: str) -> Item:
         """Say an item is not this scholar's: it is never attributed to them again."""
-        if scholar not in self.storage.followed_scholars():
-            raise NotFoundError(f"nobody follows a scholar named {scholar!r}")
+        scholar = self.followed_scholar(scholar)
         item = self.storage.item(ref)
         self.storage.reject(scholar, item.id, self.clock())
         return item
 
     def unfollow(self, reader: str | None, kind: FollowKind, value: str) -> None:
+        """Remove a follow added with ``follow``. One declared in the config file would
+        come back at the next command: refused, saying where it is written."""
         name = self.settings.reader(reader).name
-        self.storage.remove_follow(name, kind, self.normalise_follow(kind, value))
+        stored = self.normalise_follow(kind, value)
+        place = config_place(self.settings, name, kind, stored)
+        if place is not None:
+            raise UsageError(
+                f"{name} follows {kind.value} {stored!r} through the config file "
+                f"{self.settings.path} ({place}): remove it there; nothing changed "
+                "(tracker unfollow removes follows added with tracker follow)"
+            )
+        self.storage.remove_follow(name, kind, stored, origin="cli")
 
     def follows(self, reader: str | None = None) -> list[Follow]:
         return self.storage.follows(reader)
+
+    def follow_summaries(self, reader: str | None = None) -> list[FollowSummary]:
+        """Each follow once (a scholar with every source that serves them)."""
+        if reader is not None:
+            reader = self.settings.reader(reader).name
+        return follow_summaries(self.storage, reader)
 
     # --- fetching -----------------------------------------------------------------------
 
@@ -374,8 +406,9 @@ class Tracker:
         offset: int = 0,
         reader: str | None = None,
     ) -> list[SearchHit]:
-        if filters.category:
-            filters = replace(filters, category=self.settings.field_map.canonical(filters.category))
+        filters = check_filters(self.settings, filters)
+        if limit < 1 or offset < 0:
+            raise UsageError(f"--limit: expected 1 or more, got {limit}")
         return self.storage.search(text, filters, limit=limit, offset=offset, reader=reader)
 
     def item(self, ref: str) -> Item:

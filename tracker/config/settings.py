@@ -190,7 +190,7 @@ class FieldsSettings:
 class Settings:
     path: Path | None
     data_dir: Path
-    database_url: str
+    database_url: str = field(repr=False)  # may hold a password: never in a repr or a log
     arxiv: ArxivSettings
     field_map: FieldMap
     fields_file: Path

@@ -160,7 +160,11 @@ discover = "yes"
     good = write_config(tmp_path, "http://127.0.0.1:9", readers=mine)
     settings = load_settings(good, environ={})
     reader = settings.readers[0]
-    assert (reader.rising, settings.top_picks(reader), settings.discovers(reader)) == (
+    assert (
+        reader.rising,
+        settings.digest.picks_for(reader),
+        settings.digest.discovers(reader),
+    ) == (
         True,
         3,
         False,

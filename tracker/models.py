@@ -377,6 +377,7 @@ class Digest:
     cutoff: dt.datetime
     sections: tuple[DigestSection, ...] = ()
     sources_failing: tuple[str, ...] = field(default=())
+    first: bool = False  # the reader's first digest (no earlier one to be "since")
     rising: tuple[RisingPhrase, ...] = ()  # the weekly "Rising across fields", when due
 
     @property

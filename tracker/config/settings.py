@@ -43,9 +43,11 @@ class ArxivSettings:
 
     @property
     def user_agent(self) -> str:
-        from tracker import __version__
+        """The User-Agent for arXiv and OpenAlex, which ask for a contact address
+        (other hosts get ``tracker.USER_AGENT``, without it)."""
+        from tracker import PROJECT_URL, __version__
 
-        return f"tracker/{__version__} (self-hosted paper tracker; mailto:{self.contact_email})"
+        return f"tracker/{__version__} (+{PROJECT_URL}; mailto:{self.contact_email})"
 
     @property
     def origins(self) -> frozenset[tuple[str, int]]:
@@ -183,6 +185,15 @@ class DigestSettings:
     rising_weeks: int = 8  # earlier weeks a phrase's share is compared with
     rising_day: int = 0  # the weekday (Monday is 0) whose digest has it
 
+    def picks_for(self, reader: ReaderSettings) -> int:
+        """A reader's number of top picks."""
+        return self.top_picks if reader.top_picks is None else reader.top_picks
+
+    def discovers(self, reader: ReaderSettings) -> bool:
+        """Whether the reader's cross-domain picks come from the whole day of arXiv."""
+        wanted = self.discover if reader.discover is None else reader.discover
+        return wanted and self.cross_domain_items > 0
+
 
 @dataclass(frozen=True)
 class FieldsSettings:
@@ -198,7 +209,7 @@ class FieldsSettings:
 class Settings:
     path: Path | None
     data_dir: Path
-    database_url: str
+    database_url: str = field(repr=False)  # may hold a password: never in a repr or a log
     arxiv: ArxivSettings
     field_map: FieldMap
     fields_file: Path
@@ -210,14 +221,6 @@ class Settings:
     email: EmailSettings | None = None
     openalex: OpenAlexSettings = field(default_factory=OpenAlexSettings)
     fields: FieldsSettings = field(default_factory=FieldsSettings)
-
-    def top_picks(self, reader: ReaderSettings) -> int:
-        return self.digest.top_picks if reader.top_picks is None else reader.top_picks
-
-    def discovers(self, reader: ReaderSettings) -> bool:
-        """Whether the reader's cross-domain picks come from the whole day of arXiv."""
-        wanted = self.digest.discover if reader.discover is None else reader.discover
-        return wanted and self.digest.cross_domain_items > 0
 
     def reader(self, name: str | None) -> ReaderSettings:
         from tracker.errors import UsageError

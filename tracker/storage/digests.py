@@ -62,6 +62,7 @@ class StoredDigest:
     cutoff: dt.datetime
     rows: tuple[DigestRow, ...]
     failing_sources: tuple[str, ...] = ()
+    first: bool = False  # no digest of the reader before this one
     rising: tuple[RisingPhrase, ...] = ()
 
 
@@ -166,6 +167,9 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
         with self._write() as conn:
             if conn.scalar(select(d.c.id).where(d.c.reader == reader, d.c.day == day)):
                 raise StorageError(f"a digest for {reader} on {day} already exists")
+            earlier = conn.scalar(
+                select(d.c.id).where(d.c.reader == reader, d.c.day < day).limit(1)
+            )
             digest_id = conn.execute(
                 d.insert()
                 .values(
@@ -221,7 +225,15 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                         for n, r in enumerate(rows)
                     ],
                 )
-        return StoredDigest(reader, day, cutoff, tuple(rows), tuple(failing_sources), tuple(rising))
+        return StoredDigest(
+            reader,
+            day,
+            cutoff,
+            tuple(rows),
+            tuple(failing_sources),
+            first=earlier is None,
+            rising=tuple(rising),
+        )
 
     def stored_digest(self, reader: str, day: dt.date) -> StoredDigest | None:
         with self._read() as conn:
@@ -231,6 +243,9 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
             rows = conn.execute(
                 select(di).where(di.c.digest_id == head.id).order_by(di.c.position)
             ).all()
+            earlier = conn.scalar(
+                select(d.c.id).where(d.c.reader == reader, d.c.day < day).limit(1)
+            )
         return StoredDigest(
             reader,
             day,
@@ -251,7 +266,8 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                 for r in rows
             ),
             tuple(json.loads(head.failing_sources)),
-            tuple(
+            first=earlier is None,
+            rising=tuple(
                 phrase
                 for raw in (json.loads(head.rising) if head.rising else [])
                 if (phrase := RisingPhrase.from_json(raw)) is not None

@@ -69,7 +69,9 @@ def tracker(
             ("Lab retreat", "https://lab.example.org/retreat"),
         ],
     )
-    settings = settings_for(server.url, readers=READERS.replace("URL", url))
+    # every entry written out: the sections are not cut here (test_reading_cli cuts them)
+    uncut = "[digest]\nsection_items = 1000\ncross_domain_more = 1000\n"
+    settings = settings_for(server.url, readers=READERS.replace("URL", url), extra=uncut)
     clock = Clock(LISTING_MORNING)
     return make_tracker(settings, clock=clock), clock, settings
 

@@ -125,6 +125,8 @@ def test_the_digest_opens_with_top_picks_and_picks_other_fields_with_reasons(
 
     text = outcome.path.read_text(encoding="utf-8")
     assert text.index("## Top picks") < text.index("## Computer Science")
+    assert re.search(r"\*Top pick:\* close to '.+' in your library \(shared: ", text)
+    assert re.search(r"\*Picked:\* close to '.+'.* \(shared: ", text)
     assert "today's arXiv" in text
     front = text.split("---")[1]
     assert json.loads(re.search(r"items: (\d+)", front).group(1)) == digest.item_count  # type: ignore[union-attr]

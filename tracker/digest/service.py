@@ -86,7 +86,12 @@ class DigestService:
         self.mailer = mailer
         self._rank = rank
         self._rising = rising
-        self.presentation = Presentation(settings.abstract_sentences, settings.abstract_max_chars)
+        self.presentation = Presentation(
+            settings.abstract_sentences,
+            settings.abstract_max_chars,
+            section_items=settings.section_items,
+            more_lines=settings.cross_domain_more,
+        )
 
     def reader(self, name: str | None) -> ReaderSettings:
         return find_reader(self.readers, name)

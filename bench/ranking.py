@@ -247,8 +247,8 @@ def run(every: int = 1) -> dict[str, Any]:
     folder = fixtures()
     if not folder.is_dir():
         return {"skipped": f"no recorded arXiv metadata at {folder}"}
-    with (REPO / "config" / "fields.toml").open("rb") as f:
-        fmap = FieldMap.from_dict(tomllib.load(f), "config/fields.toml")
+    with (REPO / "tracker" / "fields" / "fields.toml").open("rb") as f:
+        fmap = FieldMap.from_dict(tomllib.load(f), "tracker/fields/fields.toml")
     sample = load(folder / "staeiou_arxiv_archive_stratified_sample.jsonl")
     day = load(folder / "arxiv_rss_all_archives_2024-11-28_items.jsonl")
     cs = folder / "dw-dengwei-daily-cs"

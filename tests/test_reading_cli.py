@@ -172,3 +172,27 @@ discover = "yes"
         False,
     )
     assert settings.digest.rising_day == 0 and settings.digest.section_items == 20
+
+
+def test_a_weekly_rising_section_from_the_neighbouring_fields(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    readers = READERS.replace("[readers.follows]", "rising = true\n[readers.follows]")
+    extra = '[digest]\nrising_day = "thu"\nrising_phrases = 3\n'
+    config = write_config(tmp_path, server.url, readers=readers, extra=extra, discover=True)
+    t = make_tracker(load_settings(config), clock=Clock(LISTING_MORNING))  # a Thursday
+    t.fetch()
+    outcome = t.build_digest("ada")
+    rising = outcome.digest.rising
+    assert 0 < len(rising) <= 3
+    for phrase in rising:
+        assert phrase.papers >= 3 and phrase.share > phrase.before
+        assert 1 <= len(phrase.examples) <= 2
+        assert all(ref.startswith("arXiv:") for ref, _ in phrase.examples)
+    text = outcome.path.read_text(encoding="utf-8")
+    assert "## Rising across fields" in text
+    assert f"**{rising[0].phrase}**" in text
+    # the rebuilt digest reads the phrases back from the database
+    again = t.build_digest("ada")
+    assert not again.created and again.digest.rising == rising
+    t.close()

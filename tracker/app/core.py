@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from tracker import decide
+from tracker.app.accounts import Accounts
+from tracker.app.browsing import Browsing
 from tracker.app.leader import Leadership
 from tracker.config import ReaderSettings, ScholarFollow, Settings, origin
 from tracker.digest.select import ReaderView
@@ -98,7 +100,7 @@ def follow_spec(kind: FollowKind, value: str, title: str | None = None) -> Follo
     return FollowSpec(kind, value, SourceKind.FEED, value, title)
 
 
-class Tracker:
+class Tracker(Browsing):
     def __init__(
         self,
         settings: Settings,
@@ -121,6 +123,7 @@ class Tracker:
         self._closers = list(closers)
         self.fields = fields or FieldService(settings, storage, clock)
         self.digests = DigestService(settings, storage, clock, self._view, self._failing, mailer)
+        self.accounts = Accounts(storage, clock)
 
     def close(self) -> None:
         for close in self._closers:

@@ -30,8 +30,10 @@ from tracker.config.settings import (
     ScheduleSettings,
     ScholarFollow,
     Settings,
+    WebSettings,
     origin,
 )
+from tracker.config.web import exposure_problem, is_loopback, proxy_network
 
 __all__ = [
     "ARXIV_MIN_INTERVAL",
@@ -47,9 +49,13 @@ __all__ = [
     "ScheduleSettings",
     "ScholarFollow",
     "Settings",
+    "WebSettings",
     "check_scholar",
     "environ_flag",
+    "exposure_problem",
+    "is_loopback",
     "load_settings",
     "origin",
+    "proxy_network",
     "settings_from_dict",
 ]

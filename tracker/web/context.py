@@ -1,0 +1,57 @@
+"""What every view needs: the facade, the signed-in reader, the web settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from flask import abort, current_app, g
+
+from tracker.app.core import Tracker
+from tracker.config import WebSettings
+from tracker.models import Item
+
+
+def facade() -> Tracker:
+    return cast(Tracker, current_app.extensions["tracker"])
+
+
+def web_settings() -> WebSettings:
+    return facade().settings.web
+
+
+def reader() -> str:
+    """The signed-in reader (views behind ``signed_in`` only)."""
+    name = g.get("reader")
+    if not name:
+        abort(401)
+    return cast(str, name)
+
+
+def is_admin() -> bool:
+    name = g.get("reader")
+    web = web_settings()
+    # with auth = "none" the one reader owns the installation
+    return bool(name) and (web.auth == "none" or name in web.admins)
+
+
+def ratings_enabled() -> bool:
+    """Relevance feedback needs the facade's ratings; without them the buttons hide."""
+    t = facade()
+    return callable(getattr(t, "rate", None)) and callable(getattr(t, "ratings", None))
+
+
+def marks(items: Sequence[Item]) -> dict[str, Any]:
+    """What a list of items shows beside each one for the reader: saved stars, their
+    ratings, and which authors are scholars they follow."""
+    t = facade()
+    name = reader()
+    ids = [i.id for i in items]
+    rated: dict[int, str] = {}
+    if ratings_enabled() and ids:
+        rated = dict(t.ratings(name, ids))  # type: ignore[attr-defined]
+    return {
+        "saved": t.saved_ids(name, ids),
+        "rated": rated,
+        "scholars": t.author_scholars(name, items),
+    }

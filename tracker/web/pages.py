@@ -1,0 +1,168 @@
+"""Reading pages: the digest of a day, search, one item."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+
+from tracker.errors import NotFoundError, SearchQueryError, UsageError
+from tracker.models import SearchFilters, SourceKind
+from tracker.web.context import facade, marks, reader
+
+bp = Blueprint("pages", __name__)
+PAGE_SIZE = 20
+MAX_PAGE = 50  # deeper than 1,000 results, narrow the search instead
+COUNT_CAP = 1000  # results counted exactly up to this many
+SEARCH_KEYS = ("q", "author", "field", "category", "source", "since", "until", "saved")
+
+
+@bp.route("/")
+def home() -> Any:
+    return redirect(url_for("pages.digest"))
+
+
+def _date(value: str, label: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as e:
+        raise UsageError(f"{label}: expected a date YYYY-MM-DD, got {value!r}") from e
+
+
+@bp.route("/digest")
+@bp.route("/digest/<day>")
+def digest(day: str | None = None) -> Any:
+    t = facade()
+    name = reader()
+    day = day or request.args.get("day") or None  # the day list sends ?day=
+    today = t.reader_today(name, t.clock())
+    wanted = _date(day, "day") if day else today
+    assert wanted is not None
+    days = t.digest_days(name)
+    shown = t.stored_digest(name, wanted)
+    note = None
+    if shown is None and day is None and days:
+        # today's is not built yet: show the latest, and say when today's comes
+        shown = t.stored_digest(name, days[0][0])
+    if shown is None or (shown.day != today and day is None):
+        upcoming, _ = t.reader_status(name)
+        if upcoming is not None:
+            settings = t.settings.reader(name)
+            local = upcoming.astimezone(settings.tz)
+            note = f"The next digest comes {local:%A %d %B at %H:%M} ({settings.timezone})."
+    listed = [d for d, _ in days]
+    older = [d for d in listed if shown and d < shown.day]
+    newer = [d for d in listed if shown and d > shown.day]
+    items = [e.item for s in shown.sections for e in s.entries] if shown else []
+    return render_template(
+        "digest.html",
+        page="digest",
+        digest=shown,
+        wanted=wanted,
+        today=today,
+        days=days,
+        older=older[0] if older else None,
+        newer=newer[-1] if newer else None,
+        note=note,
+        marks=marks(items),
+    )
+
+
+def _filters(args: Any, name: str) -> tuple[str, SearchFilters]:
+    return args.get("q", "").strip(), SearchFilters(
+        author=args.get("author", "").strip() or None,
+        field=args.get("field", "").strip() or None,
+        category=args.get("category", "").strip() or None,
+        source=args.get("source", "").strip() or None,
+        since=_date(args.get("since", "").strip(), "since"),
+        until=_date(args.get("until", "").strip(), "until"),
+        saved_by=name if args.get("saved") else None,
+    )
+
+
+@bp.route("/search")
+def search() -> Any:
+    t = facade()
+    name = reader()
+    args = request.args
+    try:
+        page = max(1, min(MAX_PAGE, int(args.get("page", "1"))))
+    except ValueError:
+        page = 1
+    error = None
+    hits: list[Any] = []
+    total = 0
+    searched = any(args.get(k) for k in SEARCH_KEYS)
+    if searched:
+        try:
+            text, filters = _filters(args, name)
+            hits = t.search(
+                text, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, reader=name
+            )
+            total = t.search_count(text, filters, cap=COUNT_CAP)
+        except (UsageError, SearchQueryError) as e:
+            error = str(e)
+    fmap = t.settings.field_map
+    groups = list(dict.fromkeys(fmap.group_of(f) for f in fmap.fields))
+    query = {k: v for k, v in args.items() if k != "page" and v}
+    last_page = min(MAX_PAGE, max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE)))
+    return render_template(
+        "search.html",
+        page="search",
+        args=args,
+        hits=hits,
+        total=total,
+        capped=total > COUNT_CAP,
+        cap=COUNT_CAP,
+        error=error,
+        searched=searched,
+        current=page,
+        last_page=last_page,
+        page_size=PAGE_SIZE,
+        query=query,
+        groups=groups,
+        fields=fmap.fields,
+        source_kinds=[k.value for k in SourceKind],
+        marks=marks([h.item for h in hits]),
+    ), 400 if error else 200
+
+
+def _item_or_404(ref: str) -> Any:
+    try:
+        return facade().item(ref)
+    except NotFoundError:
+        abort(404)
+
+
+@bp.route("/item/<path:ref>")
+def item(ref: str) -> Any:
+    t = facade()
+    found = _item_or_404(ref)
+    versions = t.item_versions(found)
+    html = None
+    if found.arxiv_id:
+        version = f"v{found.version}" if found.version else ""
+        html = f"https://arxiv.org/html/{found.arxiv_id}{version}"
+    return render_template(
+        "item.html",
+        page="item",
+        item=found,
+        versions=versions,
+        html_url=html,
+        code=t.code_links(found),
+        bibtex=t.export([found], "bibtex"),
+        marks=marks([found]),
+    )
+
+
+@bp.route("/export/item/<int:item_id>.bib")
+def item_bibtex(item_id: int) -> Response:
+    found = _item_or_404(str(item_id))
+    return Response(
+        facade().export([found], "bibtex"),
+        mimetype="application/x-bibtex",
+        headers={"Content-Disposition": f'attachment; filename="item-{found.id}.bib"'},
+    )

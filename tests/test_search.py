@@ -602,9 +602,7 @@ COUNTED = [
 
 
 @pytest.mark.parametrize(("text", "filters"), COUNTED)
-def test_search_count_equals_the_results(
-    filled: Filled, text: str, filters: SearchFilters
-) -> None:
+def test_search_count_equals_the_results(filled: Filled, text: str, filters: SearchFilters) -> None:
     expected = len(filled.search_ids(text, filters))
     assert filled.storage.search_count(text, filters, cap=EVERYTHING) == expected
 

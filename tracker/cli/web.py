@@ -25,7 +25,7 @@ def web(ctx: click.Context, host: str | None, port: int | None) -> None:
 
     settings = state.settings
     host = host or settings.web.host
-    port = port or settings.web.port
+    port = settings.web.port if port is None else port
     check_exposure(settings, host)
     _setup_logging(state.verbose, "INFO")
     shown = f"[{host}]" if ":" in host else host

@@ -95,8 +95,15 @@ def remove() -> Any:
     except ValueError:
         abort(400)
     value = request.form.get("value", "")
-    if not any(f.kind is kind and f.value == value for f in t.follows(name)):
+    mine = [f for f in t.follows(name) if f.kind is kind and f.value == value]
+    if not mine:
         abort(404)  # only one's own follows, and only those that exist
+    if any(f.origin == "config" for f in mine):
+        return _page(
+            error=f"{value} is written in the config file: remove it there "
+            "(removed here it would come back at the next start).",
+            status=400,
+        )
     try:
         t.unfollow(name, kind, value)
     except UsageError as e:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 from flask import Flask
@@ -35,12 +36,8 @@ HOSTILE_SUMMARY = (
 )
 HOSTILE_AUTHOR = '<svg onload="alert(5)">'
 HOSTILE_URL = "javascript:alert(6)"
-# what may never appear in a page (outside escaped text)
-LIVE = re.compile(
-    r"<script(?![^>]*\bsrc=\"/static/)|<img |<iframe|<svg|\son\w+=|href=\"javascript:|"
-    r"src=\"javascript:",
-    re.IGNORECASE,
-)
+ACTIVE_TAGS = {"script", "img", "iframe", "svg", "object", "embed", "frame", "base", "style"}
+URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "srcset", "xlink:href"}
 
 READERS = f"""
 [web]
@@ -168,3 +165,34 @@ def sign_in(client: FlaskClient, name: str, password: str | None = None) -> None
 def token(client: FlaskClient, path: str = "/saved") -> str:
     """A CSRF token of the signed-in session (from any page with a form)."""
     return csrf_token(client.get(path).get_data(as_text=True))
+
+
+class _Live(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "script" and (values.get("src") or "").startswith("/static/"):
+            pass  # our own script, from this site
+        elif tag in ACTIVE_TAGS:
+            self.found.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"<{tag} {name}=...>")
+            if name in URL_ATTRIBUTES and value is not None:
+                target = "".join(value.split()).lower()
+                if not target.startswith(("/", "#", "http://", "https://", "?")):
+                    self.found.append(f"<{tag} {name}={value!r}>")
+            if name == "style":
+                self.found.append(f"<{tag} style=...>")
+
+
+def live_markup(html: str) -> list[str]:
+    """Markup in a page that could run or load something: any element or attribute
+    beyond our own script, links and forms (a browser's reading of the page)."""
+    parser = _Live()
+    parser.feed(html)
+    parser.close()
+    return parser.found

@@ -41,9 +41,10 @@ def ratings_enabled() -> bool:
     return callable(getattr(t, "rate", None)) and callable(getattr(t, "ratings", None))
 
 
-def marks(items: Sequence[Item]) -> dict[str, Any]:
-    """What a list of items shows beside each one for the reader: saved stars, their
-    ratings, and which authors are scholars they follow."""
+def marks(items: Sequence[Item], saved: set[int] | None = None) -> dict[str, Any]:
+    """What a list of items shows beside each one for the reader: saved stars (unless
+    already known, as from a search), their ratings, and which authors are scholars
+    they follow."""
     t = facade()
     name = reader()
     ids = [i.id for i in items]
@@ -51,7 +52,7 @@ def marks(items: Sequence[Item]) -> dict[str, Any]:
     if ratings_enabled() and ids:
         rated = dict(t.ratings(name, ids))  # type: ignore[attr-defined]
     return {
-        "saved": t.saved_ids(name, ids),
+        "saved": t.saved_ids(name, ids) if saved is None else saved,
         "rated": rated,
         "scholars": t.author_scholars(name, items),
     }

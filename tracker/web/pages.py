@@ -106,7 +106,9 @@ def search() -> Any:
         except (UsageError, SearchQueryError) as e:
             error = str(e)
     fmap = t.settings.field_map
-    groups = list(dict.fromkeys(fmap.group_of(f) for f in fmap.fields))
+    groups: dict[str, list[str]] = {}
+    for f in fmap.fields:
+        groups.setdefault(fmap.group_of(f), []).append(f)
     query = {k: v for k, v in args.items() if k != "page" and v}
     last_page = min(MAX_PAGE, max(1, -(-min(total, COUNT_CAP) // PAGE_SIZE)))
     return render_template(
@@ -123,10 +125,9 @@ def search() -> Any:
         last_page=last_page,
         page_size=PAGE_SIZE,
         query=query,
-        groups=groups,
-        fields=fmap.fields,
+        groups=list(groups.items()),
         source_kinds=[k.value for k in SourceKind],
-        marks=marks([h.item for h in hits]),
+        marks=marks([h.item for h in hits], saved={h.item.id for h in hits if h.saved}),
     ), 400 if error else 200
 
 

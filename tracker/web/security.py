@@ -8,12 +8,14 @@ No I/O and no clock here: times are passed in.
 from __future__ import annotations
 
 import ipaddress
+import re
 import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_UNSAFE_CHARACTERS = re.compile(r"[\s\x00-\x1f\x7f]")  # spaces and controls hide a scheme
 
 # Everything is served from this origin: no inline script or style, no frames, no
 # plugins, forms post here only. Feed text is escaped, so it can never add markup.
@@ -61,7 +63,7 @@ def safe_url(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    if any(ord(c) < 32 or c.isspace() for c in url):
+    if _UNSAFE_CHARACTERS.search(url):
         return None
     try:
         parts = urlsplit(url)

@@ -2,8 +2,9 @@
 
 small (CI: proves they still work): 1k entries, 10k papers, 1k digest candidates;
 medium: 10k entries, 100k papers, 5k digest candidates; large: 100k entries, 100k and 1M
-papers; web serves the search and digest pages over 10k or 100k papers; backfill harvests 5k, 100k and 1M OAI-PMH records; workers fetches 200 and 1k
-feeds with 1, 2 and 4 worker processes (PostgreSQL). Every figure is also given as a
+papers; backfill harvests 5k, 100k and 1M OAI-PMH records; workers fetches 200 and 1k
+feeds with 1, 2 and 4 worker processes (PostgreSQL); web serves the search and digest
+pages over 10k papers (small) or 100k. Every figure is also given as a
 ratio to a baseline measured in the same run.
 """
 

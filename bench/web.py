@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 import tempfile
 import threading
 import time
@@ -70,8 +71,6 @@ def run(size: int, digest_items: int, keep: Path | None = None) -> dict[str, Any
             folder,
             readers=[{"name": "bench", "timezone": "UTC", "digest_time": "07:00"}],
         )
-        from dataclasses import replace
-
         s = replace(s, database_url=f"sqlite:///{path}")
         tracker = make_tracker(s, clock=lambda: now, sync_follows=False)
         storage = tracker.storage
@@ -130,7 +129,7 @@ def _search(tracker: Any, qs: list[tuple[str, SearchFilters]], page: Any) -> dic
     server: list[list[float]] = [[] for _ in qs]
     client: list[list[float]] = [[] for _ in qs]
     alone: list[list[float]] = [[] for _ in qs]
-    for n, (q, f) in enumerate(qs[:5]):  # warm the caches as a running server has them
+    for q, f in qs[:5]:  # warm the caches as a running server has them
         page("/search", _params(q, f))
     for _ in range(3):
         for n, (q, f) in enumerate(qs):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
-from urllib.parse import quote, quote_plus
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from markupsafe import Markup, escape
 

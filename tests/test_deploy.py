@@ -140,13 +140,15 @@ def test_the_web_page_runs_beside_the_workers() -> None:
         assert web["ports"] == ["127.0.0.1:8080:8080"]  # this machine only
         assert "/healthz" in " ".join(web["healthcheck"]["test"])
         assert service_environment(name)["TRACKER_WEB_SECRET"] == ""  # a file in the volume
-        assert service_environment(name, {"TRACKER_WEB_SECRET": "x" * 40})[
-            "TRACKER_WEB_SECRET"
-        ] == "x" * 40
+        assert (
+            service_environment(name, {"TRACKER_WEB_SECRET": "x" * 40})["TRACKER_WEB_SECRET"]
+            == "x" * 40
+        )
     # the lab's page reads the lab's database, once it is migrated
-    assert service_environment("web")["TRACKER_DATABASE_URL"] == service_environment("worker")[
-        "TRACKER_DATABASE_URL"
-    ]
+    assert (
+        service_environment("web")["TRACKER_DATABASE_URL"]
+        == service_environment("worker")["TRACKER_DATABASE_URL"]
+    )
     assert services["web"]["depends_on"]["migrate"] == {
         "condition": "service_completed_successfully"
     }

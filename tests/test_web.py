@@ -1,5 +1,6 @@
 """The web page's routes with Flask's test client, on a real installation: fetched
-data, digests built by the worker's own code, two readers with passwords.
+data, digests built by the worker's own code, two readers with passwords; on SQLite
+and on PostgreSQL.
 
 Each page is checked against what the facade says (the same digest order as the
 Markdown file, the same results as a search, the same BibTeX as an export).
@@ -18,19 +19,26 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 
 from tests.server import Paper
+from tests.test_storage import BACKENDS, database_url
 from tests.webapp import SCHOLAR, Installation, build, sign_in, token
 from tracker.models import FollowKind, SearchFilters
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=BACKENDS)
 def site(
-    tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path, papers: list[Paper]
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    fixtures_dir: Path,
+    papers: list[Paper],
 ) -> Iterator[Installation]:
-    installation = build(tmp_path_factory.mktemp("web"), fixtures_dir, papers)
-    try:
-        yield installation
-    finally:
-        installation.close()
+    """The same installation on SQLite and on PostgreSQL (when the tests have one)."""
+    folder = tmp_path_factory.mktemp("web")
+    with database_url(str(request.param), folder / "data") as url:
+        installation = build(folder, fixtures_dir, papers, url)
+        try:
+            yield installation
+        finally:
+            installation.close()
 
 
 @pytest.fixture

@@ -95,10 +95,14 @@ def lab_feed(server: FixtureServer) -> str:
     return server.add("/lab/feed.xml", body, "application/rss+xml")
 
 
-def build(folder: Path, fixtures_dir: Path, papers: list[Paper]) -> Installation:
+def build(
+    folder: Path, fixtures_dir: Path, papers: list[Paper], database_url: str | None = None
+) -> Installation:
     server = FixtureServer(fixtures_dir, papers).start()
     path = write_config(folder, server.url, readers=READERS.replace("FEED", lab_feed(server)))
-    settings = load_settings(path)
+    settings = load_settings(
+        path, environ={"TRACKER_DATABASE_URL": database_url} if database_url else {}
+    )
     clock = Clock(LISTING_MORNING)
     tracker = make_tracker(settings, clock=clock)
     feed = next(f for f in tracker.follows("ada") if f.kind is FollowKind.FEED)

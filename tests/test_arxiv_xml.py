@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from lxml import etree
 
+from tests.support import data
 from tracker.errors import ParseError, UpstreamError
 from tracker.models import API, LISTING
 from tracker.names import tex_to_unicode
@@ -68,12 +69,12 @@ def expected_authors(raw: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def listing(fixtures_dir: Path) -> Listing:
-    return parse_listing((fixtures_dir / LISTING_FILE).read_bytes())
+    return parse_listing(data.read(fixtures_dir, LISTING_FILE))
 
 
 @pytest.fixture(scope="module")
 def listing_rows(fixtures_dir: Path) -> list[dict[str, Any]]:
-    lines = (fixtures_dir / LISTING_ITEMS).read_text(encoding="utf-8").splitlines()
+    lines = data.read(fixtures_dir, LISTING_ITEMS).decode("utf-8").splitlines()
     return [json.loads(line) for line in lines]
 
 
@@ -320,7 +321,7 @@ def test_truncated_api_document_raises(fixtures_dir: Path, fraction: float) -> N
 
 @pytest.mark.parametrize("fraction", [0.3, 0.999])
 def test_truncated_listing_raises(fixtures_dir: Path, fraction: float) -> None:
-    body = (fixtures_dir / LISTING_FILE).read_bytes()
+    body = data.read(fixtures_dir, LISTING_FILE)
     with pytest.raises(ParseError):
         parse_listing(body[: int(len(body) * fraction)])
 

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.conftest import write_config
-from tests.server import FixtureServer
+from tests.support.server import FixtureServer
 from tracker.cli import main
 
 READERS = """

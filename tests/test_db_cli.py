@@ -19,8 +19,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
-from tests import pg
 from tests.conftest import write_config
+from tests.support import pg
 from tests.test_storage import (
     DAY,
     HOUR,

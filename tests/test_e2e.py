@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LISTING_MORNING, Clock
-from tests.server import FixtureServer, Paper, query_matches
+from tests.support.server import FixtureServer, Paper, query_matches
 from tracker.app.core import Tracker, make_tracker
 from tracker.config import Settings
 from tracker.models import SearchFilters

@@ -6,7 +6,7 @@ still retried, and is read again in full once the fault ends. Hostile bodies (fa
 the size cap, gzip bombs, XML entity bombs) cost bounded memory and time.
 
 Every case runs a real tracker against the fixture server on 127.0.0.1, which plays the
-faulty host (``Reply`` in tests/server.py).
+faulty host (``Reply`` in tests/support/server.py).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import LISTING_MORNING, Clock
-from tests.server import FixtureServer, Paper, Reply
+from tests.support.server import FixtureServer, Paper, Reply
 from tracker import decide
 from tracker.app.core import Tracker, make_tracker
 from tracker.cli import main
@@ -108,20 +108,6 @@ class Wired:
 
     def until_due(self, value: str) -> None:
         self.clock.now = self.source(value).next_check
-
-
-@pytest.fixture
-def server(fixtures_dir: Path, papers: list[Paper]) -> Iterator[FixtureServer]:
-    """The conftest server, polling for shutdown every 10 ms (see tests/test_http.py)."""
-    srv = FixtureServer(fixtures_dir, papers)
-    srv.thread = threading.Thread(
-        target=srv.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-    )
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from click.testing import CliRunner, Result
 
 from tests.conftest import LISTING_MORNING, Clock, write_config
-from tests.server import FixtureServer
+from tests.support.server import FixtureServer
 from tracker.app.core import make_tracker
 from tracker.cli import main
 from tracker.config import Settings
@@ -37,10 +37,10 @@ feeds = ["FEED"]
 
 
 @pytest.fixture(scope="module")
-def training_jsonl(fixtures_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def training_jsonl(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every 20th recorded arXiv paper (about 930): a small, fast training set."""
     lines: list[str] = []
-    for path in sorted((fixtures_dir / "arxiv-metadata").rglob("*.jsonl")):
+    for path in sorted((corpus_dir / "arxiv-metadata").rglob("*.jsonl")):
         lines += path.read_text(encoding="utf-8").splitlines()
     out = tmp_path_factory.mktemp("training") / "papers.jsonl"
     out.write_text("\n".join(lines[::20]) + "\n", encoding="utf-8")

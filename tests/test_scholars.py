@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import LISTING_MORNING, Clock
-from tests.server import FixtureServer, Paper
+from tests.support.server import FixtureServer, Paper
 from tracker.app.core import make_tracker
 from tracker.cli import main
 from tracker.config import Settings

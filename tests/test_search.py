@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import tracker.storage.search as search_module
+from tests.support import data
 from tests.test_storage import (
     BACKENDS,
     category,
@@ -139,7 +140,7 @@ def _fill(url: str, fixtures_dir: Path) -> Iterator[Filled]:
         BLOG: follow(storage, "ada", feed(BLOG, "Example Lab Blog"), LISTING_AT),
         NEWS: follow(storage, "ada", feed(NEWS, "Daily Science News"), LISTING_AT),
     }
-    listing = parse_listing((fixtures_dir / LISTING_FILE).read_bytes())
+    listing = parse_listing(data.read(fixtures_dir, LISTING_FILE))
     assert len(listing.entries) > 1000
 
     def listing_sources(entry: Entry) -> list[int]:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import CONFIG_DIR, LISTING_MORNING, Clock
-from tests.server import FixtureServer
+from tests.support.server import FixtureServer
 from tracker.app.core import make_tracker
 from tracker.config import Settings, load_settings
 from tracker.errors import FetchError

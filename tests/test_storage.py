@@ -2,11 +2,11 @@
 
 Every test takes the ``storage`` fixture, which is parametrized over ``BACKENDS``, so
 the whole suite runs once per backend (apscheduler's pattern): SQLite, and PostgreSQL
-when ``TRACKER_TEST_POSTGRESQL`` names a server (``tests/pg.py``; CI always has one).
+when ``TRACKER_TEST_POSTGRESQL`` names a server (``tests/support/pg.py``; CI always has one).
 
 Entries are written the way the ingestor writes them: keys from ``ids.item_key`` and
 ``ingest(..., merge=merge, prepare=normalise_new, tag=field_map.tag)`` with the real
-field mapping of ``config/fields.toml``.
+field mapping of ``tracker/fields/fields.toml``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from tests import pg
+from tests.support import pg
 from tracker import ids
 from tracker.errors import NotFoundError, StorageError
 from tracker.fetch.merge import merge, normalise_new
@@ -53,7 +53,7 @@ from tracker.storage import (
 )
 
 BACKENDS = ["sqlite", "postgresql"]
-FIELDS_FILE = Path(__file__).resolve().parents[1] / "config" / "fields.toml"
+FIELDS_FILE = Path(__file__).resolve().parents[1] / "tracker" / "fields" / "fields.toml"
 UTC = dt.UTC
 T0 = dt.datetime(2024, 11, 28, 8, 0, tzinfo=UTC)
 HOUR = dt.timedelta(hours=1)

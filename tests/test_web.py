@@ -18,9 +18,9 @@ import pytest
 from flask.testing import FlaskClient
 from markupsafe import escape
 
-from tests.server import Paper
+from tests.support.server import Paper
+from tests.support.webapp import SCHOLAR, Installation, build, sign_in, token
 from tests.test_storage import BACKENDS, database_url
-from tests.webapp import SCHOLAR, Installation, build, sign_in, token
 from tracker.models import FollowKind, SearchFilters
 
 

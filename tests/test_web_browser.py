@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.server import Paper
-from tests.webapp import PASSWORDS, SCHOLAR, Installation, build
+from tests.support.server import Paper
+from tests.support.webapp import PASSWORDS, SCHOLAR, Installation, build
 from tracker.models import SearchFilters
 
 CHROMIUM = Path("/usr/bin/chromium")

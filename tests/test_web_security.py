@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from tests.server import Paper
-from tests.webapp import (
+from tests.support.server import Paper
+from tests.support.webapp import (
     HOSTILE_AUTHOR,
     HOSTILE_TITLE,
     PASSWORDS,

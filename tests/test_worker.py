@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import write_config
-from tests.server import FixtureServer
+from tests.support.server import FixtureServer
 
 READERS = """
 [[readers]]

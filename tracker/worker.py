@@ -25,9 +25,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from tracker.app.core import Tracker
-from tracker.digest.service import DigestOutcome
-from tracker.fetch.cycle import CycleReport, Progress
+from tracker.app.core import CycleReport, DigestOutcome, Progress, Tracker
 
 log = logging.getLogger(__name__)
 DIGEST_CHECK = dt.timedelta(minutes=1)

@@ -4,6 +4,10 @@ one ``Tracker``, the facade that the CLI and the worker call.
 Every stage (fetch, digest, search, export) is a method here that runs on its own;
 the worker only calls the same methods on a schedule. Tests pass their own HTTP
 client, clock and pacing gate.
+
+The front ends (``cli``, ``worker``) import only this package, ``config``, ``models``
+and ``errors`` (the dependency rule, checked by ``lint-imports``): what they need of
+the stages' own types and formatters is re-exported here with ``X as X``.
 """
 
 from __future__ import annotations
@@ -26,16 +30,21 @@ from tracker.app.browsing import Browsing
 from tracker.app.leader import Leadership
 from tracker.config import ReaderSettings, ScholarFollow, Settings, origin
 from tracker.digest.select import ReaderView
-from tracker.digest.service import DigestOutcome, DigestService
+from tracker.digest.service import DigestOutcome as DigestOutcome  # re-exported: see the docstring
+from tracker.digest.service import DigestService
 from tracker.digest.smtp import SmtpMailer
 from tracker.errors import NotFoundError, SourceError, UsageError
 from tracker.fetch.attribution import Candidate, candidates
 from tracker.fetch.backfill import Backfill, BackfillReport, Harvest
 from tracker.fetch.claims import new_worker_id
-from tracker.fetch.cycle import CycleReport, Ingestor, Progress
+from tracker.fetch.cycle import CycleReport as CycleReport
+from tracker.fetch.cycle import Ingestor
+from tracker.fetch.cycle import Progress as Progress
 from tracker.fields.evaluate import Evaluation
+from tracker.fields.evaluate import report_lines as report_lines
 from tracker.fields.service import Explanation, FieldCount, FieldService, TrainReport
 from tracker.ids import canonical_url
+from tracker.library.bibtex import item_dict as item_dict
 from tracker.library.bibtex import to_bibtex, to_json
 from tracker.models import (
     NO_FILTERS,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from tracker.app.core import item_dict
 from tracker.cli.base import (
     F,
     State,
@@ -16,7 +17,6 @@ from tracker.cli.base import (
     main,
     pass_state,
 )
-from tracker.library.bibtex import item_dict
 from tracker.models import SearchFilters
 
 # --- search, show, save, export -------------------------------------------------------------

@@ -8,6 +8,8 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -205,31 +207,33 @@ def _fields(c: _Checker, data: Mapping[str, Any], base_dir: Path) -> FieldsSetti
     )
 
 
+def default_fields_file() -> Traversable:
+    """The field mapping shipped in the package (``tracker/fields/fields.toml``)."""
+    return files("tracker.fields").joinpath("fields.toml")
+
+
 def _load_field_map(
     c: _Checker, top: Mapping[str, Any], base_dir: Path
 ) -> tuple[Path, FieldMap | None]:
     configured = c.get(top, "tracker", "fields_file", str, "")
-    candidates = (
-        [base_dir / configured]
-        if configured
-        else [
-            base_dir / "fields.toml",
-            Path(__file__).resolve().parents[2] / "config" / "fields.toml",
-        ]
+    # a file you name, else your own fields.toml beside the config, else the built-in one
+    candidates: list[Traversable] = (
+        [base_dir / configured] if configured else [base_dir / "fields.toml", default_fields_file()]
     )
     for candidate in candidates:
         if candidate.is_file():
+            where = Path(str(candidate))
             try:
                 with candidate.open("rb") as f:
-                    return candidate, FieldMap.from_dict(tomllib.load(f), str(candidate))
+                    return where, FieldMap.from_dict(tomllib.load(f), str(where))
             except tomllib.TOMLDecodeError as e:
-                c.problem("tracker.fields_file", f"{candidate} is not valid TOML: {e}")
+                c.problem("tracker.fields_file", f"{where} is not valid TOML: {e}")
             except ConfigError as e:
                 c.problems.extend(e.problems)
-            return candidate, None
+            return where, None
     c.problem(
         "tracker.fields_file",
         f"field mapping not found (looked for {', '.join(str(p) for p in candidates)}); "
-        "copy config/fields.toml next to your config file or set this key",
+        "set this key to your copy, or remove it to use the built-in mapping",
     )
-    return candidates[0], None
+    return Path(str(candidates[0])), None

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import LISTING_MORNING, Clock, write_config
-from tests.server import FixtureServer, Paper
+from tests.support.server import FixtureServer, Paper
 from tracker.app.core import Tracker, make_tracker
 from tracker.config import Settings, load_settings
 from tracker.fetch.merge import merge, normalise_new

@@ -339,3 +339,52 @@ def test_nav_and_misc_routes(site: Installation, ada: FlaskClient) -> None:
     assert ada.get("/static/style.css").status_code == 200
     assert ada.get("/static/app.js").mimetype == "text/javascript"
     assert ada.get("/nowhere").status_code == 404
+
+
+# --- relevance feedback ----------------------------------------------------------------------
+
+
+def test_rating_from_every_list_is_the_readers_own(
+    site: Installation, ada: FlaskClient, bob: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t = site.tracker
+    item = t.search("quantum", limit=1)[0].item
+    if not callable(getattr(t, "rate", None)):
+        # without the facade's ratings the buttons hide and the route does not exist
+        assert 'class="toggle up' not in text(ada.get("/digest"))
+        assert ada.post(f"/item/{item.id}/rate", data={"csrf_token": token(ada)}).status_code == 404
+        stored: dict[tuple[str, int], int] = {}
+
+        def rate(reader: str, ref: str, rating: str) -> None:
+            key = (reader, t.item(ref).id)
+            if rating == "none":
+                stored.pop(key, None)
+            else:
+                stored[key] = 1 if rating == "up" else -1
+
+        def ratings(reader: str, ids: list[int]) -> dict[int, int]:
+            return {i: stored[(reader, i)] for i in ids if (reader, i) in stored}
+
+        monkeypatch.setattr(t, "rate", rate, raising=False)
+        monkeypatch.setattr(t, "ratings", ratings, raising=False)
+    ada.post(f"/item/{item.id}/save", data={"csrf_token": token(ada)})
+    for path in ["/digest", "/search?q=quantum", "/saved", f"/item/{item.id}"]:
+        assert 'class="toggle up' in text(ada.get(path)), path
+    reply = ada.post(
+        f"/item/{item.id}/rate",
+        data={"rating": "up", "csrf_token": token(ada)},
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert reply.get_json() == {"item": item.id, "rating": "up"}
+    assert t.ratings("ada", [item.id]) == {item.id: 1}  # type: ignore[attr-defined]
+    assert t.ratings("bob", [item.id]) == {}  # type: ignore[attr-defined]
+    assert 'class="toggle up on"' in text(ada.get(f"/item/{item.id}"))
+    assert 'class="toggle up on"' not in text(bob.get(f"/item/{item.id}"))
+    assert (
+        ada.post(
+            f"/item/{item.id}/rate", data={"rating": "sideways", "csrf_token": token(ada)}
+        ).status_code
+        == 400
+    )
+    ada.post(f"/item/{item.id}/rate", data={"rating": "none", "csrf_token": token(ada)})
+    assert t.ratings("ada", [item.id]) == {}  # type: ignore[attr-defined]

@@ -67,18 +67,18 @@ def site(
     from waitress.server import create_server
 
     installation = build(tmp_path_factory.mktemp("browser"), fixtures_dir, papers)
-    ratings: dict[tuple[str, int], str] = {}
+    ratings: dict[tuple[str, int], int] = {}
     if not callable(getattr(installation.tracker, "rate", None)):
-        # Relevance feedback is its own feature of the facade; until this installation
-        # has it, the page's buttons are tested against this stand-in at that seam.
-        def rate(reader: str, ref: str, value: str | None) -> None:
+        # Relevance feedback is its own feature of the facade (rate, ratings); until
+        # this tracker has it, the page's buttons are tested against this stand-in.
+        def rate(reader: str, ref: str, rating: str) -> None:
             item = installation.tracker.item(ref)
-            if value:
-                ratings[(reader, item.id)] = value
-            else:
+            if rating == "none":
                 ratings.pop((reader, item.id), None)
+            else:
+                ratings[(reader, item.id)] = 1 if rating == "up" else -1
 
-        def rated(reader: str, ids: list[int]) -> dict[int, str]:
+        def rated(reader: str, ids: list[int]) -> dict[int, int]:
             return {i: ratings[(reader, i)] for i in ids if (reader, i) in ratings}
 
         installation.tracker.rate = rate  # type: ignore[attr-defined]
@@ -188,7 +188,7 @@ def test_a_reader_uses_the_page_in_a_real_browser(
             page.locator("button.down").click()
             page.wait_for_selector("button.down.on")
             assert page.locator("button.up.on").count() == 0
-            assert t.ratings("ada", [item_id]) == {item_id: "down"}  # type: ignore[attr-defined]
+            assert t.ratings("ada", [item_id]) == {item_id: -1}  # type: ignore[attr-defined]
 
             # it is in Saved, and BibTeX export downloads it
             page.click("nav >> text=Saved")

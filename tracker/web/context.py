@@ -50,7 +50,8 @@ def marks(items: Sequence[Item], saved: set[int] | None = None) -> dict[str, Any
     ids = [i.id for i in items]
     rated: dict[int, str] = {}
     if ratings_enabled() and ids:
-        rated = dict(t.ratings(name, ids))  # type: ignore[attr-defined]
+        found = t.ratings(name, ids)  # type: ignore[attr-defined]  # item id -> +1 or -1
+        rated = {item_id: "up" if value > 0 else "down" for item_id, value in found.items()}
     return {
         "saved": t.saved_ids(name, ids) if saved is None else saved,
         "rated": rated,

@@ -70,9 +70,12 @@ def test_every_recorded_feed_goes_through_fetch_parse_store(
             assert url in failed, f"{urls[url]} should have failed"
             assert failed[url] and failed[url].startswith("not a"), failed[url]
             continue
-        assert url not in failed, f"{urls[url]}: {failed[url]}"
         keys = {item_key(replace(e), f"feed:{url}") for e in parsed.entries}
         assert status.item_count == len(keys), urls[url]
+        if parsed.truncated:  # what was read in full is stored, but the source failed
+            assert (failed.get(url) or "").startswith("feed ends early"), urls[url]
+            continue
+        assert url not in failed, f"{urls[url]}: {failed[url]}"
     assert len(failed) < len(files) // 50  # the corpus is mostly readable
     assert tracker.storage.check_integrity() == []
     print(

@@ -784,3 +784,39 @@ def test_item_resolves_every_form_of_reference(storage: Storage, field_map: Fiel
     for missing in missing_refs:
         with pytest.raises(NotFoundError):
             storage.item(missing)
+
+
+# --- database errors as messages ----------------------------------------------------------
+
+
+def test_database_errors_are_short_and_name_no_sql_or_parameters(storage: Storage) -> None:
+    """A database error becomes a StorageError whose message is shown by ``tracker
+    status``: one short line from the driver, never the statement, its parameters or
+    the row values of a DETAIL line."""
+    secret = "row-value-" + "x" * 3000
+    storage.set_meta("taken", secret)
+    with pytest.raises(StorageError) as info, storage._write() as conn:
+        conn.execute(
+            sa.text("INSERT INTO meta (key, value) VALUES (:k, :v)"), {"k": "taken", "v": secret}
+        )
+    message = str(info.value)
+    # sqlite3: "IntegrityError: UNIQUE constraint failed: meta.key"; psycopg:
+    # "UniqueViolation: duplicate key value violates unique constraint ..."
+    assert message.startswith("database write failed: ") and "unique" in message.lower()
+    assert len(message) <= 200
+    for leak in ("INSERT", "[SQL", "parameters", "row-value", "taken", "\n"):
+        assert leak not in message, message
+
+
+def test_a_nul_stored_without_neutralising_is_a_short_error(storage: Storage) -> None:
+    """What the seam says when text with a NUL reaches it anyway (PostgreSQL refuses
+    it; the sources strip NULs first, see tests/test_text.py)."""
+    entry = keyed(Entry(title="Nul\x00 title", summary="s" * 5000, url="https://a.example/1"), "f")
+    if storage.dialect != "postgresql":
+        pytest.skip("SQLite stores NUL in text")
+    with pytest.raises(StorageError) as info:
+        storage.ingest([(entry, [])], T0, merge=merge, prepare=lambda e: e, tag=lambda e: ())
+    message = str(info.value)
+    assert message == (
+        "database write failed: DataError: PostgreSQL text fields cannot contain NUL (0x00) bytes"
+    )

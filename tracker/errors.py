@@ -16,6 +16,7 @@ errors are not.
     └── SourceError              fetching or parsing one source failed
         ├── FetchError           the transfer failed (dead host, timeout, reset)
         │   ├── HTTPStatusError  a non-success status (carries retry_after when sent)
+        │   ├── RateLimitedError our own pacing gate would hold a request too long
         │   └── BodyTooLargeError  the body exceeded the configured size cap
         └── ParseError           the body is not a feed we can read
             └── UpstreamError    the upstream answered with an error document
@@ -99,6 +100,13 @@ class HTTPStatusError(FetchError):
         self.retryable = status in (408, 425, 429, 500, 502, 503, 504)
         hint = f", retry after {retry_after:.0f}s" if retry_after is not None else ""
         super().__init__(f"HTTP {status}{hint}", url=url)
+
+
+class RateLimitedError(FetchError):
+    """A request would wait at a pacing gate longer than allowed (a long Retry-After, or
+    other requests queued ahead); the source backs off instead of stalling the cycle."""
+
+    retryable = False
 
 
 class BodyTooLargeError(FetchError):

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tracker import decide
+from tracker import USER_AGENT, decide
 from tracker.app.accounts import Accounts
 from tracker.app.browsing import Browsing
 from tracker.app.leader import Leadership
@@ -60,9 +60,17 @@ from tracker.models import (
 )
 from tracker.names import arxiv_author_term, split_name
 from tracker.sources import arxiv_query as query
+from tracker.sources.addresses import AddressGuard
 from tracker.sources.arxiv import ArxivClient
-from tracker.sources.http import Fetcher, make_client
-from tracker.sources.oai import OAI_DEADLINE, OAI_MAX_BODY, OAI_SET, PREFIXES, OaiClient
+from tracker.sources.http import MAX_GATE_WAIT, Fetcher, make_client
+from tracker.sources.oai import (
+    OAI_DEADLINE,
+    OAI_GATE_WAIT,
+    OAI_MAX_BODY,
+    OAI_SET,
+    PREFIXES,
+    OaiClient,
+)
 from tracker.sources.openalex import AuthorMatch, OpenAlexClient
 from tracker.sources.pacing import PacingGate
 from tracker.sources.shared_pacing import SharedPacingGate
@@ -440,7 +448,10 @@ def make_tracker(
     """Wire the real parts together (tests hand in their own client, clock and gate)."""
     storage = open_storage(settings.database_url)
     owned_client = client is None
-    http = client or make_client(settings.fetch.timeout, trust_env=settings.fetch.use_env_proxy)
+    guard = AddressGuard(block_private=settings.fetch.block_private_addresses)
+    http = client or make_client(
+        settings.fetch.timeout, trust_env=settings.fetch.use_env_proxy, guard=guard
+    )
     worker_id = new_worker_id()
     closers = [http.close] if owned_client else []
     if gate is None:
@@ -461,16 +472,26 @@ def make_tracker(
             return gate
         return openalex_gate if where == openalex_origin else None
 
-    def fetcher_with(max_body_bytes: int, deadline: float) -> Fetcher:
+    def wants_contact(url: str) -> bool:
+        """arXiv asks for a contact address in the User-Agent, OpenAlex for one to
+        enter its polite pool; other hosts are not given the operator's address."""
+        return gate_for(url) is not None
+
+    def fetcher_with(
+        max_body_bytes: int, deadline: float, max_gate_wait: float = MAX_GATE_WAIT
+    ) -> Fetcher:
         return Fetcher(
             http,
-            user_agent=settings.arxiv.user_agent,
+            user_agent=USER_AGENT,
+            contact_user_agent=settings.arxiv.user_agent,
+            wants_contact=wants_contact,
             max_body_bytes=max_body_bytes,
             deadline=deadline,
             max_redirects=settings.fetch.max_redirects,
             gate_for=gate_for,
             now=clock,
-            block_private=settings.fetch.block_private_addresses,
+            guard=guard,
+            max_gate_wait=max_gate_wait,
         )
 
     fetcher = fetcher_with(settings.fetch.max_body_bytes, settings.fetch.deadline)
@@ -485,7 +506,9 @@ def make_tracker(
     )
     # OAI-PMH pages run to tens of MB: the same seam and gate, a larger cap and deadline.
     oai_fetcher = fetcher_with(
-        max(settings.fetch.max_body_bytes, OAI_MAX_BODY), max(settings.fetch.deadline, OAI_DEADLINE)
+        max(settings.fetch.max_body_bytes, OAI_MAX_BODY),
+        max(settings.fetch.deadline, OAI_DEADLINE),
+        OAI_GATE_WAIT,  # a harvest has nothing else to do: it waits its turn longer
     )
     oai = OaiClient(
         oai_fetcher,

@@ -24,22 +24,24 @@ from dataclasses import dataclass, field, replace
 
 from tracker import decide, ids
 from tracker.config import Settings
-from tracker.errors import SourceError, TrackerError
+from tracker.errors import ParseError, SourceError, TrackerError
 from tracker.fetch.claims import Claimer, new_worker_id
 from tracker.fetch.merge import merge, normalise_new
 from tracker.fetch.scholars import Attributor, author_feeds, openalex_works
 from tracker.models import CacheValidators, Entry, Response, Source, SourceKind
 from tracker.sources import arxiv_query as query
 from tracker.sources.arxiv import ArxivClient
-from tracker.sources.feeds import ParsedFeed, parse_feed
+from tracker.sources.feeds import TRUNCATED, ParsedFeed, parse_feed
 from tracker.sources.http import Fetcher
 from tracker.sources.openalex import OpenAlexClient
 from tracker.storage import Storage
 from tracker.storage.items import TagFn
+from tracker.text import clean_line, shorten
 
 log = logging.getLogger(__name__)
 QUERY_OVERLAP = dt.timedelta(days=2)  # re-ask this far back: arXiv's index lags
 ENRICH_REQUESTS = 2  # id lookups per cycle at most
+MAX_ERROR = 500  # characters of a source's last error
 Progress = Callable[[str], None]
 
 
@@ -171,6 +173,8 @@ class Ingestor:
         else:  # a bug or an unforeseen input: keep the cycle going, keep the trace
             message = f"internal error: {type(error).__name__}: {error}"
             log.exception("source failed unexpectedly sources=%s", [s.id for s in sources])
+        # Stored and shown by `tracker status` and the digest: one line, bounded.
+        message = shorten(clean_line(message), MAX_ERROR)
         retry_after = getattr(error, "retry_after", None)
         for source in sources:
             next_check = decide.after_failure(
@@ -322,11 +326,11 @@ class Ingestor:
         self, source: Source, parsed: ParsedFeed | None, response: Response, report: CycleReport
     ) -> None:
         now = self.clock()
-        report.checked += 1
         next_check = decide.after_success(
             source.kind, now, self.settings.fetch.feed_interval, seed=source.id
         )
         if parsed is None:
+            report.checked += 1
             report.not_modified += 1
             self.storage.record_success([source.id], now, next_check)
             return
@@ -338,6 +342,12 @@ class Ingestor:
                 parsed.warning,
             )
         self._store([(e, [source.id]) for e in self._keyed(source, parsed.entries)], report)
+        if parsed.truncated:
+            # What was read in full is kept (storing never loses anything), but the
+            # source failed, and the cut response's validators are not kept: the next
+            # fetch must get the whole body, not a 304 for the part that never came.
+            raise ParseError(TRUNCATED, url=response.url)
+        report.checked += 1
         self.storage.store_validators(
             source.value, CacheValidators(response.etag, response.last_modified), now
         )

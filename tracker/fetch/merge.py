@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from tracker import ids
 from tracker.models import Entry
+from tracker.text import clean_entry
 
 
 def merge(old: Entry, new: Entry) -> Entry:
@@ -26,6 +27,7 @@ def merge(old: Entry, new: Entry) -> Entry:
     else:
         rich, poor = old, new
     version = max(old.version or 0, new.version or 0) or None
+    rich, poor = clean_entry(rich), clean_entry(poor)
     merged = replace(
         rich,
         title=rich.title or poor.title,
@@ -56,7 +58,10 @@ def merge(old: Entry, new: Entry) -> Entry:
 
 
 def normalise_new(entry: Entry) -> Entry:
-    """A first-seen entry as it is stored: papers get their canonical links."""
+    """A first-seen entry as it is stored: papers get their canonical links; text is
+    neutralised (the sources do it when they parse; this keeps storage safe whatever
+    made the entry)."""
+    entry = clean_entry(entry)
     if entry.arxiv_id:
         return replace(
             entry,

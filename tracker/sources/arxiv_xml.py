@@ -21,6 +21,7 @@ from tracker.errors import ParseError, UpstreamError
 from tracker.ids import parse_arxiv_id
 from tracker.models import API, LISTING, Entry
 from tracker.names import tex_to_unicode
+from tracker.text import clean_entry
 
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -114,21 +115,23 @@ def parse_api(body: bytes) -> ApiPage:
             for a in el.iterfind("atom:author", NS)
         )
         entries.append(
-            Entry(
-                title=clean_text(_text(el, "atom:title")),
-                summary=clean_text(_text(el, "atom:summary")),
-                authors=tuple(a for a in authors if a),
-                arxiv_id=arxiv_id,
-                version=version,
-                doi=clean_text(_text(el, "arxiv:doi")) or None,
-                journal_ref=clean_text(_text(el, "arxiv:journal_ref")) or None,
-                comment=clean_text(_text(el, "arxiv:comment")) or None,
-                primary_category=primary,
-                categories=_ordered(primary, categories),
-                published=_iso(_text(el, "atom:published")),
-                updated=_iso(_text(el, "atom:updated")),
-                guid=entry_id,
-                quality=API,
+            clean_entry(
+                Entry(
+                    title=clean_text(_text(el, "atom:title")),
+                    summary=clean_text(_text(el, "atom:summary")),
+                    authors=tuple(a for a in authors if a),
+                    arxiv_id=arxiv_id,
+                    version=version,
+                    doi=clean_text(_text(el, "arxiv:doi")) or None,
+                    journal_ref=clean_text(_text(el, "arxiv:journal_ref")) or None,
+                    comment=clean_text(_text(el, "arxiv:comment")) or None,
+                    primary_category=primary,
+                    categories=_ordered(primary, categories),
+                    published=_iso(_text(el, "atom:published")),
+                    updated=_iso(_text(el, "atom:updated")),
+                    guid=entry_id,
+                    quality=API,
+                )
             )
         )
 
@@ -187,23 +190,25 @@ def parse_listing(body: bytes) -> Listing:
         categories = [c.text or "" for c in item.iterfind("category")]
         creators = item.findtext("dc:creator", namespaces=NS) or ""
         entries.append(
-            Entry(
-                title=clean_text(item.findtext("title")),
-                summary=clean_text(abstract),
-                authors=split_creators(creators),
-                arxiv_id=arxiv_id,
-                version=version,
-                doi=clean_text(item.findtext("arxiv:DOI", namespaces=NS)) or None,
-                journal_ref=(
-                    clean_text(item.findtext("arxiv:journal_reference", namespaces=NS)) or None
-                ),
-                primary_category=categories[0].strip() if categories else None,
-                categories=_ordered(None, categories),
-                # A "new" announcement is the first version: its date is the paper's.
-                published=_rfc822(item.findtext("pubDate")) if announce == "new" else None,
-                announce_type=announce.strip().lower() if announce else None,
-                guid=guid or None,
-                quality=LISTING,
+            clean_entry(
+                Entry(
+                    title=clean_text(item.findtext("title")),
+                    summary=clean_text(abstract),
+                    authors=split_creators(creators),
+                    arxiv_id=arxiv_id,
+                    version=version,
+                    doi=clean_text(item.findtext("arxiv:DOI", namespaces=NS)) or None,
+                    journal_ref=(
+                        clean_text(item.findtext("arxiv:journal_reference", namespaces=NS)) or None
+                    ),
+                    primary_category=categories[0].strip() if categories else None,
+                    categories=_ordered(None, categories),
+                    # A "new" announcement is the first version: its date is the paper's.
+                    published=_rfc822(item.findtext("pubDate")) if announce == "new" else None,
+                    announce_type=announce.strip().lower() if announce else None,
+                    guid=guid or None,
+                    quality=LISTING,
+                )
             )
         )
     return Listing(day, tuple(entries))

@@ -24,6 +24,23 @@ from tracker.storage import schema
 
 log = logging.getLogger(__name__)
 HEAD_REVISION = "web_1"
+MAX_REASON = 160  # characters of a database error in a message
+
+
+def reason(e: BaseException) -> str:
+    """A database error in one short line for messages that are stored and shown
+    (``tracker status``): the driver's error class and its own first line, never the
+    statement, its parameters or a DETAIL line with row values. The statement (never
+    its parameters) goes to the debug log."""
+    orig = getattr(e, "orig", None)
+    cause = orig if isinstance(orig, BaseException) else e
+    lines = str(cause).split("[SQL:", 1)[0].strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    message = f"{type(cause).__name__}: {first}" if first else type(cause).__name__
+    statement = getattr(e, "statement", None)
+    if statement:
+        log.debug("database error %s statement=%.500s", message, " ".join(str(statement).split()))
+    return message if len(message) <= MAX_REASON else message[: MAX_REASON - 1] + "…"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -71,7 +88,7 @@ class StorageBase:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
         except SQLAlchemyError as e:
-            raise StorageError(f"database read failed: {e}") from e
+            raise StorageError(f"database read failed: {reason(e)}") from e
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -82,7 +99,7 @@ class StorageBase:
             ):
                 yield conn
         except SQLAlchemyError as e:
-            raise StorageError(f"database write failed: {e}") from e
+            raise StorageError(f"database write failed: {reason(e)}") from e
 
     def _insert_ignore(self, table: Table) -> Insert:
         """INSERT that skips rows conflicting with a unique constraint."""
@@ -125,7 +142,7 @@ class StorageBase:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except SQLAlchemyError as e:
-            raise StorageError(f"database migration failed: {e}") from e
+            raise StorageError(f"database migration failed: {reason(e)}") from e
         log.info("database migrated to=%s", HEAD_REVISION)
         return True
 

@@ -33,7 +33,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from tracker.errors import StorageError, UsageError
 from tracker.storage import schema
-from tracker.storage.base import HEAD_REVISION, StorageBase, make_engine
+from tracker.storage.base import HEAD_REVISION, StorageBase, make_engine, reason
 
 log = logging.getLogger(__name__)
 BATCH = 5000
@@ -115,19 +115,12 @@ def _existing_data(conn: Connection) -> dict[str, int]:
     return {name: n for name, n in counts.items() if n}
 
 
-def _reason(e: Exception) -> str:
-    """The driver's own first line, without the statement and its parameters (a batch
-    of 5,000 rows would fill the screen)."""
-    lines = str(getattr(e, "orig", None) or e).strip().splitlines()
-    return lines[0] if lines else type(e).__name__
-
-
 def _connect_check(engine: Engine, role: str, url: URL) -> None:
     try:
         with engine.connect():
             pass
     except SQLAlchemyError as e:
-        raise StorageError(f"cannot open the {role} database {shown(url)}: {_reason(e)}") from e
+        raise StorageError(f"cannot open the {role} database {shown(url)}: {reason(e)}") from e
 
 
 def _reset_sequences(conn: Connection, tables: Sequence[Table]) -> None:
@@ -183,7 +176,7 @@ def _copy_table(
                 progress(f"{table.name}: {done:,} of {total:,} rows")
     except (SQLAlchemyError, target.dialect.loaded_dbapi.Error) as e:
         raise StorageError(
-            f"copying table {table.name} failed: {_reason(e)} (rolled back: the target "
+            f"copying table {table.name} failed: {reason(e)} (rolled back: the target "
             "holds what it held before)"
         ) from e
 
@@ -238,7 +231,7 @@ def copy_database(
         counts, replaced = _copy(source, target, replace, batch or BATCH, progress)
     except SQLAlchemyError as e:  # the seam: anything the drivers raise ends here
         raise StorageError(
-            f"copying {shown(src_url)} to {shown(dst_url)} failed: {_reason(e)}"
+            f"copying {shown(src_url)} to {shown(dst_url)} failed: {reason(e)}"
         ) from e
     finally:
         source.close()

@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tracker.errors import SearchQueryError
 from tracker.models import NO_FILTERS, SearchFilters, SearchHit, SourceKind
 from tracker.storage import schema
+from tracker.storage.base import reason
 from tracker.storage.items import ItemsMixin
 from tracker.storage.search_pg import TSQUERY, rank_postgresql, tsquery_text
 from tracker.storage.search_syntax import SearchQuery, parse_search
@@ -154,7 +155,7 @@ class SearchMixin(ItemsMixin):
                 else:
                     ranked = self._rank_other(conn, parsed, author, filters, limit, offset)
             except SQLAlchemyError as e:  # a query syntax error would be our bug: say so
-                raise SearchQueryError(f"the search could not run: {e}") from e
+                raise SearchQueryError(f"the search could not run: {reason(e)}") from e
             item_ids = [item_id for item_id, _ in ranked]
             saved = self._saved_among(conn, reader, item_ids)
             items = {item.id: item for item in self._items(conn, item_ids)}

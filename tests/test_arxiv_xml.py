@@ -124,8 +124,15 @@ def test_listing_entries_are_complete(listing: Listing) -> None:
         assert entry.authors
         assert not any("\\" in a or "{" in a or "(" in a for a in entry.authors), entry.authors
         assert entry.announce_type in ("new", "cross", "replace", "replace-cross")
-        # only a first announcement carries the paper's date
-        assert (entry.published is not None) == (entry.announce_type == "new")
+        # only a first announcement carries the paper's date (a new paper, or a new one
+        # cross-listed here); every entry carries its version's: the listing's day
+        first = entry.announce_type == "new" or (
+            entry.announce_type == "cross" and entry.version == 1
+        )
+        assert (entry.published is not None) == first, entry
+        assert entry.updated is not None and entry.updated.date().isoformat() == "2024-11-28"
+        if entry.published is not None:
+            assert entry.published == entry.updated
     kinds = {e.announce_type for e in listing.entries}
     assert {"new", "cross", "replace"} <= kinds
 

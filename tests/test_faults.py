@@ -703,6 +703,58 @@ def test_items_that_change_ids_on_every_fetch_are_stored_once(
         assert text.count(f"[{title}]({link})") == 1
 
 
+def _without_guids(posts: list[tuple[str, str]]) -> bytes:
+    items = "".join(
+        f"<item><title>{t}</title><link>{link}</link><description>{t}.</description></item>"
+        for t, link in posts
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Comments</title><link>https://lab.example.org/</link>{items}</channel></rss>"
+    ).encode()
+
+
+def test_entries_without_guids_on_one_page_stay_apart(wire: Callable[..., Wired]) -> None:
+    """Comments on one page: one link, told apart by its #fragment only."""
+    w = wire()
+    page = "https://lab.example.org/posts/launch"
+    comments = [(f"Comment {n} on the launch", f"{page}#comment-{n}") for n in (1, 2, 3)]
+    xml = {"Content-Type": "text/xml"}
+    w.server.script(
+        BAD,
+        [
+            Reply(200, _without_guids(comments), xml),
+            Reply(200, _without_guids([*comments[2:], ("The launch", page)]), xml),
+        ],
+    )
+    w.fetch()
+    assert w.items(w.bad_url) == 3
+    w.until_due(w.bad_url)
+    w.fetch()  # the last comment, now alone with its page: the same post, and one more
+    assert w.items(w.bad_url) == 4
+    text = w.tracker.build_digest("ada").path.read_text(encoding="utf-8")
+    for title, link in [*comments, ("The launch", page)]:
+        assert text.count(f"[{title}]({link})") == 1
+
+
+def test_a_fragment_that_changes_on_every_fetch_is_one_post(wire: Callable[..., Wired]) -> None:
+    w = wire()
+    page = "https://lab.example.org/posts/launch"
+    w.server.script(
+        BAD,
+        [
+            Reply(
+                200, _without_guids([("The launch", f"{page}#t={n}")]), {"Content-Type": "text/xml"}
+            )
+            for n in range(3)
+        ],
+    )
+    for _ in range(3):
+        w.fetch()
+        assert w.items(w.bad_url) == 1
+        w.until_due(w.bad_url)
+
+
 # --- a source that keeps failing ----------------------------------------------------------
 
 

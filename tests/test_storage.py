@@ -26,7 +26,7 @@ from alembic.migration import MigrationContext
 
 from tests.support import pg
 from tracker import ids
-from tracker.errors import NotFoundError, StorageError
+from tracker.errors import NotFoundError, StorageError, UsageError
 from tracker.fetch.merge import merge, normalise_new
 from tracker.fields.mapping import FieldMap
 from tracker.models import (
@@ -691,7 +691,7 @@ def test_stored_digest_round_trips(storage: Storage, field_map: FieldMap) -> Non
     cutoff = dt.datetime(2024, 11, 28, 7, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     recorded = storage.record_digest("ada", day, cutoff, rows_, T0, failing)
     stored = storage.stored_digest("ada", day)
-    assert stored == recorded == StoredDigest("ada", day, cutoff, rows_, failing)
+    assert stored == recorded == StoredDigest("ada", day, cutoff, rows_, failing, first=True)
     assert stored is not None and stored.cutoff.tzinfo == UTC
     assert storage.stored_digest("ada", day + DAY) is None
     assert storage.last_digest_day("ada") == day
@@ -700,6 +700,7 @@ def test_stored_digest_round_trips(storage: Storage, field_map: FieldMap) -> Non
     empty = storage.record_digest("ada", day + DAY, cutoff + DAY, [], T0 + DAY)
     assert storage.stored_digest("ada", day + DAY) == empty
     assert empty.rows == () and empty.failing_sources == ()
+    assert not empty.first  # the reader had a digest before this one
 
 
 # --- retagging, saved marks, lookup -----------------------------------------------------------
@@ -784,6 +785,28 @@ def test_item_resolves_every_form_of_reference(storage: Storage, field_map: Fiel
     for missing in missing_refs:
         with pytest.raises(NotFoundError):
             storage.item(missing)
+
+
+def test_item_resolves_a_posts_own_link(storage: Storage, field_map: FieldMap) -> None:
+    blog, news = "https://blog.example.org/feed", "https://news.example.org/rss"
+    first = post(blog, "p1", "A post")
+    comment = keyed(
+        replace(post(blog, "c1", "A comment"), url="https://blog.example.org/feed/p1#comment-1"),
+        f"feed:{blog}",
+    )
+    shared = [  # one page that two feeds link to: a post of each feed
+        replace(post(feed, "s", f"Shared in {feed}"), url="https://lab.example.org/s")
+        for feed in (blog, news)
+    ]
+    ingest(storage, field_map, [(first, []), (comment, []), *((e, []) for e in shared)])
+    assert storage.item("https://blog.example.org/feed/p1").title == "A post"
+    assert storage.item("HTTPS://Blog.Example.org/feed/p1?utm_source=x").title == "A post"
+    assert storage.item("https://blog.example.org/feed/p1#comment-1").title == "A comment"
+    assert storage.save("ada", "https://blog.example.org/feed/p1", T0).title == "A post"
+    with pytest.raises(UsageError, match="2 stored items have the link"):
+        storage.item("https://lab.example.org/s")
+    with pytest.raises(NotFoundError):
+        storage.item("https://blog.example.org/feed/p2")
 
 
 # --- database errors as messages ----------------------------------------------------------

@@ -8,9 +8,9 @@ errors are not.
     TrackerError
     ├── ConfigError              bad configuration (carries every problem found)
     ├── UsageError               bad command-line input (unknown reader, bad date, ...)
+    │   └── SearchQueryError     a search query or filter that cannot be turned into a search
     ├── NotFoundError            an item, source, reader or follow that does not exist
     ├── StorageError             the database failed or is in an unexpected state
-    ├── SearchQueryError         a search query that cannot be turned into a search
     ├── DeliveryError            a digest could not be written or sent (retryable or not)
     ├── ModelError               the field model cannot be trained, saved or loaded
     └── SourceError              fetching or parsing one source failed
@@ -51,8 +51,8 @@ class StorageError(TrackerError):
     """The database failed or holds something unexpected."""
 
 
-class SearchQueryError(TrackerError):
-    """The search text cannot be turned into a query."""
+class SearchQueryError(UsageError):
+    """The search text or a filter cannot be turned into a query."""
 
 
 class DeliveryError(TrackerError):

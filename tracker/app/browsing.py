@@ -10,13 +10,14 @@ reader only. Nothing here builds a digest: a page shows what the worker built.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
 
 from tracker.app.accounts import Accounts
+from tracker.app.filters import check_filters
 from tracker.config import Settings
 from tracker.digest.service import DigestService
-from tracker.models import NO_FILTERS, Digest, Item, SearchFilters
+from tracker.digest.view import DigestView
+from tracker.models import NO_FILTERS, Item, SearchFilters
 from tracker.names import same_person_name
 from tracker.storage import ScholarSummary, Storage
 
@@ -33,9 +34,7 @@ class Browsing:
         self, text: str, filters: SearchFilters = NO_FILTERS, *, cap: int = 1000
     ) -> int:
         """How many items a search finds, up to ``cap`` + 1 ("more than cap")."""
-        if filters.category:
-            filters = replace(filters, category=self.settings.field_map.canonical(filters.category))
-        return self.storage.search_count(text, filters, cap=cap)
+        return self.storage.search_count(text, check_filters(self.settings, filters), cap=cap)
 
     def item_versions(self, item: Item) -> list[tuple[int, dt.datetime | None, dt.datetime]]:
         """(version, its date, first seen here) of each version seen, oldest first."""
@@ -54,10 +53,11 @@ class Browsing:
         """The reader's latest digests: (day, item count), newest first."""
         return self.storage.digest_days(self.settings.reader(reader).name, limit)
 
-    def stored_digest(self, reader: str, day: dt.date) -> Digest | None:
-        """The reader's digest of a day as it was built, or None when there is none."""
+    def stored_digest_view(self, reader: str, day: dt.date) -> DigestView | None:
+        """What every renderer shows of the reader's digest of a day, as it was built;
+        None when there is none (nothing is selected or built here)."""
         stored = self.storage.stored_digest(self.settings.reader(reader).name, day)
-        return self.digests.from_stored(stored) if stored else None
+        return self.digests.view(self.digests.from_stored(stored)) if stored else None
 
     def reader_today(self, reader: str, now: dt.datetime) -> dt.date:
         """The reader's local day at ``now``."""
@@ -70,18 +70,20 @@ class Browsing:
         name = self.settings.reader(reader).name
         return [s for s in self.storage.scholar_summaries() if name in s.readers]
 
-    def author_scholars(self, reader: str, items: Sequence[Item]) -> dict[int, dict[str, str]]:
-        """For each item, its authors who are scholars the reader follows and the item
-        is attributed to: {item id: {author as written: scholar}}."""
+    def author_scholars(
+        self, reader: str, authors: Mapping[int, Sequence[str]]
+    ) -> dict[int, dict[str, str]]:
+        """For each item (id: its authors), those of its authors who are scholars the
+        reader follows and the item is attributed to: {item id: {author: scholar}}."""
         name = self.settings.reader(reader).name
-        attributed = self.storage.attributions_for(name, [i.id for i in items])
+        attributed = self.storage.attributions_for(name, list(authors))
         found: dict[int, dict[str, str]] = {}
-        for item in items:
-            scholars = [scholar for scholar, _, _ in attributed.get(item.id, ())]
-            for author in item.authors:
+        for item_id, names in authors.items():
+            scholars = [scholar for scholar, _, _ in attributed.get(item_id, ())]
+            for author in names:
                 match = next((s for s in scholars if same_person_name(s, author)), None)
                 if match:
-                    found.setdefault(item.id, {})[author] = match
+                    found.setdefault(item_id, {})[author] = match
         return found
 
     # --- sign-in ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tracker.config.checker import (
     _Checker,
@@ -88,8 +89,10 @@ def settings_from_dict(
     )
     if not database_url:
         database_url = f"sqlite:///{data_dir / 'tracker.db'}"
-    elif not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
-        c.problem("tracker.database_url", "expected a sqlite:/// or postgresql:// URL")
+    else:
+        from_env = bool(environ.get("TRACKER_DATABASE_URL"))
+        where = "TRACKER_DATABASE_URL" if from_env else "tracker.database_url"
+        _check_database_url(c, where, database_url)
     log_level = c.get(top, "tracker", "log_level", str, "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         c.problem("tracker.log_level", "expected one of DEBUG, INFO, WARNING, ERROR")
@@ -142,6 +145,17 @@ def settings_from_dict(
         fields=fields_settings,
         web=web,
     )
+
+
+def _check_database_url(c: _Checker, where: str, url: str) -> None:
+    """A database URL's form; the URL itself is never repeated (it may hold a password)."""
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", url):
+        c.problem(where, "expected a sqlite:/// or postgresql:// URL")
+        return
+    try:
+        urlsplit(url).port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        c.problem(where, "not a database URL: its port is not a number from 1 to 65535")
 
 
 def _schedule(c: _Checker, data: Mapping[str, Any], fetch: FetchSettings) -> ScheduleSettings:

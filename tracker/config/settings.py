@@ -207,7 +207,7 @@ class WebSettings:
 class Settings:
     path: Path | None
     data_dir: Path
-    database_url: str
+    database_url: str = field(repr=False)  # may hold a password: never in a repr or a log
     arxiv: ArxivSettings
     field_map: FieldMap
     fields_file: Path

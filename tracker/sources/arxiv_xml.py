@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from tracker.errors import ParseError, UpstreamError
-from tracker.ids import parse_arxiv_id
+from tracker.ids import id_month, parse_arxiv_id
 from tracker.models import API, LISTING, Entry
 from tracker.names import tex_to_unicode
 from tracker.text import clean_entry
@@ -189,6 +189,8 @@ def parse_listing(body: bytes) -> Listing:
         abstract = description.split("Abstract:", 1)[1] if "Abstract:" in description else ""
         categories = [c.text or "" for c in item.iterfind("category")]
         creators = item.findtext("dc:creator", namespaces=NS) or ""
+        announced = _rfc822(item.findtext("pubDate"))
+        kind = announce.strip().lower() if announce else None
         entries.append(
             clean_entry(
                 Entry(
@@ -203,15 +205,38 @@ def parse_listing(body: bytes) -> Listing:
                     ),
                     primary_category=categories[0].strip() if categories else None,
                     categories=_ordered(None, categories),
-                    # A "new" announcement is the first version: its date is the paper's.
-                    published=_rfc822(item.findtext("pubDate")) if announce == "new" else None,
-                    announce_type=announce.strip().lower() if announce else None,
+                    # Every entry is dated by its announcement: this version's date. A new
+                    # paper's (also one cross-listed here) is the first version's too; a
+                    # replacement's first version is older, and not in the listing.
+                    published=announced
+                    if _first_announcement(arxiv_id, version, kind, announced)
+                    else None,
+                    updated=announced,
+                    announce_type=kind,
                     guid=guid or None,
                     quality=LISTING,
                 )
             )
         )
     return Listing(day, tuple(entries))
+
+
+def _first_announcement(
+    arxiv_id: str, version: int | None, kind: str | None, day: dt.datetime | None
+) -> bool:
+    """Whether a listing entry announces a paper's first version: "new", or "cross"
+    for a first version whose id is of the announcement's month or the one before (a
+    paper cross-listed long after it appeared keeps its older date)."""
+    if kind == "new":
+        return True
+    month = id_month(arxiv_id)
+    return (
+        kind == "cross"
+        and (version or 1) == 1
+        and day is not None
+        and month is not None
+        and month <= day < month + dt.timedelta(days=62)
+    )
 
 
 _AFFILIATION = re.compile(r"\s*\([^()]*(?:\([^()]*\)[^()]*)*\)")

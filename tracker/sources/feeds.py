@@ -191,7 +191,12 @@ def _from_feedparser(
     if isinstance(link, str) and link.strip():
         if not link.startswith(("http://", "https://")):
             link = urljoin(feed_url, link.strip())
-        link = canonical_url(link) if link.startswith(("http://", "https://")) else link
+        # the #fragment stays: entries on one page (comments) differ by it (ids.post_keys)
+        link = (
+            canonical_url(link, keep_fragment=True)
+            if link.startswith(("http://", "https://"))
+            else link
+        )
     else:
         link = None
     guid = raw.get("id") if isinstance(raw.get("id"), str) else None
@@ -265,7 +270,8 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
         if not isinstance(item, dict):
             continue
         link = item.get("url") if isinstance(item.get("url"), str) else None
-        link = canonical_url(link) if link and link.startswith(("http://", "https://")) else link
+        if link and link.startswith(("http://", "https://")):
+            link = canonical_url(link, keep_fragment=True)
         html = item.get("content_html") or item.get("summary") or ""
         text = item.get("content_text") or ""
         summary = (html_to_text(html) if isinstance(html, str) else "") or (

@@ -8,6 +8,7 @@ SQLAlchemy stays inside this package: callers get model objects, never rows.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,11 +16,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, select, text
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.sql.dml import Insert
 
-from tracker.errors import StorageError
+from tracker.errors import StorageError, UsageError
 from tracker.storage import schema
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,34 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def shown(url: str | URL) -> str:
+    """A database URL fit for messages and logs: the password hidden, also in a URL
+    that cannot be parsed."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return _PASSWORD.sub(r"\1***@", str(url))
+    return parsed.render_as_string(hide_password=True)
+
+
+_PASSWORD = re.compile(r"^([^:/?#]*://[^:/?#@]*:)[^@]*@")
+
+
+def read_database_url(url: str) -> URL:
+    """A parsed database URL, or a UsageError that shows it without its password."""
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 - a port that is not a number fails here, not later
+    except (ArgumentError, ValueError) as e:
+        raise UsageError(
+            f"not a database URL: {shown(url)!r} (expected sqlite:///PATH or "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE, the port a number)"
+        ) from e
+    return parsed
+
+
 def make_engine(url: str) -> Engine:
-    parsed = make_url(url)
+    parsed = read_database_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

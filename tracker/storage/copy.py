@@ -28,12 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Connection, Engine, Row, Table, func, inspect, select, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.errors import StorageError, UsageError
 from tracker.storage import schema
-from tracker.storage.base import HEAD_REVISION, StorageBase, make_engine, reason
+from tracker.storage.base import (
+    HEAD_REVISION,
+    StorageBase,
+    make_engine,
+    read_database_url,
+    reason,
+    shown,
+)
 
 log = logging.getLogger(__name__)
 BATCH = 5000
@@ -60,24 +67,9 @@ class CopyReport:
         return sum(t.target_rows for t in self.tables)
 
 
-def shown(url: str | URL) -> str:
-    """A database URL fit for messages: the password hidden."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return str(url)
-    return parsed.render_as_string(hide_password=True)
-
-
 def parse_database_url(url: str) -> URL:
     """A URL tracker can open, or a UsageError saying what was expected."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError as e:
-        raise UsageError(
-            f"not a database URL: {url!r} (expected sqlite:///PATH or "
-            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE)"
-        ) from e
+    parsed = read_database_url(url)
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise UsageError(f"{shown(parsed)}: tracker stores its data in SQLite or PostgreSQL only")
     if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from flask import abort, current_app, g
@@ -10,6 +10,11 @@ from flask import abort, current_app, g
 from tracker.app.core import Tracker
 from tracker.config import WebSettings
 from tracker.models import Item
+
+
+def of(items: Sequence[Item]) -> dict[int, Sequence[str]]:
+    """Items as ``marks`` takes them."""
+    return {i.id: i.authors for i in items}
 
 
 def facade() -> Tracker:
@@ -41,13 +46,13 @@ def ratings_enabled() -> bool:
     return callable(getattr(t, "rate", None)) and callable(getattr(t, "ratings", None))
 
 
-def marks(items: Sequence[Item], saved: set[int] | None = None) -> dict[str, Any]:
-    """What a list of items shows beside each one for the reader: saved stars (unless
-    already known, as from a search), their ratings, and which authors are scholars
-    they follow."""
+def marks(authors: Mapping[int, Sequence[str]], saved: set[int] | None = None) -> dict[str, Any]:
+    """What a list shows beside each item (id: its authors) for the reader: saved stars
+    (unless already known, as from a search), their ratings, and which authors are
+    scholars they follow."""
     t = facade()
     name = reader()
-    ids = [i.id for i in items]
+    ids = list(authors)
     rated: dict[int, str] = {}
     if ratings_enabled() and ids:
         found = t.ratings(name, ids)  # type: ignore[attr-defined]  # item id -> +1 or -1
@@ -55,5 +60,5 @@ def marks(items: Sequence[Item], saved: set[int] | None = None) -> dict[str, Any
     return {
         "saved": t.saved_ids(name, ids) if saved is None else saved,
         "rated": rated,
-        "scholars": t.author_scholars(name, items),
+        "scholars": t.author_scholars(name, authors),
     }

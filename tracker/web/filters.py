@@ -30,13 +30,18 @@ MAX_AUTHORS = 10
 
 
 def author_links(
-    authors: Sequence[str], scholars: Mapping[str, str], followed: Sequence[str], base: str
+    authors: Sequence[str],
+    scholars: Mapping[str, str],
+    followed: Sequence[str],
+    base: str,
+    total: int | None = None,
 ) -> Markup:
     """The author list: followed scholars link to their page, everyone else to a search
-    for their name; past MAX_AUTHORS, a count. Built here, not in the template: it is
-    the hottest loop of every list (each name escaped, each link quoted)."""
+    for their name; past MAX_AUTHORS (or when ``total`` says the list was cut), a count.
+    Built here, not in the template: it is the hottest loop of every list (each name
+    escaped, each link quoted)."""
     parts = []
-    for name in authors[:MAX_AUTHORS]:
+    for name in authors[: MAX_AUTHORS if total is None else len(authors)]:
         shown = escape(name)
         scholar = scholars.get(name)
         if scholar:
@@ -47,7 +52,8 @@ def author_links(
         else:
             href = f"{base}/search?author={quote_plus(name)}"
             parts.append(f'<a class="author" href="{escape(href)}">{shown}</a>')
-    more = f" et al. ({len(authors)} authors)" if len(authors) > MAX_AUTHORS else ""
+    count = len(authors) if total is None else total
+    more = f", et al. ({count} authors)" if count > len(parts) else ""
     return Markup(", ".join(parts) + more)
 
 

@@ -14,7 +14,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from tracker.config import ScholarFollow, check_scholar
 from tracker.errors import NotFoundError, SourceError, UsageError
 from tracker.models import FollowKind
-from tracker.web.context import facade, marks, reader
+from tracker.web.context import facade, marks, of, reader
 
 bp = Blueprint("follows", __name__)
 SCHOLAR_LISTS = ("arxiv", "orcid", "openalex", "feeds", "variants", "coauthors", "categories")
@@ -23,16 +23,8 @@ SCHOLAR_LISTS = ("arxiv", "orcid", "openalex", "feeds", "variants", "coauthors",
 def _page(message: str | None = None, error: str | None = None, status: int = 200) -> Any:
     t = facade()
     name = reader()
-    follows = t.follows(name)
-    grouped = {kind: [f for f in follows if f.kind is kind] for kind in FollowKind}
-    # a scholar is one follow with several sources: list each name once
-    seen: set[str] = set()
-    scholars = []
-    for f in grouped[FollowKind.SCHOLAR]:
-        if f.value not in seen:
-            seen.add(f.value)
-            scholars.append(f)
-    grouped[FollowKind.SCHOLAR] = scholars
+    summaries = t.follow_summaries(name)  # each follow once, a scholar with all sources
+    grouped = {kind: [f for f in summaries if f.kind is kind] for kind in FollowKind}
     categories = sorted(t.settings.field_map.category_field)
     return render_template(
         "follows.html",
@@ -95,15 +87,8 @@ def remove() -> Any:
     except ValueError:
         abort(400)
     value = request.form.get("value", "")
-    mine = [f for f in t.follows(name) if f.kind is kind and f.value == value]
-    if not mine:
+    if not any(f.kind is kind and f.value == value for f in t.follows(name)):
         abort(404)  # only one's own follows, and only those that exist
-    if any(f.origin == "config" for f in mine):
-        return _page(
-            error=f"{value} is written in the config file: remove it there "
-            "(removed here it would come back at the next start).",
-            status=400,
-        )
     try:
         t.unfollow(name, kind, value)
     except UsageError as e:
@@ -157,7 +142,7 @@ def scholar(name: str) -> Any:
         page="scholars",
         scholar=summary,
         rows=rows,
-        marks=marks([item for item, _, _, _ in rows]),
+        marks=marks(of([item for item, _, _, _ in rows])),
     )
 
 

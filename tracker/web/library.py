@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
 
 from tracker.errors import NotFoundError
-from tracker.web.context import facade, marks, ratings_enabled, reader
+from tracker.web.context import facade, marks, of, ratings_enabled, reader
 from tracker.web.security import local_target
 
 bp = Blueprint("library", __name__)
@@ -35,7 +35,7 @@ def _back(item_id: int, state: dict[str, Any]) -> Any:
 def saved() -> Any:
     t = facade()
     items = t.saved(reader())
-    return render_template("saved.html", page="saved", items=items, marks=marks(items))
+    return render_template("saved.html", page="saved", items=items, marks=marks(of(items)))
 
 
 @bp.route("/saved/export.<fmt>")

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 
 from tracker.errors import NotFoundError, SearchQueryError, UsageError
 from tracker.models import SearchFilters, SourceKind
-from tracker.web.context import facade, marks, reader
+from tracker.web.context import facade, marks, of, reader
 
 bp = Blueprint("pages", __name__)
 PAGE_SIZE = 20
@@ -35,6 +35,9 @@ def _date(value: str, label: str) -> dt.date | None:
 @bp.route("/digest")
 @bp.route("/digest/<day>")
 def digest(day: str | None = None) -> Any:
+    """A reader's digest of a day, from the view model every digest output renders
+    (the same sections, items and order as the Markdown file and the e-mail). Only
+    digests the worker built are shown: reading the page never builds one."""
     t = facade()
     name = reader()
     day = day or request.args.get("day") or None  # the day list sends ?day=
@@ -42,32 +45,32 @@ def digest(day: str | None = None) -> Any:
     wanted = _date(day, "day") if day else today
     assert wanted is not None
     days = t.digest_days(name)
-    shown = t.stored_digest(name, wanted)
+    built = {d for d, _ in days}
+    if day is None and wanted not in built and days:
+        wanted = days[0][0]  # today's is not built yet: the latest, and when the next comes
+    view = t.stored_digest_view(name, wanted) if wanted in built else None
     note = None
-    if shown is None and day is None and days:
-        # today's is not built yet: show the latest, and say when today's comes
-        shown = t.stored_digest(name, days[0][0])
-    if shown is None or (shown.day != today and day is None):
+    if view is None or (view.header.day != today and day is None):
         upcoming, _ = t.reader_status(name)
         if upcoming is not None:
             settings = t.settings.reader(name)
             local = upcoming.astimezone(settings.tz)
             note = f"The next digest comes {local:%A %d %B at %H:%M} ({settings.timezone})."
-    listed = [d for d, _ in days]
-    older = [d for d in listed if shown and d < shown.day]
-    newer = [d for d in listed if shown and d > shown.day]
-    items = [e.item for s in shown.sections for e in s.entries] if shown else []
+    listed = sorted(built)
+    shown = view.header.day if view else wanted
+    older = [d for d in listed if d < shown]
+    newer = [d for d in listed if d > shown]
+    entries = {e.item_id: e.authors for e in view.entries} if view else {}
     return render_template(
         "digest.html",
         page="digest",
-        digest=shown,
+        view=view,
         wanted=wanted,
-        today=today,
         days=days,
-        older=older[0] if older else None,
-        newer=newer[-1] if newer else None,
+        older=older[-1] if older else None,
+        newer=newer[0] if newer else None,
         note=note,
-        marks=marks(items),
+        marks=marks(entries),
     )
 
 
@@ -104,7 +107,7 @@ def search() -> Any:
             )
             total = t.search_count(text, filters, cap=COUNT_CAP)
         except (UsageError, SearchQueryError) as e:
-            error = str(e)
+            error = str(e).removeprefix("--")  # the messages name the command's options
     fmap = t.settings.field_map
     groups: dict[str, list[str]] = {}
     for f in fmap.fields:
@@ -127,7 +130,7 @@ def search() -> Any:
         query=query,
         groups=list(groups.items()),
         source_kinds=[k.value for k in SourceKind],
-        marks=marks([h.item for h in hits], saved={h.item.id for h in hits if h.saved}),
+        marks=marks(of([h.item for h in hits]), saved={h.item.id for h in hits if h.saved}),
     ), 400 if error else 200
 
 
@@ -155,7 +158,7 @@ def item(ref: str) -> Any:
         html_url=html,
         code=t.code_links(found),
         bibtex=t.export([found], "bibtex"),
-        marks=marks([found]),
+        marks=marks(of([found])),
     )
 
 

@@ -121,6 +121,7 @@ def run(size: int, digest_items: int, keep: Path | None = None) -> dict[str, Any
                 out["search page"] = _search(tracker, qs, page)
                 out["digest page"] = _digest(tracker, now.date(), page)
         finally:
+            server.task_dispatcher.shutdown()  # the threads first: a late reply needs the loop
             server.close()
             tracker.close()
     return out

@@ -89,6 +89,7 @@ def site(
     try:
         yield installation, f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
     finally:
+        server.task_dispatcher.shutdown()  # the threads first: a late reply needs the loop
         server.close()
         installation.close()
 

@@ -406,6 +406,15 @@ def test_a_trusted_proxy_names_the_reader(site: Installation) -> None:
         assert "Sign in through the proxy" in text(reply)
 
 
+def test_without_authentication_the_one_reader_reads(site: Installation) -> None:
+    with web(site, auth="none"):
+        c = client(site)
+        reply = c.get("/saved")
+        assert reply.status_code == 200 and "Sign out" not in text(reply)
+        assert c.get("/status").status_code == 200  # their own installation
+        assert c.get("/login").status_code == 302
+
+
 def test_without_authentication_only_one_reader_on_loopback(site: Installation) -> None:
     one = WebSettings(auth="none")
     assert exposure_problem(one, "127.0.0.1", 1) is None

@@ -108,6 +108,7 @@ def fill(url: str) -> None:
             T0,
         )
         st.set_meta("field_map", "0123abcd")
+        st.set_password_hash("ada", "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", T0)
         with st.engine.begin() as conn:  # no storage method writes these yet
             conn.execute(schema.pacing.insert().values(key="arxiv", next_at=T0 + HOUR))
             conn.execute(
@@ -361,6 +362,7 @@ def test_upgrade_and_status_report_revisions(tmp_path: Path) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE pacing")
+        conn.exec_driver_sql("DROP TABLE credentials")
         conn.exec_driver_sql("ALTER TABLE sources DROP COLUMN claimed_by")
         conn.exec_driver_sql("ALTER TABLE sources DROP COLUMN claimed_until")
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")

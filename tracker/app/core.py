@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from tracker import USER_AGENT, decide
+from tracker.app.accounts import Accounts
+from tracker.app.browsing import Browsing
 from tracker.app.filters import check_filters
 from tracker.app.follows import FollowSummary, config_place, follow_summaries
 from tracker.app.leader import Leadership
@@ -123,7 +125,7 @@ def follow_spec(kind: FollowKind, value: str, title: str | None = None) -> Follo
     return FollowSpec(kind, value, SourceKind.FEED, value, title)
 
 
-class Tracker:
+class Tracker(Browsing):
     def __init__(
         self,
         settings: Settings,
@@ -147,6 +149,7 @@ class Tracker:
         self._closers = list(closers)
         self.fields = fields
         self.digests = digests
+        self.accounts = Accounts(storage, clock)
 
     def close(self) -> None:
         for close in self._closers:

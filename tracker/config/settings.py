@@ -187,6 +187,23 @@ class FieldsSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """``tracker web``: where it listens, who may sign in and how."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    auth: str = "password"  # "password", "proxy" (a trusted reverse proxy's header) or "none"
+    admins: tuple[str, ...] = ()  # readers who see the status page
+    proxy_header: str = "X-Forwarded-User"  # auth = "proxy": the header naming the reader
+    trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose header is believed
+    session_days: float = 14.0  # a sign-in lasts this long
+    secure_cookies: bool = False  # send the session cookie over HTTPS only
+    login_attempts: int = 5  # failed sign-ins per address and reader ...
+    login_window_minutes: float = 15.0  # ... in this many minutes before a pause
+    threads: int = 8  # requests served at once
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path | None
     data_dir: Path
@@ -202,6 +219,7 @@ class Settings:
     email: EmailSettings | None = None
     openalex: OpenAlexSettings = field(default_factory=OpenAlexSettings)
     fields: FieldsSettings = field(default_factory=FieldsSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     def reader(self, name: str | None) -> ReaderSettings:
         from tracker.errors import UsageError

@@ -256,6 +256,15 @@ pacing = Table(
     Column("next_at", UTCDateTime, nullable=False),
 )
 
+# Sign-in for the web page: one argon2 hash per reader (app/accounts.py makes them).
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("reader", String(64), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+)
+
 meta = Table(
     "meta",
     metadata,

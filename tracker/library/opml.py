@@ -103,7 +103,7 @@ def _parser() -> etree.XMLParser:
 def _attr(node: etree._Element, *names: str) -> str | None:
     """The first non-blank attribute of ``names``, matched without regard to case
     (exports write xmlUrl, xmlurl and XMLURL alike)."""
-    lowered = {str(k).lower(): v for k, v in node.attrib.items()}
+    lowered = {str(k).lower(): str(v) for k, v in node.attrib.items()}
     for name in names:
         value = lowered.get(name.lower())
         if value is not None and value.strip():
@@ -113,7 +113,7 @@ def _attr(node: etree._Element, *names: str) -> str | None:
 
 def _own(node: etree._Element, name: str) -> str | None:
     value = node.get(f"{{{NS}}}{name}")
-    return " ".join(value.split()) if value and value.strip() else None
+    return " ".join(str(value).split()) if value and value.strip() else None
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -188,7 +188,7 @@ def _walk(
     for child in node:
         if not isinstance(child.tag, str) or etree.QName(child).localname != "outline":
             continue
-        line = child.sourceline
+        line: int | None = child.sourceline if isinstance(child.sourceline, int) else None
         title = _attr(child, "title", "text")
         url = _attr(child, "xmlUrl") if _own(child, "follow") is None else None
         kind_attr = _own(child, "follow")
@@ -272,7 +272,7 @@ def parse_opml(data: bytes) -> OpmlDocument:
         line = f" at line {e.lineno}" if e.lineno else ""
         raise OpmlError(f"not well-formed XML{line}: {e.msg}") from e
     dtd = root.getroottree().docinfo.internalDTD
-    if dtd is not None and any(True for _ in dtd.iterentities()):  # other encodings
+    if dtd is not None and any(True for _ in dtd.iterentities()):  # type: ignore[union-attr]
         raise OpmlError(_NO_ENTITIES)
     if etree.QName(root).localname.lower() != "opml":
         raise OpmlError(f"not an OPML file: the document is <{etree.QName(root).localname}>")

@@ -32,8 +32,8 @@ def run(every: int, split: str = "time") -> dict[str, Any]:
     folder = data_dir()
     if not folder.is_dir():
         return {"skipped": f"no recorded arXiv metadata at {folder}"}
-    with (REPO / "config" / "fields.toml").open("rb") as f:
-        fmap = FieldMap.from_dict(tomllib.load(f), "config/fields.toml")
+    with (REPO / "tracker" / "fields" / "fields.toml").open("rb") as f:
+        fmap = FieldMap.from_dict(tomllib.load(f), "tracker/fields/fields.toml")
     found = examples(read_arxiv_metadata(folder), fmap.field_of, fmap.fields)[::every]
     started = time.perf_counter()
 

@@ -282,6 +282,7 @@ class Digest:
     cutoff: dt.datetime
     sections: tuple[DigestSection, ...] = ()
     sources_failing: tuple[str, ...] = field(default=())
+    first: bool = False  # the reader's first digest (no earlier one to be "since")
 
     @property
     def item_count(self) -> int:

@@ -4,6 +4,10 @@ one ``Tracker``, the facade that the CLI and the worker call.
 Every stage (fetch, digest, search, export) is a method here that runs on its own;
 the worker only calls the same methods on a schedule. Tests pass their own HTTP
 client, clock and pacing gate.
+
+The front ends (``cli``, ``worker``) import only this package, ``config``, ``models``
+and ``errors`` (the dependency rule, checked by ``lint-imports``): what they need of
+the stages' own types and formatters is re-exported here with ``X as X``.
 """
 
 from __future__ import annotations
@@ -20,20 +24,27 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tracker import decide
+from tracker import USER_AGENT, decide
+from tracker.app.filters import check_filters
+from tracker.app.follows import FollowSummary, config_place, follow_summaries
 from tracker.app.leader import Leadership
-from tracker.config import ReaderSettings, ScholarFollow, Settings, origin
-from tracker.digest.select import ReaderView
-from tracker.digest.service import DigestOutcome, DigestService
+from tracker.config import ScholarFollow, Settings, origin
+from tracker.digest.service import DigestOutcome as DigestOutcome  # re-exported: see the docstring
+from tracker.digest.service import DigestService
 from tracker.digest.smtp import SmtpMailer
+from tracker.digest.view import DigestView
 from tracker.errors import NotFoundError, SourceError, UsageError
 from tracker.fetch.attribution import Candidate, candidates
 from tracker.fetch.backfill import Backfill, BackfillReport, Harvest
 from tracker.fetch.claims import new_worker_id
-from tracker.fetch.cycle import CycleReport, Ingestor, Progress
+from tracker.fetch.cycle import CycleReport as CycleReport
+from tracker.fetch.cycle import Ingestor
+from tracker.fetch.cycle import Progress as Progress
 from tracker.fields.evaluate import Evaluation
+from tracker.fields.evaluate import report_lines as report_lines
 from tracker.fields.service import Explanation, FieldCount, FieldService, TrainReport
-from tracker.ids import canonical_url
+from tracker.ids import canonical_url, id_month
+from tracker.library.bibtex import item_dict as item_dict
 from tracker.library.bibtex import to_bibtex, to_json
 from tracker.models import (
     NO_FILTERS,
@@ -47,11 +58,19 @@ from tracker.models import (
     SourceKind,
     SourceStatus,
 )
-from tracker.names import arxiv_author_term, split_name
+from tracker.names import arxiv_author_term, name_key, split_name
 from tracker.sources import arxiv_query as query
+from tracker.sources.addresses import AddressGuard
 from tracker.sources.arxiv import ArxivClient
-from tracker.sources.http import Fetcher, make_client
-from tracker.sources.oai import OAI_DEADLINE, OAI_MAX_BODY, OAI_SET, PREFIXES, OaiClient
+from tracker.sources.http import MAX_GATE_WAIT, Fetcher, make_client
+from tracker.sources.oai import (
+    OAI_DEADLINE,
+    OAI_GATE_WAIT,
+    OAI_MAX_BODY,
+    OAI_SET,
+    PREFIXES,
+    OaiClient,
+)
 from tracker.sources.openalex import AuthorMatch, OpenAlexClient
 from tracker.sources.pacing import PacingGate
 from tracker.sources.shared_pacing import SharedPacingGate
@@ -71,6 +90,12 @@ NOT_BEFORE_SLACK = dt.timedelta(days=1)
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def dated_by_month(item: Item) -> bool:
+    """Whether a paper's first-version date is only the month of its arXiv id (it was
+    first seen as a new version of an older paper; see ``fetch.merge``)."""
+    return bool(item.arxiv_id) and item.published == id_month(item.arxiv_id or "")
 
 
 def scholar_specs(scholar: ScholarFollow) -> list[FollowSpec]:
@@ -105,9 +130,10 @@ class Tracker:
         storage: Storage,
         ingestor: Ingestor,
         clock: Clock,
+        *,
+        fields: FieldService,
+        digests: DigestService,
         closers: Sequence[Callable[[], None]] = (),
-        mailer: SmtpMailer | None = None,
-        fields: FieldService | None = None,
         oai: OaiClient | None = None,
         leadership: Leadership | None = None,
     ) -> None:
@@ -119,8 +145,8 @@ class Tracker:
         self.oai = oai
         self.clock = clock
         self._closers = list(closers)
-        self.fields = fields or FieldService(settings, storage, clock)
-        self.digests = DigestService(settings, storage, clock, self._view, self._failing, mailer)
+        self.fields = fields
+        self.digests = digests
 
     def close(self) -> None:
         for close in self._closers:
@@ -215,25 +241,49 @@ class Tracker:
     def scholars(self) -> list[ScholarSummary]:
         return self.storage.scholar_summaries()
 
-    def scholar_items(self, name: str, limit: int = 30) -> list[tuple[Item, str, str, bool]]:
-        if name not in self.storage.followed_scholars():
+    def followed_scholar(self, name: str) -> str:
+        """The followed scholar a typed name stands for: the name as followed, or the
+        same name typed otherwise ("Schütze, Hinrich" for "Hinrich Schuetze")."""
+        followed = self.storage.followed_scholars()
+        if name in followed:
+            return name
+        same = [n for n in followed if name_key(n) == name_key(name)]
+        if len(same) != 1:
             raise NotFoundError(f"nobody follows a scholar named {name!r}")
-        return self.storage.scholar_items(name, limit)
+        return same[0]
+
+    def scholar_items(self, name: str, limit: int = 30) -> list[tuple[Item, str, str, bool]]:
+        return self.storage.scholar_items(self.followed_scholar(name), limit)
 
     def reject(self, scholar: str, ref: str) -> Item:
         """Say an item is not this scholar's: it is never attributed to them again."""
-        if scholar not in self.storage.followed_scholars():
-            raise NotFoundError(f"nobody follows a scholar named {scholar!r}")
+        scholar = self.followed_scholar(scholar)
         item = self.storage.item(ref)
         self.storage.reject(scholar, item.id, self.clock())
         return item
 
     def unfollow(self, reader: str | None, kind: FollowKind, value: str) -> None:
+        """Remove a follow added with ``follow``. One declared in the config file would
+        come back at the next command: refused, saying where it is written."""
         name = self.settings.reader(reader).name
-        self.storage.remove_follow(name, kind, self.normalise_follow(kind, value))
+        stored = self.normalise_follow(kind, value)
+        place = config_place(self.settings, name, kind, stored)
+        if place is not None:
+            raise UsageError(
+                f"{name} follows {kind.value} {stored!r} through the config file "
+                f"{self.settings.path} ({place}): remove it there; nothing changed "
+                "(tracker unfollow removes follows added with tracker follow)"
+            )
+        self.storage.remove_follow(name, kind, stored, origin="cli")
 
     def follows(self, reader: str | None = None) -> list[Follow]:
         return self.storage.follows(reader)
+
+    def follow_summaries(self, reader: str | None = None) -> list[FollowSummary]:
+        """Each follow once (a scholar with every source that serves them)."""
+        if reader is not None:
+            reader = self.settings.reader(reader).name
+        return follow_summaries(self.storage, reader)
 
     # --- fetching -----------------------------------------------------------------------
 
@@ -277,43 +327,6 @@ class Tracker:
 
     # --- digests ------------------------------------------------------------------------
 
-    def _own_fields(
-        self, reader: ReaderSettings, follows: Sequence[Follow], learned: Sequence[str] = ()
-    ) -> list[str]:
-        """From the config; else the followed categories' fields, then those learned
-        from the reader's saved papers."""
-        if reader.fields:
-            return list(reader.fields)
-        fields = (
-            self.settings.field_map.field_of(f.value)
-            for f in follows
-            if f.kind is FollowKind.CATEGORY
-        )
-        return list(dict.fromkeys([*(f for f in fields if f), *learned]))
-
-    def _view(self, reader: ReaderSettings) -> ReaderView:
-        follows = self.storage.follows(reader.name)
-        titles = {s.id: s.title for s in self.storage.followed_sources() if s.title}
-        interests, learned = self.fields.reader_profile(reader.name)
-        return ReaderView(
-            name=reader.name,
-            follows=follows,
-            own_fields=self._own_fields(reader, follows, learned),
-            source_titles=titles,
-            aliases=self.settings.field_map.aliases,
-            interests=interests,
-            cross_limit=self.settings.digest.cross_domain_items,
-            cross_fields=self.settings.digest.cross_domain_fields,
-        )
-
-    def _failing(self, reader: str) -> list[str]:
-        mine = {f.source_id for f in self.storage.follows(reader)}
-        return [
-            f"{s.source.kind.value} {s.source.title or s.source.value}: {s.source.last_error}"
-            for s in self.storage.source_statuses()
-            if s.source.id in mine and s.source.error_count >= self.settings.fetch.failing_after
-        ]
-
     @contextmanager
     def _delivering(self) -> Iterator[bool]:
         """Whether this process may deliver now: only the scheduler leader delivers, so
@@ -343,7 +356,13 @@ class Tracker:
             return self.digests.send_now(reader, day, deliver=leading)
 
     def preview_digest(self, reader: str | None, day: dt.date | None, folder: Path) -> list[Path]:
+        """The e-mail's HTML and text written to ``folder``; nothing else changes."""
         return self.digests.preview(reader, day, folder)
+
+    def digest_view(self, reader: str | None, day: dt.date | None = None) -> DigestView:
+        """What every renderer shows of a reader's digest for a day: the recorded one,
+        or what it would hold now (not recorded)."""
+        return self.digests.view(self.digests.peek(reader, day))
 
     def reader_status(self, name: str) -> tuple[dt.datetime | None, list[Delivery]]:
         """A reader's next delivery time and the deliveries of their latest digest."""
@@ -387,8 +406,9 @@ class Tracker:
         offset: int = 0,
         reader: str | None = None,
     ) -> list[SearchHit]:
-        if filters.category:
-            filters = replace(filters, category=self.settings.field_map.canonical(filters.category))
+        filters = check_filters(self.settings, filters)
+        if limit < 1 or offset < 0:
+            raise UsageError(f"--limit: expected 1 or more, got {limit}")
         return self.storage.search(text, filters, limit=limit, offset=offset, reader=reader)
 
     def item(self, ref: str) -> Item:
@@ -428,7 +448,10 @@ def make_tracker(
     """Wire the real parts together (tests hand in their own client, clock and gate)."""
     storage = open_storage(settings.database_url)
     owned_client = client is None
-    http = client or make_client(settings.fetch.timeout, trust_env=settings.fetch.use_env_proxy)
+    guard = AddressGuard(block_private=settings.fetch.block_private_addresses)
+    http = client or make_client(
+        settings.fetch.timeout, trust_env=settings.fetch.use_env_proxy, guard=guard
+    )
     worker_id = new_worker_id()
     closers = [http.close] if owned_client else []
     if gate is None:
@@ -449,16 +472,26 @@ def make_tracker(
             return gate
         return openalex_gate if where == openalex_origin else None
 
-    def fetcher_with(max_body_bytes: int, deadline: float) -> Fetcher:
+    def wants_contact(url: str) -> bool:
+        """arXiv asks for a contact address in the User-Agent, OpenAlex for one to
+        enter its polite pool; other hosts are not given the operator's address."""
+        return gate_for(url) is not None
+
+    def fetcher_with(
+        max_body_bytes: int, deadline: float, max_gate_wait: float = MAX_GATE_WAIT
+    ) -> Fetcher:
         return Fetcher(
             http,
-            user_agent=settings.arxiv.user_agent,
+            user_agent=USER_AGENT,
+            contact_user_agent=settings.arxiv.user_agent,
+            wants_contact=wants_contact,
             max_body_bytes=max_body_bytes,
             deadline=deadline,
             max_redirects=settings.fetch.max_redirects,
             gate_for=gate_for,
             now=clock,
-            block_private=settings.fetch.block_private_addresses,
+            guard=guard,
+            max_gate_wait=max_gate_wait,
         )
 
     fetcher = fetcher_with(settings.fetch.max_body_bytes, settings.fetch.deadline)
@@ -473,7 +506,9 @@ def make_tracker(
     )
     # OAI-PMH pages run to tens of MB: the same seam and gate, a larger cap and deadline.
     oai_fetcher = fetcher_with(
-        max(settings.fetch.max_body_bytes, OAI_MAX_BODY), max(settings.fetch.deadline, OAI_DEADLINE)
+        max(settings.fetch.max_body_bytes, OAI_MAX_BODY),
+        max(settings.fetch.deadline, OAI_DEADLINE),
+        OAI_GATE_WAIT,  # a harvest has nothing else to do: it waits its turn longer
     )
     oai = OaiClient(
         oai_fetcher,
@@ -482,6 +517,17 @@ def make_tracker(
         base_backoff=max(settings.arxiv.min_interval, 0.01),
     )
     fields = FieldService(settings, storage, clock)
+    digests = DigestService(
+        storage,
+        clock,
+        readers=settings.readers,
+        settings=settings.digest,
+        field_map=settings.field_map,
+        email=settings.email,
+        mailer=SmtpMailer(settings.email, environ if environ is not None else os.environ)
+        if settings.email
+        else None,
+    )
     tracker = Tracker(
         settings,
         storage,
@@ -496,11 +542,9 @@ def make_tracker(
             worker_id=worker_id,
         ),
         clock,
-        closers=closers,
-        mailer=SmtpMailer(settings.email, environ if environ is not None else os.environ)
-        if settings.email
-        else None,
         fields=fields,
+        digests=digests,
+        closers=closers,
         oai=oai,
         leadership=Leadership(storage.named_lock("scheduler"), worker_id),
     )

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
+from tracker.app.core import report_lines
 from tracker.cli.base import (
     State,
     _errors,
     main,
     pass_state,
 )
-from tracker.fields.evaluate import report_lines
 from tracker.models import CONFIDENT
 
 # --- fields ---------------------------------------------------------------------------------

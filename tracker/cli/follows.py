@@ -8,9 +8,8 @@ from typing import Any
 
 import click
 
-from tracker.app.core import (
-    Tracker,
-)
+from tracker.app.core import Tracker
+from tracker.app.follows import describe_source
 from tracker.cli.base import (
     State,
     _errors,
@@ -188,7 +187,7 @@ def scholar() -> None:
 
 @scholar.command("show")
 @click.argument("name")
-@click.option("--limit", default=30, show_default=True)
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(min=1))
 @pass_state
 @_errors
 def scholar_show(state: State, name: str, limit: int) -> None:
@@ -224,8 +223,10 @@ def scholar_reject(state: State, name: str, ref: str) -> None:
 @pass_state
 @_errors
 def unfollow(state: State, kind: str, value: str, reader: str | None) -> None:
-    """Stop following something (follows from the config file come back on the next run
-    unless removed there)."""
+    """Stop following something added with `tracker follow`.
+
+    A follow written in the config file is removed there: the command says which file
+    and key, and changes nothing."""
     with state.tracker() as t:
         t.unfollow(reader, FollowKind(kind), value)
     click.echo(f"unfollowed {kind} {value}")
@@ -239,12 +240,18 @@ def unfollow(state: State, kind: str, value: str, reader: str | None) -> None:
 def follows(state: State, reader: str | None, as_json: bool) -> None:
     """List follows."""
     with state.tracker() as t:
-        rows = t.follows(reader)
+        rows = t.follow_summaries(reader)
     if as_json:
         click.echo(
             json.dumps(
                 [
-                    dict(reader=f.reader, kind=f.kind.value, value=f.value, origin=f.origin)
+                    dict(
+                        reader=f.reader,
+                        kind=f.kind.value,
+                        value=f.value,
+                        origin=f.origin,
+                        sources=[dict(kind=s.kind.value, value=s.value) for s in f.sources],
+                    )
                     for f in rows
                 ],
                 indent=2,
@@ -253,3 +260,5 @@ def follows(state: State, reader: str | None, as_json: bool) -> None:
         return
     for f in rows:
         click.echo(f"{f.reader:<12} {f.kind.value:<9} {f.value}  [{f.origin}]")
+        if f.kind is FollowKind.SCHOLAR:  # who they are: every id and feed followed
+            click.echo(f"{'':<23}" + " · ".join(describe_source(s) for s in f.sources))

@@ -13,8 +13,9 @@ I/O. ``settings`` holds the frozen records, ``checker`` the validation helpers,
 ``sources`` and ``readers`` the tables by domain.
 """
 
-from tracker.config.checker import environ_flag
+from tracker.config.checker import did_you_mean, environ_flag
 from tracker.config.load import load_settings, settings_from_dict
+from tracker.config.notices import notices
 from tracker.config.readers import check_scholar
 from tracker.config.settings import (
     ARXIV_MIN_INTERVAL,
@@ -48,8 +49,10 @@ __all__ = [
     "ScholarFollow",
     "Settings",
     "check_scholar",
+    "did_you_mean",
     "environ_flag",
     "load_settings",
+    "notices",
     "origin",
     "settings_from_dict",
 ]

@@ -43,9 +43,11 @@ class ArxivSettings:
 
     @property
     def user_agent(self) -> str:
-        from tracker import __version__
+        """The User-Agent for arXiv and OpenAlex, which ask for a contact address
+        (other hosts get ``tracker.USER_AGENT``, without it)."""
+        from tracker import PROJECT_URL, __version__
 
-        return f"tracker/{__version__} (self-hosted paper tracker; mailto:{self.contact_email})"
+        return f"tracker/{__version__} (+{PROJECT_URL}; mailto:{self.contact_email})"
 
     @property
     def origins(self) -> frozenset[tuple[str, int]]:
@@ -188,7 +190,7 @@ class FieldsSettings:
 class Settings:
     path: Path | None
     data_dir: Path
-    database_url: str
+    database_url: str = field(repr=False)  # may hold a password: never in a repr or a log
     arxiv: ArxivSettings
     field_map: FieldMap
     fields_file: Path

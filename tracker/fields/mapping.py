@@ -1,9 +1,10 @@
 """Research fields: the category → field mapping and tagging of items.
 
 Fields are two-level names, "Group > Field" (``Computer Science > Systems``). The
-mapping is data (``config/fields.toml``), read by ``config`` and validated here by
-``FieldMap.from_dict``. Every category of a paper, cross-lists included, contributes
-its field; items without categories get fields from the keyword rules.
+mapping is data (``fields.toml`` beside this module, or a user's copy), read by
+``config`` and validated here by ``FieldMap.from_dict``. Every category of a paper,
+cross-lists included, contributes its field; items without categories get fields from
+the keyword rules.
 
 Pure: no I/O here. The file is read by the caller.
 """

@@ -6,7 +6,7 @@ A scikit-learn TF-IDF (word 1-2 grams, sublinear tf) feeds one linear SVM per fi
 its scores into probabilities (softmax, so the best field is the SVM's). Labels are
 free: an arXiv paper's fields are those of its categories, primary first. A paper
 also counts as an example of each cross-listed field, and every keyword phrase of
-``config/fields.toml`` is a one-phrase example of its field, so words newer than the
+``fields.toml`` is a one-phrase example of its field, so words newer than the
 training papers ("diffusion model", "llm agent") still point somewhere.
 
 Training is deterministic for a seed: examples are put in a canonical order, the

@@ -52,6 +52,7 @@ class StoredDigest:
     cutoff: dt.datetime
     rows: tuple[DigestRow, ...]
     failing_sources: tuple[str, ...] = ()
+    first: bool = False  # no digest of the reader before this one
 
 
 def _delivery(row: Any) -> Delivery:
@@ -154,6 +155,9 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
         with self._write() as conn:
             if conn.scalar(select(d.c.id).where(d.c.reader == reader, d.c.day == day)):
                 raise StorageError(f"a digest for {reader} on {day} already exists")
+            earlier = conn.scalar(
+                select(d.c.id).where(d.c.reader == reader, d.c.day < day).limit(1)
+            )
             digest_id = conn.execute(
                 d.insert()
                 .values(
@@ -202,7 +206,9 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                         for n, r in enumerate(rows)
                     ],
                 )
-        return StoredDigest(reader, day, cutoff, tuple(rows), tuple(failing_sources))
+        return StoredDigest(
+            reader, day, cutoff, tuple(rows), tuple(failing_sources), first=earlier is None
+        )
 
     def stored_digest(self, reader: str, day: dt.date) -> StoredDigest | None:
         with self._read() as conn:
@@ -212,6 +218,9 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
             rows = conn.execute(
                 select(di).where(di.c.digest_id == head.id).order_by(di.c.position)
             ).all()
+            earlier = conn.scalar(
+                select(d.c.id).where(d.c.reader == reader, d.c.day < day).limit(1)
+            )
         return StoredDigest(
             reader,
             day,
@@ -230,6 +239,7 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                 for r in rows
             ),
             tuple(json.loads(head.failing_sources)),
+            first=earlier is None,
         )
 
     def due_deliveries(self, now: dt.datetime, reader: str | None = None) -> list[Delivery]:

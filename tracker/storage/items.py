@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Row, delete, func, select, tuple_, update
 
 from tracker import ids
-from tracker.errors import NotFoundError
+from tracker.errors import NotFoundError, UsageError
 from tracker.models import FEED_POST, LINK_ONLY, Entry, FieldTag, Item, ItemKind
 from tracker.storage import schema
 from tracker.storage.base import StorageBase, dumps, loads
@@ -282,7 +282,26 @@ class ItemsMixin(StorageBase):
         parsed = ids.parse_arxiv_id(ref)
         if parsed:
             return conn.scalar(select(i.c.id).where(i.c.arxiv_id == parsed[0]))
+        if ref.lower().startswith(("http://", "https://")):
+            return self._by_url(conn, ref)
         return conn.scalar(select(i.c.id).where(i.c.key == ref))
+
+    def _by_url(self, conn: Connection, url: str) -> int | None:
+        """A post by its link, as typed or in the canonical forms links are stored in
+        (with its #fragment first, then without)."""
+        full = ids.canonical_url(url, keep_fragment=True)
+        forms = sorted({url, full, ids.canonical_url(url)})
+        rows = conn.execute(
+            select(i.c.id, i.c.url).where(i.c.url.in_(forms)).order_by(i.c.id)
+        ).all()
+        found = [r.id for r in rows if r.url == full] or [r.id for r in rows]
+        if len(found) > 1:  # the same link in two feeds: two posts
+            numbers = ", ".join(str(n) for n in found[:10])
+            raise UsageError(
+                f"{len(found)} stored items have the link {url}: give the number of the "
+                f"one you mean ({numbers})"
+            )
+        return found[0] if found else None
 
     def items_needing_metadata(self, limit: int) -> list[Item]:
         """Papers known only from a link (no abstract yet), oldest first."""

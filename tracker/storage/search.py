@@ -28,9 +28,10 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from tracker.errors import SearchQueryError
+from tracker.errors import SearchQueryError, StorageError
 from tracker.models import NO_FILTERS, SearchFilters, SearchHit, SourceKind
 from tracker.storage import schema
+from tracker.storage.base import reason
 from tracker.storage.items import ItemsMixin
 from tracker.storage.search_pg import rank_postgresql
 from tracker.storage.search_syntax import SearchQuery, parse_search
@@ -146,6 +147,14 @@ class SearchMixin(ItemsMixin):
     ) -> list[SearchHit]:
         """Items matching the text (ranked) and the filters; the text may be empty when
         a filter is given (then most recently published first)."""
+        for name, value in (
+            ("author", filters.author),
+            ("field", filters.field),
+            ("category", filters.category),
+            ("source", filters.source),
+        ):
+            if value is not None and not value.strip():
+                raise SearchQueryError(f"the {name} filter is empty: give a value or none")
         parsed = parse_search(text_query) if text_query.strip() else None
         author = None
         if filters.author:
@@ -162,7 +171,7 @@ class SearchMixin(ItemsMixin):
                 else:
                     ranked = self._rank_other(conn, parsed, author, filters, limit, offset)
             except SQLAlchemyError as e:  # a query syntax error would be our bug: say so
-                raise SearchQueryError(f"the search could not run: {e}") from e
+                raise StorageError(f"the search could not run: {reason(e)}") from e
             item_ids = [item_id for item_id, _ in ranked]
             saved = self._saved_among(conn, reader, item_ids)
             items = {item.id: item for item in self._items(conn, item_ids)}

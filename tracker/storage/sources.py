@@ -167,11 +167,15 @@ class SourcesMixin(StorageBase):
         )
         return bool(added.rowcount)
 
-    def remove_follow(self, reader: str, kind: FollowKind, value: str) -> None:
+    def remove_follow(
+        self, reader: str, kind: FollowKind, value: str, origin: str | None = None
+    ) -> None:
+        """Remove a reader's follow (only those of ``origin`` when given)."""
+        wanted = [f.c.reader == reader, f.c.kind == kind.value, f.c.value == value]
+        if origin is not None:
+            wanted.append(f.c.origin == origin)
         with self._write() as conn:
-            gone = conn.execute(
-                delete(f).where(f.c.reader == reader, f.c.kind == kind.value, f.c.value == value)
-            )
+            gone = conn.execute(delete(f).where(*wanted))
             if gone.rowcount == 0:
                 raise NotFoundError(f"{reader} does not follow {kind.value} {value!r}")
 

@@ -158,6 +158,7 @@ class Follow:
     value: str  # normalised: category code, query expression, scholar name, feed URL
     source_id: int
     origin: str = "config"  # "config" (synced from the config file) or "cli"
+    groups: tuple[str, ...] = ()  # folder paths, "Science/Machine learning" (OPML)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,9 +26,15 @@ import httpx
 
 from tracker import USER_AGENT, decide
 from tracker.app.filters import check_filters
-from tracker.app.follows import FollowSummary, config_place, follow_summaries
+from tracker.app.follows import (
+    FollowSummary,
+    OpmlImport,
+    config_place,
+    follow_summaries,
+    opml_follows,
+)
 from tracker.app.leader import Leadership
-from tracker.config import ScholarFollow, Settings, origin
+from tracker.config import ScholarFollow, Settings, check_scholar, origin
 from tracker.digest.service import DigestOutcome as DigestOutcome  # re-exported: see the docstring
 from tracker.digest.service import DigestService
 from tracker.digest.smtp import SmtpMailer
@@ -46,6 +52,7 @@ from tracker.fields.service import Explanation, FieldCount, FieldService, TrainR
 from tracker.ids import canonical_url, id_month
 from tracker.library.bibtex import item_dict as item_dict
 from tracker.library.bibtex import to_bibtex, to_json
+from tracker.library.opml import OpmlError, OpmlFollow, OpmlProblem, parse_opml, write_opml
 from tracker.models import (
     NO_FILTERS,
     Delivery,
@@ -278,6 +285,54 @@ class Tracker:
 
     def follows(self, reader: str | None = None) -> list[Follow]:
         return self.storage.follows(reader)
+
+    def import_opml(
+        self, reader: str | None, data: bytes, *, skip_invalid: bool = False, dry_run: bool = False
+    ) -> OpmlImport:
+        """Follow everything an OPML file lists, with its folders as groups, in one
+        transaction. Every outline is checked first: unless ``skip_invalid``, one that
+        cannot be followed stops the import with every problem listed (nothing changes)."""
+        name = self.settings.reader(reader).name
+        doc = parse_opml(data)
+        problems = [str(p) for p in doc.problems]
+        wanted: list[tuple[list[FollowSpec], tuple[str, ...]]] = []
+        for f in doc.follows:
+            try:
+                wanted.append((self._opml_specs(f), f.groups))
+            except UsageError as e:
+                problems.append(f"{f.kind.value} {f.value!r}: {e}")
+        if problems and not skip_invalid:
+            raise OpmlError(
+                f"nothing imported: {len(problems)} outline(s) cannot be followed "
+                "(--skip-invalid imports the rest)",
+                [OpmlProblem(None, p) for p in problems],
+            )
+        groups = len({g for _, gs in wanted for g in gs})
+        if dry_run:
+            have = {(f.kind, f.value) for f in self.storage.follows(name)}
+            known = sum(1 for specs, _ in wanted if (specs[0].kind, specs[0].value) in have)
+            return OpmlImport(len(wanted) - known, known, tuple(problems), groups)
+        added, known = self.storage.import_follows(name, wanted, self.clock())
+        return OpmlImport(added, known, tuple(problems), groups)
+
+    def _opml_specs(self, f: OpmlFollow) -> list[FollowSpec]:
+        if f.kind is not FollowKind.SCHOLAR:
+            return [follow_spec(f.kind, self.normalise_follow(f.kind, f.value), f.title)]
+        table = {
+            "name": f.value,
+            "arxiv": list(f.arxiv),
+            "orcid": list(f.orcid),
+            "openalex": list(f.openalex),
+            "feeds": list(f.feeds),
+        }
+        return scholar_specs(check_scholar(table, self.settings.field_map))
+
+    def export_opml(self, reader: str | None) -> bytes:
+        """A reader's follows as an OPML 2.0 file another feed reader can import; tracker
+        reads it back as the same follows, groups included."""
+        name = self.settings.reader(reader).name
+        follows = opml_follows(follow_summaries(self.storage, name))
+        return write_opml(follows, title=f"tracker: {name}", created=self.clock())
 
     def follow_summaries(self, reader: str | None = None) -> list[FollowSummary]:
         """Each follow once (a scholar with every source that serves them)."""

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from lxml import etree
 
-from tracker.errors import ParseError
+from tracker.errors import UsageError
 from tracker.models import FollowKind
 
 NS = "https://tracker.invalid/opml/1"  # attributes of tracker's own (an OPML 2.0 namespace)
@@ -73,7 +73,7 @@ class OpmlDocument:
     problems: tuple[OpmlProblem, ...]  # outlines that cannot become follows
 
 
-class OpmlError(ParseError):
+class OpmlError(UsageError):
     """The file is not OPML, or (``problems``) some of its outlines are unusable."""
 
     def __init__(self, message: str, problems: Sequence[OpmlProblem] = ()) -> None:

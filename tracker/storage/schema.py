@@ -103,6 +103,8 @@ follows = Table(
     Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
     Column("origin", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # folder paths from OPML ("Science/Machine learning"), separated by U+001F
+    Column("groups", Text, nullable=False, server_default=""),
     # a scholar is followed through several sources (ids, feeds, a name search)
     UniqueConstraint("reader", "kind", "value", "source_id"),
     Index(None, "source_id"),

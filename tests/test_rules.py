@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from tracker.digest.rules import Rule, RuleAction, RuleSet, check_rule
-from tracker.models import FollowKind, Item, ItemKind, Reason
+from tracker.digest.rules import RuleSet, check_rule
+from tracker.models import FollowKind, Item, ItemKind, Reason, Rule, RuleAction
 
 MUTE, MUST = RuleAction.MUTE, RuleAction.MUST
 WHEN = dt.datetime(2026, 12, 3, tzinfo=dt.UTC)

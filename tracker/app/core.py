@@ -35,6 +35,7 @@ from tracker.app.follows import (
 )
 from tracker.app.leader import Leadership
 from tracker.config import ScholarFollow, Settings, check_scholar, origin
+from tracker.digest.rules import check_rule
 from tracker.digest.service import DigestOutcome as DigestOutcome  # re-exported: see the docstring
 from tracker.digest.service import DigestService
 from tracker.digest.smtp import SmtpMailer
@@ -60,6 +61,7 @@ from tracker.models import (
     Follow,
     FollowKind,
     Item,
+    Rule,
     SearchFilters,
     SearchHit,
     SourceKind,
@@ -172,7 +174,9 @@ class Tracker:
     def sync_config_follows(self) -> None:
         """Make the database's config-origin follows match the config file."""
         now = self.clock()
-        dropped = self.storage.forget_readers([r.name for r in self.settings.readers])
+        names = [r.name for r in self.settings.readers]
+        dropped = self.storage.forget_readers(names)
+        self.storage.forget_rules(names)
         if dropped:
             log.info("follows of readers no longer configured removed count=%d", dropped)
         for reader in self.settings.readers:
@@ -184,6 +188,7 @@ class Tracker:
                 + [follow_spec(FollowKind.FEED, feed.url, feed.title) for feed in f.feeds]
             )
             self.storage.sync_follows(reader.name, specs, now, origin="config")
+            self.storage.sync_rules(reader.name, reader.rules, now)
             for s in f.scholars:
                 if s.variants or s.coauthors or s.categories:
                     self.storage.set_seeds(s.name, Seeds(s.variants, s.coauthors, s.categories))
@@ -285,6 +290,31 @@ class Tracker:
 
     def follows(self, reader: str | None = None) -> list[Follow]:
         return self.storage.follows(reader)
+
+    # --- mute and must rules ----------------------------------------------------------------
+
+    def rules(self, reader: str | None) -> list[Rule]:
+        return self.storage.rules(self.settings.reader(reader).name)
+
+    def add_rule(self, reader: str | None, rule: Rule) -> Rule:
+        """A mute or must rule of the reader's (checked like the config file's)."""
+        name = self.settings.reader(reader).name
+        problem = check_rule(rule)
+        if problem:
+            raise UsageError(problem)
+        if rule.category:
+            if not self.settings.field_map.knows_prefix(rule.category):
+                raise UsageError(f"unknown arXiv category or archive {rule.category!r}")
+            rule = replace(rule, category=self.settings.field_map.canonical(rule.category))
+        if rule.feed:
+            rule = replace(rule, feed=self.normalise_follow(FollowKind.FEED, rule.feed))
+        if rule.follow:
+            kind, value = rule.follow
+            rule = replace(rule, follow=(kind, self.normalise_follow(kind, value)))
+        return self.storage.add_rule(name, rule, self.clock())
+
+    def remove_rule(self, reader: str | None, rule_id: int) -> Rule:
+        return self.storage.remove_rule(self.settings.reader(reader).name, rule_id)
 
     def import_opml(
         self, reader: str | None, data: bytes, *, skip_invalid: bool = False, dry_run: bool = False

@@ -22,7 +22,7 @@ from tracker.cli.base import (
 )
 from tracker.config import ScholarFollow, check_scholar
 from tracker.errors import UsageError
-from tracker.models import FollowKind
+from tracker.models import FollowKind, Rule, RuleAction
 
 # --- follows --------------------------------------------------------------------------
 
@@ -253,6 +253,8 @@ def follows(ctx: click.Context, reader: str | None, as_json: bool) -> None:
     state = ctx.ensure_object(State)
     with state.tracker() as t:
         rows = t.follow_summaries(reader)
+        names = [t.settings.reader(reader).name] if reader else [r.name for r in t.settings.readers]
+        rules = [(name, rule) for name in names for rule in t.rules(name)]
     if as_json:
         click.echo(
             json.dumps(
@@ -266,6 +268,16 @@ def follows(ctx: click.Context, reader: str | None, as_json: bool) -> None:
                         sources=[dict(kind=s.kind.value, value=s.value) for s in f.sources],
                     )
                     for f in rows
+                ]
+                + [
+                    dict(
+                        reader=name,
+                        kind="rule",
+                        id=rule.id,
+                        rule=rule.describe(),
+                        origin=rule.origin,
+                    )
+                    for name, rule in rules
                 ],
                 indent=2,
             )
@@ -276,6 +288,8 @@ def follows(ctx: click.Context, reader: str | None, as_json: bool) -> None:
         click.echo(f"{f.reader:<12} {f.kind.value:<9} {f.value}  [{f.origin}]{groups}")
         if f.kind is FollowKind.SCHOLAR:  # who they are: every id and feed followed
             click.echo(f"{'':<23}" + " · ".join(describe_source(s) for s in f.sources))
+    for name, rule in rules:
+        click.echo(f"{name:<12} rule {rule.id:<4} {rule.describe()}  [{rule.origin}]")
 
 
 @follows.command("import")
@@ -325,3 +339,73 @@ def follows_export(state: State, reader: str | None, output: str | None) -> None
         return
     _write_file(target, data, "--output")
     click.echo(f"wrote {target}", err=True)
+
+
+# --- mute and must rules ---------------------------------------------------------------
+
+
+@main.command()
+@click.argument("text", required=False)
+@click.option("--author", help="Mute a person (any spelling of the name).")
+@click.option("--category", help="Mute papers listed in a category or archive (cs.CV, astro-ph).")
+@click.option("--feed", help="Mute what a feed brings (unless another follow brings it too).")
+@click.option("--search", "in_search", is_flag=True, help="Hide it from your searches too.")
+@click.option("--reader")
+@pass_state
+@_errors
+def mute(
+    state: State,
+    text: str | None,
+    author: str | None,
+    category: str | None,
+    feed: str | None,
+    in_search: bool,
+    reader: str | None,
+) -> None:
+    """Keep items out of your digest: a text in the search syntax, or an author,
+    category or feed.
+
+    \b
+    tracker mute '"prompt engineering" OR benchmark*'
+    tracker mute --author "Jane Doe"
+    tracker mute --category cs.CV          # cs.CV papers cross-listed to what you follow
+    tracker mute --feed https://example.org/feed.xml --search
+    """
+    rule = Rule(
+        RuleAction.MUTE, text=text, author=author, category=category, feed=feed, search=in_search
+    )
+    with state.tracker() as t:
+        stored = t.add_rule(reader, rule)
+    click.echo(f"rule {stored.id}: {stored.describe()}")
+
+
+@main.command()
+@click.argument("kind", type=KINDS)
+@click.argument("value")
+@click.argument("text")
+@click.option("--reader")
+@pass_state
+@_errors
+def must(state: State, kind: str, value: str, text: str, reader: str | None) -> None:
+    """Narrow a noisy follow: what it brings must match TEXT (the search syntax).
+
+    \b
+    tracker must query diffusion 'inverse problem* OR "image restoration"'
+    tracker must category cs.LG 'title:(theory OR bound*)'
+    """
+    rule = Rule(RuleAction.MUST, text=text, follow=(FollowKind(kind), value))
+    with state.tracker() as t:
+        stored = t.add_rule(reader, rule)
+    click.echo(f"rule {stored.id}: {stored.describe()}")
+
+
+@main.command()
+@click.argument("rule_id", type=int)
+@click.option("--reader")
+@pass_state
+@_errors
+def unmute(state: State, rule_id: int, reader: str | None) -> None:
+    """Remove a mute or must rule (its number is in `tracker follows`)."""
+    with state.tracker() as t:
+        gone = t.remove_rule(reader, rule_id)
+    click.echo(f"removed rule {rule_id}: {gone.describe()}")

@@ -15,6 +15,7 @@ from tracker.storage.fieldstats import FieldStatsMixin
 from tracker.storage.items import IngestReport
 from tracker.storage.locks import LocksMixin, NamedLock
 from tracker.storage.pacing import PacingMixin
+from tracker.storage.rules import RulesMixin
 from tracker.storage.scholars import ScholarsMixin, ScholarSummary, Seeds
 from tracker.storage.search import SearchMixin
 from tracker.storage.sources import FollowSpec
@@ -45,6 +46,7 @@ class Storage(
     ClaimsMixin,
     PacingMixin,
     LocksMixin,
+    RulesMixin,
 ):
     """Everything tracker keeps, behind intent-named methods."""
 

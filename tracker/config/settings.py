@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from tracker.fields.mapping import FieldMap
+from tracker.models import Rule
 
 ARXIV_MIN_INTERVAL = 3.0  # arXiv's terms of use: one request every three seconds
 ALL_DAYS = frozenset(range(7))
@@ -143,6 +144,7 @@ class ReaderSettings:
     days: frozenset[int] = ALL_DAYS  # local weekdays with a digest (Monday is 0)
     arxiv_days: bool = False  # only days after arXiv published a new listing
     when_empty: str = "note"  # on a day with nothing new: "note" or "skip"
+    rules: tuple[Rule, ...] = ()  # mute and must rules of the config file
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:

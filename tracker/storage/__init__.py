@@ -16,6 +16,7 @@ from tracker.storage.fieldstats import FieldStatsMixin
 from tracker.storage.items import IngestReport
 from tracker.storage.locks import LocksMixin, NamedLock
 from tracker.storage.pacing import PacingMixin
+from tracker.storage.rules import RulesMixin
 from tracker.storage.saved import SavedMixin
 from tracker.storage.scholars import ScholarsMixin, ScholarSummary, Seeds
 from tracker.storage.search import SearchMixin
@@ -49,6 +50,7 @@ class Storage(
     LocksMixin,
     SavedMixin,
     AccountsMixin,
+    RulesMixin,
 ):
     """Everything tracker keeps, behind intent-named methods."""
 

@@ -70,6 +70,10 @@ def test_a_wheel_install_checks_a_config_without_a_fields_file(tmp_path: Path) -
         "tracker/storage/migrations/env.py",
         "tracker/storage/migrations/script.py.mako",
         "tracker/storage/migrations/versions/0001_initial.py",
+        "tracker/web/templates/base.html",
+        "tracker/web/templates/digest.html",
+        "tracker/web/static/style.css",
+        "tracker/web/static/app.js",
     ):
         assert needed in names, needed
     assert not [n for n in names if n.startswith(("tests/", "config/", "bench/"))]

@@ -2,7 +2,7 @@
 digest's rising phrases.
 
 Revision ID: reading_1
-Revises: 0003
+Revises: features_1
 Create Date: 2026-12-03
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "reading_1"
-down_revision = "0003"
+down_revision = "features_1"
 branch_labels = None
 depends_on = None
 

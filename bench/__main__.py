@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from bench import backfill, digest, fields, ingest, scholars, search, workers
+from bench import backfill, digest, fields, ingest, scholars, search, versus_reader, workers
 
 SIZES = {
     "small": {"ingest": 20, "search": [10_000], "digest": 1_000, "scholars": 0.05, "fields": 8},
@@ -28,6 +28,7 @@ SIZES = {
     },
 }
 BACKFILL = {"small": 5_000, "medium": 100_000, "large": 1_000_000}  # OAI records harvested
+VERSUS_READER = {"small": 20, "medium": 200, "large": 2_000}  # feeds of 50 entries
 WORKERS = {"small": (200, 3), "medium": (1_000, 2), "large": (1_000, 3)}  # feeds, rounds
 
 
@@ -36,7 +37,16 @@ def main() -> None:
     parser.add_argument("--size", choices=list(SIZES), default="medium")
     parser.add_argument(
         "--only",
-        choices=["ingest", "search", "digest", "scholars", "fields", "backfill", "workers"],
+        choices=[
+            "ingest",
+            "search",
+            "digest",
+            "scholars",
+            "fields",
+            "backfill",
+            "workers",
+            "ingest-vs-reader",
+        ],
     )
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="keep the search databases in DIR and reuse them"
@@ -47,6 +57,12 @@ def main() -> None:
         default="sqlite",
         help="database for the search benchmark (postgresql: the server named by "
         "TRACKER_TEST_POSTGRESQL)",
+    )
+    parser.add_argument(
+        "--reader-python",
+        metavar="PYTHON",
+        help="a Python that has reader installed, for ingest-vs-reader "
+        "(default: TRACKER_BENCH_READER_PYTHON, else this one if it has reader)",
     )
     args = parser.parse_args()
     size = SIZES[args.size]
@@ -77,6 +93,11 @@ def main() -> None:
     if args.only in (None, "workers"):
         results["workers"] = workers.run(*WORKERS[args.size])
         print(json.dumps({"workers": results["workers"]}, indent=2), flush=True)
+    if args.only in (None, "ingest-vs-reader"):
+        results["ingest-vs-reader"] = versus_reader.run(
+            VERSUS_READER[args.size], args.reader_python
+        )
+        print(json.dumps({"ingest-vs-reader": results["ingest-vs-reader"]}, indent=2), flush=True)
     print(f"done in {time.perf_counter() - started:.0f}s")
 
 

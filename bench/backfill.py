@@ -156,7 +156,7 @@ def harvest(url: str, folder: str, tenth_pages: int) -> dict[str, Any]:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     started = time.perf_counter()
-    report = tracker.fetch.backfill("cs", since=dt.date(2024, 1, 1), progress=progress)
+    report = tracker.backfill("cs", since=dt.date(2024, 1, 1), progress=progress)
     seconds = time.perf_counter() - started
     done.set()
     sampler.join()

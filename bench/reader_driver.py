@@ -6,10 +6,11 @@ only reader and the standard library.
 
     python bench/reader_driver.py DB URLS_FILE --workers 8
 
-adds every URL of ``URLS_FILE`` (one per line) to a fresh reader database, updates every
-feed once (the first update: every feed new), then once more (nothing changed;
-``scheduled=False``: every feed, due or not, as tracker's ``fetch --all``), and prints one JSON object: entries stored, seconds and CPU seconds of each update, RSS
-before the first update and at its peak.
+adds every URL of ``URLS_FILE`` (one per line) to a fresh reader database, updates
+every feed once (the first update: every feed new), then once more (nothing changed;
+``scheduled=False``: every feed, due or not, as tracker's ``fetch --all``), and prints
+one JSON object: entries stored, seconds and CPU seconds of each update, RSS before the
+first update and at its peak.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def main() -> None:
     parser.add_argument("urls")
     parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
-    from reader import make_reader  # noqa: PLC0415 (timed with the start-up)
+    from reader import make_reader  # here: timed with the start-up
 
     with open(args.urls, encoding="utf-8") as f:
         urls = [line.strip() for line in f if line.strip()]

@@ -69,7 +69,6 @@ def tracker_driver(folder: str, urls_file: str) -> None:
     import resource
 
     from bench.reader_driver import _cpu, _rss
-
     from tracker.app.core import follow_spec, make_tracker  # timed with the start-up
     from tracker.models import FollowKind
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -169,15 +170,20 @@ def rows(storage: Storage, table: sa.Table, *where: Any) -> list[sa.Row[Any]]:
 
 
 def _not_fts(name: str | None, type_: str, _parent: object) -> bool:
-    """The full-text structures (SQLite's FTS5 tables, PostgreSQL's tsvector column and
-    its index) are created by the migrations only."""
+    """The search structures (SQLite's FTS5 tables, PostgreSQL's tsvector column and
+    its index, the expression index on the date searches filter by) are created by the
+    migrations only."""
     if type_ == "table" and name is not None and name.startswith("items_fts"):
         return False
-    return not (type_ in ("column", "index") and name in ("search", "ix_items_search"))
+    return not (
+        type_ in ("column", "index") and name in ("search", "ix_items_search", "ix_items_dated")
+    )
 
 
 def schema_differences(storage: Storage, metadata: sa.MetaData) -> list[Any]:
-    with storage.engine.connect() as conn:
+    with storage.engine.connect() as conn, warnings.catch_warnings():
+        # SQLAlchemy cannot reflect SQLite's expression index (ix_items_dated): skipped
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based")
         context = MigrationContext.configure(
             conn, opts={"include_name": _not_fts, "compare_type": True}
         )

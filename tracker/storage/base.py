@@ -23,7 +23,7 @@ from tracker.errors import StorageError
 from tracker.storage import schema
 
 log = logging.getLogger(__name__)
-HEAD_REVISION = "0003"
+HEAD_REVISION = "perf_1"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

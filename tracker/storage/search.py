@@ -282,6 +282,8 @@ class SearchMixin(ItemsMixin):
         if parsed is None and author is None:
             return self._filtered(conn, filters, limit, offset)
         where, params = _sql_filters(filters, with_tags=True, dialect=self.dialect)
+        dated = SearchFilters(since=filters.since, until=filters.until)
+        dated_where = _sql_filters(dated, with_tags=True, dialect=self.dialect)[0]
         return rank_postgresql(
             conn,
             parsed,
@@ -293,6 +295,7 @@ class SearchMixin(ItemsMixin):
             exact_limit=EXACT_LIMIT,
             broad_window=BROAD_WINDOW,
             common=COMMON_TERM,
+            dated=dated_where,
         )
 
     def _date_span(self, conn: Connection) -> tuple[dt.date, dt.date] | None:

@@ -33,8 +33,12 @@ def snippet(text: str, words: Sequence[str], width: int = 24) -> str:
     if not tokens:
         return ""
     stems = tuple(s for s in {_stem(w) for w in words if w} if s)
+    whole = fold(text)
+    if not any(stem in whole for stem in stems):  # no word starts with a stem: nothing to mark
+        end = min(len(tokens), width)
+        return " ".join(tokens[:end]) + (ELLIPSIS if end < len(tokens) else "")
     # Folding keeps whitespace where it was, so the folded words line up with the words.
-    folded = fold(text).split()
+    folded = whole.split()
     if len(folded) != len(tokens):
         folded = [fold(t) for t in tokens]
 

@@ -23,7 +23,10 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-DATED = "CREATE INDEX IF NOT EXISTS ix_items_dated ON items ((COALESCE(published_at, first_seen_at)), id)"
+DATED = (
+    "CREATE INDEX IF NOT EXISTS ix_items_dated ON items "
+    "((COALESCE(published_at, first_seen_at)), id)"
+)
 COLUMNS = "title, authors, summary, tags"
 TRIGGERS = [
     f"""CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN

@@ -55,8 +55,8 @@ def main() -> None:
         "--backend",
         choices=["sqlite", "postgresql"],
         default="sqlite",
-        help="database for the search benchmark (postgresql: the server named by "
-        "TRACKER_TEST_POSTGRESQL)",
+        help="database for the search and backfill benchmarks (postgresql: the server named "
+        "by TRACKER_TEST_POSTGRESQL)",
     )
     parser.add_argument(
         "--reader-python",
@@ -88,7 +88,7 @@ def main() -> None:
         results["fields"] = fields.run(size["fields"])  # type: ignore[arg-type]
         print(json.dumps({"fields": results["fields"]}, indent=2), flush=True)
     if args.only in (None, "backfill"):
-        results["backfill"] = backfill.run(BACKFILL[args.size])
+        results["backfill"] = backfill.run(BACKFILL[args.size], args.backend)
         print(json.dumps({"backfill": results["backfill"]}, indent=2), flush=True)
     if args.only in (None, "workers"):
         results["workers"] = workers.run(*WORKERS[args.size])

@@ -46,9 +46,12 @@ def _newest_in_bands(
     conn: Connection, conditions: str, params: dict[str, Any], need: int, estimate: float
 ) -> list[int]:
     """Matching ids, newest first, until ``need`` are found (or all there are). The id
-    range is read in bands from the newest id down, each band four times wider than the
-    last, each through the GIN index and the id range together (a bitmap AND), so the
-    rows fetched are about the rows wanted, however common the words."""
+    range is read in bands from the newest id down, each through the GIN index and the
+    id range together (a bitmap AND), so the rows fetched are about the rows wanted,
+    however common the words. Each band is as wide as the matches seen so far say the
+    rest needs (a quarter more), between the last band's width and four times it: a
+    phrase or a column restriction is checked row by row, and a band four times too
+    wide would check four times the rows."""
     top = conn.scalar(text("SELECT max(id) FROM items")) or 0
     width = max(2000, int(2 * need * top / max(estimate, 1.0)))
     found: list[int] = []
@@ -61,7 +64,9 @@ def _newest_in_bands(
                 dict(params, low=low, high=high),
             )
             found += sorted((r.id for r in rows), reverse=True)
-            high, width = low, width * 4
+            density = len(found) / max(top - low, 1)
+            wanted = int(1.25 * (need - len(found)) / density) if density else 4 * width
+            high, width = low, min(max(wanted, width), 4 * width)
     return found
 
 

@@ -257,7 +257,11 @@ class SearchMixin(ItemsMixin):
         window, older = recent[:BROAD_WINDOW], recent[BROAD_WINDOW:]
         first: list[int] = []
         if parsed is not None and window:
-            title = f"({{title}} : ({parsed.fts5()})) AND {match}"
+            title = f"{{title}} : ({parsed.fts5()})"
+            if parsed.excludes() or author or tags:
+                # A title match is a match of the whole query only without exclusions
+                # (the excluded word may be in the abstract) and other conditions.
+                title = f"({title}) AND {match}"
             floor = window[-1] if len(window) == BROAD_WINDOW else 0
             first = newest(
                 title,

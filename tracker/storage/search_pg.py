@@ -153,17 +153,12 @@ def rank_postgresql(
         if len(recent) <= exact_limit:
             return _ranked(conn, recent, params, limit, offset)
     elif estimate <= max(3 * rare, 4 * common):
-        # Few matches (the usual case for a rare word): the bitmap scan stops early and
-        # these are all of them. Otherwise read the newest in bands.
-        with _plan(conn, seqscan=False, indexscan=False):
-            found = conn.execute(
-                text(f"SELECT id FROM items WHERE {conditions} LIMIT :n"),
-                dict(params, n=exact_limit + 1),
-            )
-            recent = sorted((r.id for r in found), reverse=True)
-        if len(recent) > exact_limit:
-            recent = _newest_in_bands(conn, conditions, params, need, estimate)
-        else:
+        # The newest in bands, from the newest id down: for a rare word the first band
+        # spans every id and these are all the matches; for a phrase or a column
+        # restriction (checked row by row) only the newest rows are checked. (Asking
+        # for any 301 matches first read the oldest, and then the newest again.)
+        recent = _newest_in_bands(conn, conditions, params, need, estimate)
+        if len(recent) <= exact_limit:
             return _ranked(conn, recent, params, limit, offset)
     else:
         with _plan(conn, seqscan=False, bitmapscan=False):

@@ -3,8 +3,10 @@
 small (CI: proves they still work): 1k entries, 10k papers, 1k digest candidates;
 medium: 10k entries, 100k papers, 5k digest candidates; large: 100k entries, 100k and 1M
 papers; backfill harvests 5k, 100k and 1M OAI-PMH records; workers fetches 200 and 1k
-feeds with 1, 2 and 4 worker processes (PostgreSQL). Every figure is also given as a
-ratio to a baseline measured in the same run.
+feeds with 1, 2 and 4 worker processes (PostgreSQL); ingest-vs-reader fetches 1k, 10k
+and 100k entries with tracker and with lemon24/reader (when a Python with reader is
+given). Every figure is also given as a ratio to a baseline measured in the same run.
+Search before and after a change: ``python -m bench.search_ab``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 digest's rising phrases.
 
 Revision ID: reading_1
-Revises: features_1
+Revises: perf_1
 Create Date: 2026-12-03
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "reading_1"
-down_revision = "features_1"
+down_revision = "perf_1"
 branch_labels = None
 depends_on = None
 

@@ -51,18 +51,19 @@ def upgrade() -> None:
         sa.Column("imported_at", TS, nullable=False),
         sa.UniqueConstraint("reader", "key", name="uq_library_entries_reader_key"),
     )
-    with op.batch_alter_table("digest_items") as batch:
-        batch.add_column(sa.Column("score", sa.Float))
-        batch.add_column(sa.Column("note", sa.Text))
-    with op.batch_alter_table("digests") as batch:
-        batch.add_column(sa.Column("rising", sa.Text))
+    # Plain ADD/DROP COLUMN (SQLite 3.35+ has both): a batch would copy the tables,
+    # and reflecting them trips over the expression index perf_1 put on items.
+    op.add_column("digest_items", sa.Column("score", sa.Float))
+    op.add_column("digest_items", sa.Column("note", sa.Text))
+    op.add_column("digests", sa.Column("rising", sa.Text))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("digests") as batch:
-        batch.drop_column("rising")
-    with op.batch_alter_table("digest_items") as batch:
-        batch.drop_column("note")
-        batch.drop_column("score")
+    for table, column in (
+        ("digests", "rising"),
+        ("digest_items", "note"),
+        ("digest_items", "score"),
+    ):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     op.drop_table("library_entries")
     op.drop_table("ratings")

@@ -9,7 +9,6 @@ client, clock and pacing gate.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,7 +30,7 @@ from tracker.fetch.attribution import Candidate, candidates
 from tracker.fetch.backfill import Backfill, BackfillReport, Harvest
 from tracker.fetch.claims import new_worker_id
 from tracker.fetch.cycle import CycleReport, Ingestor, Progress
-from tracker.fields.evaluate import Evaluation
+from tracker.fields.evaluate import MIN_SUPPORT, Evaluation
 from tracker.fields.service import Explanation, FieldCount, FieldService, TrainReport
 from tracker.ids import canonical_url
 from tracker.library.bibtex import to_bibtex, to_json
@@ -261,7 +260,7 @@ class Tracker:
             raise UsageError(f"--prefix: expected one of {', '.join(PREFIXES)}, got {prefix!r}")
         if since and until and since > until:
             raise UsageError(f"--from {since} is after --until {until}")
-        job = Backfill(self.storage, self.oai, tag=self.fields.tag, clock=self.clock)
+        job = Backfill(self.storage, self.oai, pretag=self.fields.pretag, clock=self.clock)
         return job.run(Harvest(set_spec, since, until, prefix), progress)
 
     def status(self) -> list[SourceStatus]:
@@ -356,6 +355,12 @@ class Tracker:
 
     # --- fields -------------------------------------------------------------------------
 
+    def sync_fields(self) -> tuple[int, int]:
+        """Re-tag what the field mapping or a new model made out of date (items
+        re-tagged for each); ``tracker fields`` and the worker's leader call it, other
+        commands leave the database as it is."""
+        return self.fields.sync()
+
     def field_counts(self) -> list[FieldCount]:
         return self.fields.counts()
 
@@ -373,8 +378,19 @@ class Tracker:
     def ensure_field_model(self) -> TrainReport | None:
         return self.fields.ensure_model()
 
-    def evaluate_fields(self, data: Path | None = None, split: str = "time") -> Evaluation:
-        return self.fields.evaluate(data, split=split)
+    def evaluate_fields(
+        self,
+        data: Path | None = None,
+        split: str = "time",
+        *,
+        stored: Sequence[Path] = (),
+        test: Path | None = None,
+        model: str | None = None,
+        min_support: int = MIN_SUPPORT,
+    ) -> Evaluation:
+        return self.fields.evaluate(
+            data, split=split, stored=stored, test=test, model=model, min_support=min_support
+        )
 
     # --- search, saving, export ---------------------------------------------------------
 
@@ -410,10 +426,6 @@ class Tracker:
         if fmt == "json":
             return to_json(items)
         raise UsageError(f"unknown export format {fmt!r} (use bibtex or json)")
-
-
-def _field_map_hash(settings: Settings) -> str:
-    return hashlib.sha256(settings.fields_file.read_bytes()).hexdigest()
 
 
 def make_tracker(
@@ -492,7 +504,7 @@ def make_tracker(
             settings,
             clock,
             OpenAlexClient(fetcher, url=settings.openalex.url, mailto=settings.openalex.mailto),
-            tag=fields.tag,
+            pretag=fields.pretag,
             worker_id=worker_id,
         ),
         clock,
@@ -507,13 +519,7 @@ def make_tracker(
     try:
         if sync_follows:
             tracker.sync_config_follows()
-        mapping = _field_map_hash(settings)
-        if storage.get_meta("field_map") != mapping:
-            count = storage.retag(fields.tag)
-            storage.set_meta("field_map", mapping)
-            if count:
-                log.info("fields recomputed after the mapping changed items=%d", count)
-        fields.sync()
+        fields.start()
     except Exception:
         tracker.close()
         raise

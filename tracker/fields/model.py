@@ -266,7 +266,7 @@ def stored_priors(
         return {}
     share = weighting.prior_share
     uniform = (1 - share) / len(labels)
-    return {name: round(share * counts[name] / total + uniform, 6) for name in labels}
+    return {name: round(share * counts[name] / total + uniform, 9) for name in labels}
 
 
 # --- fitting ---------------------------------------------------------------------------------

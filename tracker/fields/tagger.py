@@ -51,8 +51,9 @@ class Predictor(Protocol):
 
 
 def distinct_words(terms: Iterable[str]) -> int:
-    """How many different words the terms (words and word pairs) are made of."""
-    return len({word for term in terms for word in term.split()})
+    """How many different single words are among the terms (word pairs do not count:
+    "genetic improvement" is the word "genetic" again, with a common one)."""
+    return len({term for term in terms if " " not in term.strip()})
 
 
 @dataclass(frozen=True)

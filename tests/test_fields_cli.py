@@ -116,16 +116,82 @@ def test_cold_start_tagging_explain_train_and_eval(config: Path, small_jsonl: Pa
     assert trained.exit_code == 0, trained.output
     assert re.match(r"trained fields-v2 on [\d,]+ papers \(database [\d,]+, ", trained.output)
     assert re.search(r"re-tagged [\d,]+ items without categories", trained.output)
+    assert re.search(r"fields shown from probability 0\.\d\d", trained.output)
 
     evaluated = run(config, "fields", "eval")
     assert evaluated.exit_code == 0, evaluated.output
-    assert re.search(r"^groups +\d+ +0\.\d{3} +0\.\d{3}$", evaluated.output, re.MULTILINE)
+    assert re.search(r"^groups +\d+ +0\.\d{3} +0\.\d{3} ", evaluated.output, re.MULTILINE)
     assert "Computer Science fields" in evaluated.output
     as_json = json.loads(run(config, "fields", "eval", "--data", str(small_jsonl), "--json").output)
     assert as_json["n_test"] > 0 and 0 < as_json["groups"]["accuracy"] <= 1
 
     missing = run(config, "fields", "explain", "2411.99999")
     assert missing.exit_code == 1 and "no stored item" in missing.output
+
+
+def test_eval_scores_existing_models_and_installations(
+    config: Path, small_jsonl: Path, tmp_path: Path
+) -> None:
+    assert run(config, "fields", "train").exit_code == 0
+    half = small_jsonl.read_text().splitlines()
+    older, newer = tmp_path / "older.jsonl", tmp_path / "newer.jsonl"
+    older.write_text("\n".join(half[::2]) + "\n")
+    newer.write_text("\n".join(half[1::2]) + "\n")
+
+    # an existing model, by version, by path and as "current": no training
+    by_version = run(config, "fields", "eval", "--model", "1", "--test", str(newer))
+    assert by_version.exit_code == 0, by_version.output
+    assert by_version.output.startswith("model fields-v1 (")
+    assert "top-2" in by_version.output and "classes" in by_version.output
+    assert re.search(
+        r"^shown \(best field at or above the threshold 0\.\d\d\): ", by_version.output, re.M
+    )
+    manifest = config.parent / "data" / "models" / "fields-v1.json"
+    by_path = run(config, "fields", "eval", "--model", str(manifest), "--data", str(newer))
+    assert by_path.output == by_version.output
+    current = json.loads(
+        run(config, "fields", "eval", "--model", "current", "--test", str(newer), "--json").output
+    )
+    assert current["split"] == "model" and current["model"] == "fields-v1"
+    assert current["focus"]["top2"] >= current["focus"]["accuracy"]
+    assert all(f["field"].startswith("Computer Science > ") for f in current["per_field"])
+    wide = json.loads(
+        run(
+            config,
+            "fields",
+            "eval",
+            "--model",
+            "1",
+            "--test",
+            str(newer),
+            "--min-support",
+            "1",
+            "--json",
+        ).output
+    )
+    assert wide["min_support"] == 1 and wide["focus"]["labels"] >= current["focus"]["labels"]
+
+    # an installation: cold start plus stored days, tested on a newer file
+    given = json.loads(
+        run(
+            config,
+            "fields",
+            "eval",
+            "--data",
+            str(small_jsonl),
+            "--stored",
+            str(older),
+            "--test",
+            str(newer),
+            "--json",
+        ).output
+    )
+    assert given["split"] == "given" and given["n_test"] > 0
+    assert given["n_stored"] > 0  # the stored file's papers, less those tested on
+    assert given["n_train"] + given["n_test"] <= len(half)
+
+    bad = run(config, "fields", "eval", "--model", "7", "--test", str(newer))
+    assert bad.exit_code == 1 and "no field model version 7" in bad.output
 
 
 def test_training_without_papers_is_a_clear_error(server: FixtureServer, tmp_path: Path) -> None:

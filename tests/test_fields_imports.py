@@ -40,6 +40,7 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["db", "status"],
         ["fields"],  # the list: no model yet, nothing to classify
     ],
+    ids=" ".join,
 )
 def test_commands_that_do_not_classify_stay_light(config: Path, args: list[str]) -> None:
     done = subprocess.run(

@@ -160,10 +160,13 @@ class FieldService:
         return hashlib.sha256(self.settings.fields_file.read_bytes()).hexdigest()
 
     def start(self) -> None:
-        """At every start: a new database records the mapping its fields will come
-        from. Nothing is re-tagged here (see ``sync``)."""
+        """At every start: a new database records the mapping and the model its fields
+        will come from. Nothing is re-tagged here (see ``sync``)."""
         if self.storage.get_meta(MAP_KEY) is None:
             self.storage.set_meta(MAP_KEY, self._mapping_digest())
+        if self.storage.get_meta(META_KEY) is None:
+            info = self.store.usable()
+            self.storage.set_meta(META_KEY, str(info.version) if info else "none")
 
     def sync(self) -> tuple[int, int]:
         """Re-tag what is out of date: every item if the field mapping changed since

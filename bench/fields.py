@@ -258,7 +258,7 @@ def run(every: int, *, large: bool = False) -> dict[str, Any]:
 
 def _time_split(fmap: FieldMap, found: Sequence[Example]) -> dict[str, Any]:
     older, newer = time_split(found)
-    model, _ = cached_train(older, fmap, model_code.COLD_START)
+    model, _ = cached_train(older, fmap)
     ev = score(model, newer)
     print("\n== time split 80/20")
     for line in report_lines(ev)[:20]:

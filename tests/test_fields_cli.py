@@ -102,7 +102,10 @@ def test_cold_start_tagging_explain_train_and_eval(config: Path, small_jsonl: Pa
     explained = [run(config, "fields", "explain", str(n)).output for n in post_ids(config)[:4]]
     by_model = [text for text in explained if " model: predicted by fields-v1" in text]
     assert by_model, explained[:3]
-    assert "model fields-v1 (predictions, from title and abstract):" in by_model[0]
+    assert (
+        "model fields-v1 (predictions, from title and abstract; it gives a field from 0."
+        in (by_model[0])
+    )
     assert "words: " in by_model[0]
 
     # an arXiv paper: its categories decide; the model gives a second opinion
@@ -110,7 +113,7 @@ def test_cold_start_tagging_explain_train_and_eval(config: Path, small_jsonl: Pa
     paper = run(config, "fields", "explain", found[0]["arxiv_id"])
     assert paper.exit_code == 0
     assert "category: from category cs.AR" in paper.output
-    assert "(second opinion, from title and abstract)" in paper.output
+    assert "(second opinion, from title and abstract; " in paper.output
 
     trained = run(config, "fields", "train")
     assert trained.exit_code == 0, trained.output
@@ -208,6 +211,8 @@ def test_config_mistakes_in_fields_and_cross_domain_settings(
 [fields]
 training_data = "nowhere"
 min_papers = 0
+stored_weight = 0.5
+stored_priors = 2
 
 [digest]
 cross_domain_items = -1
@@ -220,6 +225,8 @@ cross_domain_fields = ["Computer Science > Sytems", "Physics"]
     problems = "\n".join(e.value.problems)
     assert "fields.training_data" in problems and "does not exist" in problems
     assert "fields.min_papers: expected a positive number" in problems
+    assert "fields.stored_weight: expected a number from 1" in problems
+    assert "fields.stored_priors: expected a share from 0" in problems
     assert "digest.cross_domain_items: expected 0 or more" in problems
     assert "'Computer Science > Sytems' (did you mean 'Computer Science > Systems'?)" in problems
     assert "'Physics'" not in problems  # a group is fine

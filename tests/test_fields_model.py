@@ -16,9 +16,9 @@ from tests.test_fields_mapping import FIELDS_FILE
 from tracker.errors import ModelError
 from tracker.fields.mapping import MAX_KEYWORD_CONFIDENCE, FieldMap, keyword_confidence
 from tracker.fields.model import (
-    COLD_START,
     DEFAULT_THRESHOLD,
     MIN_PRIOR_PAPERS,
+    WEIGHTING,
     Example,
     Weighting,
     choose_threshold,
@@ -70,9 +70,11 @@ def test_stored_papers_weigh_more_the_newer_they_are(
     assert math.isclose(weights[1], expected, rel_tol=1e-9, abs_tol=1e-9)
 
 
-def test_cold_start_weighting_is_uniform() -> None:
+def test_the_default_weighting_is_neutral() -> None:
     found = [ex("a", SYS), ex("b", NLP, DAY - dt.timedelta(days=30)), ex("c", GEN, stored=False)]
-    assert example_weights(found, COLD_START) == [1.0, 1.0, 1.0]
+    assert example_weights(found, WEIGHTING) == [1.0, 1.0, 1.0]
+    many = [ex(f"s{n}", SYS) for n in range(MIN_PRIOR_PAPERS * 2)]
+    assert stored_priors(many, (SYS, NLP), WEIGHTING) == {}
 
 
 def test_priors_come_from_the_stored_papers_mixed_with_a_uniform_share() -> None:

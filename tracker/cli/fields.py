@@ -96,7 +96,7 @@ def fields_explain(state: State, ref: str) -> None:
     click.echo(ident.strip())
     click.echo("")
     if not item.fields:
-        click.echo("no fields: no categories, and neither the model nor a keyword rule was sure")
+        click.echo("no fields: no categories, the model abstained and no keyword matched")
     for tag in item.fields:
         why = {
             "category": f"from category {tag.basis}",
@@ -104,7 +104,7 @@ def fields_explain(state: State, ref: str) -> None:
             + (f" from the words {tag.basis.split(':', 1)[1].strip()}" if ":" in tag.basis else ""),
             "keyword": f"keyword rules matched: {tag.basis}",
         }.get(tag.origin, tag.basis)
-        shown = "" if tag.confidence >= CONFIDENT else "  (not confident: not in digests)"
+        shown = "" if tag.confidence >= CONFIDENT else "  (a hint: not in digests)"
         click.echo(f"  {tag.field}  {tag.confidence:.2f}  {tag.origin}: {why}{shown}")
     for code, canonical, name in ex.categories:
         if code != canonical:
@@ -115,7 +115,10 @@ def fields_explain(state: State, ref: str) -> None:
         return
     role = "second opinion" if item.categories else "predictions"
     click.echo("")
-    click.echo(f"model {ex.model.name} ({role}, from title and abstract):")
+    click.echo(
+        f"model {ex.model.name} ({role}, from title and abstract; it gives a field from "
+        f"{ex.model.threshold:.2f} with two words of evidence, else none):"
+    )
     for name, p in ex.predictions:
         words = ", ".join(ex.terms.get(name, ()))
         click.echo(f"  {p:.2f}  {name}" + (f"  · words: {words}" if words else ""))

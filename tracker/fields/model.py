@@ -8,12 +8,12 @@ cross-listed field, and every keyword phrase of ``config/fields.toml`` is a
 one-phrase example of its field, so words newer than the training papers still
 point somewhere.
 
-What the reader's own installation has stored counts most (``Weighting``):
+What the reader's own installation has stored can count more (``Weighting``):
 
-- a stored paper weighs ``stored`` times a cold-start one (the metadata files of
-  ``[fields] training_data``), less the older it is than the newest stored paper
-  (halved every ``half_life_days``, never below a cold-start paper);
-- the fields' prior probabilities are re-estimated from the stored papers (their
+- a stored paper can weigh ``stored`` times a cold-start one (the metadata files
+  of ``[fields] training_data``), less the older it is than the newest stored paper
+  (the extra weight halves every ``half_life_days``; never below a cold-start paper);
+- the fields' prior probabilities can be re-estimated from the stored papers (their
   primary fields, mixed with a uniform share so that no field is ruled out) and
   added to the SVM's scores as log-priors: the SVM is trained balanced, so the
   priors say how common each field is where this model is used.
@@ -73,17 +73,19 @@ MIN_PRIOR_PAPERS = 100  # stored papers before priors are re-estimated from them
 
 @dataclass(frozen=True, slots=True)
 class Weighting:
-    """How much the installation's stored papers count (chosen on older recorded
-    days only; see the README's evaluation)."""
+    """How much the installation's stored papers count: ``[fields] stored_weight``
+    and ``stored_priors``. Both are neutral by default: on the recorded days (the
+    README's evaluation) neither helped the next day's fields, so they are for an
+    installation whose own evaluation (``tracker fields eval --stored``) shows they
+    do."""
 
-    stored: float = 3.0  # a stored paper of the newest day, in cold-start papers
+    stored: float = 1.0  # a stored paper of the newest day, in cold-start papers
     half_life_days: float = 180.0  # the extra weight halves per this many days older
-    prior_share: float = 0.5  # of the priors from stored papers; the rest is uniform
+    prior_share: float = 0.0  # of the priors from stored papers; the rest is uniform
     prior_strength: float = 1.0  # the log-priors' factor added to the scores
 
 
 WEIGHTING = Weighting()
-COLD_START = Weighting(stored=1.0, prior_share=0.0, prior_strength=0.0)  # as before
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,6 @@ from tracker.errors import ModelError, UsageError
 from tracker.fields.evaluate import MIN_SUPPORT, Evaluation, evaluate, score
 from tracker.fields.model import (
     SEED,
-    WEIGHTING,
     Example,
     FieldModel,
     ModelInfo,
@@ -209,8 +208,14 @@ class FieldService:
             add(str(path), read_arxiv_metadata(path), False)
         return list(found.values()), sources
 
+    def weighting(self) -> Weighting:
+        """How much stored papers count, from ``[fields] stored_weight`` and
+        ``stored_priors``."""
+        f = self.settings.fields
+        return Weighting(stored=f.stored_weight, prior_share=f.stored_priors)
+
     def train(
-        self, extra: Sequence[Path] = (), *, seed: int = SEED, weighting: Weighting = WEIGHTING
+        self, extra: Sequence[Path] = (), *, seed: int = SEED, weighting: Weighting | None = None
     ) -> TrainReport:
         """Train a new model version from every source, save it, re-tag what it tags."""
         examples, sources = self._examples(extra)
@@ -226,7 +231,7 @@ class FieldService:
             trained_at=self.clock(),
             seed=seed,
             sources=sources,
-            weighting=weighting,
+            weighting=weighting or self.weighting(),
         )
         saved = self.store.save(model)
         self._tagger = Tagger(self.settings.field_map, saved)
@@ -339,9 +344,9 @@ class FieldService:
                 found.setdefault(ex.key, ex)
         for ex in self._read_examples(path):
             found.setdefault(ex.key, ex)
-        keywords, now = self.settings.field_map.keywords, self.clock()
+        keywords, now, weighting = self.settings.field_map.keywords, self.clock(), self.weighting()
         return evaluate(
-            lambda older: train(older, keywords, trained_at=now, seed=seed),
+            lambda older: train(older, keywords, trained_at=now, seed=seed, weighting=weighting),
             list(found.values()),
             split=split,
             test=self._read_examples(test) if test is not None else None,

@@ -41,7 +41,7 @@ from tracker.fields.mapping import FieldMap
 from tracker.fields.model import WEIGHTING, Example, FieldModel, Weighting, train
 from tracker.fields.model import examples_from_papers as examples
 from tracker.fields.store import ModelStore, read_arxiv_metadata
-from tracker.fields.tagger import Tagger
+from tracker.fields.tagger import EVIDENCE_TERMS, MIN_EVIDENCE, Tagger, distinct_words
 from tracker.models import CONFIDENT, Entry
 from tracker.sources.feeds import html_to_text, parse_feed
 
@@ -58,6 +58,7 @@ NEWEST = "dw-dengwei-daily-cs/2025-07-22.jsonl"
 LABELS = REPO / "bench" / "data" / "blog_fields.jsonl"
 CACHE = Path(tempfile.gettempdir()) / "tracker-bench-fields"
 OVERSAMPLE = "research-blogs"  # the labelled sample's deliberate stratum
+CURVE = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)  # probability floors shown
 
 
 def fixtures() -> Path:
@@ -150,6 +151,7 @@ class Labelled:
     lenient: tuple[str, ...]  # with the borderline alternatives named in the notes
     borderline: bool  # the labelled fields are a judgement call
     stratum: str
+    feed: str
 
 
 def labelled_items(folder: Path) -> list[Labelled]:
@@ -182,6 +184,7 @@ def labelled_items(folder: Path) -> list[Labelled]:
                 tuple(label["lenient"]),
                 bool(label["borderline"]),
                 stratum,
+                path,
             )
         )
     return found
@@ -229,6 +232,76 @@ def feed_items(tagger: Tagger, items: Sequence[Labelled], title: str) -> dict[st
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Guess:
+    """The model's best field for one labelled item, before any threshold."""
+
+    feed: str
+    probability: float
+    evidence: int  # different words pointing to the field
+    right: bool
+
+
+def guesses(model: FieldModel, items: Sequence[Labelled]) -> list[Guess]:
+    found: list[Guess] = []
+    for item in items:
+        e = item.entry
+        [(name, probability)] = model.predict(e.title, e.summary, top=1)
+        words = distinct_words(model.top_terms(e.title, e.summary, name, EVIDENCE_TERMS))
+        found.append(Guess(item.feed, probability, words, name in item.fields))
+    return found
+
+
+def _shown(found: Sequence[Guess], floor: float) -> tuple[int, int]:
+    kept = [g for g in found if g.probability >= floor and g.evidence >= MIN_EVIDENCE]
+    return len(kept), sum(g.right for g in kept)
+
+
+def threshold_curve(model: FieldModel, found: Sequence[Guess], with_field: int) -> dict[str, Any]:
+    """Precision and coverage of the best field at other probability floors, and a
+    2-fold estimate (by feed) of choosing the floor on labels: the lowest floor with
+    0.8 precision on one half, scored on the other half."""
+    curve: dict[str, Any] = {}
+    print("\nfloor  shown  right  precision  coverage")
+    for floor in CURVE:
+        n, right = _shown(found, max(floor, model.threshold))
+        curve[f"{floor:.2f}"] = [n, right]
+        precision = f"{right / n:.2f}" if n else "-"
+        print(f"{floor:5.2f}  {n:5d}  {right:5d}  {precision:>9}  {right / with_field:8.2f}")
+    folds: list[str] = []
+    pooled = [0, 0]
+    for seed in range(5):
+        chosen, shown, right = [], 0, 0
+        for half in (0, 1):
+
+            def side(g: Guess, half: int = half, seed: int = seed) -> bool:
+                digest = hashlib.sha256(f"{seed}|{g.feed}".encode()).digest()
+                return digest[0] % 2 == half
+
+            learn = [g for g in found if not side(g)]
+            floor = next(
+                (
+                    f
+                    for f in CURVE
+                    if (c := _shown(learn, max(f, model.threshold)))[0] >= 5 and c[1] / c[0] >= 0.8
+                ),
+                1.0,
+            )
+            n, ok = _shown([g for g in found if side(g)], max(floor, model.threshold))
+            chosen.append(floor)
+            shown, right = shown + n, right + ok
+        folds.append(f"floors {chosen}: {right}/{shown}")
+        pooled[0], pooled[1] = pooled[0] + right, pooled[1] + shown
+    print("2-fold by feed, floor chosen on the other half:", "; ".join(folds))
+    return {
+        "shown, right at each floor": curve,
+        "2-fold precision, floor chosen on the other half": round(pooled[0] / pooled[1], 3)
+        if pooled[1]
+        else None,
+        "2-fold splits": folds,
+    }
+
+
 def run(every: int, *, large: bool = False) -> dict[str, Any]:
     folder = fixtures() / "arxiv-metadata"
     if not folder.is_dir():
@@ -246,7 +319,10 @@ def run(every: int, *, large: bool = False) -> dict[str, Any]:
         installation(fmap, cold, [*listing, *earlier], newest, "installation, newest day")
     )
     items = labelled_items(fixtures())
-    results["feed items, model"] = feed_items(Tagger(fmap, model), items, "feed items, model")
+    tagged = feed_items(Tagger(fmap, model), items, "feed items, model")
+    with_field = tagged["items with a field (labelled)"]
+    tagged["best field at other floors"] = threshold_curve(model, guesses(model, items), with_field)
+    results["feed items, model"] = tagged
     results["feed items, no model (keyword hints)"] = feed_items(
         Tagger(fmap, None), items, "feed items, no model"
     )

@@ -28,7 +28,7 @@ from tracker.fields.model import (
     train,
 )
 from tracker.fields.store import ModelStore
-from tracker.fields.tagger import Tagger, distinct_words
+from tracker.fields.tagger import MIN_PROBABILITY, Tagger, distinct_words
 from tracker.models import CONFIDENT, Entry
 
 DAY = dt.date(2025, 7, 22)
@@ -167,24 +167,27 @@ class Fixed:
 
 
 @pytest.mark.parametrize(
-    ("probability", "terms", "fields"),
+    ("probability", "threshold", "terms", "fields"),
     [
-        (0.9, ["genome", "sequencing reads", "assembly"], [GEN]),
-        (0.9, ["genetic"], []),  # one word is not evidence
-        (0.9, ["genetic", "genetic improvement"], []),  # a pair is the same word again
-        (0.59, ["genome", "sequencing", "assembly"], []),  # below the model's threshold
-        (0.6, ["genome", "assembly"], [GEN]),
+        (0.9, 0.8, ["genome", "sequencing reads", "assembly"], [GEN]),
+        (0.9, 0.8, ["genetic"], []),  # one word is not evidence
+        (0.9, 0.8, ["genetic", "genetic improvement"], []),  # a pair is the same word again
+        (0.79, 0.8, ["genome", "sequencing", "assembly"], []),  # below the model's threshold
+        (0.8, 0.8, ["genome", "assembly"], [GEN]),
+        (0.7, 0.3, ["genome", "assembly"], []),  # feed items need MIN_PROBABILITY too
+        (MIN_PROBABILITY, 0.3, ["genome", "assembly"], [GEN]),
     ],
 )
 def test_model_fields_need_the_threshold_and_two_words_of_evidence(
-    field_map: FieldMap, probability: float, terms: list[str], fields: list[str]
+    field_map: FieldMap, probability: float, threshold: float, terms: list[str], fields: list[str]
 ) -> None:
-    tagger = Tagger(field_map, Fixed([(GEN, probability)], terms, threshold=0.6))
+    tagger = Tagger(field_map, Fixed([(GEN, probability)], terms, threshold=threshold))
     post = Entry(title="Genetic Improvement to Enhance Code Snippets", summary="")
     assert [t.field for t in tagger.from_model(post)] == fields
     tags = tagger.tag(post)
     if fields:
         assert tags[0].origin == "model" and tags[0].basis.startswith("fields-v4: ")
+        assert tags[0].confidence >= CONFIDENT  # what the model gives is shown
     else:  # abstained: hints at most, never shown
         assert all(t.origin == "keyword" and t.confidence < CONFIDENT for t in tags)
 

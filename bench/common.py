@@ -24,7 +24,7 @@ def settings(
     data: dict[str, Any] = {
         "tracker": {
             "data_dir": str(folder / "data"),
-            "fields_file": str(REPO / "config" / "fields.toml"),
+            "fields_file": str(REPO / "tracker" / "fields" / "fields.toml"),
         },
         "arxiv": {
             "contact_email": "bench@example.org",

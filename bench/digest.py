@@ -1,6 +1,7 @@
 """Digest: build and render a day with N candidate items (database query, selection,
 the digest record, Markdown, the atomic write); against loading the same items from the
-database, measured in the same run."""
+database, measured in the same run. Rendering alone is timed too: the view and its
+Markdown, and both parts of the e-mail from one view."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from bench.common import median, settings, timed
 from bench.corpus import papers
 from tracker.app.core import follow_spec, make_tracker
-from tracker.digest.markdown import render_markdown
+from tracker.digest.render import render_html, render_text
 from tracker.models import FollowKind
 
 READERS = 3
@@ -60,13 +61,16 @@ def run(candidates: int) -> dict[str, Any]:
             for n in range(READERS)
         ]
         digest = tracker.build_digest("r0", clock_now.date()).digest
-        render = [timed(lambda: render_markdown(digest)) for _ in range(3)]
+        render = [timed(lambda: tracker.render(digest)) for _ in range(3)]
+        view = tracker.digests.view(digest)
+        email = [timed(lambda: (render_text(view), render_html(view))) for _ in range(3)]
         tracker.close()
     build = median(builds)
     return {
         "candidates": len(ids),
         "build and write s": round(build, 3),
         "of which rendering s": round(median(render), 3),
+        "e-mail parts from the view s": round(median(email), 3),
         "loading the items alone s": round(median(load), 3),
         "build / load": round(build / median(load), 1),
     }

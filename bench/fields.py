@@ -67,8 +67,8 @@ def fixtures() -> Path:
 
 
 def field_map() -> FieldMap:
-    with (REPO / "config" / "fields.toml").open("rb") as f:
-        return FieldMap.from_dict(tomllib.load(f), "config/fields.toml")
+    with (REPO / "tracker" / "fields" / "fields.toml").open("rb") as f:
+        return FieldMap.from_dict(tomllib.load(f), "tracker/fields/fields.toml")
 
 
 def _read(fmap: FieldMap, folder: Path, name: str, *, stored: bool = False) -> list[Example]:

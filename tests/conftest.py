@@ -1,7 +1,9 @@
 """Shared pytest fixtures.
 
-Recorded real data lives outside the repository (see README, "Tests"); tests that need
-it skip with a clear reason when it is absent. Set TRACKER_FIXTURES to point elsewhere.
+Recorded real data: ``fixtures_dir`` is the part kept in the repository (tests/data),
+``corpus_dir`` the full corpus, for the tests marked ``corpus`` (a test that asks for
+``corpus_dir`` is marked so by itself). Without the corpus those tests skip with the
+reason, and fail under CI (see tests/support/data.py).
 """
 
 from __future__ import annotations
@@ -13,27 +15,37 @@ from pathlib import Path
 
 import pytest
 
-from tests.server import FixtureServer, Paper, load_papers
+from tests.support.data import DATA, REPO, corpus_missing, corpus_root
+from tests.support.forker import Forker
+from tests.support.server import FixtureServer, Paper, load_papers
 from tracker.config import Settings, load_settings
 
-REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "config"
 
 
-def _fixtures_root() -> Path:
-    env = os.environ.get("TRACKER_FIXTURES")
-    return Path(env) if env else REPO.parent / "shared" / "fixtures"
-
-
-FIXTURES = _fixtures_root()
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the full corpus is a corpus test: ``-m "not corpus"`` leaves
+    it out."""
+    for item in items:
+        if "corpus_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.corpus)
 
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
-    """The recorded-data folder; skips the test when it is not there."""
-    if not FIXTURES.is_dir():
-        pytest.skip(f"recorded fixtures not found at {FIXTURES} (set TRACKER_FIXTURES)")
-    return FIXTURES
+    """The recorded data kept in the repository (tests/data)."""
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """The full recorded corpus; without it the test skips, or fails under CI."""
+    missing = corpus_missing()
+    if missing is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI runs the corpus tests: {missing}")
+        pytest.skip(missing)
+    return corpus_root()
 
 
 # --- real local servers and wired trackers -----------------------------------------------
@@ -47,12 +59,22 @@ def papers(fixtures_dir: Path) -> list[Paper]:
 
 @pytest.fixture
 def server(fixtures_dir: Path, papers: list[Paper]) -> Iterator[FixtureServer]:
-    """A real HTTP server on 127.0.0.1 playing arXiv and feed hosts (see tests/server.py)."""
+    """A real HTTP server on 127.0.0.1 playing arXiv and feed hosts (tests/support/server.py)."""
     srv = FixtureServer(fixtures_dir, papers).start()
     try:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture
+def forker() -> Iterator[Forker]:
+    """The crash worker's parent process (tests/support/forker.py)."""
+    f = Forker()
+    try:
+        yield f
+    finally:
+        f.close()
 
 
 def write_config(
@@ -79,7 +101,7 @@ categories = ["cs.DC", "cs.AR"]
     text = f"""
 [tracker]
 data_dir = "data"
-fields_file = "{CONFIG_DIR / "fields.toml"}"
+fields_file = "{REPO / "tracker" / "fields" / "fields.toml"}"
 
 [arxiv]
 contact_email = "tests@example.org"

@@ -2,7 +2,7 @@
 
 Everything goes through a real ``PacingGate`` (50 ms) and a seeded RNG, with small
 backoffs, so retries are exercised for real without slowing the suite down. The
-expected answers come from tests/server.py's own reading of the query language.
+expected answers come from tests/support/server.py's own reading of the query language.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ import logging
 import random
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.server import FixtureServer, Logged, Paper, Reply, atom_feed, query_matches
+from tests.support.server import FixtureServer, Logged, Paper, Reply, atom_feed, query_matches
 from tracker.errors import FetchError, HTTPStatusError, ParseError, UpstreamError
 from tracker.models import API, LISTING, CacheValidators
 from tracker.sources.arxiv import ArxivClient
@@ -28,21 +27,6 @@ from tracker.sources.pacing import PacingGate
 MIN_INTERVAL = 0.05
 TOLERANCE = 0.002
 UA = "tracker-tests/1.0 (mailto:tests@example.org)"
-
-
-@pytest.fixture
-def server(fixtures_dir: Path, papers: list[Paper]) -> Iterator[FixtureServer]:
-    """The conftest server, polling for shutdown every 10 ms instead of 500 ms so that
-    tearing it down does not dominate the run time."""
-    srv = FixtureServer(fixtures_dir, papers)
-    srv.thread = threading.Thread(
-        target=srv.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-    )
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from lxml import etree
 
+from tests.support import data
 from tracker.errors import ParseError, UpstreamError
 from tracker.models import API, LISTING
 from tracker.names import tex_to_unicode
@@ -68,12 +69,12 @@ def expected_authors(raw: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def listing(fixtures_dir: Path) -> Listing:
-    return parse_listing((fixtures_dir / LISTING_FILE).read_bytes())
+    return parse_listing(data.read(fixtures_dir, LISTING_FILE))
 
 
 @pytest.fixture(scope="module")
 def listing_rows(fixtures_dir: Path) -> list[dict[str, Any]]:
-    lines = (fixtures_dir / LISTING_ITEMS).read_text(encoding="utf-8").splitlines()
+    lines = data.read(fixtures_dir, LISTING_ITEMS).decode("utf-8").splitlines()
     return [json.loads(line) for line in lines]
 
 
@@ -123,8 +124,15 @@ def test_listing_entries_are_complete(listing: Listing) -> None:
         assert entry.authors
         assert not any("\\" in a or "{" in a or "(" in a for a in entry.authors), entry.authors
         assert entry.announce_type in ("new", "cross", "replace", "replace-cross")
-        # only a first announcement carries the paper's date
-        assert (entry.published is not None) == (entry.announce_type == "new")
+        # only a first announcement carries the paper's date (a new paper, or a new one
+        # cross-listed here); every entry carries its version's: the listing's day
+        first = entry.announce_type == "new" or (
+            entry.announce_type == "cross" and entry.version == 1
+        )
+        assert (entry.published is not None) == first, entry
+        assert entry.updated is not None and entry.updated.date().isoformat() == "2024-11-28"
+        if entry.published is not None:
+            assert entry.published == entry.updated
     kinds = {e.announce_type for e in listing.entries}
     assert {"new", "cross", "replace"} <= kinds
 
@@ -320,7 +328,7 @@ def test_truncated_api_document_raises(fixtures_dir: Path, fraction: float) -> N
 
 @pytest.mark.parametrize("fraction", [0.3, 0.999])
 def test_truncated_listing_raises(fixtures_dir: Path, fraction: float) -> None:
-    body = (fixtures_dir / LISTING_FILE).read_bytes()
+    body = data.read(fixtures_dir, LISTING_FILE)
     with pytest.raises(ParseError):
         parse_listing(body[: int(len(body) * fraction)])
 

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
@@ -31,7 +31,7 @@ from click.testing import CliRunner, Result
 from lxml import etree
 
 from tests.conftest import write_config
-from tests.server import FixtureServer, Paper, atom_feed
+from tests.support.server import FixtureServer, Paper, atom_feed, local_http_server
 from tracker.app.core import make_tracker
 from tracker.cli import main
 from tracker.config import Settings, load_settings
@@ -142,19 +142,7 @@ class OaiServer:
         self.papers: dict[str, Paper] = {}  # served by /api/query?id_list=
         self.log: list[Logged] = []
         self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-            def do_GET(self) -> None:
-                server._handle(self)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = local_http_server(self._handle)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     @property

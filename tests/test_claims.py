@@ -305,7 +305,7 @@ def test_digests_recorded_at_the_same_moment_are_recorded_once(url: str) -> None
 
 def test_the_lease_must_outlast_a_fetch(tmp_path: Path) -> None:
     base = {
-        "tracker": {"fields_file": str(REPO / "config" / "fields.toml")},
+        "tracker": {"fields_file": str(REPO / "tracker" / "fields" / "fields.toml")},
         "arxiv": {"contact_email": "tests@example.org"},
         "readers": [{"name": "ada"}],
     }

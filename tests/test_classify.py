@@ -37,8 +37,8 @@ def field_map() -> FieldMap:
 
 
 @pytest.fixture(scope="session")
-def recorded(fixtures_dir: Path, field_map: FieldMap) -> list[Example]:
-    papers = read_arxiv_metadata(fixtures_dir / "arxiv-metadata")
+def recorded(corpus_dir: Path, field_map: FieldMap) -> list[Example]:
+    papers = read_arxiv_metadata(corpus_dir / "arxiv-metadata")
     return examples_from_papers(papers, field_map.field_of, field_map.fields)
 
 

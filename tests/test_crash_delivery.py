@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_config
-from tests.server import FixtureServer
-from tests.smtp import SmtpServer
+from tests.support.server import FixtureServer
+from tests.support.smtp import SmtpServer
 from tracker.config import load_settings
 from tracker.storage import open_storage
 

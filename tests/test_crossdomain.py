@@ -13,8 +13,9 @@ import pytest
 
 from tests.test_digest import FOLLOWS, SEEN, SYS, paper, post
 from tracker.digest.crossdomain import Interest, rank_cross, similarities, with_note
-from tracker.digest.markdown import render_markdown
+from tracker.digest.render import render_markdown
 from tracker.digest.select import MORE_CROSS, ReaderView, build_digest
+from tracker.digest.view import build_view
 from tracker.models import DigestEntry, FieldTag, FollowKind, Item, Reason, Sighting
 
 GOLDEN = Path(__file__).parent / "golden" / "digest_cross_domain.md"
@@ -221,7 +222,7 @@ def test_rank_cross_and_notes() -> None:
 
 def test_rendered_cross_domain_digest_matches_golden_file() -> None:
     digest = build_digest(view(), DAY, SEEN, candidates())
-    text = render_markdown(digest)
+    text = render_markdown(build_view(digest))
     if os.environ.get("TRACKER_UPDATE_GOLDEN"):
         GOLDEN.write_text(text, encoding="utf-8")
     assert text == GOLDEN.read_text(encoding="utf-8")

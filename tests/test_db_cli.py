@@ -19,8 +19,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
-from tests import pg
 from tests.conftest import write_config
+from tests.support import pg
 from tests.test_storage import (
     DAY,
     HOUR,
@@ -108,6 +108,7 @@ def fill(url: str) -> None:
             T0,
         )
         st.set_meta("field_map", "0123abcd")
+        st.set_password_hash("ada", "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", T0)
         with st.engine.begin() as conn:  # no storage method writes these yet
             conn.execute(schema.pacing.insert().values(key="arxiv", next_at=T0 + HOUR))
             conn.execute(
@@ -307,6 +308,7 @@ def test_search_works_on_the_postgresql_copy(sqlite_url: str, pg_url: str, tmp_p
         ("not a url", 2, "not a database URL: 'not a url'"),
         ("mysql://root@127.0.0.1/tracker", 2, "SQLite or PostgreSQL only"),
         ("sqlite://", 2, "give the SQLite file"),
+        ("postgresql://tracker:s3cret@127.0.0.1:port/x", 2, "not a database URL"),
         ("postgresql://tracker:s3cret@127.0.0.1:1/nowhere", 1, "cannot open the target database"),
     ],
 )
@@ -360,6 +362,7 @@ def test_upgrade_and_status_report_revisions(tmp_path: Path) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE pacing")
+        conn.exec_driver_sql("DROP TABLE credentials")
         conn.exec_driver_sql("ALTER TABLE sources DROP COLUMN claimed_by")
         conn.exec_driver_sql("ALTER TABLE sources DROP COLUMN claimed_until")
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
@@ -439,3 +442,39 @@ def test_a_copy_reads_one_snapshot_of_the_source(sqlite_url: str, tmp_path: Path
     assert [(t.table, t.source_rows) for t in report.tables] == [
         (name, len(before[name])) for name in TABLES
     ]
+
+
+# --- passwords are never shown ----------------------------------------------------------------
+
+
+def test_config_check_hides_the_password(tmp_path: Path) -> None:
+    url = "postgresql://tracker:s3cret@127.0.0.1:9/tracker"
+    checked = tracker_cli(tmp_path, url, "config", "check")
+    assert checked.exit_code == 0, checked.output
+    assert "s3cret" not in checked.output
+    assert "database: postgresql://tracker:***@127.0.0.1:9/tracker" in checked.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("status",), ("db", "status"), ("db", "upgrade"), ("config", "check")],
+)
+def test_a_url_that_cannot_be_read_is_one_line_without_its_password(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    url = "postgresql://tracker:s3cret@127.0.0.1:port/tracker"  # not a port number
+    result = tracker_cli(tmp_path, url, *args)
+    assert result.exit_code == 2, result.output
+    assert "s3cret" not in result.output and "Traceback" not in result.output
+    assert "database URL" in result.output and "port" in result.output
+
+
+def test_logs_never_show_the_password(
+    pg_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with_password = pg_url.replace("tracker@", "tracker:s3cret@", 1)
+    caplog.set_level("DEBUG")
+    for args in (("-vv", "status"), ("-vv", "db", "upgrade"), ("-vv", "search", "x")):
+        result = tracker_cli(tmp_path, with_password, *args)
+        assert "s3cret" not in result.output
+    assert caplog.records and "s3cret" not in caplog.text

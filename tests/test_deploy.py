@@ -27,17 +27,17 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from tests import pg
 from tests.conftest import REPO, write_config
-from tests.server import FixtureServer
-from tests.smtp import SmtpServer
+from tests.support import pg
+from tests.support.server import FixtureServer
+from tests.support.smtp import SmtpServer
 from tracker.config import load_settings
 from tracker.storage import open_storage, schema
 
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
-SERVICES = {"db", "migrate", "worker", "mailcatcher", "solo"}
-TRACKER_SERVICES = ("migrate", "worker", "solo")  # built from this repository
+SERVICES = {"db", "migrate", "worker", "mailcatcher", "solo", "web", "solo-web"}
+TRACKER_SERVICES = ("migrate", "worker", "solo", "web", "solo-web")  # built from this repository
 
 # ${NAME}, ${NAME:-default}, ${NAME-default} and $$: the interpolation the file uses
 _VARIABLE = re.compile(
@@ -129,6 +129,30 @@ def test_the_lab_services_and_how_they_wait_for_each_other() -> None:
     assert solo["profiles"] == ["solo"] and solo["command"] == ["run"]
     assert "TRACKER_DATABASE_URL" not in solo["environment"]  # SQLite in the volume
     assert "depends_on" not in solo
+
+
+def test_the_web_page_runs_beside_the_workers() -> None:
+    services = compose()["services"]
+    for name, profile in (("web", None), ("solo-web", ["solo"])):
+        web = services[name]
+        assert web["command"] == ["web", "--host", "0.0.0.0", "--port", "8080"]
+        assert web.get("profiles") == profile and web["restart"] == "unless-stopped"
+        assert web["ports"] == ["127.0.0.1:8080:8080"]  # this machine only
+        assert "/healthz" in " ".join(web["healthcheck"]["test"])
+        assert service_environment(name)["TRACKER_WEB_SECRET"] == ""  # a file in the volume
+        assert (
+            service_environment(name, {"TRACKER_WEB_SECRET": "x" * 40})["TRACKER_WEB_SECRET"]
+            == "x" * 40
+        )
+    # the lab's page reads the lab's database, once it is migrated
+    assert (
+        service_environment("web")["TRACKER_DATABASE_URL"]
+        == service_environment("worker")["TRACKER_DATABASE_URL"]
+    )
+    assert services["web"]["depends_on"]["migrate"] == {
+        "condition": "service_completed_successfully"
+    }
+    assert "TRACKER_DATABASE_URL" not in services["solo-web"]["environment"]
 
 
 def test_tracker_services_are_built_here_and_keep_data_in_volumes() -> None:
@@ -246,15 +270,133 @@ def test_bad_smtp_variables_are_explained(
     assert any(problem in p for p in e.value.problems), e.value.problems
 
 
+def dockerfile() -> list[tuple[str, str]]:
+    """The Dockerfile's instructions in order, as (INSTRUCTION, arguments), with
+    continuation lines joined and comments left out."""
+    joined = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    instructions = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            instructions.append((word.upper(), rest.strip()))
+    return instructions
+
+
+def dockerignored(path: str) -> bool:
+    """Whether ``.dockerignore`` keeps ``path`` out of the build context: Docker's rules
+    for the patterns the file uses (``*``, ``**``, ``!``; the last match wins; a
+    pattern that matches a folder matches everything in it)."""
+    rules = []
+    for line in (REPO / ".dockerignore").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            negated = line.startswith("!")
+            pattern = line.lstrip("!").strip("/")
+            regex = "".join(
+                ".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part)
+                for part in re.split(r"(\*\*|\*)", pattern)
+            )
+            rules.append((negated, re.compile(regex)))
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+    ignored = False
+    for negated, regex in rules:
+        if any(regex.fullmatch(prefix) for prefix in prefixes):
+            ignored = not negated
+    return ignored
+
+
 def test_dockerfile_installs_the_package_and_runs_unprivileged() -> None:
     text = DOCKERFILE.read_text()
     assert re.search(r"^FROM python:3\.1[1-9]", text, re.MULTILINE)
-    assert re.search(r"pip install (-e )?'\.\[postgresql\]'", text)
-    assert "COPY tracker" in text and "COPY config" in text
     assert re.search(r"^USER (?!root)\w+", text, re.MULTILINE)
     assert 'ENTRYPOINT ["tracker"]' in text
     # the extra the image installs is the one pyproject declares
     assert "postgresql = [" in (REPO / "pyproject.toml").read_text()
+
+
+def test_dockerfile_installs_dependencies_before_the_code() -> None:
+    steps = dockerfile()
+    copies = [(n, args) for n, (word, args) in enumerate(steps) if word in ("COPY", "ADD")]
+    runs = [(n, args) for n, (word, args) in enumerate(steps) if word == "RUN"]
+    # the first copy brings pyproject.toml alone, and the dependencies are installed from it
+    first_copy, first_args = copies[0]
+    assert first_args.split()[:-1] == ["pyproject.toml"]
+    [(deps_at, deps)] = [(n, args) for n, args in runs if "-r " in args]
+    assert first_copy < deps_at
+    assert "['dependencies']" in deps and "['optional-dependencies']['postgresql']" in deps
+    # the code comes after that layer, and is installed without dependencies, not editable
+    code_at = next(n for n, args in copies if args.split()[0] == "tracker")
+    assert deps_at < code_at
+    [(install_at, install)] = [(n, args) for n, args in runs if "--no-deps" in args]
+    assert code_at < install_at
+    assert re.search(r"pip install --no-deps \.(\s|$)", install)
+    assert not re.search(r"pip install[^&]*(\s-e\s|--editable)", DOCKERFILE.read_text())
+
+
+def test_no_configuration_is_built_into_the_image() -> None:
+    for word, args in dockerfile():
+        if word in ("COPY", "ADD"):
+            sources = args.split()[:-1]
+            assert not [
+                s
+                for s in sources
+                if "config" in s or (s.endswith((".toml", ".env")) and s != "pyproject.toml")
+            ], args
+    env = dict(re.findall(r"(TRACKER_\w+)=(\S+)", DOCKERFILE.read_text()))
+    assert env["TRACKER_CONFIG"] == "/config/tracker.toml"  # mounted by the compose file
+    for name in TRACKER_SERVICES:
+        assert "./config:/config:ro" in compose()["services"][name]["volumes"]
+
+
+def test_the_build_context_holds_only_what_the_image_needs() -> None:
+    for path in (
+        ".venv/lib/python3.11/site-packages/httpx/__init__.py",
+        "data/tracker.db",
+        "digests/ada/2024-11-28.md",
+        ".git/HEAD",
+        ".env",
+        "tracker.toml",
+        "config/tracker.toml",
+        ".mypy_cache/3.11/tracker/models.data.json",
+        ".pytest_cache/v/cache/lastfailed",
+        ".ruff_cache/CACHEDIR.TAG",
+        "tracker/__pycache__/models.cpython-311.pyc",
+        "tests/test_deploy.py",
+        "bench/results/search-small.txt",
+    ):
+        assert dockerignored(path), path
+    for path in (
+        "pyproject.toml",
+        "README.md",
+        "tracker/cli/base.py",
+        "tracker/fields/fields.toml",
+    ):
+        assert not dockerignored(path), path
+    # everything the Dockerfile copies is in the context
+    for word, args in dockerfile():
+        if word in ("COPY", "ADD"):
+            for source in args.split()[:-1]:
+                assert not dockerignored(source.rstrip("/")), source
+
+
+def test_secrets_and_own_settings_are_not_committed() -> None:
+    ignored = set((REPO / ".gitignore").read_text().splitlines())
+    # the compose file's database password and a user's config, wherever the README puts it
+    assert {".env", "/tracker.toml", "/config/tracker.toml"} <= ignored
+
+
+def test_images_from_elsewhere_are_pinned() -> None:
+    for name, service in compose()["services"].items():
+        if "build" in service:
+            continue
+        image, _, tag = service["image"].rpartition(":")
+        assert image and tag and tag != "latest", f"{name}: {service['image']}"
+    # the mail catcher to the release: a new one is taken on purpose, not by a pull
+    assert re.fullmatch(
+        r"axllent/mailpit:v\d+\.\d+\.\d+", compose()["services"]["mailcatcher"]["image"]
+    )
 
 
 # --- the same services, natively -------------------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LISTING_MORNING, Clock
-from tests.server import FixtureServer, Paper, query_matches
+from tests.support.server import FixtureServer, Paper, query_matches
 from tracker.app.core import Tracker, make_tracker
 from tracker.config import Settings
 from tracker.models import SearchFilters
@@ -213,14 +213,16 @@ feeds = ["{html}", "{broken}", "{err}", "http://127.0.0.1:9/nothing-listens-here
     clock = Clock(LISTING_MORNING)
     t = make_tracker(settings, clock=clock)
     report, outcomes = run_once(t)
-    assert len(report.errors) == 3  # the HTML page, HTTP 500, the dead port
+    assert len(report.errors) == 4  # the HTML page, the cut feed, HTTP 500, the dead port
     statuses = {s.source.value: s for s in t.status()}
     assert "not a feed" in (statuses[html].source.last_error or "")
     assert "HTTP 500" in (statuses[err].source.last_error or "")
     assert statuses[err].source.next_check > clock.now
     assert statuses[good].item_count > 0 and statuses[good].source.error_count == 0
-    # the truncated feed is read as far as it goes (feedparser's bozo mode)
-    assert statuses[broken].source.error_count == 0
+    # a feed that ends early is a failure: its last entry may be half there
+    assert statuses[broken].source.error_count == 1
+    assert (statuses[broken].source.last_error or "").startswith("feed ends early (truncated?)")
+    assert statuses[broken].item_count == 0
     assert outcomes and outcomes[0].digest.item_count > 0
     t.close()
 

@@ -21,8 +21,8 @@ import trustme
 from click.testing import CliRunner
 
 from tests.conftest import LISTING_MORNING, Clock, write_config
-from tests.server import FixtureServer, Paper
-from tests.smtp import SmtpServer, free_port
+from tests.support.server import FixtureServer, Paper
+from tests.support.smtp import SmtpServer, free_port
 from tracker.app.core import Tracker, make_tracker
 from tracker.cli import main
 from tracker.config import Settings, load_settings
@@ -362,7 +362,7 @@ def test_html_digest_is_safe_for_feedparsers_sanitising_cases(
     server: FixtureServer,
     smtp: SmtpServer,
     tmp_path: Path,
-    fixtures_dir: Path,
+    corpus_dir: Path,
     settings_for: Callable[..., Settings],
 ) -> None:
     """All of feedparser's sanitising cases (scripts, event handlers, javascript: links,
@@ -374,14 +374,14 @@ def test_html_digest_is_safe_for_feedparsers_sanitising_cases(
     from tracker.models import FollowKind
 
     cases = sorted(
-        (fixtures_dir / "feeds-feedparser-tests/feedparser-tests/wellformed/sanitize").glob("*.xml")
+        (corpus_dir / "feeds-feedparser-tests/feedparser-tests/wellformed/sanitize").glob("*.xml")
     )
     assert len(cases) > 500
-    hosts = FixtureServer(fixtures_dir, papers=[]).start()
+    hosts = FixtureServer(corpus_dir, papers=[]).start()
     try:
         t, _ = make(server, tmp_path, smtp.port)
         specs = [
-            follow_spec(FollowKind.FEED, f"{hosts.url}/feeds/{c.relative_to(fixtures_dir)}")
+            follow_spec(FollowKind.FEED, f"{hosts.url}/feeds/{c.relative_to(corpus_dir)}")
             for c in cases
         ]
         t.storage.sync_follows("ada", specs, LISTING_MORNING, origin="cli")

@@ -6,7 +6,7 @@ still retried, and is read again in full once the fault ends. Hostile bodies (fa
 the size cap, gzip bombs, XML entity bombs) cost bounded memory and time.
 
 Every case runs a real tracker against the fixture server on 127.0.0.1, which plays the
-faulty host (``Reply`` in tests/server.py).
+faulty host (``Reply`` in tests/support/server.py).
 """
 
 from __future__ import annotations
@@ -33,13 +33,14 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import LISTING_MORNING, Clock
-from tests.server import FixtureServer, Paper, Reply
+from tests.support.server import FixtureServer, Paper, Reply
+from tests.test_storage import BACKENDS, database_url
 from tracker import decide
 from tracker.app.core import Tracker, make_tracker
 from tracker.cli import main
 from tracker.config import Settings
-from tracker.errors import FetchError
-from tracker.models import Source, SourceKind
+from tracker.errors import FetchError, HTTPStatusError, RateLimitedError
+from tracker.models import CacheValidators, Response, Source, SourceKind
 from tracker.sources.http import Fetcher, make_client
 from tracker.sources.pacing import PacingGate
 
@@ -108,20 +109,6 @@ class Wired:
 
     def until_due(self, value: str) -> None:
         self.clock.now = self.source(value).next_check
-
-
-@pytest.fixture
-def server(fixtures_dir: Path, papers: list[Paper]) -> Iterator[FixtureServer]:
-    """The conftest server, polling for shutdown every 10 ms (see tests/test_http.py)."""
-    srv = FixtureServer(fixtures_dir, papers)
-    srv.thread = threading.Thread(
-        target=srv.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-    )
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture
@@ -346,6 +333,94 @@ def test_broken_connection(wire: Callable[..., Wired], reply: Reply, reason: str
     assert_recovers(w)
 
 
+def atom(posts: list[tuple[str, str]]) -> str:
+    entries = "".join(
+        f'<entry><title>{t}</title><link href="{link}"/><id>{link}</id>'
+        f"<updated>2024-11-27T10:00:00Z</updated><summary>About {t}.</summary></entry>"
+        for t, link in posts
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>Faulty Lab</title><id>https://lab.example.org/</id>"
+        f"<updated>2024-11-27T10:00:00Z</updated>{entries}</feed>"
+    )
+
+
+def json_feed(posts: list[tuple[str, str]]) -> str:
+    items = [
+        {"id": link, "url": link, "title": t, "content_text": f"About {t}."} for t, link in posts
+    ]
+    return json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "Faulty Lab", "items": items}
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "content_type", "cut", "whole"),
+    [
+        (rss, "application/rss+xml", 0.5, 1),  # inside the second item: the first is kept
+        (rss, "application/rss+xml", 0.995, 3),  # only the end tags are missing
+        (atom, "application/atom+xml", 0.75, 2),  # inside the third entry
+        (json_feed, "application/feed+json", 0.6, 0),  # JSON cannot be read in part
+    ],
+    ids=["rss-half", "rss-end-tags", "atom", "json-feed"],
+)
+def test_a_feed_cut_without_content_length_is_a_failure_and_keeps_no_validators(
+    wire: Callable[..., Wired],
+    make: Callable[[list[tuple[str, str]]], str],
+    content_type: str,
+    cut: float,
+    whole: int,
+) -> None:
+    """A body without Content-Length ends when the connection closes, so a transfer cut
+    short looks complete to HTTP. A document that stops before it ends is a failure
+    (with backoff), what was read in full may be stored, and the cut response's ETag is
+    not kept: the next fetch must get the whole feed, not a 304."""
+    w = wire()
+    body = make(POSTS).encode()
+    w.server.add(BAD, body, content_type)
+    url = w.server.url + BAD
+    etag = httpx.get(url).headers["ETag"]  # what the whole feed is known by
+    short = body[: int(len(body) * cut)]
+    headers = {"Content-Type": content_type, "ETag": etag}
+    w.server.script(BAD, [Reply(200, short, headers, length=False)])
+    w.fetch()
+    assert_good_stored(w)
+    assert_failed(w, w.bad_url, 1, r"^feed ends early \(truncated\?\) \(")
+    assert w.tracker.storage.validators(w.bad_url) == CacheValidators(None, None)
+    # nothing half-read was stored: every stored post is one of the feed's, whole
+    stored = {
+        (c.item.title, c.item.url)
+        for c in w.tracker.storage.digest_candidates("ada", w.clock.now, dt.timedelta(days=1))
+        if c.item.url and c.item.url.startswith("https://lab.example.org/")
+    }
+    assert stored <= set(POSTS) and len(stored) == whole
+    assert_recovers(w)
+    last = w.server.requests(BAD)[-1]
+    assert "if-none-match" not in last.headers
+
+
+def test_an_arxiv_listing_cut_without_content_length_is_refused(wire: Callable[..., Wired]) -> None:
+    """arXiv's XML is read strictly: a listing cut short stores nothing and keeps no
+    validators, so the next fetch reads it whole."""
+    w = wire(categories=("cs.DC",))
+    w.server.add(BAD, rss(POSTS), "application/rss+xml")
+    whole = httpx.get(w.server.url + "/rss/cs.DC")
+    short = whole.content[: len(whole.content) * 2 // 3]
+    headers = {"Content-Type": "application/rss+xml", "ETag": whole.headers["ETag"]}
+    w.server.script("/rss/cs.DC", [Reply(200, short, headers, length=False)])
+    w.fetch()
+    assert_good_stored(w)
+    assert w.items("cs.DC") == 0
+    assert_failed(w, "cs.DC", 1, r"^malformed arXiv listing XML: ")
+    listing_url = w.server.url + "/rss/cs.DC"
+    assert w.tracker.storage.validators(listing_url) == CacheValidators(None, None)
+    w.until_due("cs.DC")
+    w.fetch()
+    assert w.source("cs.DC").error_count == 0 and w.items("cs.DC") > 0
+    assert "if-none-match" not in w.server.requests("/rss/cs.DC")[-1].headers
+
+
 # --- hostile bodies: bounded memory ---------------------------------------------------------
 
 
@@ -521,6 +596,91 @@ def test_wrong_or_missing_charset_is_read(
     assert "Café Müller à Zürich" in titles
 
 
+HAZARDS = "\x00\x1b\u202e\u202a\u2066\u2067\u2068\u2069\u200b\u200d\u200e\u200f\ufeff"
+LONG_TITLE = "Long " + "title " * 500  # 3,005 characters
+HOSTILE_RSS = (
+    '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+    "<title>Faulty\x00 Lab</title><link>https://lab.example.org/</link>"
+    "<item><title>Nul\x00 in the title</title><link>https://lab.example.org/1</link>"
+    "<description>A\x00b</description><author>jo@example.org (Jo\x00 Doe)</author></item>"
+    "<item><title>\u202egnp.exe invoice</title><link>https://lab.example.org/2</link>"
+    "<description>zero\u200bwidth \u2066isolate\u2069 \x1b[31mred</description></item>"
+    f"<item><title>{LONG_TITLE}</title><link>https://lab.example.org/3</link></item>"
+    "<item><title>pay\u200dpal \ufeff\u200e</title><link>https://lab.example.org/4</link></item>"
+    "</channel></rss>"
+).encode()
+HOSTILE_JSON = json.dumps(
+    {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Faulty\u0000 Lab",
+        "items": [
+            {
+                "id": "1",
+                "url": "https://lab.example.org/1\u0000",
+                "title": "Nul\u0000 in the title",
+                "content_text": "A\u0000b",
+                "authors": [{"name": "Jo\u0000 Doe"}],
+            },
+            {
+                "id": "2",
+                "url": "https://lab.example.org/2",
+                "title": "\u202egnp.exe invoice",
+                "content_text": "zero\u200bwidth \u2066isolate\u2069 \u001b[31mred",
+            },
+            {"id": "3", "url": "https://lab.example.org/3", "title": LONG_TITLE},
+            {"id": "4", "url": "https://lab.example.org/4", "title": "pay\u200dpal \ufeff\u200e"},
+        ],
+    }
+).encode()  # json.dumps writes the escapes: "\u0000", "\u202e", ...
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(HOSTILE_RSS, "application/rss+xml"), (HOSTILE_JSON, "application/feed+json")],
+    ids=["rss", "json-feed"],
+)
+def test_nul_bidi_and_zero_width_characters_are_neutralised_before_storage(
+    wire: Callable[..., Wired],
+    backend: str,
+    body: bytes,
+    content_type: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One NUL must not block a feed (PostgreSQL refuses NUL in text), and no control,
+    bidi override or zero-width character reaches storage, search or a digest; a very
+    long title is cut."""
+    with database_url(backend, tmp_path) as url:
+        monkeypatch.setenv("TRACKER_DATABASE_URL", url)
+        w = wire()
+        w.server.add(BAD, body, content_type)
+        w.fetch()
+        assert_good_stored(w)
+        s = w.source(w.bad_url)
+        assert s.error_count == 0 and s.last_error is None, s.last_error
+        assert s.last_success == w.clock.now and w.items(w.bad_url) == 4
+        items = {
+            c.item.url: c.item
+            for c in w.tracker.storage.digest_candidates("ada", w.clock.now, dt.timedelta(days=1))
+            if c.item.url and c.item.url.startswith("https://lab.example.org/")
+        }
+        site = "https://lab.example.org/"
+        assert items[site + "1"].title == "Nul in the title"
+        assert items[site + "1"].summary == "Ab" and items[site + "1"].authors == ("Jo Doe",)
+        assert items[site + "2"].title == "gnp.exe invoice"
+        assert items[site + "2"].summary == "zerowidth isolate [31mred"
+        long = items[site + "3"].title
+        assert len(long) <= 300 and long.endswith("title…") and LONG_TITLE.startswith(long[:-1])
+        assert items[site + "4"].title == "paypal"
+        for item in items.values():
+            texts = [item.title, item.summary, *item.authors]
+            assert not any(h in t for t in texts for h in HAZARDS), texts
+        digest = w.tracker.build_digest("ada").path.read_text(encoding="utf-8")
+        assert "gnp.exe invoice" in digest
+        assert not any(h in digest for h in HAZARDS)
+
+
 def test_items_that_change_ids_on_every_fetch_are_stored_once(
     wire: Callable[..., Wired],
 ) -> None:
@@ -541,6 +701,58 @@ def test_items_that_change_ids_on_every_fetch_are_stored_once(
     text = outcome.path.read_text(encoding="utf-8")
     for title, link in POSTS:
         assert text.count(f"[{title}]({link})") == 1
+
+
+def _without_guids(posts: list[tuple[str, str]]) -> bytes:
+    items = "".join(
+        f"<item><title>{t}</title><link>{link}</link><description>{t}.</description></item>"
+        for t, link in posts
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Comments</title><link>https://lab.example.org/</link>{items}</channel></rss>"
+    ).encode()
+
+
+def test_entries_without_guids_on_one_page_stay_apart(wire: Callable[..., Wired]) -> None:
+    """Comments on one page: one link, told apart by its #fragment only."""
+    w = wire()
+    page = "https://lab.example.org/posts/launch"
+    comments = [(f"Comment {n} on the launch", f"{page}#comment-{n}") for n in (1, 2, 3)]
+    xml = {"Content-Type": "text/xml"}
+    w.server.script(
+        BAD,
+        [
+            Reply(200, _without_guids(comments), xml),
+            Reply(200, _without_guids([*comments[2:], ("The launch", page)]), xml),
+        ],
+    )
+    w.fetch()
+    assert w.items(w.bad_url) == 3
+    w.until_due(w.bad_url)
+    w.fetch()  # the last comment, now alone with its page: the same post, and one more
+    assert w.items(w.bad_url) == 4
+    text = w.tracker.build_digest("ada").path.read_text(encoding="utf-8")
+    for title, link in [*comments, ("The launch", page)]:
+        assert text.count(f"[{title}]({link})") == 1
+
+
+def test_a_fragment_that_changes_on_every_fetch_is_one_post(wire: Callable[..., Wired]) -> None:
+    w = wire()
+    page = "https://lab.example.org/posts/launch"
+    w.server.script(
+        BAD,
+        [
+            Reply(
+                200, _without_guids([("The launch", f"{page}#t={n}")]), {"Content-Type": "text/xml"}
+            )
+            for n in range(3)
+        ],
+    )
+    for _ in range(3):
+        w.fetch()
+        assert w.items(w.bad_url) == 1
+        w.until_due(w.bad_url)
 
 
 # --- a source that keeps failing ----------------------------------------------------------
@@ -650,6 +862,77 @@ def test_a_long_closed_gate_fails_at_once_instead_of_waiting(server: FixtureServ
     assert info.value.retry_after == pytest.approx(600, abs=2)
     assert not info.value.retryable
     assert server.requests("/gated.xml") == []
+
+
+def _gated_fetches(
+    server: FixtureServer, gate: PacingGate, paths: list[str], cap: float
+) -> list[object]:
+    """GET each path from its own thread, all at once, through one arXiv gate; each
+    thread's outcome: the response or the error raised."""
+    urls = [server.url + p for p in paths]
+    outcomes: list[object] = [None] * len(urls)
+    start = threading.Barrier(len(urls))
+    with make_client(5, trust_env=False) as client:
+        fetcher = Fetcher(
+            client,
+            user_agent="tests",
+            max_body_bytes=CAP,
+            deadline=5,
+            gate_for=lambda u: gate,
+            max_gate_wait=cap,
+        )
+
+        def run(n: int) -> None:
+            start.wait()
+            try:
+                outcomes[n] = fetcher.get(urls[n])
+            except FetchError as e:
+                outcomes[n] = e
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in range(len(urls))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    return outcomes
+
+
+def test_requests_queued_at_the_gate_give_up_when_a_retry_after_arrives(
+    server: FixtureServer,
+) -> None:
+    """Four feeds on arXiv's origin share its gate. The first request gets a 503 with a
+    Retry-After longer than a request may wait while the others are queued behind it:
+    they give up at once, without sleeping and without sending anything."""
+    paths = [f"/a/scholar_{n}.atom" for n in range(4)]
+    for path in paths:
+        server.add(path, rss(POSTS), "application/atom+xml")
+        server.script(path, [Reply(503, b"busy", {"Retry-After": "3"}, delay=0.3)])
+    gate = PacingGate(0.01)
+    outcomes = _gated_fetches(server, gate, paths, cap=0.5)
+    assert len(server.requests("/a/")) == 1  # only the first reached the server
+    refused = [o for o in outcomes if isinstance(o, RateLimitedError)]
+    assert len(refused) == 3 and gate.waited == 0
+    for error in refused:
+        assert str(error).startswith("rate limited: wait 3s more (")
+        assert error.retry_after == pytest.approx(3, abs=0.5) and not error.retryable
+    [answered] = [o for o in outcomes if isinstance(o, HTTPStatusError)]
+    assert answered.status == 503 and answered.retry_after == 3
+
+
+def test_requests_queued_behind_a_slow_one_give_up_at_the_cap(server: FixtureServer) -> None:
+    """A request that holds the gate longer than the others may wait: they fail with a
+    rate-limit error (their sources back off) instead of queueing on."""
+    paths = [f"/a/slow_{n}.atom" for n in range(3)]
+    for path in paths:
+        server.add(path, rss(POSTS), "application/atom+xml")
+        server.script(path, [Reply(200, rss(POSTS).encode(), delay=1.5)])
+    outcomes = _gated_fetches(server, PacingGate(0.01), paths, cap=0.3)
+    assert len(server.requests("/a/")) == 1
+    refused = [o for o in outcomes if isinstance(o, RateLimitedError)]
+    assert [str(e).split(" (")[0] for e in refused] == [
+        "rate limited: the gate stayed busy for 0.3s"
+    ] * 2
+    assert sum(1 for o in outcomes if isinstance(o, Response)) == 1
 
 
 @pytest.mark.xfail(

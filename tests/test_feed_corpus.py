@@ -57,7 +57,7 @@ def carries_nothing(raw: Any) -> bool:
 
 @pytest.mark.corpus
 def test_every_corpus_file_parses_or_raises_parse_error(
-    fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    corpus_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Keep what feedparser returned inside parse_feed instead of parsing every file twice.
     seen: list[Any] = []
@@ -70,7 +70,7 @@ def test_every_corpus_file_parses_or_raises_parse_error(
 
     monkeypatch.setattr(feedparser, "parse", spy)
 
-    files = corpus_files(fixtures_dir)
+    files = corpus_files(corpus_dir)
     assert len(files) > 2000
     started = time.monotonic()
     counts = {"files": 0, "parsed": 0, "entries": 0, "parse_errors": 0, "compared": 0}
@@ -78,7 +78,7 @@ def test_every_corpus_file_parses_or_raises_parse_error(
     miscounted: list[str] = []
     parse_errors: list[str] = []
     for path in files:
-        rel = str(path.relative_to(fixtures_dir))
+        rel = str(path.relative_to(corpus_dir))
         counts["files"] += 1
         seen.clear()
         try:

@@ -232,6 +232,73 @@ def test_bad_json_feeds_raise_parse_error(body: bytes) -> None:
         parse_feed(body, url="https://lab.example.org/feed.json")
 
 
+THREE = "".join(
+    f"<item><title>Post {n}</title><link>https://lab.example.org/{n}</link>"
+    f"<description>About post {n}.</description></item>"
+    for n in (1, 2, 3)
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "truncated", "titles"),
+    [
+        (rss(THREE), False, 3),
+        # broken inside but whole: an undefined entity, unclosed HTML, a stray "&"
+        (rss(THREE.replace("About post 1.", "A&nbsp;b <br> c & d")), False, 3),
+        # a wrong declared charset: feedparser complains, nothing is missing
+        (rss(THREE + "<item><title>Café</title></item>").decode().encode("latin-1"), False, 4),
+        (rss(THREE)[:-6], True, 3),  # only </rss> is missing: every item is whole
+        (rss(THREE)[:-3], True, 3),  # cut inside the end tag
+        (rss(THREE)[: rss(THREE).index(b"https://lab.example.org/3") + 10], True, 2),
+        (rss(THREE)[: rss(THREE).index(b"<item><title>Post 3")], True, 2),  # between two items
+        (rss(THREE)[:-6].replace(b"About post 1.", b"x &nbsp; <br> y"), True, 3),
+        # a comment or a DOCTYPE before the root does not hide its name
+        (b"<!-- <rss> --><!DOCTYPE rss [<!ENTITY a '<x>'>]>" + rss(THREE)[39:-6], True, 3),
+        # UTF-16, whole and cut
+        (rss(THREE).decode().replace("utf-8", "utf-16").encode("utf-16"), False, 3),
+        (rss(THREE).decode().replace("utf-8", "utf-16").encode("utf-16")[:-20], True, 3),
+        (rss(THREE).decode().replace("utf-8", "utf-16").encode("utf-16-be")[:-20], True, 3),
+    ],
+    ids=[
+        "whole",
+        "broken-inside",
+        "wrong-charset",
+        "no-root-end-tag",
+        "cut-in-end-tag",
+        "cut-in-an-item",
+        "cut-between-items",
+        "broken-and-cut",
+        "doctype-and-comment",
+        "utf16",
+        "utf16-cut",
+        "utf16be-cut-no-bom",
+    ],
+)
+def test_a_feed_that_ends_early_is_marked_truncated(
+    body: bytes, truncated: bool, titles: int
+) -> None:
+    """A feed whose root element never closes was cut short (a body without
+    Content-Length ends when the connection does); the entry being read when it ended
+    is left out. Other complaints of feedparser are not truncation."""
+    parsed = parse_feed(body, url="https://lab.example.org/feed")
+    assert parsed.truncated is truncated
+    assert [e.title for e in parsed.entries][:3] == [f"Post {n}" for n in range(1, 4)][:titles]
+    assert len(parsed.entries) == titles
+
+
+@pytest.mark.parametrize(
+    "cut", [20, 60, -30, -2], ids=["in-version", "in-items", "in-last-item", "last-brackets"]
+)
+def test_a_json_feed_cut_short_says_so(cut: int) -> None:
+    items = [
+        {"id": str(n), "title": f"Post {n}", "url": f"https://lab.example.org/{n}"}
+        for n in range(3)
+    ]
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": items}).encode()
+    with pytest.raises(ParseError, match=r"^feed ends early \(truncated\?\)"):
+        parse_feed(body[:cut], url="https://lab.example.org/feed.json")
+
+
 def test_entry_linking_an_arxiv_paper_becomes_that_paper() -> None:
     body = rss(
         "<item><title>Our new paper</title><link>https://arxiv.org/abs/2411.17700v2</link>"

@@ -1,4 +1,4 @@
-"""The shipped field mapping, config/fields.toml: it loads, covers arXiv's taxonomy
+"""The shipped field mapping, tracker/fields/fields.toml: it loads, covers arXiv's taxonomy
 (retired codes included), keeps arXiv's aliases, and its keyword rules tag papers
 without categories well enough on recorded real abstracts."""
 
@@ -15,8 +15,8 @@ import pytest
 from tracker.fields.mapping import FieldMap
 from tracker.models import Entry
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
-FIELDS_FILE = CONFIG_DIR / "fields.toml"
+REPO = Path(__file__).resolve().parents[1]
+FIELDS_FILE = REPO / "tracker" / "fields" / "fields.toml"
 METADATA = "arxiv-metadata"
 TAXONOMY = "arxiv_categories_taxonomy_from_oaipmh_testdb.json"
 SAMPLE = "staeiou_arxiv_archive_stratified_sample.jsonl"
@@ -81,7 +81,7 @@ def raw() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def field_map(raw: dict[str, Any]) -> FieldMap:
-    return FieldMap.from_dict(raw, "config/fields.toml")
+    return FieldMap.from_dict(raw, "tracker/fields/fields.toml")
 
 
 def _recorded(fixtures_dir: Path, name: str) -> Path:
@@ -151,9 +151,9 @@ def test_every_field_has_categories_and_12_to_40_keywords(raw: dict[str, Any]) -
         assert all(k == k.strip().lower() and k for k in keywords), f"{name}: not lowercase"
 
 
-def test_keyword_tagging_on_the_stratified_sample(field_map: FieldMap, fixtures_dir: Path) -> None:
+def test_keyword_tagging_on_the_stratified_sample(field_map: FieldMap, corpus_dir: Path) -> None:
     total = covered = right = 0
-    for paper in _sample(fixtures_dir):
+    for paper in _sample(corpus_dir):
         expected = field_map.field_of(paper["primary_category"])
         assert expected is not None and expected in field_map.fields, paper["primary_category"]
         tags = field_map.tag(Entry(title=paper["title"], summary=paper["abstract"]))

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import LISTING_MORNING, Clock, write_config
-from tests.server import FixtureServer
+from tests.support.server import FixtureServer
 from tracker.app.core import make_tracker
 from tracker.config import Settings, load_settings
 from tracker.fields.tagger import Tagger
@@ -87,7 +87,7 @@ def test_the_model_is_never_asked_while_the_write_lock_is_held(
 def test_starting_does_not_retag_but_tracker_fields_does(
     server: FixtureServer, tmp_path: Path
 ) -> None:
-    shipped = Path(__file__).resolve().parents[1] / "config" / "fields.toml"
+    shipped = Path(__file__).resolve().parents[1] / "tracker" / "fields" / "fields.toml"
     edited = tmp_path / "fields.toml"
     edited.write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
     config = write_config(tmp_path, server.url, readers=READERS.replace("FEED", server.url + BLOG))

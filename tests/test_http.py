@@ -1,6 +1,6 @@
 """Tests for tracker.sources.http: the Fetcher against real servers on 127.0.0.1.
 
-Most cases use the shared fixture server (tests/server.py). Bodies it cannot produce
+Most cases use the shared fixture server (tests/support/server.py). Bodies it cannot produce
 (chunked without Content-Length, a body trickled slowly) come from a small raw server
 defined here.
 """
@@ -16,12 +16,11 @@ import time
 from collections.abc import Iterator
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.server import FixtureServer, Paper, Reply
+from tests.support.server import FixtureServer, Reply
 from tracker.errors import BodyTooLargeError, FetchError, HTTPStatusError
 from tracker.models import CacheValidators
 from tracker.sources.http import Fetcher, make_client, parse_retry_after
@@ -30,21 +29,6 @@ from tracker.sources.pacing import PacingGate
 UA = "tracker-tests/1.0 (mailto:tests@example.org)"
 NOW = dt.datetime(2024, 11, 28, 12, 0, tzinfo=dt.UTC)
 CAP = 64 * 1024
-
-
-@pytest.fixture
-def server(fixtures_dir: Path, papers: list[Paper]) -> Iterator[FixtureServer]:
-    """The conftest server, polling for shutdown every 10 ms instead of 500 ms so that
-    tearing it down does not dominate the run time."""
-    srv = FixtureServer(fixtures_dir, papers)
-    srv.thread = threading.Thread(
-        target=srv.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-    )
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture

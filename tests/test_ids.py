@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracker.ids import abs_url, canonical_url, find_arxiv_id, item_key, parse_arxiv_id, pdf_url
+from tracker.ids import (
+    abs_url,
+    canonical_url,
+    find_arxiv_id,
+    item_key,
+    parse_arxiv_id,
+    pdf_url,
+    post_keys,
+)
 from tracker.models import Entry
 
 
@@ -138,3 +146,24 @@ def test_item_key_papers_ignore_the_source_posts_do_not() -> None:
     with_guid = Entry(title="x", url="https://blog.example.org/a", guid="tag:blog,1")
     moved = Entry(title="x", url="https://blog.example.org/moved", guid="tag:blog,1")
     assert item_key(with_guid, "s") == item_key(moved, "s")
+
+
+def test_post_keys_keep_a_fragment_only_to_tell_entries_apart() -> None:
+    page = "https://blog.example.org/launch"
+    c1 = Entry(title="First comment", url=f"{page}#comment-1")
+    c2 = Entry(title="Second comment", url=f"{page}#comment-2")
+    alone = Entry(title="The launch", url=f"{page}#more")
+    k1, k2 = post_keys([c1, c2], "feed:a")
+    assert k1 != k2  # comments on one page
+    assert k1 == item_key(c1, "feed:a", keep_fragment=True)
+    # a page's only entry is its page: a fragment that moves makes no new post
+    [k] = post_keys([alone], "feed:a")
+    assert k == item_key(Entry(title="x", url=page), "feed:a")
+    # a guid decides on its own, and so does an arXiv id
+    guided = [
+        Entry(title="a", url=f"{page}#1", guid="g1"),
+        Entry(title="b", url=f"{page}#2", guid="g1"),
+    ]
+    assert len(set(post_keys(guided, "feed:a"))) == 1
+    assert canonical_url(f"{page}#Comment-1", keep_fragment=True) == f"{page}#Comment-1"
+    assert canonical_url(f"{page}#Comment-1") == page

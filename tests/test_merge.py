@@ -65,6 +65,21 @@ LINK = Entry(
     quality=LINK_ONLY,
 )
 
+# A 2023 paper whose third version is announced in the listing of 2024-11-28.
+OLD, OLD_KEY = "2305.01234", "arxiv:2305.01234"
+OLD_V1 = dt.datetime(2023, 5, 17, 9, 30, tzinfo=UTC)  # its first version, from the API
+OLD_MONTH = dt.datetime(2023, 5, 1, tzinfo=UTC)  # the month of its id
+REPLACE_V3 = replace(
+    LISTING_V1,
+    key=OLD_KEY,
+    arxiv_id=OLD,
+    version=3,
+    published=None,  # a replacement's listing entry does not give the first version's
+    updated=when(28, 5),  # ... only this version's announcement
+    announce_type="replace",
+    guid=f"oai:arXiv.org:{OLD}v3",
+)
+
 # (case id, stored, new, expected values of the merged entry)
 CASES: list[tuple[str, Entry, Entry, dict[str, Any]]] = [
     (
@@ -159,6 +174,30 @@ CASES: list[tuple[str, Entry, Entry, dict[str, Any]]] = [
         dict(published=when(20), updated=when(27)),
     ),
     (
+        "a-new-version-from-the-listing-keeps-the-first-versions-date",
+        replace(API_V2, arxiv_id=OLD, key=OLD_KEY, version=1, published=OLD_V1, updated=OLD_V1),
+        REPLACE_V3,
+        dict(published=OLD_V1, updated=when(28, 5), version=3),
+    ),
+    (
+        "a-precise-date-replaces-the-month-of-the-id",
+        normalise_new(REPLACE_V3),
+        replace(API_V2, arxiv_id=OLD, key=OLD_KEY, version=3, published=OLD_V1, updated=None),
+        dict(published=OLD_V1, updated=when(28, 5)),
+    ),
+    (
+        "the-month-of-the-id-never-replaces-a-precise-date",
+        replace(API_V2, arxiv_id=OLD, key=OLD_KEY, version=3, published=OLD_V1),
+        normalise_new(REPLACE_V3),
+        dict(published=OLD_V1),
+    ),
+    (
+        "a-stored-paper-without-a-date-gets-the-month-of-its-id",
+        replace(REPLACE_V3, announce_type=None),
+        REPLACE_V3,
+        dict(published=OLD_MONTH, updated=when(28, 5)),
+    ),
+    (
         "no-version-anywhere",
         replace(LINK, version=None),
         replace(LINK, title="Another blog", version=None),
@@ -240,6 +279,16 @@ NORMALISE_CASES: list[tuple[str, Entry, dict[str, Any]]] = [
         ),
     ),
     (
+        "a-paper-first-seen-as-a-new-version-is-dated-by-the-month-of-its-id",
+        REPLACE_V3,
+        dict(published=OLD_MONTH, updated=when(28, 5), version=3),
+    ),
+    (
+        "old-style-ids-have-a-month-too",
+        Entry(title="Old", arxiv_id="hep-th/9901001", version=3, quality=LISTING),
+        dict(published=dt.datetime(1999, 1, 1, tzinfo=UTC)),
+    ),
+    (
         "post-untouched",
         Entry(title="Post", url="https://blog.example.org/a", announce_type="new"),
         dict(url="https://blog.example.org/a", pdf_url=None, announce_type=None),
@@ -280,9 +329,11 @@ def test_merge_properties(old: Entry, new: Entry) -> None:
     merged = merge(old, new)
     assert merged.quality == max(old.quality, new.quality)
     assert merged.version == (max(old.version or 0, new.version or 0) or None)
-    published = [d for d in (old.published, new.published) if d]
+    # the first version's date: the earliest one known, else the month of the id
+    month = dt.datetime(2024, 11, 1, tzinfo=UTC)
+    published = [d for d in (old.published, new.published) if d and d != month]
     updated = [d for d in (old.updated, new.updated) if d]
-    assert merged.published == (min(published) if published else None)
+    assert merged.published == (min(published) if published else month)
     assert merged.updated == (max(updated) if updated else None)
     # Nothing either side knew is lost.
     for name in ("title", "summary", "authors", "doi"):

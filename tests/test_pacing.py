@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from tracker.errors import RateLimitedError
 from tracker.sources.pacing import PacingGate
 
 
@@ -157,3 +158,18 @@ def test_threads_never_overlap_and_starts_are_spaced() -> None:
     starts.sort()
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= interval - 0.002
+
+
+def test_a_slot_with_a_limit_refuses_to_sleep_past_it() -> None:
+    gate, clock = fake_gate(3.0)
+    gate.defer(10)
+    with (
+        pytest.raises(RateLimitedError, match=r"^rate limited: wait 10s more$") as info,
+        gate.slot(max_wait=5),
+    ):
+        pass
+    assert info.value.retry_after == 10 and not info.value.retryable
+    assert clock.sleeps == [] and gate.requests == 0
+    with gate.slot(max_wait=15):  # within the limit: it waits, as without one
+        pass
+    assert clock.sleeps == [10] and gate.requests == 1

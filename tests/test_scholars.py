@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import LISTING_MORNING, Clock
-from tests.server import FixtureServer, Paper
+from tests.support.server import FixtureServer, Paper
 from tracker.app.core import make_tracker
 from tracker.cli import main
 from tracker.config import Settings
@@ -211,6 +211,48 @@ def test_follow_by_id_attributes_across_sources_and_keeps_namesakes_apart(
     assert any("OpenAlex A1000100" in r.detail for r in reasons[A_OLD[0].id])
     assert any("name match" in r.detail for r in reasons[A_NEW[1].id])
     t.close()
+
+
+# Hinrich Schütze and Jan Möller, each spelled with and without the umlaut.
+UMLAUTS = [
+    paper(20, ["Hinrich Schütze", "Ana Lee"], ["cs.CL"]),
+    paper(21, ["Hinrich Schuetze", "Bo Kim"], ["cs.CL"]),
+    paper(22, ["Jan Möller", "Ana Lee"], ["math.AG"]),
+    paper(23, ["Jan Moeller", "Bo Kim"], ["math.AG"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("followed", "theirs"), [("Hinrich Schuetze", (20, 21)), ("Jan Möller", (22, 23))]
+)
+def test_both_spellings_of_an_umlaut_come_together(
+    server: FixtureServer,
+    settings_for: Callable[..., Settings],
+    followed: str,
+    theirs: tuple[int, ...],
+) -> None:
+    for p in UMLAUTS:
+        server.papers.append(p)
+        server.by_id[p.id] = p
+    readers = f"""
+[[readers]]
+name = "ada"
+timezone = "UTC"
+digest_time = "00:00"
+
+[readers.follows]
+scholars = ["{followed}"]
+"""
+    t = make_tracker(settings_for(server.url, readers=readers), clock=Clock(LISTING_MORNING))
+    try:
+        run_once(t)
+        found = {item.arxiv_id for item, *_ in t.scholar_items(followed)}
+        assert found == {f"2411.9{n:04d}" for n in theirs}
+        # the scholar is found under the other spelling too (scholar show, reject)
+        other = {"Hinrich Schuetze": "Hinrich Schütze", "Jan Möller": "Jan Moeller"}[followed]
+        assert {item.arxiv_id for item, *_ in t.scholar_items(other)} == found
+    finally:
+        t.close()
 
 
 def test_rejections_persist_and_never_come_back(

@@ -30,6 +30,7 @@ from tracker.storage.search_syntax import (
     parse_search,
     tokenize,
 )
+from tracker.storage.snippets import snippet
 
 TOKENIZE = "porter unicode61 remove_diacritics 2"
 
@@ -576,3 +577,31 @@ def test_fts5_and_tsquery_mean_what_the_ast_means(
     assert match(query.fts5(), db) == expected, query.fts5()
     tree = check_tsquery(query.tsquery())
     assert {i + 1 for i, doc in enumerate(models) if eval_ts(tree, doc)} == expected
+
+
+# --- snippets -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "search", "expected"),
+    [
+        ("A cat and a dog ate apples.", "a", "«A» cat and «a» dog ate apples."),
+        (
+            "Modern C++ templates in C, and Clojure",
+            "C++",
+            "Modern «C++» templates in «C,» and Clojure",
+        ),
+        ("This is isolated", "is", "This «is» isolated"),
+        ("x86 and x87 code", "x86", "«x86» and x87 code"),
+        (
+            "Speculative decoding with a decoder",
+            "decod*",
+            "Speculative «decoding» with a «decoder»",
+        ),
+        ("Decoders decode", "decoding", "«Decoders» «decode»"),
+        ("Naïve Schrödinger", "naive schrodinger", "«Naïve» «Schrödinger»"),
+        ("an e-mail to Ann", "e", "an «e-mail» to Ann"),
+    ],
+)
+def test_snippets_mark_what_the_index_matched(text: str, search: str, expected: str) -> None:
+    assert snippet(text, parse_search(search).words()) == expected

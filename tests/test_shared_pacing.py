@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_storage import BACKENDS, database_url
+from tracker.errors import RateLimitedError
 from tracker.sources.shared_pacing import SharedPacingGate
 from tracker.storage import Storage, open_storage
 
@@ -162,3 +163,40 @@ def test_concurrent_workers_never_overlap_and_keep_the_interval(
     assert len(spans) == 12
     for (_, ended), (began, _) in itertools.pairwise(spans):
         assert began - ended >= interval - 0.002  # after the last end, plus the interval
+
+
+def test_a_request_gives_up_at_its_cap_wherever_it_waits(
+    url: str, processes: list[Process]
+) -> None:
+    """A request that may wait ``max_wait`` at most gives up (RateLimitedError) instead
+    of waiting for another worker's request or for another worker's Retry-After."""
+    a, b = Process(url, 0.01), Process(url, 0.01)
+    processes += [a, b]
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with a.gate.slot():
+            inside.set()
+            leave.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert inside.wait(10)
+        with (
+            pytest.raises(RateLimitedError, match=r"^rate limited: the gate stayed busy"),
+            b.gate.slot(max_wait=0.3),
+        ):
+            pass
+    finally:
+        leave.set()
+        holder.join()
+    a.gate.defer(30)  # a Retry-After seen by the other worker
+    with (
+        pytest.raises(RateLimitedError, match=r"^rate limited: wait (29|30)s more") as info,
+        b.gate.slot(max_wait=0.3),
+    ):
+        pass
+    assert info.value.retry_after is not None and 29 <= info.value.retry_after <= 30
+    assert b.gate.requests == 0 and b.gate.waited == 0
+    assert not b.lock.held  # given back on the way out: the other workers go on

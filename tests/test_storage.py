@@ -2,11 +2,11 @@
 
 Every test takes the ``storage`` fixture, which is parametrized over ``BACKENDS``, so
 the whole suite runs once per backend (apscheduler's pattern): SQLite, and PostgreSQL
-when ``TRACKER_TEST_POSTGRESQL`` names a server (``tests/pg.py``; CI always has one).
+when ``TRACKER_TEST_POSTGRESQL`` names a server (``tests/support/pg.py``; CI always has one).
 
 Entries are written the way the ingestor writes them: keys from ``ids.item_key`` and
 ``ingest(..., merge=merge, prepare=normalise_new, tag=field_map.tag)`` with the real
-field mapping of ``config/fields.toml``.
+field mapping of ``tracker/fields/fields.toml``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from tests import pg
+from tests.support import pg
 from tracker import ids
-from tracker.errors import NotFoundError, StorageError
+from tracker.errors import NotFoundError, StorageError, UsageError
 from tracker.fetch.merge import merge, normalise_new
 from tracker.fields.mapping import FieldMap
 from tracker.models import (
@@ -53,7 +53,7 @@ from tracker.storage import (
 )
 
 BACKENDS = ["sqlite", "postgresql"]
-FIELDS_FILE = Path(__file__).resolve().parents[1] / "config" / "fields.toml"
+FIELDS_FILE = Path(__file__).resolve().parents[1] / "tracker" / "fields" / "fields.toml"
 UTC = dt.UTC
 T0 = dt.datetime(2024, 11, 28, 8, 0, tzinfo=UTC)
 HOUR = dt.timedelta(hours=1)
@@ -691,7 +691,7 @@ def test_stored_digest_round_trips(storage: Storage, field_map: FieldMap) -> Non
     cutoff = dt.datetime(2024, 11, 28, 7, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     recorded = storage.record_digest("ada", day, cutoff, rows_, T0, failing)
     stored = storage.stored_digest("ada", day)
-    assert stored == recorded == StoredDigest("ada", day, cutoff, rows_, failing)
+    assert stored == recorded == StoredDigest("ada", day, cutoff, rows_, failing, first=True)
     assert stored is not None and stored.cutoff.tzinfo == UTC
     assert storage.stored_digest("ada", day + DAY) is None
     assert storage.last_digest_day("ada") == day
@@ -700,6 +700,7 @@ def test_stored_digest_round_trips(storage: Storage, field_map: FieldMap) -> Non
     empty = storage.record_digest("ada", day + DAY, cutoff + DAY, [], T0 + DAY)
     assert storage.stored_digest("ada", day + DAY) == empty
     assert empty.rows == () and empty.failing_sources == ()
+    assert not empty.first  # the reader had a digest before this one
 
 
 # --- retagging, saved marks, lookup -----------------------------------------------------------
@@ -784,3 +785,61 @@ def test_item_resolves_every_form_of_reference(storage: Storage, field_map: Fiel
     for missing in missing_refs:
         with pytest.raises(NotFoundError):
             storage.item(missing)
+
+
+def test_item_resolves_a_posts_own_link(storage: Storage, field_map: FieldMap) -> None:
+    blog, news = "https://blog.example.org/feed", "https://news.example.org/rss"
+    first = post(blog, "p1", "A post")
+    comment = keyed(
+        replace(post(blog, "c1", "A comment"), url="https://blog.example.org/feed/p1#comment-1"),
+        f"feed:{blog}",
+    )
+    shared = [  # one page that two feeds link to: a post of each feed
+        replace(post(feed, "s", f"Shared in {feed}"), url="https://lab.example.org/s")
+        for feed in (blog, news)
+    ]
+    ingest(storage, field_map, [(first, []), (comment, []), *((e, []) for e in shared)])
+    assert storage.item("https://blog.example.org/feed/p1").title == "A post"
+    assert storage.item("HTTPS://Blog.Example.org/feed/p1?utm_source=x").title == "A post"
+    assert storage.item("https://blog.example.org/feed/p1#comment-1").title == "A comment"
+    assert storage.save("ada", "https://blog.example.org/feed/p1", T0).title == "A post"
+    with pytest.raises(UsageError, match="2 stored items have the link"):
+        storage.item("https://lab.example.org/s")
+    with pytest.raises(NotFoundError):
+        storage.item("https://blog.example.org/feed/p2")
+
+
+# --- database errors as messages ----------------------------------------------------------
+
+
+def test_database_errors_are_short_and_name_no_sql_or_parameters(storage: Storage) -> None:
+    """A database error becomes a StorageError whose message is shown by ``tracker
+    status``: one short line from the driver, never the statement, its parameters or
+    the row values of a DETAIL line."""
+    secret = "row-value-" + "x" * 3000
+    storage.set_meta("taken", secret)
+    with pytest.raises(StorageError) as info, storage._write() as conn:
+        conn.execute(
+            sa.text("INSERT INTO meta (key, value) VALUES (:k, :v)"), {"k": "taken", "v": secret}
+        )
+    message = str(info.value)
+    # sqlite3: "IntegrityError: UNIQUE constraint failed: meta.key"; psycopg:
+    # "UniqueViolation: duplicate key value violates unique constraint ..."
+    assert message.startswith("database write failed: ") and "unique" in message.lower()
+    assert len(message) <= 200
+    for leak in ("INSERT", "[SQL", "parameters", "row-value", "taken", "\n"):
+        assert leak not in message, message
+
+
+def test_a_nul_stored_without_neutralising_is_a_short_error(storage: Storage) -> None:
+    """What the seam says when text with a NUL reaches it anyway (PostgreSQL refuses
+    it; the sources strip NULs first, see tests/test_text.py)."""
+    entry = keyed(Entry(title="Nul\x00 title", summary="s" * 5000, url="https://a.example/1"), "f")
+    if storage.dialect != "postgresql":
+        pytest.skip("SQLite stores NUL in text")
+    with pytest.raises(StorageError) as info:
+        storage.ingest([(entry, [])], T0, merge=merge, prepare=lambda e: e, tag=lambda e: ())
+    message = str(info.value)
+    assert message == (
+        "database write failed: DataError: PostgreSQL text fields cannot contain NUL (0x00) bytes"
+    )

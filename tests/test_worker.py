@@ -10,11 +10,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 from tests.conftest import write_config
-from tests.server import FixtureServer
+from tests.support.server import FixtureServer
 
 READERS = """
 [[readers]]
@@ -63,15 +64,26 @@ def test_worker_fetches_writes_the_digest_and_stops_on_sigterm(
     assert worker.returncode == 0, output
     assert "stopping on signal" in output
     assert "Traceback" not in output
+    # the log speaks of tracker's jobs by name, without the libraries' chatter
+    assert 'Added job "fetch"' in output and 'Added job "digests"' in output
+    assert "<locals>" not in output
+    assert "alembic" not in output and "HTTP Request:" not in output
 
     # restarted: nothing is due yet and today's digest exists, so nothing happens again
     before = len(server.requests())
     again = _start(config)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(again.stdout or ()), daemon=True)
+    reader.start()
     try:
-        time.sleep(3)
+        # the signal handler is installed before "worker started"; the first cycle
+        # (nothing due) ends with "cycle done": only then has the worker had its chance
+        assert _wait_for(lambda: any("cycle done" in line for line in lines), 60), lines
     finally:
         again.send_signal(signal.SIGTERM)
-        output, _ = again.communicate(timeout=30)
+        again.wait(timeout=30)
+        reader.join(timeout=10)
+    output = "".join(lines)
     assert again.returncode == 0, output
     assert len(server.requests()) == before
     assert len(list(digests.glob("*.md"))) == 1

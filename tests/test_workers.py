@@ -1,7 +1,7 @@
 """Several worker processes on one PostgreSQL database, as a lab runs them.
 
 The workers are real processes running the real ``tracker run --once`` (forks of the
-pre-imported ``tests/crash_worker.py``, each with its clock set by the test) or the
+pre-imported ``tests/support/crash_worker.py``, each with its clock set by the test) or the
 real ``tracker run`` daemon; the loopback server plays arXiv and 500 small feeds and
 logs every request with its arrival time. Checked here:
 
@@ -34,10 +34,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests import pg
-from tests.conftest import CONFIG_DIR, REPO, Clock
-from tests.server import FixtureServer, Reply
-from tests.test_crash_fetch import Forker
+from tests.conftest import REPO, Clock
+from tests.support import pg
+from tests.support.forker import Forker
+from tests.support.server import FixtureServer, Reply
 from tests.test_storage import BACKENDS, database_url
 from tracker.app.core import make_tracker
 from tracker.config import load_settings
@@ -91,7 +91,7 @@ def write_config(
 [tracker]
 data_dir = "data"
 database_url = "{database}"
-fields_file = "{CONFIG_DIR / "fields.toml"}"
+fields_file = "{REPO / "tracker" / "fields" / "fields.toml"}"
 
 [arxiv]
 contact_email = "tests@example.org"
@@ -129,15 +129,6 @@ feeds = {toml_list(feeds)}
 def postgresql() -> Iterator[str]:
     with pg.scratch_database() as url:
         yield url
-
-
-@pytest.fixture
-def forker() -> Iterator[Forker]:
-    f = Forker()
-    try:
-        yield f
-    finally:
-        f.close()
 
 
 def run_all(forker: Forker, config: Path, now: dt.datetime, count: int) -> list[int]:

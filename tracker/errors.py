@@ -8,14 +8,15 @@ errors are not.
     TrackerError
     ├── ConfigError              bad configuration (carries every problem found)
     ├── UsageError               bad command-line input (unknown reader, bad date, ...)
+    │   └── SearchQueryError     a search query or filter that cannot be turned into a search
     ├── NotFoundError            an item, source, reader or follow that does not exist
     ├── StorageError             the database failed or is in an unexpected state
-    ├── SearchQueryError         a search query that cannot be turned into a search
     ├── DeliveryError            a digest could not be written or sent (retryable or not)
     ├── ModelError               the field model cannot be trained, saved or loaded
     └── SourceError              fetching or parsing one source failed
         ├── FetchError           the transfer failed (dead host, timeout, reset)
         │   ├── HTTPStatusError  a non-success status (carries retry_after when sent)
+        │   ├── RateLimitedError our own pacing gate would hold a request too long
         │   └── BodyTooLargeError  the body exceeded the configured size cap
         └── ParseError           the body is not a feed we can read
             └── UpstreamError    the upstream answered with an error document
@@ -50,8 +51,8 @@ class StorageError(TrackerError):
     """The database failed or holds something unexpected."""
 
 
-class SearchQueryError(TrackerError):
-    """The search text cannot be turned into a query."""
+class SearchQueryError(UsageError):
+    """The search text or a filter cannot be turned into a query."""
 
 
 class DeliveryError(TrackerError):
@@ -99,6 +100,13 @@ class HTTPStatusError(FetchError):
         self.retryable = status in (408, 425, 429, 500, 502, 503, 504)
         hint = f", retry after {retry_after:.0f}s" if retry_after is not None else ""
         super().__init__(f"HTTP {status}{hint}", url=url)
+
+
+class RateLimitedError(FetchError):
+    """A request would wait at a pacing gate longer than allowed (a long Retry-After, or
+    other requests queued ahead); the source backs off instead of stalling the cycle."""
+
+    retryable = False
 
 
 class BodyTooLargeError(FetchError):

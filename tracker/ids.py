@@ -12,8 +12,10 @@ Pure functions only: no I/O here.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
+from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tracker.models import Entry
@@ -92,6 +94,22 @@ def find_arxiv_id(text: str) -> tuple[str, int | None] | None:
     return None
 
 
+_ID_MONTH = re.compile(r"^(?:(\d{2})(\d{2})\.\d{4,5}|[a-z-]+/(\d{2})(\d{2})\d{3})$")
+
+
+def id_month(arxiv_id: str) -> dt.datetime | None:
+    """The first instant (UTC) of the month an arXiv id was given in, its YYMM: the
+    month of the paper's first version ("2305.01234" → 2023-05-01). None when the id
+    has no such month."""
+    m = _ID_MONTH.match(arxiv_id)
+    if not m:
+        return None
+    yy, mm = (int(g) for g in (m.group(1, 2) if m.group(1) else m.group(3, 4)))
+    if not 1 <= mm <= 12:
+        return None
+    return dt.datetime(1900 + yy if yy >= 91 else 2000 + yy, mm, 1, tzinfo=dt.UTC)
+
+
 def abs_url(arxiv_id: str, version: int | None = None) -> str:
     return f"https://arxiv.org/abs/{arxiv_id}{f'v{version}' if version else ''}"
 
@@ -106,10 +124,11 @@ _TRACKING_PARAMS = re.compile(
 )
 
 
-def canonical_url(url: str) -> str:
+def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
     """A stable form of a link for identity: lower-case scheme and host, no default
-    port, no fragment, no tracking parameters. The path is kept as is (it can be
-    case-sensitive)."""
+    port, no tracking parameters, and no fragment unless asked to keep it (a post's
+    link keeps it: comments on one page are told apart by it). The path is kept as
+    is (it can be case-sensitive)."""
     url = url.strip()
     try:
         parts = urlsplit(url)
@@ -127,13 +146,13 @@ def canonical_url(url: str) -> str:
         ]
     )
     path = parts.path or "/"
-    return urlunsplit((scheme, netloc, path, query, ""))
+    return urlunsplit((scheme, netloc, path, query, parts.fragment if keep_fragment else ""))
 
 
-def item_key(entry: Entry, source_key: str) -> str:
+def item_key(entry: Entry, source_key: str, *, keep_fragment: bool = False) -> str:
     """The identity of an entry: ``arxiv:<id>`` for papers, ``doi:<doi>`` for other
-    works with a DOI, otherwise its feed plus its guid (or canonical link, or title and
-    date when a feed gives neither)."""
+    works with a DOI, otherwise its feed plus its guid (or canonical link, without its
+    #fragment unless ``keep_fragment``, or title and date when a feed gives neither)."""
     if entry.arxiv_id:
         return f"arxiv:{entry.arxiv_id}"
     if entry.doi:
@@ -147,7 +166,7 @@ def item_key(entry: Entry, source_key: str) -> str:
     if entry.guid and entry.guid.strip():
         basis = "guid:" + entry.guid.strip()
     elif entry.url:
-        basis = "link:" + canonical_url(entry.url)
+        basis = "link:" + canonical_url(entry.url, keep_fragment=keep_fragment)
     else:
         when = entry.published or entry.updated
         basis = (
@@ -157,3 +176,32 @@ def item_key(entry: Entry, source_key: str) -> str:
         )
     digest = hashlib.sha256(f"{source_key}\n{basis}".encode()).hexdigest()[:24]
     return f"post:{digest}"
+
+
+def _known_by_link(entry: Entry) -> bool:
+    return bool(
+        entry.url and not entry.arxiv_id and not entry.doi and not (entry.guid or "").strip()
+    )
+
+
+def post_keys(entries: Sequence[Entry], source_key: str) -> list[str]:
+    """The keys of one fetch of a feed (``item_key`` of each entry). An entry known by
+    its link alone (no guid) keeps the link's #fragment in its identity when another
+    entry of the same fetch links the same page with another fragment (comments on
+    one page); otherwise the fragment is left out, so a feed that changes it from one
+    fetch to the next does not make the same post new again."""
+    pages: dict[str, set[str]] = {}
+    for e in entries:
+        if e.url and _known_by_link(e):
+            full = canonical_url(e.url, keep_fragment=True)
+            pages.setdefault(canonical_url(e.url), set()).add(full)
+    return [
+        item_key(
+            e,
+            source_key,
+            keep_fragment=bool(e.url)
+            and _known_by_link(e)
+            and len(pages[canonical_url(e.url or "")]) > 1,
+        )
+        for e in entries
+    ]

@@ -1,9 +1,12 @@
 """People's names: normalising, matching with initials, and arXiv ``au:`` terms.
 
-Names vary between papers: accents ("Schrödinger" / "Schrodinger"), initials
-("T. Dao" / "Tri Dao"), order ("Dao, Tri"), hyphens ("Jean-Pierre" / "Jean Pierre")
-and particles ("Del Maestro"). ``same_person_name`` decides whether two spellings can
-be the same name; it cannot tell namesakes apart (that needs ids or evidence).
+Names vary between papers: accents ("Schrödinger" / "Schrodinger"), German umlauts
+written out ("Schütze" / "Schuetze", "Möller" / "Moeller", "Strauß" / "Strauss"),
+initials ("T. Dao" / "Tri Dao"), order ("Dao, Tri"), hyphens ("Jean-Pierre" / "Jean
+Pierre") and particles ("Del Maestro"). ``same_person_name`` decides whether two
+spellings can be the same name; it cannot tell namesakes apart (that needs ids or
+evidence). ``surname_key`` finds the candidates to ask it about, ``name_key`` the
+same name typed another way, and ``arxiv_author_term`` asks arXiv for every spelling.
 
 Pure: no I/O here.
 """
@@ -139,6 +142,31 @@ def spellings(name: str) -> list[str]:
     return [name] if transliterated == name else [name, transliterated]
 
 
+# ä, ö, ü written out as ae, oe, ue, inside a word: not the "gue"/"que" of Spanish,
+# Portuguese and French names (Rodriguez, Marquez), nor a word's end (Xue, Yue: "Xu"
+# and "Yu" are other, very common names), where the letters are no umlaut.
+_WRITTEN_OUT = re.compile(r"(?<![gq])(ae|oe|ue)(?=[a-z])")
+
+
+def _contracted(word: str) -> str:
+    """A folded word with written-out umlauts as plain vowels: "schuetze" → "schutze"."""
+    return _WRITTEN_OUT.sub(lambda m: m.group(1)[0], word)
+
+
+def surname_key(name: str) -> tuple[str, ...]:
+    """A coarse key of a name's surname that every spelling of it shares: accents
+    folded, ß as ss, and ä, ae and a alike ("Schütze", "Schuetze" and "Schutze" have
+    one key). For finding candidates only: ``same_person_name`` decides."""
+    return tuple(_contracted(w) for w in split_name(name).surname)
+
+
+def name_key(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The same name however it is typed: order, case, accents and umlauts written
+    out or not ("Hinrich Schütze" is "Schuetze, Hinrich"), nothing looser."""
+    parsed = split_name(name.translate(_UMLAUTS))
+    return parsed.given, parsed.surname
+
+
 def same_person_name(a: str, b: str) -> bool:
     """Whether two spellings can name the same person: same surname, and given
     names that agree where both are spelled out and by initial otherwise."""
@@ -182,15 +210,22 @@ def _given_compatible(ga: tuple[str, ...], gb: tuple[str, ...]) -> bool:
 
 def arxiv_author_term(name: str) -> str:
     """The arXiv API ``au:`` term for a name: surname words joined by "_" and the
-    first initial ("Tri Dao" → "au:Dao_T"). arXiv matches it loosely (every T. Dao);
-    results are filtered locally with ``same_person_name``."""
+    first initial ("Tri Dao" → "au:dao_t"). arXiv matches it loosely (every T. Dao);
+    results are filtered locally with ``same_person_name``. A surname with an umlaut,
+    or what may be one written out, is asked for in both spellings, OR-ed: arXiv's
+    index folds "Schütze" to "schutze", so "Hinrich Schuetze" and "Hinrich Schütze"
+    both become "au:schuetze_h OR au:schutze_h"."""
     parsed = split_name(name)
     if not parsed.surname:
         raise ValueError(f"no surname in {name!r}")
-    parts = [_ascii_word(w) for w in parsed.surname]
-    if parsed.given:
-        parts.append(_ascii_word(parsed.given[0])[:1])
-    return "au:" + "_".join(p for p in parts if p)
+    written_out = split_name(name.translate(_UMLAUTS)).surname
+    forms = {parsed.surname, written_out, tuple(_contracted(w) for w in parsed.surname)}
+    initial = _ascii_word(parsed.given[0])[:1] if parsed.given else ""
+    terms = {
+        "au:" + "_".join(p for p in [*(_ascii_word(w) for w in surname), initial] if p)
+        for surname in forms
+    }
+    return " OR ".join(sorted(terms))
 
 
 def _ascii_word(word: str) -> str:

@@ -27,9 +27,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from tracker.app.core import Tracker
-from tracker.digest.service import DigestOutcome
-from tracker.fetch.cycle import CycleReport, Progress
+from tracker.app.core import CycleReport, DigestOutcome, Progress, Tracker
 
 log = logging.getLogger(__name__)
 DIGEST_CHECK = dt.timedelta(minutes=1)
@@ -103,6 +101,7 @@ def add_jobs(scheduler: BaseScheduler, tracker: Tracker, start: dt.datetime) -> 
         _guarded("fetch", tracker.fetch, stage),
         IntervalTrigger(seconds=every.total_seconds()),
         id="fetch",
+        name="fetch",  # how APScheduler names it in the log
         next_run_time=start,
         max_instances=1,
         coalesce=True,
@@ -116,6 +115,7 @@ def add_jobs(scheduler: BaseScheduler, tracker: Tracker, start: dt.datetime) -> 
         _guarded("digests", _leading("digests", digests, tracker), stage),
         IntervalTrigger(seconds=DIGEST_CHECK.total_seconds()),
         id="digests",
+        name="digests",
         next_run_time=start + STARTUP_GAP,  # the first fetch goes first
         max_instances=1,
         coalesce=True,
@@ -124,6 +124,7 @@ def add_jobs(scheduler: BaseScheduler, tracker: Tracker, start: dt.datetime) -> 
         _guarded("fields", _leading("fields", tracker.retrain_fields_if_due, tracker), stage),
         IntervalTrigger(seconds=FIELDS_CHECK.total_seconds()),
         id="fields",
+        name="fields",
         next_run_time=start + 2 * STARTUP_GAP,
         max_instances=1,
         coalesce=True,
@@ -133,6 +134,7 @@ def add_jobs(scheduler: BaseScheduler, tracker: Tracker, start: dt.datetime) -> 
         _guarded("leader", elect, threading.Lock()),
         IntervalTrigger(seconds=tracker.settings.schedule.leader_retry.total_seconds()),
         id="leader",
+        name="leader",
         next_run_time=start,
         max_instances=1,
         coalesce=True,

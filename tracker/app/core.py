@@ -4,6 +4,10 @@ one ``Tracker``, the facade that the CLI and the worker call.
 Every stage (fetch, digest, search, export) is a method here that runs on its own;
 the worker only calls the same methods on a schedule. Tests pass their own HTTP
 client, clock and pacing gate.
+
+The front ends (``cli``, ``worker``) import only this package, ``config``, ``models``
+and ``errors`` (the dependency rule, checked by ``lint-imports``): what they need of
+the stages' own types and formatters is re-exported here with ``X as X``.
 """
 
 from __future__ import annotations
@@ -19,21 +23,39 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tracker import decide
+from tracker import USER_AGENT, decide
+from tracker.app.accounts import Accounts
+from tracker.app.browsing import Browsing
+from tracker.app.filters import check_filters
+from tracker.app.follows import (
+    FollowSummary,
+    OpmlImport,
+    config_place,
+    follow_summaries,
+    opml_follows,
+)
 from tracker.app.leader import Leadership
-from tracker.config import ReaderSettings, ScholarFollow, Settings, origin
-from tracker.digest.select import ReaderView
-from tracker.digest.service import DigestOutcome, DigestService
+from tracker.config import ScholarFollow, Settings, check_scholar, origin
+from tracker.digest.rules import check_rule
+from tracker.digest.service import DigestOutcome as DigestOutcome  # re-exported: see the docstring
+from tracker.digest.service import DigestService
 from tracker.digest.smtp import SmtpMailer
+from tracker.digest.view import DigestView
 from tracker.errors import NotFoundError, SourceError, UsageError
 from tracker.fetch.attribution import Candidate, candidates
 from tracker.fetch.backfill import Backfill, BackfillReport, Harvest
 from tracker.fetch.claims import new_worker_id
-from tracker.fetch.cycle import CycleReport, Ingestor, Progress
-from tracker.fields.evaluate import MIN_SUPPORT, Evaluation
+from tracker.fetch.cycle import CycleReport as CycleReport
+from tracker.fetch.cycle import Ingestor
+from tracker.fetch.cycle import Progress as Progress
+from tracker.fields.evaluate import MIN_SUPPORT as MIN_SUPPORT
+from tracker.fields.evaluate import Evaluation
+from tracker.fields.evaluate import report_lines as report_lines
 from tracker.fields.service import Explanation, FieldCount, FieldService, TrainReport
-from tracker.ids import canonical_url
+from tracker.ids import canonical_url, id_month
+from tracker.library.bibtex import item_dict as item_dict
 from tracker.library.bibtex import to_bibtex, to_json
+from tracker.library.opml import OpmlError, OpmlFollow, OpmlProblem, parse_opml, write_opml
 from tracker.models import (
     NO_FILTERS,
     Delivery,
@@ -41,16 +63,25 @@ from tracker.models import (
     Follow,
     FollowKind,
     Item,
+    Rule,
     SearchFilters,
     SearchHit,
     SourceKind,
     SourceStatus,
 )
-from tracker.names import arxiv_author_term, split_name
+from tracker.names import arxiv_author_term, name_key, split_name
 from tracker.sources import arxiv_query as query
+from tracker.sources.addresses import AddressGuard
 from tracker.sources.arxiv import ArxivClient
-from tracker.sources.http import Fetcher, make_client
-from tracker.sources.oai import OAI_DEADLINE, OAI_MAX_BODY, OAI_SET, PREFIXES, OaiClient
+from tracker.sources.http import MAX_GATE_WAIT, Fetcher, make_client
+from tracker.sources.oai import (
+    OAI_DEADLINE,
+    OAI_GATE_WAIT,
+    OAI_MAX_BODY,
+    OAI_SET,
+    PREFIXES,
+    OaiClient,
+)
 from tracker.sources.openalex import AuthorMatch, OpenAlexClient
 from tracker.sources.pacing import PacingGate
 from tracker.sources.shared_pacing import SharedPacingGate
@@ -70,6 +101,12 @@ NOT_BEFORE_SLACK = dt.timedelta(days=1)
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def dated_by_month(item: Item) -> bool:
+    """Whether a paper's first-version date is only the month of its arXiv id (it was
+    first seen as a new version of an older paper; see ``fetch.merge``)."""
+    return bool(item.arxiv_id) and item.published == id_month(item.arxiv_id or "")
 
 
 def scholar_specs(scholar: ScholarFollow) -> list[FollowSpec]:
@@ -97,16 +134,17 @@ def follow_spec(kind: FollowKind, value: str, title: str | None = None) -> Follo
     return FollowSpec(kind, value, SourceKind.FEED, value, title)
 
 
-class Tracker:
+class Tracker(Browsing):
     def __init__(
         self,
         settings: Settings,
         storage: Storage,
         ingestor: Ingestor,
         clock: Clock,
+        *,
+        fields: FieldService,
+        digests: DigestService,
         closers: Sequence[Callable[[], None]] = (),
-        mailer: SmtpMailer | None = None,
-        fields: FieldService | None = None,
         oai: OaiClient | None = None,
         leadership: Leadership | None = None,
     ) -> None:
@@ -118,8 +156,9 @@ class Tracker:
         self.oai = oai
         self.clock = clock
         self._closers = list(closers)
-        self.fields = fields or FieldService(settings, storage, clock)
-        self.digests = DigestService(settings, storage, clock, self._view, self._failing, mailer)
+        self.fields = fields
+        self.digests = digests
+        self.accounts = Accounts(storage, clock)
 
     def close(self) -> None:
         for close in self._closers:
@@ -138,7 +177,9 @@ class Tracker:
     def sync_config_follows(self) -> None:
         """Make the database's config-origin follows match the config file."""
         now = self.clock()
-        dropped = self.storage.forget_readers([r.name for r in self.settings.readers])
+        names = [r.name for r in self.settings.readers]
+        dropped = self.storage.forget_readers(names)
+        self.storage.forget_rules(names)
         if dropped:
             log.info("follows of readers no longer configured removed count=%d", dropped)
         for reader in self.settings.readers:
@@ -150,6 +191,7 @@ class Tracker:
                 + [follow_spec(FollowKind.FEED, feed.url, feed.title) for feed in f.feeds]
             )
             self.storage.sync_follows(reader.name, specs, now, origin="config")
+            self.storage.sync_rules(reader.name, reader.rules, now)
             for s in f.scholars:
                 if s.variants or s.coauthors or s.categories:
                     self.storage.set_seeds(s.name, Seeds(s.variants, s.coauthors, s.categories))
@@ -214,25 +256,122 @@ class Tracker:
     def scholars(self) -> list[ScholarSummary]:
         return self.storage.scholar_summaries()
 
-    def scholar_items(self, name: str, limit: int = 30) -> list[tuple[Item, str, str, bool]]:
-        if name not in self.storage.followed_scholars():
+    def followed_scholar(self, name: str) -> str:
+        """The followed scholar a typed name stands for: the name as followed, or the
+        same name typed otherwise ("Schütze, Hinrich" for "Hinrich Schuetze")."""
+        followed = self.storage.followed_scholars()
+        if name in followed:
+            return name
+        same = [n for n in followed if name_key(n) == name_key(name)]
+        if len(same) != 1:
             raise NotFoundError(f"nobody follows a scholar named {name!r}")
-        return self.storage.scholar_items(name, limit)
+        return same[0]
+
+    def scholar_items(self, name: str, limit: int = 30) -> list[tuple[Item, str, str, bool]]:
+        return self.storage.scholar_items(self.followed_scholar(name), limit)
 
     def reject(self, scholar: str, ref: str) -> Item:
         """Say an item is not this scholar's: it is never attributed to them again."""
-        if scholar not in self.storage.followed_scholars():
-            raise NotFoundError(f"nobody follows a scholar named {scholar!r}")
+        scholar = self.followed_scholar(scholar)
         item = self.storage.item(ref)
         self.storage.reject(scholar, item.id, self.clock())
         return item
 
     def unfollow(self, reader: str | None, kind: FollowKind, value: str) -> None:
+        """Remove a follow added with ``follow``. One declared in the config file would
+        come back at the next command: refused, saying where it is written."""
         name = self.settings.reader(reader).name
-        self.storage.remove_follow(name, kind, self.normalise_follow(kind, value))
+        stored = self.normalise_follow(kind, value)
+        place = config_place(self.settings, name, kind, stored)
+        if place is not None:
+            raise UsageError(
+                f"{name} follows {kind.value} {stored!r} through the config file "
+                f"{self.settings.path} ({place}): remove it there; nothing changed "
+                "(tracker unfollow removes follows added with tracker follow)"
+            )
+        self.storage.remove_follow(name, kind, stored, origin="cli")
 
     def follows(self, reader: str | None = None) -> list[Follow]:
         return self.storage.follows(reader)
+
+    # --- mute and must rules ----------------------------------------------------------------
+
+    def rules(self, reader: str | None) -> list[Rule]:
+        return self.storage.rules(self.settings.reader(reader).name)
+
+    def add_rule(self, reader: str | None, rule: Rule) -> Rule:
+        """A mute or must rule of the reader's (checked like the config file's)."""
+        name = self.settings.reader(reader).name
+        problem = check_rule(rule)
+        if problem:
+            raise UsageError(problem)
+        if rule.category:
+            if not self.settings.field_map.knows_prefix(rule.category):
+                raise UsageError(f"unknown arXiv category or archive {rule.category!r}")
+            rule = replace(rule, category=self.settings.field_map.canonical(rule.category))
+        if rule.feed:
+            rule = replace(rule, feed=self.normalise_follow(FollowKind.FEED, rule.feed))
+        if rule.follow:
+            kind, value = rule.follow
+            rule = replace(rule, follow=(kind, self.normalise_follow(kind, value)))
+        return self.storage.add_rule(name, rule, self.clock())
+
+    def remove_rule(self, reader: str | None, rule_id: int) -> Rule:
+        return self.storage.remove_rule(self.settings.reader(reader).name, rule_id)
+
+    def import_opml(
+        self, reader: str | None, data: bytes, *, skip_invalid: bool = False, dry_run: bool = False
+    ) -> OpmlImport:
+        """Follow everything an OPML file lists, with its folders as groups, in one
+        transaction. Every outline is checked first: unless ``skip_invalid``, one that
+        cannot be followed stops the import with every problem listed (nothing changes)."""
+        name = self.settings.reader(reader).name
+        doc = parse_opml(data)
+        problems = [str(p) for p in doc.problems]
+        wanted: list[tuple[list[FollowSpec], tuple[str, ...]]] = []
+        for f in doc.follows:
+            try:
+                wanted.append((self._opml_specs(f), f.groups))
+            except UsageError as e:
+                problems.append(f"{f.kind.value} {f.value!r}: {e}")
+        if problems and not skip_invalid:
+            raise OpmlError(
+                f"nothing imported: {len(problems)} outline(s) cannot be followed "
+                "(--skip-invalid imports the rest)",
+                [OpmlProblem(None, p) for p in problems],
+            )
+        groups = len({g for _, gs in wanted for g in gs})
+        if dry_run:
+            have = {(f.kind, f.value) for f in self.storage.follows(name)}
+            known = sum(1 for specs, _ in wanted if (specs[0].kind, specs[0].value) in have)
+            return OpmlImport(len(wanted) - known, known, tuple(problems), groups)
+        added, known = self.storage.import_follows(name, wanted, self.clock())
+        return OpmlImport(added, known, tuple(problems), groups)
+
+    def _opml_specs(self, f: OpmlFollow) -> list[FollowSpec]:
+        if f.kind is not FollowKind.SCHOLAR:
+            return [follow_spec(f.kind, self.normalise_follow(f.kind, f.value), f.title)]
+        table = {
+            "name": f.value,
+            "arxiv": list(f.arxiv),
+            "orcid": list(f.orcid),
+            "openalex": list(f.openalex),
+            "feeds": list(f.feeds),
+        }
+        return scholar_specs(check_scholar(table, self.settings.field_map))
+
+    def export_opml(self, reader: str | None) -> bytes:
+        """A reader's follows as an OPML 2.0 file another feed reader can import; tracker
+        reads it back as the same follows, groups included."""
+        name = self.settings.reader(reader).name
+        follows = opml_follows(follow_summaries(self.storage, name))
+        return write_opml(follows, title=f"tracker: {name}", created=self.clock())
+
+    def follow_summaries(self, reader: str | None = None) -> list[FollowSummary]:
+        """Each follow once (a scholar with every source that serves them)."""
+        if reader is not None:
+            reader = self.settings.reader(reader).name
+        return follow_summaries(self.storage, reader)
 
     # --- fetching -----------------------------------------------------------------------
 
@@ -276,43 +415,6 @@ class Tracker:
 
     # --- digests ------------------------------------------------------------------------
 
-    def _own_fields(
-        self, reader: ReaderSettings, follows: Sequence[Follow], learned: Sequence[str] = ()
-    ) -> list[str]:
-        """From the config; else the followed categories' fields, then those learned
-        from the reader's saved papers."""
-        if reader.fields:
-            return list(reader.fields)
-        fields = (
-            self.settings.field_map.field_of(f.value)
-            for f in follows
-            if f.kind is FollowKind.CATEGORY
-        )
-        return list(dict.fromkeys([*(f for f in fields if f), *learned]))
-
-    def _view(self, reader: ReaderSettings) -> ReaderView:
-        follows = self.storage.follows(reader.name)
-        titles = {s.id: s.title for s in self.storage.followed_sources() if s.title}
-        interests, learned = self.fields.reader_profile(reader.name)
-        return ReaderView(
-            name=reader.name,
-            follows=follows,
-            own_fields=self._own_fields(reader, follows, learned),
-            source_titles=titles,
-            aliases=self.settings.field_map.aliases,
-            interests=interests,
-            cross_limit=self.settings.digest.cross_domain_items,
-            cross_fields=self.settings.digest.cross_domain_fields,
-        )
-
-    def _failing(self, reader: str) -> list[str]:
-        mine = {f.source_id for f in self.storage.follows(reader)}
-        return [
-            f"{s.source.kind.value} {s.source.title or s.source.value}: {s.source.last_error}"
-            for s in self.storage.source_statuses()
-            if s.source.id in mine and s.source.error_count >= self.settings.fetch.failing_after
-        ]
-
     @contextmanager
     def _delivering(self) -> Iterator[bool]:
         """Whether this process may deliver now: only the scheduler leader delivers, so
@@ -342,7 +444,13 @@ class Tracker:
             return self.digests.send_now(reader, day, deliver=leading)
 
     def preview_digest(self, reader: str | None, day: dt.date | None, folder: Path) -> list[Path]:
+        """The e-mail's HTML and text written to ``folder``; nothing else changes."""
         return self.digests.preview(reader, day, folder)
+
+    def digest_view(self, reader: str | None, day: dt.date | None = None) -> DigestView:
+        """What every renderer shows of a reader's digest for a day: the recorded one,
+        or what it would hold now (not recorded)."""
+        return self.digests.view(self.digests.peek(reader, day))
 
     def reader_status(self, name: str) -> tuple[dt.datetime | None, list[Delivery]]:
         """A reader's next delivery time and the deliveries of their latest digest."""
@@ -403,8 +511,9 @@ class Tracker:
         offset: int = 0,
         reader: str | None = None,
     ) -> list[SearchHit]:
-        if filters.category:
-            filters = replace(filters, category=self.settings.field_map.canonical(filters.category))
+        filters = check_filters(self.settings, filters)
+        if limit < 1 or offset < 0:
+            raise UsageError(f"--limit: expected 1 or more, got {limit}")
         return self.storage.search(text, filters, limit=limit, offset=offset, reader=reader)
 
     def item(self, ref: str) -> Item:
@@ -440,7 +549,10 @@ def make_tracker(
     """Wire the real parts together (tests hand in their own client, clock and gate)."""
     storage = open_storage(settings.database_url)
     owned_client = client is None
-    http = client or make_client(settings.fetch.timeout, trust_env=settings.fetch.use_env_proxy)
+    guard = AddressGuard(block_private=settings.fetch.block_private_addresses)
+    http = client or make_client(
+        settings.fetch.timeout, trust_env=settings.fetch.use_env_proxy, guard=guard
+    )
     worker_id = new_worker_id()
     closers = [http.close] if owned_client else []
     if gate is None:
@@ -461,16 +573,26 @@ def make_tracker(
             return gate
         return openalex_gate if where == openalex_origin else None
 
-    def fetcher_with(max_body_bytes: int, deadline: float) -> Fetcher:
+    def wants_contact(url: str) -> bool:
+        """arXiv asks for a contact address in the User-Agent, OpenAlex for one to
+        enter its polite pool; other hosts are not given the operator's address."""
+        return gate_for(url) is not None
+
+    def fetcher_with(
+        max_body_bytes: int, deadline: float, max_gate_wait: float = MAX_GATE_WAIT
+    ) -> Fetcher:
         return Fetcher(
             http,
-            user_agent=settings.arxiv.user_agent,
+            user_agent=USER_AGENT,
+            contact_user_agent=settings.arxiv.user_agent,
+            wants_contact=wants_contact,
             max_body_bytes=max_body_bytes,
             deadline=deadline,
             max_redirects=settings.fetch.max_redirects,
             gate_for=gate_for,
             now=clock,
-            block_private=settings.fetch.block_private_addresses,
+            guard=guard,
+            max_gate_wait=max_gate_wait,
         )
 
     fetcher = fetcher_with(settings.fetch.max_body_bytes, settings.fetch.deadline)
@@ -485,7 +607,9 @@ def make_tracker(
     )
     # OAI-PMH pages run to tens of MB: the same seam and gate, a larger cap and deadline.
     oai_fetcher = fetcher_with(
-        max(settings.fetch.max_body_bytes, OAI_MAX_BODY), max(settings.fetch.deadline, OAI_DEADLINE)
+        max(settings.fetch.max_body_bytes, OAI_MAX_BODY),
+        max(settings.fetch.deadline, OAI_DEADLINE),
+        OAI_GATE_WAIT,  # a harvest has nothing else to do: it waits its turn longer
     )
     oai = OaiClient(
         oai_fetcher,
@@ -494,6 +618,17 @@ def make_tracker(
         base_backoff=max(settings.arxiv.min_interval, 0.01),
     )
     fields = FieldService(settings, storage, clock)
+    digests = DigestService(
+        storage,
+        clock,
+        readers=settings.readers,
+        settings=settings.digest,
+        field_map=settings.field_map,
+        email=settings.email,
+        mailer=SmtpMailer(settings.email, environ if environ is not None else os.environ)
+        if settings.email
+        else None,
+    )
     tracker = Tracker(
         settings,
         storage,
@@ -508,11 +643,9 @@ def make_tracker(
             worker_id=worker_id,
         ),
         clock,
-        closers=closers,
-        mailer=SmtpMailer(settings.email, environ if environ is not None else os.environ)
-        if settings.email
-        else None,
         fields=fields,
+        digests=digests,
+        closers=closers,
         oai=oai,
         leadership=Leadership(storage.named_lock("scheduler"), worker_id),
     )

@@ -13,8 +13,9 @@ from pathlib import Path
 from tracker.config import Settings
 from tracker.storage import HEAD_REVISION, CopyReport, open_storage
 from tracker.storage import copy_database as _copy_database
+from tracker.storage.base import shown
 from tracker.storage.copy import Progress as CopyProgress
-from tracker.storage.copy import parse_database_url, shown
+from tracker.storage.copy import parse_database_url
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,11 @@ class DatabaseStatus:
     revision: str | None  # None: no tracker tables yet
     latest: str
     items: int | None
+
+
+def shown_url(url: str) -> str:
+    """A database URL for messages and logs: its password hidden."""
+    return shown(url)
 
 
 def database_status(settings: Settings) -> DatabaseStatus:

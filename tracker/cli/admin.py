@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 
 import click
 
-from tracker.app.dbadmin import copy_database, database_status, upgrade_database
+from tracker.app.core import CycleReport
+from tracker.app.dbadmin import copy_database, database_status, shown_url, upgrade_database
 from tracker.cli.base import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
     State,
     _date,
     _errors,
@@ -18,6 +23,7 @@ from tracker.cli.base import (
     main,
     pass_state,
 )
+from tracker.config import notices
 from tracker.errors import TrackerError
 from tracker.worker import run_forever, run_once
 
@@ -43,9 +49,13 @@ def config_check(state: State) -> None:
         for r in s.readers
     )
     click.echo(f"{s.path}: OK")
-    click.echo(f"  database: {s.database_url}")
+    click.echo(f"  database: {shown_url(s.database_url)}")
     click.echo(f"  fields:   {s.fields_file} ({len(s.field_map.fields)} fields)")
     click.echo(f"  readers:  {', '.join(r.name for r in s.readers)} ({follows} follows)")
+    admins = ", ".join(s.web.admins) or "none"
+    click.echo(f"  web:      {s.web.host}:{s.web.port}, sign-in {s.web.auth}, admins {admins}")
+    for notice in notices(s):
+        click.echo(f"warning: {notice}")
 
 
 # --- fetching and status ------------------------------------------------------------------
@@ -59,13 +69,36 @@ def fetch(state: State, everything: bool) -> None:
     """Run one fetch cycle for the sources that are due."""
     with state.tracker() as t:
         report = t.fetch(everything=everything, progress=_progress())
-    click.echo(
-        f"checked {report.checked} sources ({report.not_modified} unchanged): "
-        f"{report.new_items} new items, {report.new_sightings} new sightings, "
-        f"{len(report.errors)} errors"
-    )
+    sys.exit(_report_fetch(report))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _report_fetch(report: CycleReport) -> int:
+    """Print what a fetch cycle did; return the exit code it calls for (see EXIT_*)."""
+    if not report.tried:
+        click.echo(
+            f"nothing was due (tracker fetch --all fetches every source): "
+            f"{_plural(report.new_items, 'new item')}"
+        )
+    else:
+        fetched = report.tried - report.failed
+        click.echo(
+            f"tried {_plural(report.tried, 'source')}: {fetched} fetched"
+            + (f" ({report.not_modified} unchanged)" if fetched else "")
+            + f", {report.failed} failed; {_plural(report.new_items, 'new item')}, "
+            f"{_plural(report.new_sightings, 'new sighting')}"
+        )
     for error in report.errors:
         click.echo(f"  error: {error}", err=True)
+    if report.all_failed:
+        click.echo(
+            "error: every source failed: nothing could be fetched (see tracker status)", err=True
+        )
+        return EXIT_FAILED
+    return EXIT_PARTIAL if report.failed else EXIT_OK
 
 
 @main.command()
@@ -192,10 +225,10 @@ def run(state: State, once: bool) -> None:
     with state.tracker() as t:
         if once:
             report, outcomes = run_once(t, progress=_progress())
-            click.echo(f"fetched: {report.new_items} new items, {len(report.errors)} errors")
+            code = _report_fetch(report)
             for o in outcomes:
                 click.echo(f"digest: {o.path} ({o.digest.item_count} items)")
-            return
+            sys.exit(code)
         run_forever(t)
 
 

@@ -1,8 +1,14 @@
 """The ``tracker`` command: a thin layer over ``Tracker``.
 
 Every command loads the config once, wires a tracker through ``make_tracker`` and
-calls one method. Errors of ours become one clear line and a non-zero exit (2 for bad
-config or usage, 1 for the rest); progress goes to stderr only on a terminal.
+calls one method. Errors of ours become one clear line and a non-zero exit; progress
+goes to stderr only on a terminal. Exit codes, the same for every command:
+
+    0  done (for fetch and run --once: every source tried was fetched, or none was due)
+    1  failed: an operational error (database, network, delivery), or, for fetch and
+       run --once, every source tried failed: nothing could be fetched
+    2  bad usage or configuration: nothing was done
+    3  fetch and run --once only: some sources failed, the others were fetched
 
 This module holds the group and what every command shares; the commands live in
 the modules beside it, one per domain (``admin``, ``follows``, ``digests``,
@@ -29,6 +35,7 @@ from tracker.errors import ConfigError, TrackerError, UsageError
 from tracker.models import Item
 
 F = TypeVar("F", bound=Callable[..., Any])
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 CONFIG_CANDIDATES = ("tracker.toml", "config/tracker.toml")
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -71,6 +78,12 @@ class State:
             tracker.close()
 
 
+# Libraries whose INFO lines are noise for a user: Alembic's plugin set-up, httpx's line
+# per request, APScheduler's two lines per job run (the jobs log what they do). -vv
+# shows them.
+NOISY_LOGGERS = ("alembic", "httpx", "httpcore", "apscheduler.executors")
+
+
 def _setup_logging(verbose: int, default: str = "WARNING") -> None:
     level = {0: default, 1: "INFO"}.get(verbose, "DEBUG")
     logging.basicConfig(
@@ -78,6 +91,8 @@ def _setup_logging(verbose: int, default: str = "WARNING") -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose >= 2 else logging.WARNING)
 
 
 def _errors(fn: F) -> F:
@@ -90,13 +105,13 @@ def _errors(fn: F) -> F:
             click.echo("configuration errors:", err=True)
             for problem in e.problems:
                 click.echo(f"  {problem}", err=True)
-            sys.exit(2)
+            sys.exit(EXIT_USAGE)
         except UsageError as e:
             click.echo(f"error: {e}", err=True)
-            sys.exit(2)
+            sys.exit(EXIT_USAGE)
         except TrackerError as e:
             click.echo(f"error: {e}", err=True)
-            sys.exit(1)
+            sys.exit(EXIT_FAILED)
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
@@ -118,6 +133,49 @@ def _date(value: str | None, option: str) -> dt.date | None:
         raise UsageError(f"{option}: expected a date YYYY-MM-DD, got {value!r}") from e
 
 
+def _missing_folder(folder: Path) -> str | None:
+    """Why files cannot be made in ``folder`` (a missing or non-folder ancestor), or
+    None when it is an existing folder."""
+    if folder.is_dir():
+        return None
+    for above in [folder, *folder.parents]:
+        if above.exists() and not above.is_dir():
+            return f"{above} is a file, not a folder"
+        if above.is_dir():
+            break
+    return f"folder {folder} does not exist"
+
+
+def _output_file(value: str, option: str) -> Path:
+    """A file to write, checked before anything is done: its folder must exist."""
+    path = Path(value)
+    why = _missing_folder(path.parent)
+    if why:
+        raise UsageError(f"{option}: cannot write {path}: {why}")
+    return path
+
+
+def _output_folder(value: str, option: str) -> Path:
+    """A folder to write into: an existing one, or a new one in an existing folder
+    (never a chain of folders made by a typing mistake)."""
+    path = Path(value)
+    if path.is_dir():
+        return path
+    if path.exists():
+        raise UsageError(f"{option}: {path} is a file, not a folder")
+    why = _missing_folder(path.parent)
+    if why:
+        raise UsageError(f"{option}: cannot make {path}: {why}")
+    return path
+
+
+def _write_file(path: Path, text: str, option: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"{option}: cannot write {path}: {e.strerror or e}") from e
+
+
 pass_state = click.make_pass_decorator(State)
 
 
@@ -134,7 +192,7 @@ pass_state = click.make_pass_decorator(State)
 def main(ctx: click.Context, config: str | None, verbose: int) -> None:
     """tracker: follow arXiv, scholars and feeds; get a daily digest; search what you saved."""
     ctx.obj = State(config, verbose)
-    if ctx.invoked_subcommand != "run":
+    if ctx.invoked_subcommand not in ("run", "web"):  # those log at INFO by default
         _setup_logging(verbose)
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import click
@@ -13,6 +13,7 @@ from tracker.cli.base import (
     State,
     _date,
     _errors,
+    _output_folder,
     main,
     pass_state,
 )
@@ -37,11 +38,12 @@ def digest(
 ) -> None:
     """Build a digest now and deliver it (or write an existing one again)."""
     when = _date(day, "--date")
+    folder = _output_folder(preview, "--preview") if preview else None
     with state.tracker() as t:
         names = [reader] if reader else [r.name for r in t.settings.readers]
         for name in names:
-            if preview:
-                for path in t.preview_digest(name, when, Path(preview)):
+            if folder:
+                for path in t.preview_digest(name, when, folder):
                     click.echo(f"wrote {path}")
                 continue
             outcome = t.send_digest(name, when) if send else t.build_digest(name, when)
@@ -67,6 +69,7 @@ def readers(state: State, as_json: bool) -> None:
     with state.tracker() as t:
         for r in t.settings.readers:
             upcoming, deliveries = t.reader_status(r.name)
+            local = upcoming.astimezone(r.tz) if upcoming else None  # the reader's wall clock
             rows.append(
                 dict(
                     name=r.name,
@@ -75,7 +78,7 @@ def readers(state: State, as_json: bool) -> None:
                     days=[WEEKDAY_NAMES[d] for d in sorted(r.days)],
                     channels=list(r.channels),
                     email=r.email,
-                    next_digest=upcoming.isoformat() if upcoming else None,
+                    next_digest=local.isoformat() if local else None,
                     latest=[
                         dict(
                             day=d.day.isoformat(),
@@ -97,7 +100,9 @@ def readers(state: State, as_json: bool) -> None:
             f"{row['timezone']} on {', '.join(row['days'])}"
             + (f" to {row['email']}" if row["email"] else "")
         )
-        click.echo(f"    next digest {row['next_digest'] or 'never'}")
+        upcoming = dt.datetime.fromisoformat(row["next_digest"]) if row["next_digest"] else None
+        when = f"{upcoming:%a %Y-%m-%d %H:%M} {row['timezone']}" if upcoming else "never"
+        click.echo(f"    next digest {when}")
         for d in row["latest"]:
             error = f" ({d['error']})" if d["error"] else ""
             click.echo(f"    {d['day']} {d['channel']}: {d['state']}{error}")

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import click
 
-from tracker.app.core import Tracker
+from tracker.app.core import MIN_SUPPORT, Tracker, report_lines
 from tracker.cli.base import (
     State,
     _errors,
     main,
     pass_state,
 )
-from tracker.fields.evaluate import MIN_SUPPORT, report_lines
 from tracker.models import CONFIDENT
 
 # --- fields ---------------------------------------------------------------------------------

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
+from tracker.app.core import dated_by_month, item_dict
 from tracker.cli.base import (
     F,
     State,
     _date,
     _errors,
     _one_line,
+    _output_file,
+    _write_file,
     main,
     pass_state,
 )
-from tracker.library.bibtex import item_dict
 from tracker.models import SearchFilters
 
 # --- search, show, save, export -------------------------------------------------------------
@@ -66,7 +67,7 @@ def search_options(fn: F) -> F:
 @main.command()
 @click.argument("text", default="")
 @search_options
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 @_errors
@@ -141,7 +142,12 @@ def show(state: State, ref: str, as_json: bool) -> None:
     if item.fields:
         click.echo("fields: " + "; ".join(f"{t.field} ({t.basis})" for t in item.fields))
     when = item.published or item.first_seen
-    click.echo(f"date: {when:%Y-%m-%d}")
+    if dated_by_month(item):
+        click.echo(f"date: {when:%Y-%m} (the month of its arXiv id)")
+    else:
+        click.echo(f"date: {when:%Y-%m-%d}")
+    if item.version and item.version > 1 and item.updated:
+        click.echo(f"version {item.version}: {item.updated:%Y-%m-%d}")
     click.echo("")
     click.echo(item.summary)
 
@@ -152,7 +158,7 @@ def show(state: State, ref: str, as_json: bool) -> None:
 @pass_state
 @_errors
 def save(state: State, ref: str, reader: str | None) -> None:
-    """Save (star) an item."""
+    """Save (star) an item (arXiv id, URL or number)."""
     with state.tracker() as t:
         item = t.save(reader, ref)
     click.echo(f"saved: {item.title}")
@@ -164,7 +170,7 @@ def save(state: State, ref: str, reader: str | None) -> None:
 @pass_state
 @_errors
 def unsave(state: State, ref: str, reader: str | None) -> None:
-    """Remove an item from your saved ones."""
+    """Remove an item from your saved ones (arXiv id, URL or number)."""
     with state.tracker() as t:
         item = t.unsave(reader, ref)
     click.echo(f"unsaved: {item.title}")
@@ -178,7 +184,7 @@ def unsave(state: State, ref: str, reader: str | None) -> None:
     "--search", "text", metavar="TEXT", help="Export a search result instead of your saved items."
 )
 @search_options
-@click.option("--limit", default=200, show_default=True)
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(min=1))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True))
 @pass_state
 @_errors
@@ -198,6 +204,7 @@ def export(
     output: str | None,
 ) -> None:
     """Export saved items (or a search result) as BibTeX or JSON."""
+    target = _output_file(output, "--output") if output else None
     filters = _filters(author, field, category, source, since, until, None)
     searching = text is not None or filters != SearchFilters()
     with state.tracker() as t:
@@ -208,8 +215,8 @@ def export(
         else:
             items = t.saved(reader)
         out = t.export(items, fmt)
-    if output:
-        Path(output).write_text(out, encoding="utf-8")
-        click.echo(f"wrote {len(items)} items to {output}", err=True)
+    if target:
+        _write_file(target, out, "--output")
+        click.echo(f"wrote {len(items)} items to {target}", err=True)
     else:
         click.echo(out, nl=False)

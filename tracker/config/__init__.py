@@ -13,8 +13,9 @@ I/O. ``settings`` holds the frozen records, ``checker`` the validation helpers,
 ``sources`` and ``readers`` the tables by domain.
 """
 
-from tracker.config.checker import environ_flag
+from tracker.config.checker import did_you_mean, environ_flag
 from tracker.config.load import load_settings, settings_from_dict
+from tracker.config.notices import notices
 from tracker.config.readers import check_scholar
 from tracker.config.settings import (
     ARXIV_MIN_INTERVAL,
@@ -30,8 +31,10 @@ from tracker.config.settings import (
     ScheduleSettings,
     ScholarFollow,
     Settings,
+    WebSettings,
     origin,
 )
+from tracker.config.web import exposure_problem, is_loopback, proxy_network
 
 __all__ = [
     "ARXIV_MIN_INTERVAL",
@@ -47,9 +50,15 @@ __all__ = [
     "ScheduleSettings",
     "ScholarFollow",
     "Settings",
+    "WebSettings",
     "check_scholar",
+    "did_you_mean",
     "environ_flag",
+    "exposure_problem",
+    "is_loopback",
     "load_settings",
+    "notices",
     "origin",
+    "proxy_network",
     "settings_from_dict",
 ]

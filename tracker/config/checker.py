@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -63,11 +63,15 @@ class _Checker:
         return [v.strip() for v in value]
 
 
-def _did_you_mean(value: str, options: list[str] | tuple[str, ...]) -> str:
+def did_you_mean(value: str, options: Iterable[str]) -> str:
     """ " (did you mean 'X'?)" for the closest option, ignoring case first."""
+    options = list(options)
     by_case = [o for o in options if o.lower() == value.lower()]
-    close = by_case or difflib.get_close_matches(value, list(options), n=1)
+    close = by_case or difflib.get_close_matches(value, options, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_did_you_mean = did_you_mean
 
 
 def _kind(value: object) -> str:

@@ -8,8 +8,11 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tracker.config.checker import (
     _Checker,
@@ -32,6 +35,7 @@ from tracker.config.sources import (
     _arxiv,
     _fetch,
 )
+from tracker.config.web import _web
 from tracker.errors import ConfigError
 from tracker.fields.mapping import FieldMap
 
@@ -73,6 +77,7 @@ def settings_from_dict(
             "email",
             "openalex",
             "fields",
+            "web",
         },
     )
     top = c.table(data, "tracker", {"data_dir", "database_url", "log_level", "fields_file"})
@@ -84,8 +89,10 @@ def settings_from_dict(
     )
     if not database_url:
         database_url = f"sqlite:///{data_dir / 'tracker.db'}"
-    elif not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
-        c.problem("tracker.database_url", "expected a sqlite:/// or postgresql:// URL")
+    else:
+        from_env = bool(environ.get("TRACKER_DATABASE_URL"))
+        where = "TRACKER_DATABASE_URL" if from_env else "tracker.database_url"
+        _check_database_url(c, where, database_url)
     log_level = c.get(top, "tracker", "log_level", str, "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         c.problem("tracker.log_level", "expected one of DEBUG, INFO, WARNING, ERROR")
@@ -117,6 +124,7 @@ def settings_from_dict(
         min_interval=c.get(oa, "openalex", "min_interval", float, 0.2),
         lookback_days=c.positive(oa, "openalex", "lookback_days", int, 30),
     )
+    web = _web(c, data, readers)
     if c.problems:
         raise ConfigError(c.problems)
     assert field_map is not None  # problems were recorded otherwise
@@ -135,7 +143,19 @@ def settings_from_dict(
         email=email,
         openalex=openalex,
         fields=fields_settings,
+        web=web,
     )
+
+
+def _check_database_url(c: _Checker, where: str, url: str) -> None:
+    """A database URL's form; the URL itself is never repeated (it may hold a password)."""
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", url):
+        c.problem(where, "expected a sqlite:/// or postgresql:// URL")
+        return
+    try:
+        urlsplit(url).port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        c.problem(where, "not a database URL: its port is not a number from 1 to 65535")
 
 
 def _schedule(c: _Checker, data: Mapping[str, Any], fetch: FetchSettings) -> ScheduleSettings:
@@ -229,31 +249,33 @@ def _fields(c: _Checker, data: Mapping[str, Any], base_dir: Path) -> FieldsSetti
     )
 
 
+def default_fields_file() -> Traversable:
+    """The field mapping shipped in the package (``tracker/fields/fields.toml``)."""
+    return files("tracker.fields").joinpath("fields.toml")
+
+
 def _load_field_map(
     c: _Checker, top: Mapping[str, Any], base_dir: Path
 ) -> tuple[Path, FieldMap | None]:
     configured = c.get(top, "tracker", "fields_file", str, "")
-    candidates = (
-        [base_dir / configured]
-        if configured
-        else [
-            base_dir / "fields.toml",
-            Path(__file__).resolve().parents[2] / "config" / "fields.toml",
-        ]
+    # a file you name, else your own fields.toml beside the config, else the built-in one
+    candidates: list[Traversable] = (
+        [base_dir / configured] if configured else [base_dir / "fields.toml", default_fields_file()]
     )
     for candidate in candidates:
         if candidate.is_file():
+            where = Path(str(candidate))
             try:
                 with candidate.open("rb") as f:
-                    return candidate, FieldMap.from_dict(tomllib.load(f), str(candidate))
+                    return where, FieldMap.from_dict(tomllib.load(f), str(where))
             except tomllib.TOMLDecodeError as e:
-                c.problem("tracker.fields_file", f"{candidate} is not valid TOML: {e}")
+                c.problem("tracker.fields_file", f"{where} is not valid TOML: {e}")
             except ConfigError as e:
                 c.problems.extend(e.problems)
-            return candidate, None
+            return where, None
     c.problem(
         "tracker.fields_file",
         f"field mapping not found (looked for {', '.join(str(p) for p in candidates)}); "
-        "copy config/fields.toml next to your config file or set this key",
+        "set this key to your copy, or remove it to use the built-in mapping",
     )
-    return candidates[0], None
+    return Path(str(candidates[0])), None

@@ -1,3 +1,4 @@
-"""Digests: what goes in and why (``select``, ``crossdomain``), how it reads
-(``markdown``, ``email``), and building and delivering it exactly once (``service``,
-``files``, ``smtp``)."""
+"""Digests: what goes in and why (``select``, ``crossdomain``), what a reader's digest
+depends on (``readers``), what it shows (``view``, with ``links`` deciding which links
+may be shown), how it reads (``render`` and its templates, ``email``), and building and
+delivering it exactly once (``service``, ``files``, ``smtp``)."""

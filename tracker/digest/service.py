@@ -13,24 +13,34 @@ Exactly once, in two steps that each survive a crash:
 The one window that cannot be closed: the mail server accepted the message and the
 process died before marking it sent. The message is then sent again on restart; it
 carries the same Message-ID, which mail clients and many servers use to show it once.
+
+Looking changes nothing: ``peek`` (the preview, the web page) gives the recorded digest
+of a day, or the one that would be built now, held in memory only. Every output is
+rendered from the digest's one view (``view``): the Markdown file, the e-mail's parts.
+
+Composition: what a reader's digest depends on is read from storage (``readers``);
+what goes in is ``select``'s decision, what is shown ``view``'s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tracker import decide
-from tracker.config import ReaderSettings, Settings
-from tracker.digest.email import compose, html_part, text_part
+from tracker.config import DigestSettings, EmailSettings, ReaderSettings
+from tracker.digest.email import compose
 from tracker.digest.files import digest_path, write_atomic
-from tracker.digest.markdown import render_markdown
+from tracker.digest.readers import failing_sources, find_reader, reader_view
+from tracker.digest.render import render_html, render_markdown, render_text, translations
 from tracker.digest.select import ReaderView, build_digest
 from tracker.digest.smtp import SmtpMailer
+from tracker.digest.view import DigestView, Presentation, build_view
 from tracker.errors import DeliveryError, StorageError, UsageError
+from tracker.fields.mapping import FieldMap
 from tracker.models import Delivery, Digest, DigestEntry, DigestSection
 from tracker.storage import DigestRow, Storage, StoredDigest
 
@@ -51,21 +61,37 @@ class DigestOutcome:
 
 
 class DigestService:
+    """Builds, records, renders and delivers digests; reads what it needs about each
+    reader (follows, saved papers, failing sources) from storage itself."""
+
     def __init__(
         self,
-        settings: Settings,
         storage: Storage,
         clock: Callable[[], dt.datetime],
-        view: Callable[[ReaderSettings], ReaderView],
-        failing: Callable[[str], list[str]],
+        *,
+        readers: Sequence[ReaderSettings],
+        settings: DigestSettings,
+        field_map: FieldMap,
+        email: EmailSettings | None = None,
         mailer: SmtpMailer | None = None,
     ) -> None:
-        self.settings = settings
         self.storage = storage
         self.clock = clock
-        self._view = view
-        self._failing = failing
+        self.readers = tuple(readers)
+        self.settings = settings
+        self.field_map = field_map
+        self.email = email
         self.mailer = mailer
+        self.presentation = Presentation(settings.abstract_sentences, settings.abstract_max_chars)
+
+    def reader(self, name: str | None) -> ReaderSettings:
+        return find_reader(self.readers, name)
+
+    # --- what a reader's digest depends on --------------------------------------------
+
+    def reader_view(self, reader: ReaderSettings) -> ReaderView:
+        """What selection needs to know about a reader, read from storage."""
+        return reader_view(self.storage, reader, self.settings, self.field_map)
 
     # --- building ---------------------------------------------------------------------
 
@@ -75,15 +101,12 @@ class DigestService:
         """Build a reader's digest for a local day (or find it), then deliver what is
         pending for it (unless ``deliver`` is False: another process delivers); an
         existing digest's Markdown file is written again."""
-        reader = self.settings.reader(reader_name)
+        reader = self.reader(reader_name)
         now = self.clock()
-        today = now.astimezone(reader.tz).date()
-        day = day or today
+        day = day or now.astimezone(reader.tz).date()
         stored = self.storage.stored_digest(reader.name, day)
         digest: Digest | None = None
         if stored is None:
-            if day > today:
-                raise UsageError(f"{day} has not begun yet for {reader.name} ({reader.timezone})")
             digest = self._new(reader, day, now)
         if digest is None:
             stored = stored or self.storage.stored_digest(reader.name, day)
@@ -105,8 +128,21 @@ class DigestService:
             left_to_leader=not deliver,
         )
 
-    def _new(self, reader: ReaderSettings, day: dt.date, now: dt.datetime) -> Digest | None:
-        """Record a new digest; None when another process recorded it first."""
+    def peek(self, reader_name: str | None, day: dt.date | None = None) -> Digest:
+        """A reader's digest for a local day without changing anything: the recorded one,
+        or the one that would be built now (not recorded, nothing delivered)."""
+        reader = self.reader(reader_name)
+        now = self.clock()
+        day = day or now.astimezone(reader.tz).date()
+        stored = self.storage.stored_digest(reader.name, day)
+        if stored is not None:
+            return self.from_stored(stored)
+        return self._select(reader, day, now)
+
+    def _select(self, reader: ReaderSettings, day: dt.date, now: dt.datetime) -> Digest:
+        """What the reader's digest for ``day`` holds if built now (nothing recorded)."""
+        if day > now.astimezone(reader.tz).date():
+            raise UsageError(f"{day} has not begun yet for {reader.name} ({reader.timezone})")
         last = self.storage.last_digest(reader.name)
         if last is not None and day < last[0]:
             raise UsageError(
@@ -115,10 +151,10 @@ class DigestService:
             )
         not_before = last[1] - NOT_BEFORE_SLACK if last else None
         candidates = self.storage.digest_candidates(
-            reader.name, now, self.settings.digest.first_lookback, not_before
+            reader.name, now, self.settings.first_lookback, not_before
         )
         view = replace(
-            self._view(reader),
+            self.reader_view(reader),
             attributions=self.storage.attributions_for(
                 reader.name, [c.item.id for c in candidates]
             ),
@@ -128,8 +164,13 @@ class DigestService:
             day,
             now,
             [(c.item, c.sightings) for c in candidates],
-            self._failing(reader.name),
+            failing_sources(self.storage, reader.name),
         )
+        return replace(digest, first=last is None)
+
+    def _new(self, reader: ReaderSettings, day: dt.date, now: dt.datetime) -> Digest | None:
+        """Record a new digest; None when another process recorded it first."""
+        digest = self._select(reader, day, now)
         rows = [
             DigestRow(e.item.id, s.title, s.kind, e.reasons, e.announce_type, e.followed_authors)
             for s in digest.sections
@@ -173,16 +214,23 @@ class DigestService:
         if head and current:
             sections.append(DigestSection(head[0], head[1], tuple(current)))
         return Digest(
-            stored.reader, stored.day, stored.cutoff, tuple(sections), stored.failing_sources
+            stored.reader,
+            stored.day,
+            stored.cutoff,
+            tuple(sections),
+            stored.failing_sources,
+            first=stored.first,
         )
 
     # --- delivering -------------------------------------------------------------------
 
+    def view(self, digest: Digest) -> DigestView:
+        """What every renderer shows of a digest (the Markdown file, the e-mail, the web
+        page)."""
+        return build_view(digest, self.presentation, translations("en"))
+
     def render(self, digest: Digest) -> str:
-        d = self.settings.digest
-        return render_markdown(
-            digest, sentences=d.abstract_sentences, max_chars=d.abstract_max_chars
-        )
+        return render_markdown(self.view(digest))
 
     def _write(self, reader: ReaderSettings, digest: Digest) -> None:
         try:
@@ -193,20 +241,17 @@ class DigestService:
             raise DeliveryError(f"cannot write the digest file: {e}", retryable=True) from e
 
     def _send(self, reader: ReaderSettings, digest: Digest, now: dt.datetime) -> None:
-        email = self.settings.email
+        email = self.email
         if email is None or self.mailer is None or not reader.email:
             raise DeliveryError(
                 f"{reader.name} has no e-mail address or there is no [email] table", retryable=False
             )
-        d = self.settings.digest
         message = compose(
-            digest,
+            self.view(digest),
             sender=email.sender,
             to=reader.email,
             now=now,
             unsubscribe=email.unsubscribe,
-            sentences=d.abstract_sentences,
-            max_chars=d.abstract_max_chars,
         )
         self.mailer.send(message)
 
@@ -220,7 +265,7 @@ class DigestService:
         cache = dict(digests or {})
         for delivery in self.storage.due_deliveries(now, reader):
             try:
-                settings = self.settings.reader(delivery.reader)
+                settings = self.reader(delivery.reader)
             except UsageError:
                 self.storage.delivery_failed(
                     delivery.id, "the reader is no longer configured", None
@@ -239,7 +284,7 @@ class DigestService:
                 else:
                     self._send(settings, digest, now)
             except DeliveryError as e:
-                email = self.settings.email
+                email = self.email
                 first = dt.timedelta(minutes=email.retry_minutes if email else 5.0)
                 longest = dt.timedelta(hours=email.retry_max_hours if email else 6.0)
                 retry = (
@@ -273,7 +318,7 @@ class DigestService:
         day), then deliver everything pending, retries included."""
         now = self.clock()
         outcomes: list[DigestOutcome] = []
-        for reader in self.settings.readers:
+        for reader in self.readers:
             last = self.storage.last_digest(reader.name)
             day = decide.due_digest_day(
                 now,
@@ -294,7 +339,7 @@ class DigestService:
         """Build the day's digest if needed and e-mail it now, whatever was sent before
         (the same Message-ID as any earlier send). With ``deliver`` False the e-mail is
         only made due now, for the process that delivers (the scheduler leader)."""
-        reader = self.settings.reader(reader_name)
+        reader = self.reader(reader_name)
         if not reader.email:
             raise UsageError(f"{reader.name} has no e-mail address ([[readers]] email)")
         outcome = self.build(reader.name, day, deliver=deliver)
@@ -322,23 +367,14 @@ class DigestService:
         )
 
     def preview(self, reader_name: str | None, day: dt.date | None, folder: Path) -> list[Path]:
-        """Write the day's digest as HTML and text files to look at (building it if
-        needed), without sending anything."""
-        outcome = self.build(reader_name, day, deliver=False)
-        d = self.settings.digest
+        """Write the day's digest as the e-mail's HTML and text, to look at. Nothing else
+        changes: a digest not built yet is built in memory only (not recorded, nothing
+        delivered), an existing one is rendered as recorded."""
+        digest = self.peek(reader_name, day)
+        view = self.view(digest)
         folder.mkdir(parents=True, exist_ok=True)
-        base = folder / f"{outcome.reader}-{outcome.day.isoformat()}"
+        base = folder / f"{digest.reader}-{digest.day.isoformat()}"
         html_path, text_path = base.with_suffix(".html"), base.with_suffix(".txt")
-        write_atomic(
-            html_path,
-            html_part(
-                outcome.digest, sentences=d.abstract_sentences, max_chars=d.abstract_max_chars
-            ),
-        )
-        write_atomic(
-            text_path,
-            text_part(
-                outcome.digest, sentences=d.abstract_sentences, max_chars=d.abstract_max_chars
-            ),
-        )
+        write_atomic(html_path, render_html(view))
+        write_atomic(text_path, render_text(view))
         return [html_path, text_path]

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 
 from tracker import ids
 from tracker.errors import NotFoundError, SourceError
-from tracker.fetch.merge import merge, normalise_new
+from tracker.fetch.merge import dated_by_id, merge, normalise_new
 from tracker.models import Entry
 from tracker.sources.oai import BAD_TOKEN, OaiClient, OaiError, OaiPage
 from tracker.storage import Storage
@@ -110,6 +110,7 @@ def merge_harvested(old: Entry, new: Entry) -> Entry:
     merged = merge(old, new)
     if (
         old.published
+        and not dated_by_id(old)  # the month of the id: any day is better
         and new.published
         and merged.published != old.published
         and abs(old.published - new.published) < _DAY_SLACK

@@ -24,22 +24,24 @@ from dataclasses import dataclass, field, replace
 
 from tracker import decide, ids
 from tracker.config import Settings
-from tracker.errors import SourceError, TrackerError
+from tracker.errors import ParseError, SourceError, TrackerError
 from tracker.fetch.claims import Claimer, new_worker_id
 from tracker.fetch.merge import merge, normalise_new
 from tracker.fetch.scholars import Attributor, author_feeds, openalex_works
 from tracker.models import CacheValidators, Entry, Response, Source, SourceKind
 from tracker.sources import arxiv_query as query
 from tracker.sources.arxiv import ArxivClient
-from tracker.sources.feeds import ParsedFeed, parse_feed
+from tracker.sources.feeds import TRUNCATED, ParsedFeed, parse_feed
 from tracker.sources.http import Fetcher
 from tracker.sources.openalex import OpenAlexClient
 from tracker.storage import Storage
 from tracker.storage.items import PretagFn
+from tracker.text import clean_line, shorten
 
 log = logging.getLogger(__name__)
 QUERY_OVERLAP = dt.timedelta(days=2)  # re-ask this far back: arXiv's index lags
 ENRICH_REQUESTS = 2  # id lookups per cycle at most
+MAX_ERROR = 500  # characters of a source's last error
 Progress = Callable[[str], None]
 
 
@@ -52,6 +54,25 @@ class CycleReport:
     enriched: int = 0
     attributed: int = 0
     errors: list[str] = field(default_factory=list)
+    tried_sources: set[int] = field(default_factory=set)  # ids of the sources fetched
+    failed_sources: set[int] = field(default_factory=set)  # ... of those that failed
+
+    @property
+    def tried(self) -> int:
+        return len(self.tried_sources)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failed_sources & self.tried_sources)
+
+    @property
+    def all_failed(self) -> bool:
+        """Nothing could be fetched: every source tried failed (none tried: False)."""
+        return bool(self.tried_sources) and self.tried_sources <= self.failed_sources
+
+    def trying(self, sources: Sequence[Source]) -> list[Source]:
+        self.tried_sources.update(s.id for s in sources)
+        return list(sources)
 
 
 class Ingestor:
@@ -91,7 +112,10 @@ class Ingestor:
         with claims.kept():
             self._cycle(claims, report, progress or (lambda message: None))
         log.info(
-            "cycle done checked=%d not_modified=%d new_items=%d new_sightings=%d errors=%d",
+            "cycle done tried=%d failed=%d checked=%d not_modified=%d new_items=%d "
+            "new_sightings=%d errors=%d",
+            report.tried,
+            report.failed,
             report.checked,
             report.not_modified,
             report.new_items,
@@ -103,7 +127,9 @@ class Ingestor:
     def _cycle(self, claims: Claimer, report: CycleReport, say: Progress) -> None:
         # Scholars' id-keyed sources first: what they bring tells apart namesakes in
         # everything found by name later in the cycle.
-        found = claims.claim([SourceKind.OPENALEX]) if self.openalex is not None else []
+        found = report.trying(
+            claims.claim([SourceKind.OPENALEX]) if self.openalex is not None else []
+        )
         if found and self.openalex is not None:
             say(f"OpenAlex: {len(found)} scholar ids")
             openalex_works(
@@ -115,8 +141,10 @@ class Ingestor:
                 fail=lambda s, e: self._fail(s, e, report),
                 clock=self.clock,
             )
-        found = claims.claim(
-            [SourceKind.ARXIV_AUTHOR], limit=self.settings.arxiv.author_feeds_per_cycle
+        found = report.trying(
+            claims.claim(
+                [SourceKind.ARXIV_AUTHOR], limit=self.settings.arxiv.author_feeds_per_cycle
+            )
         )
         if found:
             say(f"arXiv author feeds: {len(found)} due")
@@ -130,7 +158,8 @@ class Ingestor:
                 clock=self.clock,
             )
         self._listings(claims, report, say)
-        found = claims.claim([SourceKind.ARXIV_QUERY])  # together: OR-ed into few requests
+        # together: OR-ed into few requests
+        found = report.trying(claims.claim([SourceKind.ARXIV_QUERY]))
         if found:
             say(f"arXiv searches: {len(found)} queries")
             self._queries(found, report)
@@ -174,6 +203,8 @@ class Ingestor:
         else:  # a bug or an unforeseen input: keep the cycle going, keep the trace
             message = f"internal error: {type(error).__name__}: {error}"
             log.exception("source failed unexpectedly sources=%s", [s.id for s in sources])
+        # Stored and shown by `tracker status` and the digest: one line, bounded.
+        message = shorten(clean_line(message), MAX_ERROR)
         retry_after = getattr(error, "retry_after", None)
         for source in sources:
             next_check = decide.after_failure(
@@ -185,13 +216,14 @@ class Ingestor:
             )
             self.storage.record_failure(source.id, now, message, next_check)
             report.errors.append(f"{source.kind.value} {source.value}: {message}")
+            report.failed_sources.add(source.id)
 
     # --- arXiv listings -----------------------------------------------------------------
 
     def _listings(self, claims: Claimer, report: CycleReport, say: Progress) -> None:
         """One listing request's categories claimed at a time, until none is due."""
         size = self.settings.arxiv.listing_batch
-        while sources := claims.claim([SourceKind.ARXIV_LISTING], limit=size):
+        while sources := report.trying(claims.claim([SourceKind.ARXIV_LISTING], limit=size)):
             say(f"arXiv listings: {len(sources)} categories")
             for start in range(0, len(sources), size):
                 group = sources[start : start + size]
@@ -303,7 +335,9 @@ class Ingestor:
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="feed") as pool:
             while True:
                 if more and len(running) < width:
-                    fresh = claims.claim([SourceKind.FEED], limit=2 * width - len(running))
+                    fresh = report.trying(
+                        claims.claim([SourceKind.FEED], limit=2 * width - len(running))
+                    )
                     more = bool(fresh)
                     for s in fresh:
                         running[pool.submit(self._fetch_feed, s)] = s
@@ -325,11 +359,11 @@ class Ingestor:
         self, source: Source, parsed: ParsedFeed | None, response: Response, report: CycleReport
     ) -> None:
         now = self.clock()
-        report.checked += 1
         next_check = decide.after_success(
             source.kind, now, self.settings.fetch.feed_interval, seed=source.id
         )
         if parsed is None:
+            report.checked += 1
             report.not_modified += 1
             self.storage.record_success([source.id], now, next_check)
             return
@@ -341,19 +375,27 @@ class Ingestor:
                 parsed.warning,
             )
         self._store([(e, [source.id]) for e in self._keyed(source, parsed.entries)], report)
+        if parsed.truncated:
+            # What was read in full is kept (storing never loses anything), but the
+            # source failed, and the cut response's validators are not kept: the next
+            # fetch must get the whole body, not a 304 for the part that never came.
+            raise ParseError(TRUNCATED, url=response.url)
+        report.checked += 1
         self.storage.store_validators(
             source.value, CacheValidators(response.etag, response.last_modified), now
         )
         self.storage.record_success([source.id], now, next_check, title=parsed.title)
 
     def _keyed(self, source: Source, entries: Sequence[Entry]) -> list[Entry]:
-        """Entries with their keys. A post is known by its feed and guid; but some feeds
-        give their posts a new guid on every fetch, so a post whose guid is new while
-        its link (unique in the feed) is already stored from this feed keeps the stored
-        key instead of becoming a duplicate."""
+        """Entries with their keys. A post is known by its feed and guid (or its link,
+        ``ids.post_keys``); but some feeds give their posts a new guid on every fetch,
+        so a post whose key is new while its link (unique in the feed, #fragment
+        included) is already stored from this feed keeps the stored key instead of
+        becoming a duplicate."""
         scope = f"feed:{source.value}"
-        keyed = [replace(e, key=ids.item_key(e, scope)) for e in entries]
-        posts = [e for e in keyed if not e.arxiv_id and e.url and e.guid]
+        keys = ids.post_keys(entries, scope)
+        keyed = [replace(e, key=k) for e, k in zip(entries, keys, strict=True)]
+        posts = [e for e in keyed if not e.arxiv_id and e.url and (e.guid or not e.doi)]
         links = [e.url for e in posts if e.url]
         unique = {link for link in links if links.count(link) == 1}
         if not unique:

@@ -21,7 +21,7 @@ from tracker.config import Settings
 from tracker.errors import SourceError
 from tracker.fetch.attribution import Profile, assess, learn
 from tracker.models import CacheValidators, Entry, Source, SourceKind
-from tracker.names import split_name
+from tracker.names import surname_key
 from tracker.sources.arxiv_xml import parse_api
 from tracker.sources.http import Fetcher
 from tracker.sources.openalex import OpenAlexClient
@@ -71,7 +71,7 @@ class Attributor:
                 self.by_source.setdefault(source.id, []).append(name)
                 self.sources[source.id] = source
             for spelling in (name, *self._seeds.get(name, Seeds()).variants):
-                self.by_surname.setdefault(split_name(spelling).surname, []).append(name)
+                self.by_surname.setdefault(surname_key(spelling), []).append(name)
 
     def profile(self, name: str) -> Profile:
         if name not in self._profiles:
@@ -96,7 +96,8 @@ class Attributor:
             if not (entry.arxiv_id or entry.doi):
                 continue  # a post is someone's only through their own feed
             for author in entry.authors:
-                for name in self.by_surname.get(split_name(author).surname, []):
+                # keyed loosely (Schütze, Schuetze, Schutze alike): assess decides
+                for name in self.by_surname.get(surname_key(author), []):
                     if name in decided:
                         continue
                     found = assess(self.profile(name), entry)

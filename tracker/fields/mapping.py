@@ -1,10 +1,11 @@
 """Research fields: the category → field mapping and tagging of items.
 
 Fields are two-level names, "Group > Field" (``Computer Science > Systems``). The
-mapping is data (``config/fields.toml``), read by ``config`` and validated here by
-``FieldMap.from_dict``. Every category of a paper, cross-lists included, contributes
-its field; items without categories get keyword hints (fields below ``CONFIDENT``:
-searchable, never shown in digests; see ``MAX_KEYWORD_CONFIDENCE``).
+mapping is data (``fields.toml`` beside this module, or a user's copy), read by
+``config`` and validated here by ``FieldMap.from_dict``. Every category of a paper,
+cross-lists included, contributes its field; items without categories get keyword
+hints (fields below ``CONFIDENT``: searchable, never shown in digests; see
+``MAX_KEYWORD_CONFIDENCE``).
 
 Pure: no I/O here. The file is read by the caller.
 """
@@ -133,6 +134,12 @@ class FieldMap:
     def knows(self, code: str) -> bool:
         """Whether a category code is in the mapping (directly or as an alias)."""
         return code in self.category_field or code in self.aliases
+
+    def knows_prefix(self, code: str) -> bool:
+        """Whether a code is a known category or an archive of the mapping's ("astro-ph")."""
+        return self.knows(code) or any(
+            c.startswith(code + ".") for c in (*self.category_field, *self.aliases)
+        )
 
     def canonical(self, code: str) -> str:
         return self.aliases.get(code, code)

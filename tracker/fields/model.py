@@ -4,9 +4,9 @@ probabilities out, and a threshold below which it abstains.
 A scikit-learn TF-IDF (word 1-2 grams, sublinear tf) feeds one linear SVM per field
 (one-vs-rest, balanced class weights). Labels are free: an arXiv paper's fields are
 those of its categories, primary first; a paper also counts as an example of each
-cross-listed field, and every keyword phrase of ``config/fields.toml`` is a
-one-phrase example of its field, so words newer than the training papers still
-point somewhere.
+cross-listed field, and every keyword phrase of ``fields.toml`` is a one-phrase
+example of its field, so words newer than the training papers still point
+somewhere.
 
 What the reader's own installation has stored can count more (``Weighting``):
 

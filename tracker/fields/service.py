@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tracker.config import Settings
-from tracker.digest.crossdomain import Interest
 from tracker.errors import ModelError, UsageError
 from tracker.fields.evaluate import MIN_SUPPORT, Evaluation, evaluate, score
 from tracker.fields.model import (
@@ -44,14 +43,13 @@ from tracker.fields.model import (
     train,
 )
 from tracker.fields.store import ModelStore, read_arxiv_metadata
-from tracker.fields.tagger import Tagger, own_fields_from_saved, training_due
-from tracker.models import CONFIDENT, Entry, FieldTag, Item
+from tracker.fields.tagger import Tagger, training_due
+from tracker.models import Entry, FieldTag, Item
 from tracker.storage import Storage
 from tracker.storage.items import TagFn
 
 log = logging.getLogger(__name__)
 MIN_FIELDS = 10  # fields a database-only training set must cover
-INTEREST_LIMIT = 300  # saved and followed papers a reader's interests are read from
 EXPLAIN_TOP = 5
 META_KEY = "field_model"  # the model version the stored model tags come from
 MAP_KEY = "field_map"  # the digest of the field mapping the stored tags come from
@@ -352,15 +350,3 @@ class FieldService:
             test=self._read_examples(test) if test is not None else None,
             min_support=min_support,
         )
-
-    # --- readers ------------------------------------------------------------------------
-
-    def reader_profile(self, reader: str) -> tuple[list[Interest], list[str]]:
-        """A reader's interests (saved, then followed papers) and the fields learned
-        from what they saved."""
-        found = self.storage.interest_items(reader, INTEREST_LIMIT)
-        interests = [Interest(i.id, f"{i.title}. {i.summary}", saved) for i, saved in found]
-        saved_fields = [
-            [t.field for t in i.fields if t.confidence >= CONFIDENT] for i, saved in found if saved
-        ]
-        return interests, own_fields_from_saved(saved_fields)

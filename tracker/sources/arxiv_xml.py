@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from lxml import etree
 
 from tracker.errors import ParseError, UpstreamError
-from tracker.ids import parse_arxiv_id
+from tracker.ids import id_month, parse_arxiv_id
 from tracker.models import API, LISTING, Entry
 from tracker.names import tex_to_unicode
+from tracker.text import clean_entry
 
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -114,21 +115,23 @@ def parse_api(body: bytes) -> ApiPage:
             for a in el.iterfind("atom:author", NS)
         )
         entries.append(
-            Entry(
-                title=clean_text(_text(el, "atom:title")),
-                summary=clean_text(_text(el, "atom:summary")),
-                authors=tuple(a for a in authors if a),
-                arxiv_id=arxiv_id,
-                version=version,
-                doi=clean_text(_text(el, "arxiv:doi")) or None,
-                journal_ref=clean_text(_text(el, "arxiv:journal_ref")) or None,
-                comment=clean_text(_text(el, "arxiv:comment")) or None,
-                primary_category=primary,
-                categories=_ordered(primary, categories),
-                published=_iso(_text(el, "atom:published")),
-                updated=_iso(_text(el, "atom:updated")),
-                guid=entry_id,
-                quality=API,
+            clean_entry(
+                Entry(
+                    title=clean_text(_text(el, "atom:title")),
+                    summary=clean_text(_text(el, "atom:summary")),
+                    authors=tuple(a for a in authors if a),
+                    arxiv_id=arxiv_id,
+                    version=version,
+                    doi=clean_text(_text(el, "arxiv:doi")) or None,
+                    journal_ref=clean_text(_text(el, "arxiv:journal_ref")) or None,
+                    comment=clean_text(_text(el, "arxiv:comment")) or None,
+                    primary_category=primary,
+                    categories=_ordered(primary, categories),
+                    published=_iso(_text(el, "atom:published")),
+                    updated=_iso(_text(el, "atom:updated")),
+                    guid=entry_id,
+                    quality=API,
+                )
             )
         )
 
@@ -186,27 +189,54 @@ def parse_listing(body: bytes) -> Listing:
         abstract = description.split("Abstract:", 1)[1] if "Abstract:" in description else ""
         categories = [c.text or "" for c in item.iterfind("category")]
         creators = item.findtext("dc:creator", namespaces=NS) or ""
+        announced = _rfc822(item.findtext("pubDate"))
+        kind = announce.strip().lower() if announce else None
         entries.append(
-            Entry(
-                title=clean_text(item.findtext("title")),
-                summary=clean_text(abstract),
-                authors=split_creators(creators),
-                arxiv_id=arxiv_id,
-                version=version,
-                doi=clean_text(item.findtext("arxiv:DOI", namespaces=NS)) or None,
-                journal_ref=(
-                    clean_text(item.findtext("arxiv:journal_reference", namespaces=NS)) or None
-                ),
-                primary_category=categories[0].strip() if categories else None,
-                categories=_ordered(None, categories),
-                # A "new" announcement is the first version: its date is the paper's.
-                published=_rfc822(item.findtext("pubDate")) if announce == "new" else None,
-                announce_type=announce.strip().lower() if announce else None,
-                guid=guid or None,
-                quality=LISTING,
+            clean_entry(
+                Entry(
+                    title=clean_text(item.findtext("title")),
+                    summary=clean_text(abstract),
+                    authors=split_creators(creators),
+                    arxiv_id=arxiv_id,
+                    version=version,
+                    doi=clean_text(item.findtext("arxiv:DOI", namespaces=NS)) or None,
+                    journal_ref=(
+                        clean_text(item.findtext("arxiv:journal_reference", namespaces=NS)) or None
+                    ),
+                    primary_category=categories[0].strip() if categories else None,
+                    categories=_ordered(None, categories),
+                    # Every entry is dated by its announcement: this version's date. A new
+                    # paper's (also one cross-listed here) is the first version's too; a
+                    # replacement's first version is older, and not in the listing.
+                    published=announced
+                    if _first_announcement(arxiv_id, version, kind, announced)
+                    else None,
+                    updated=announced,
+                    announce_type=kind,
+                    guid=guid or None,
+                    quality=LISTING,
+                )
             )
         )
     return Listing(day, tuple(entries))
+
+
+def _first_announcement(
+    arxiv_id: str, version: int | None, kind: str | None, day: dt.datetime | None
+) -> bool:
+    """Whether a listing entry announces a paper's first version: "new", or "cross"
+    for a first version whose id is of the announcement's month or the one before (a
+    paper cross-listed long after it appeared keeps its older date)."""
+    if kind == "new":
+        return True
+    month = id_month(arxiv_id)
+    return (
+        kind == "cross"
+        and (version or 1) == 1
+        and day is not None
+        and month is not None
+        and month <= day < month + dt.timedelta(days=62)
+    )
 
 
 _AFFILIATION = re.compile(r"\s*\([^()]*(?:\([^()]*\)[^()]*)*\)")

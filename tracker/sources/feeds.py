@@ -6,6 +6,12 @@ id) is an arXiv paper becomes that paper: a blog post linking ``arxiv.org/abs/..
 is the same item as the listing's. Such entries carry little metadata and are marked
 ``LINK_ONLY`` so the API fills them in later.
 
+A document that ends before its root element closes was cut short (a body without
+Content-Length ends when the connection does, so HTTP cannot tell): it is marked
+``truncated``, without the entry that was being read, and the cycle records a failure
+rather than taking it as the whole feed. Every entry's text is neutralised
+(``tracker.text``).
+
 Pure: bytes in, records out.
 """
 
@@ -28,6 +34,7 @@ from lxml import etree
 from tracker.errors import ParseError
 from tracker.ids import canonical_url, parse_arxiv_id
 from tracker.models import FEED_POST, LINK_ONLY, Entry
+from tracker.text import clean_entry, clean_title
 
 MAX_SUMMARY_CHARS = 20_000
 _BLOCK_END = re.compile(r"<(?:br\s*/?|/p|/div|/li|/h[1-6]|/tr|/blockquote)\s*>", re.IGNORECASE)
@@ -37,11 +44,22 @@ _EMAIL_NAME = re.compile(r"^\s*[^\s@()<>]+@[^\s@()<>]+\s*\((?P<name>[^()@]+)\)\s
 _ARXIV_CATEGORY = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z\-]+)?$")
 
 
+_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
+_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>", re.DOTALL | re.IGNORECASE)
+_ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+_ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>")
+TRUNCATED = "feed ends early (truncated?)"
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
     title: str | None
     entries: tuple[Entry, ...]
     warning: str | None = None  # feedparser's complaint about a feed it still read
+    # The document stops before its root element closes: a transfer cut short (a body
+    # without Content-Length ends when the connection does). ``entries`` holds those
+    # read in full; the feed must not be taken as complete (see fetch/cycle.py).
+    truncated: bool = False
 
 
 def html_to_text(html: str) -> str:
@@ -78,9 +96,17 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
         problem = parsed.get("bozo_exception")
         raise ParseError(f"not a readable feed: {problem or 'no feed elements found'}", url=url)
     warning = None
+    raw_entries = parsed.entries
+    truncated = False
     if parsed.get("bozo"):
         warning = f"feed has errors but was read: {parsed.get('bozo_exception')}"
-    feed_title = html_to_text(parsed.feed.get("title", "")) or None
+        # Only a document that is not well-formed can have been cut; feedparser's other
+        # complaints (a wrong declared charset, a non-XML content type) are harmless.
+        markup = _ascii_compatible(body)
+        truncated = ends_early(markup)
+        if truncated and len(_ENTRY_END.findall(markup)) < len(raw_entries):
+            raw_entries = raw_entries[:-1]  # the entry being read when the body ended
+    feed_title = clean_title(html_to_text(parsed.feed.get("title", ""))) or None
     base = parsed.feed.get("link") or url
     feed_authors: tuple[str, ...] = ()
     if str(parsed.get("version", "")).startswith("atom"):
@@ -88,10 +114,34 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
         feed_authors = _names(parsed.feed.get("authors", []))
     entries = tuple(
         e
-        for e in (_from_feedparser(raw, base, url, feed_authors) for raw in parsed.entries)
+        for e in (_from_feedparser(raw, base, url, feed_authors) for raw in raw_entries)
         if e is not None
     )
-    return ParsedFeed(feed_title, entries, warning)
+    return ParsedFeed(feed_title, entries, warning, truncated)
+
+
+def ends_early(body: bytes) -> bool:
+    """True when an XML document stops before its root element's end tag: what a body
+    cut short looks like, whatever else is wrong with it. Feeds with broken markup
+    inside (undefined entities, unclosed HTML) still close their root element."""
+    body = _ascii_compatible(body)
+    head = _DOCTYPE.sub(b"", _COMMENT.sub(b"", body[:65536]))
+    root = _ROOT.search(head)
+    if root is None:
+        return False  # nothing to close: not a cut XML document
+    start_tag_end = head.find(b">", root.end())
+    if start_tag_end > 0 and head[start_tag_end - 1 : start_tag_end] == b"/":
+        return False  # <rss/>
+    end_tag = re.compile(rb"</" + re.escape(root.group(1)) + rb"\s*>")
+    return end_tag.search(body) is None
+
+
+def _ascii_compatible(body: bytes) -> bytes:
+    """The document in an encoding where markup is ASCII bytes (UTF-16 re-encoded)."""
+    encoding = {b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16", b"\x00<": "utf-16-be"}.get(
+        body[:2], "utf-16-le" if body[:2] == b"<\x00" else None
+    )
+    return body.decode(encoding, "replace").encode() if encoding else body
 
 
 def _struct_time(value: time.struct_time | None) -> dt.datetime | None:
@@ -141,7 +191,12 @@ def _from_feedparser(
     if isinstance(link, str) and link.strip():
         if not link.startswith(("http://", "https://")):
             link = urljoin(feed_url, link.strip())
-        link = canonical_url(link) if link.startswith(("http://", "https://")) else link
+        # the #fragment stays: entries on one page (comments) differ by it (ids.post_keys)
+        link = (
+            canonical_url(link, keep_fragment=True)
+            if link.startswith(("http://", "https://"))
+            else link
+        )
     else:
         link = None
     guid = raw.get("id") if isinstance(raw.get("id"), str) else None
@@ -175,20 +230,22 @@ def _from_feedparser(
         )
         # A link to a paper from someone's blog: the API will fill in the rest.
         quality = FEED_POST if summary and categories else LINK_ONLY
-    return Entry(
-        title=title or summary[:120] or link or "(untitled)",
-        summary=summary,
-        # the feed's authors wrote the post, not necessarily the paper it links
-        authors=tuple(a for a in authors if a) or (() if arxiv else feed_authors),
-        url=link,
-        arxiv_id=arxiv_id,
-        version=version,
-        categories=categories,
-        primary_category=categories[0] if categories else None,
-        published=published or updated,
-        updated=updated,
-        guid=guid,
-        quality=quality,
+    return clean_entry(
+        Entry(
+            title=title or summary[:120] or link or "(untitled)",
+            summary=summary,
+            # the feed's authors wrote the post, not necessarily the paper it links
+            authors=tuple(a for a in authors if a) or (() if arxiv else feed_authors),
+            url=link,
+            arxiv_id=arxiv_id,
+            version=version,
+            categories=categories,
+            primary_category=categories[0] if categories else None,
+            published=published or updated,
+            updated=updated,
+            guid=guid,
+            quality=quality,
+        )
     )
 
 
@@ -196,6 +253,11 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
     """JSON Feed 1.0/1.1 (https://jsonfeed.org/version/1.1)."""
     try:
         doc = json.loads(body)
+    except json.JSONDecodeError as e:
+        # The error is at the end (or a string runs into it): the body was cut short.
+        if e.pos >= len(e.doc.rstrip()) or e.msg.startswith("Unterminated string"):
+            raise ParseError(TRUNCATED, url=url) from e
+        raise ParseError(f"not a readable JSON feed: {e}", url=url) from e
     except (ValueError, RecursionError) as e:
         raise ParseError(f"not a readable JSON feed: {e}", url=url) from e
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
@@ -208,7 +270,8 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
         if not isinstance(item, dict):
             continue
         link = item.get("url") if isinstance(item.get("url"), str) else None
-        link = canonical_url(link) if link and link.startswith(("http://", "https://")) else link
+        if link and link.startswith(("http://", "https://")):
+            link = canonical_url(link, keep_fragment=True)
         html = item.get("content_html") or item.get("summary") or ""
         text = item.get("content_text") or ""
         summary = (html_to_text(html) if isinstance(html, str) else "") or (
@@ -220,21 +283,24 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
             continue
         arxiv = parse_arxiv_id(link or "") or parse_arxiv_id(guid or "")
         entries.append(
-            Entry(
-                title=title or summary[:120] or link or "(untitled)",
-                summary=summary[:MAX_SUMMARY_CHARS],
-                authors=_json_authors(item) or feed_authors,
-                url=link,
-                arxiv_id=arxiv[0] if arxiv else None,
-                version=arxiv[1] if arxiv else None,
-                published=_iso(item.get("date_published")),
-                updated=_iso(item.get("date_modified")),
-                guid=guid,
-                quality=LINK_ONLY if arxiv else FEED_POST,
+            clean_entry(
+                Entry(
+                    title=title or summary[:120] or link or "(untitled)",
+                    summary=summary[:MAX_SUMMARY_CHARS],
+                    authors=_json_authors(item) or feed_authors,
+                    url=link,
+                    arxiv_id=arxiv[0] if arxiv else None,
+                    version=arxiv[1] if arxiv else None,
+                    published=_iso(item.get("date_published")),
+                    updated=_iso(item.get("date_modified")),
+                    guid=guid,
+                    quality=LINK_ONLY if arxiv else FEED_POST,
+                )
             )
         )
     feed_title = doc.get("title")
-    return ParsedFeed(feed_title if isinstance(feed_title, str) else None, tuple(entries))
+    title = clean_title(feed_title) if isinstance(feed_title, str) else ""
+    return ParsedFeed(title or None, tuple(entries))
 
 
 def _json_authors(obj: Mapping[str, Any]) -> tuple[str, ...]:

@@ -1,6 +1,7 @@
 """The HTTP seam: one ``httpx.Client`` passed in, every request through ``Fetcher.get``.
 
-What every fetch gets here: a User-Agent, connect/read timeouts plus an overall
+What every fetch gets here: a User-Agent (with the operator's contact address only
+for the hosts that ask for one), connect/read timeouts plus an overall
 deadline, a cap on the decompressed body (inflated here in bounded pieces, so a gzip
 bomb, even a nested one, stops at the cap with little memory spent), redirects
 followed by hand (each hop checked: http(s) only, a limit, loops caught), conditional
@@ -12,10 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import ipaddress
 import logging
 import random
-import socket
+import ssl
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -23,19 +23,13 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from tracker.errors import BodyTooLargeError, FetchError, HTTPStatusError
+from tracker.errors import BodyTooLargeError, FetchError, HTTPStatusError, RateLimitedError
 from tracker.models import CacheValidators, Response
-from tracker.sources.pacing import PacingGate
+from tracker.sources.addresses import AddressGuard, GuardedTransport, RefusedAddress
+from tracker.sources.pacing import PacingGate, closed
 
 log = logging.getLogger(__name__)
 GateLookup = Callable[[str], PacingGate | None]
-Resolver = Callable[[str, int], list[str]]
-
-
-def _resolve(host: str, port: int) -> list[str]:
-    """Every address a host name resolves to (an IP literal is itself)."""
-    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port)})
-
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 ERROR_BODY_BYTES = 64 * 1024
@@ -135,26 +129,35 @@ def with_retries(
 
 
 class Fetcher:
-    """GETs with caps, deadlines, redirects and pacing; returns ``Response`` records."""
+    """GETs with caps, deadlines, redirects and pacing; returns ``Response`` records.
+
+    Every request carries ``user_agent``; a request to a host for which ``wants_contact``
+    is true (arXiv, OpenAlex: their terms ask for a contact address) carries
+    ``contact_user_agent`` instead. Decided on every hop: a redirect away from such a
+    host does not take the address along."""
 
     def __init__(
         self,
         client: httpx.Client,
         *,
         user_agent: str,
+        contact_user_agent: str | None = None,
+        wants_contact: Callable[[str], bool] = lambda url: False,
         max_body_bytes: int,
         deadline: float,
         max_redirects: int = 5,
         gate_for: GateLookup = lambda url: None,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        block_private: bool = False,
-        resolve: Resolver = _resolve,
+        guard: AddressGuard | None = None,
+        max_gate_wait: float = MAX_GATE_WAIT,
     ) -> None:
-        self.block_private = block_private
-        self._resolve = resolve
+        self.max_gate_wait = max_gate_wait
+        self.guard = guard or AddressGuard()
         self.client = client
         self.user_agent = user_agent
+        self.contact_user_agent = contact_user_agent
+        self.wants_contact = wants_contact
         self.max_body_bytes = max_body_bytes
         self.deadline = deadline
         self.max_redirects = max_redirects
@@ -190,6 +193,7 @@ class Fetcher:
                 raise FetchError(f"invalid URL: {e}", url=current) from e
             if scheme not in ("http", "https"):
                 raise FetchError(f"refusing to fetch a {scheme or 'relative'} URL", url=current)
+            headers["User-Agent"] = self._user_agent(current)
             try:
                 request = self.client.build_request(
                     "GET", current, params=current_params, headers=headers
@@ -200,25 +204,13 @@ class Fetcher:
             if full in visited:
                 raise FetchError("redirect loop", url=full)
             visited.append(full)
-            if self.block_private:
-                self._check_public(request.url.host, request.url.port, full)
+            if self.guard.block_private:
+                self._check_public(request.url.host, request.url.port or _port(full), full)
             gate = self.gate_for(full)
             if gate is None:
                 response = self._send(request, started)
             else:
-                waiting = gate.wait_left()
-                if waiting > MAX_GATE_WAIT:
-                    # A long Retry-After closed the gate: waiting here would stall the
-                    # whole cycle, so this source backs off until the gate opens.
-                    error = FetchError(f"rate limited: wait {waiting:.0f}s more", url=full)
-                    error.retry_after, error.retryable = waiting, False
-                    raise error
-                with gate.slot():
-                    response = self._send(request, started)
-                    if response.status in (429, 503):
-                        retry = parse_retry_after(response.headers_retry_after, self._now())
-                        if retry is not None:
-                            gate.defer(retry)
+                response = self._paced(gate, request, started, full)
             if response.status in _REDIRECTS and response.location:
                 try:
                     current = urljoin(full, response.location)
@@ -229,22 +221,44 @@ class Fetcher:
             return response.finish(full, self._now())
         raise FetchError(f"more than {self.max_redirects} redirects", url=url)
 
-    def _check_public(self, host: str, port: int | None, url: str) -> None:
+    def _user_agent(self, url: str) -> str:
+        if self.contact_user_agent and self.wants_contact(url):
+            return self.contact_user_agent
+        return self.user_agent
+
+    def _paced(self, gate: PacingGate, request: httpx.Request, started: float, url: str) -> _Raw:
+        """One request through the gate. A long Retry-After closes it: waiting would
+        stall the whole cycle, so a request that would wait longer than
+        ``max_gate_wait`` (before it is queued, or while it is: a Retry-After can arrive
+        meanwhile) fails at once and its source backs off until the gate opens."""
+        waiting = gate.wait_left()
+        if waiting > self.max_gate_wait:
+            raise _with_url(closed(waiting), url)
+        try:
+            with gate.slot(max_wait=self.max_gate_wait):
+                response = self._send(request, started)
+                if response.status in (429, 503):
+                    retry = parse_retry_after(response.headers_retry_after, self._now())
+                    if retry is not None:
+                        gate.defer(retry)
+                return response
+        except RateLimitedError as e:
+            if e.url is not None:
+                raise
+            raise _with_url(e, url) from e
+
+    def _check_public(self, host: str, port: int, url: str) -> None:
         """Refuse hosts that are or resolve to private, loopback, link-local or reserved
         addresses (a deployment where users add feeds must not let them probe the
-        internal network). Checked on every hop, redirects included."""
+        internal network), before anything is sent. Checked on every hop, redirects
+        included; the transport of ``make_client`` checks again the address it
+        connects to (``addresses.py``: a name may resolve differently by then)."""
         try:
-            addresses = self._resolve(host, port or 443)
+            self.guard.addresses(host, port)
+        except RefusedAddress as e:
+            raise _refused(e, url) from e
         except OSError as e:
             raise FetchError(f"cannot resolve {host}: {e}", url=url) from e
-        for address in addresses:
-            ip = ipaddress.ip_address(address.split("%", 1)[0])
-            if not ip.is_global or ip.is_multicast:
-                error = FetchError(
-                    f"refusing to fetch {host}: {ip} is not a public address", url=url
-                )
-                error.retryable = False
-                raise error
 
     def _send(self, request: httpx.Request, started: float) -> _Raw:
         url = str(request.url)
@@ -253,6 +267,8 @@ class Fetcher:
         except httpx.TimeoutException as e:
             raise FetchError("timed out", url=url) from e
         except httpx.HTTPError as e:
+            if isinstance(e.__cause__, RefusedAddress):  # checked at connect time
+                raise _refused(e.__cause__, url) from e
             raise FetchError(f"connection failed: {type(e).__name__}: {e}", url=url) from e
         except httpx.InvalidURL as e:
             # httpx resolves a redirect's Location even when not following it, and a
@@ -298,6 +314,23 @@ class Fetcher:
             response.close()
 
 
+def _refused(error: RefusedAddress, url: str) -> FetchError:
+    refused = FetchError(str(error), url=url)
+    refused.retryable = False  # the address will not become public by trying again
+    return refused
+
+
+def _port(url: str) -> int:
+    return 443 if url.lower().startswith("https:") else 80
+
+
+def _with_url(error: RateLimitedError, url: str) -> RateLimitedError:
+    """The gate's refusal, naming the request it refused."""
+    named = RateLimitedError(str(error), url=url)
+    named.retry_after = error.retry_after
+    return named
+
+
 class _Raw:
     """A response read within the limits, before status handling."""
 
@@ -330,12 +363,26 @@ class _Raw:
         )
 
 
-def make_client(timeout: float, *, trust_env: bool = True) -> httpx.Client:
-    """The production client: timeouts on every phase; proxies from the environment
+def make_client(
+    timeout: float,
+    *,
+    trust_env: bool = True,
+    guard: AddressGuard | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> httpx.Client:
+    """The production client: timeouts on every phase; connections only to addresses
+    that ``guard`` allows, checked as they are made; proxies from the environment
     unless ``trust_env`` is off (tests, which must only ever reach loopback)."""
+    limits = httpx.Limits(max_connections=16, max_keepalive_connections=8)
+    transport = GuardedTransport(
+        guard or AddressGuard(),
+        limits=limits,
+        ssl_context=ssl_context or httpx.create_ssl_context(trust_env=trust_env),
+    )
     return httpx.Client(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+        limits=limits,
         follow_redirects=False,
         trust_env=trust_env,
+        transport=transport,
     )

@@ -41,6 +41,7 @@ from tracker.names import tex_to_unicode
 from tracker.sources.arxiv_xml import clean_text, split_creators
 from tracker.sources.http import MAX_GATE_WAIT, Fetcher, backoff_delay, with_retries
 from tracker.sources.pacing import PacingGate
+from tracker.text import clean_entry
 
 log = logging.getLogger(__name__)
 OAI = "http://www.openarchives.org/OAI/2.0/"
@@ -49,6 +50,7 @@ PREFIXES = ("arXiv", "arXivRaw")
 OAI_SET = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+(?::[A-Za-z0-9\-_.!~*'()]+)*$")
 OAI_MAX_BODY = 128 * 1024 * 1024  # arXiv's pages hold 1,000 records: a few MB, rarely tens
 OAI_DEADLINE = 600.0  # seconds for one page's transfer
+OAI_GATE_WAIT = 900.0  # seconds a page may wait its turn at the pacing gate (other workers)
 NO_RECORDS = "noRecordsMatch"
 BAD_TOKEN = "badResumptionToken"
 XML = "text/xml, application/xml;q=0.9, */*;q=0.1"
@@ -173,7 +175,7 @@ def _arxiv_entry(meta: etree._Element, identifier: str) -> tuple[Entry | None, s
         # what it lacks (the version, for metadataPrefix=arXiv) merge keeps from others.
         quality=API,
     )
-    return entry, clean_text(fields.get("license")) or None
+    return clean_entry(entry), clean_text(fields.get("license")) or None
 
 
 def _record(el: etree._Element, url: str) -> OaiRecord:

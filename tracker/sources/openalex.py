@@ -22,6 +22,7 @@ from tracker.errors import ParseError
 from tracker.ids import parse_arxiv_id
 from tracker.models import FEED_POST, LINK_ONLY, Entry
 from tracker.sources.http import Fetcher
+from tracker.text import clean_entry
 
 _OA = "https://openalex.org/"
 _ORCID = "https://orcid.org/"
@@ -116,7 +117,7 @@ def parse_work(work: Mapping[str, Any]) -> Work | None:
         # an arXiv paper seen here lacks its categories: the arXiv API completes it
         quality=LINK_ONLY if arxiv else FEED_POST,
     )
-    return Work(entry, frozenset(author_ids), frozenset(orcids))
+    return Work(clean_entry(entry), frozenset(author_ids), frozenset(orcids))
 
 
 def parse_works(body: bytes) -> tuple[list[Work], str | None]:

@@ -14,6 +14,7 @@ of ``PacingGate`` (``slot()``, ``defer()``, ``wait_left()``); for one request it
    the server can be later than starts (see ``pacing.py``), ends never precede them.
 
 ``defer`` (a ``Retry-After``, a backoff) pushes the shared next slot for everyone.
+``slot(max_wait=...)`` bounds the whole wait, for either lock and for the next slot.
 Times come from the database's clock (PostgreSQL) or this machine's (SQLite), never
 from two machines' clocks compared; tests may pass a clock and a sleep.
 This module sees the database only through the two small protocols below.
@@ -29,9 +30,10 @@ from contextlib import contextmanager
 from typing import Protocol
 
 from tracker.errors import StorageError
-from tracker.sources.pacing import PacingGate
+from tracker.sources.pacing import PacingGate, busy
 
 log = logging.getLogger(__name__)
+HOLD_POLL = 0.1  # seconds between tries for a named lock held by another worker
 
 
 class PacingStore(Protocol):
@@ -68,14 +70,17 @@ class SharedPacingGate(PacingGate):
         self._now: Callable[[], dt.datetime | None] = clock or (lambda: None)
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
-        with self._lock:
-            self._holder.acquire(wait=True)
+    def slot(self, max_wait: float | None = None) -> Iterator[None]:
+        give_up = None if max_wait is None else self._clock() + max_wait
+        self._enter(give_up, max_wait)
+        try:
+            self._hold(give_up, max_wait)
             try:
                 while True:
                     wait = self._store.pacing_reserve(self.key, self.min_interval, self._now())
                     if wait <= 0:
                         break
+                    self._before_sleep(wait, give_up)
                     self.waited += wait
                     self._sleep(wait)
                 self.requests += 1
@@ -85,6 +90,21 @@ class SharedPacingGate(PacingGate):
                     self._push(self.min_interval)
             finally:
                 self._holder.release()
+        finally:
+            self._lock.release()
+
+    def _hold(self, give_up: float | None, max_wait: float | None) -> None:
+        """Take the installation-wide lock; with a limit, ask again every ``HOLD_POLL``
+        seconds until it is taken or the time is up (the locks cannot wait with a
+        timeout themselves)."""
+        if give_up is None:
+            self._holder.acquire(wait=True)
+            return
+        while not self._holder.acquire(wait=False):
+            left = give_up - self._clock()
+            if left <= 0:
+                raise busy(max_wait)
+            self._sleep(min(HOLD_POLL, left))
 
     def _push(self, seconds: float) -> None:
         try:

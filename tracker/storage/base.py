@@ -8,6 +8,7 @@ SQLAlchemy stays inside this package: callers get model objects, never rows.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,15 +16,32 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, select, text
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.sql.dml import Insert
 
-from tracker.errors import StorageError
+from tracker.errors import StorageError, UsageError
 from tracker.storage import schema
 
 log = logging.getLogger(__name__)
-HEAD_REVISION = "0003"
+HEAD_REVISION = "features_1"
+MAX_REASON = 160  # characters of a database error in a message
+
+
+def reason(e: BaseException) -> str:
+    """A database error in one short line for messages that are stored and shown
+    (``tracker status``): the driver's error class and its own first line, never the
+    statement, its parameters or a DETAIL line with row values. The statement (never
+    its parameters) goes to the debug log."""
+    orig = getattr(e, "orig", None)
+    cause = orig if isinstance(orig, BaseException) else e
+    lines = str(cause).split("[SQL:", 1)[0].strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    message = f"{type(cause).__name__}: {first}" if first else type(cause).__name__
+    statement = getattr(e, "statement", None)
+    if statement:
+        log.debug("database error %s statement=%.500s", message, " ".join(str(statement).split()))
+    return message if len(message) <= MAX_REASON else message[: MAX_REASON - 1] + "…"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -42,8 +60,34 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def shown(url: str | URL) -> str:
+    """A database URL fit for messages and logs: the password hidden, also in a URL
+    that cannot be parsed."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return _PASSWORD.sub(r"\1***@", str(url))
+    return parsed.render_as_string(hide_password=True)
+
+
+_PASSWORD = re.compile(r"^([^:/?#]*://[^:/?#@]*:)[^@]*@")
+
+
+def read_database_url(url: str) -> URL:
+    """A parsed database URL, or a UsageError that shows it without its password."""
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 - a port that is not a number fails here, not later
+    except (ArgumentError, ValueError) as e:
+        raise UsageError(
+            f"not a database URL: {shown(url)!r} (expected sqlite:///PATH or "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE, the port a number)"
+        ) from e
+    return parsed
+
+
 def make_engine(url: str) -> Engine:
-    parsed = make_url(url)
+    parsed = read_database_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -71,7 +115,7 @@ class StorageBase:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
         except SQLAlchemyError as e:
-            raise StorageError(f"database read failed: {e}") from e
+            raise StorageError(f"database read failed: {reason(e)}") from e
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -82,7 +126,7 @@ class StorageBase:
             ):
                 yield conn
         except SQLAlchemyError as e:
-            raise StorageError(f"database write failed: {e}") from e
+            raise StorageError(f"database write failed: {reason(e)}") from e
 
     def _insert_ignore(self, table: Table) -> Insert:
         """INSERT that skips rows conflicting with a unique constraint."""
@@ -125,7 +169,7 @@ class StorageBase:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except SQLAlchemyError as e:
-            raise StorageError(f"database migration failed: {e}") from e
+            raise StorageError(f"database migration failed: {reason(e)}") from e
         log.info("database migrated to=%s", HEAD_REVISION)
         return True
 

@@ -28,12 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Connection, Engine, Row, Table, func, inspect, select, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.errors import StorageError, UsageError
 from tracker.storage import schema
-from tracker.storage.base import HEAD_REVISION, StorageBase, make_engine
+from tracker.storage.base import (
+    HEAD_REVISION,
+    StorageBase,
+    make_engine,
+    read_database_url,
+    reason,
+    shown,
+)
 
 log = logging.getLogger(__name__)
 BATCH = 5000
@@ -60,24 +67,9 @@ class CopyReport:
         return sum(t.target_rows for t in self.tables)
 
 
-def shown(url: str | URL) -> str:
-    """A database URL fit for messages: the password hidden."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return str(url)
-    return parsed.render_as_string(hide_password=True)
-
-
 def parse_database_url(url: str) -> URL:
     """A URL tracker can open, or a UsageError saying what was expected."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError as e:
-        raise UsageError(
-            f"not a database URL: {url!r} (expected sqlite:///PATH or "
-            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE)"
-        ) from e
+    parsed = read_database_url(url)
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise UsageError(f"{shown(parsed)}: tracker stores its data in SQLite or PostgreSQL only")
     if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
@@ -115,19 +107,12 @@ def _existing_data(conn: Connection) -> dict[str, int]:
     return {name: n for name, n in counts.items() if n}
 
 
-def _reason(e: Exception) -> str:
-    """The driver's own first line, without the statement and its parameters (a batch
-    of 5,000 rows would fill the screen)."""
-    lines = str(getattr(e, "orig", None) or e).strip().splitlines()
-    return lines[0] if lines else type(e).__name__
-
-
 def _connect_check(engine: Engine, role: str, url: URL) -> None:
     try:
         with engine.connect():
             pass
     except SQLAlchemyError as e:
-        raise StorageError(f"cannot open the {role} database {shown(url)}: {_reason(e)}") from e
+        raise StorageError(f"cannot open the {role} database {shown(url)}: {reason(e)}") from e
 
 
 def _reset_sequences(conn: Connection, tables: Sequence[Table]) -> None:
@@ -183,7 +168,7 @@ def _copy_table(
                 progress(f"{table.name}: {done:,} of {total:,} rows")
     except (SQLAlchemyError, target.dialect.loaded_dbapi.Error) as e:
         raise StorageError(
-            f"copying table {table.name} failed: {_reason(e)} (rolled back: the target "
+            f"copying table {table.name} failed: {reason(e)} (rolled back: the target "
             "holds what it held before)"
         ) from e
 
@@ -238,7 +223,7 @@ def copy_database(
         counts, replaced = _copy(source, target, replace, batch or BATCH, progress)
     except SQLAlchemyError as e:  # the seam: anything the drivers raise ends here
         raise StorageError(
-            f"copying {shown(src_url)} to {shown(dst_url)} failed: {_reason(e)}"
+            f"copying {shown(src_url)} to {shown(dst_url)} failed: {reason(e)}"
         ) from e
     finally:
         source.close()

@@ -52,6 +52,7 @@ class StoredDigest:
     cutoff: dt.datetime
     rows: tuple[DigestRow, ...]
     failing_sources: tuple[str, ...] = ()
+    first: bool = False  # no digest of the reader before this one
 
 
 def _delivery(row: Any) -> Delivery:
@@ -154,6 +155,9 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
         with self._write() as conn:
             if conn.scalar(select(d.c.id).where(d.c.reader == reader, d.c.day == day)):
                 raise StorageError(f"a digest for {reader} on {day} already exists")
+            earlier = conn.scalar(
+                select(d.c.id).where(d.c.reader == reader, d.c.day < day).limit(1)
+            )
             digest_id = conn.execute(
                 d.insert()
                 .values(
@@ -202,7 +206,9 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                         for n, r in enumerate(rows)
                     ],
                 )
-        return StoredDigest(reader, day, cutoff, tuple(rows), tuple(failing_sources))
+        return StoredDigest(
+            reader, day, cutoff, tuple(rows), tuple(failing_sources), first=earlier is None
+        )
 
     def stored_digest(self, reader: str, day: dt.date) -> StoredDigest | None:
         with self._read() as conn:
@@ -212,6 +218,9 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
             rows = conn.execute(
                 select(di).where(di.c.digest_id == head.id).order_by(di.c.position)
             ).all()
+            earlier = conn.scalar(
+                select(d.c.id).where(d.c.reader == reader, d.c.day < day).limit(1)
+            )
         return StoredDigest(
             reader,
             day,
@@ -230,6 +239,7 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                 for r in rows
             ),
             tuple(json.loads(head.failing_sources)),
+            first=earlier is None,
         )
 
     def due_deliveries(self, now: dt.datetime, reader: str | None = None) -> list[Delivery]:
@@ -314,6 +324,23 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
         if day is None:
             return None
         return day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
+
+    def digest_days(self, reader: str, limit: int = 60) -> list[tuple[dt.date, int]]:
+        """The reader's latest digests, newest first: (day, item count)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(d.c.day, d.c.item_count)
+                .where(d.c.reader == reader)
+                .order_by(d.c.day.desc())
+                .limit(limit)
+            )
+            return [
+                (
+                    r.day if isinstance(r.day, dt.date) else dt.date.fromisoformat(str(r.day)),
+                    r.item_count,
+                )
+                for r in rows
+            ]
 
     def digested_item_ids(self, reader: str) -> set[int]:
         with self._read() as conn:

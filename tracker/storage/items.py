@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Row, delete, func, select, tuple_, update
 
 from tracker import ids
-from tracker.errors import NotFoundError
+from tracker.errors import NotFoundError, UsageError
 from tracker.models import FEED_POST, LINK_ONLY, Entry, FieldTag, Item, ItemKind
 from tracker.storage import schema
 from tracker.storage.base import StorageBase, dumps, loads
@@ -289,7 +289,26 @@ class ItemsMixin(StorageBase):
         parsed = ids.parse_arxiv_id(ref)
         if parsed:
             return conn.scalar(select(i.c.id).where(i.c.arxiv_id == parsed[0]))
+        if ref.lower().startswith(("http://", "https://")):
+            return self._by_url(conn, ref)
         return conn.scalar(select(i.c.id).where(i.c.key == ref))
+
+    def _by_url(self, conn: Connection, url: str) -> int | None:
+        """A post by its link, as typed or in the canonical forms links are stored in
+        (with its #fragment first, then without)."""
+        full = ids.canonical_url(url, keep_fragment=True)
+        forms = sorted({url, full, ids.canonical_url(url)})
+        rows = conn.execute(
+            select(i.c.id, i.c.url).where(i.c.url.in_(forms)).order_by(i.c.id)
+        ).all()
+        found = [r.id for r in rows if r.url == full] or [r.id for r in rows]
+        if len(found) > 1:  # the same link in two feeds: two posts
+            numbers = ", ".join(str(n) for n in found[:10])
+            raise UsageError(
+                f"{len(found)} stored items have the link {url}: give the number of the "
+                f"one you mean ({numbers})"
+            )
+        return found[0] if found else None
 
     def items_needing_metadata(self, limit: int) -> list[Item]:
         """Papers known only from a link (no abstract yet), oldest first."""
@@ -378,39 +397,15 @@ class ItemsMixin(StorageBase):
                     conn.execute(fl.insert(), field_rows)
             last, done = rows[-1].id, done + len(rows)
 
-    # --- saved marks ------------------------------------------------------------------
-
-    def save(self, reader: str, ref: str | int, now: dt.datetime) -> Item:
-        with self._write() as conn:
-            item_id = self._resolve(conn, ref)
-            if item_id is None:
-                raise NotFoundError(f"no stored item {ref!r}")
-            conn.execute(
-                self._insert_ignore(schema.saved).values(
-                    reader=reader, item_id=item_id, saved_at=now
-                )
-            )
-            return self._items(conn, [item_id])[0]
-
-    def unsave(self, reader: str, ref: str | int) -> Item:
-        with self._write() as conn:
-            item_id = self._resolve(conn, ref)
-            if item_id is None:
-                raise NotFoundError(f"no stored item {ref!r}")
-            conn.execute(
-                delete(schema.saved).where(
-                    schema.saved.c.reader == reader, schema.saved.c.item_id == item_id
-                )
-            )
-            return self._items(conn, [item_id])[0]
-
-    def saved_items(self, reader: str) -> list[Item]:
-        sv = schema.saved
+    def versions(self, item_id: int) -> list[tuple[int, dt.datetime | None, dt.datetime]]:
+        """The versions of a paper seen so far: (version, its date, when first seen)."""
         with self._read() as conn:
-            found = conn.scalars(
-                select(sv.c.item_id).where(sv.c.reader == reader).order_by(sv.c.saved_at.desc())
-            ).all()
-            return self._items(conn, found)
+            rows = conn.execute(
+                select(ver.c.version, ver.c.updated_at, ver.c.seen_at)
+                .where(ver.c.item_id == item_id)
+                .order_by(ver.c.version)
+            )
+            return [(r.version, r.updated_at, r.seen_at) for r in rows]
 
 
 def _item(row: Row[tuple[object, ...]], tags: Sequence[FieldTag]) -> Item:

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.errors import StorageError
-from tracker.storage.base import StorageBase
+from tracker.storage.base import StorageBase, reason
 
 try:
     import fcntl
@@ -121,7 +121,7 @@ class AdvisoryLock(NamedLock):
                 except SQLAlchemyError as e:
                     self._drop()
                     if attempt == 2:
-                        raise StorageError(f"cannot take the lock {self.name}: {e}") from e
+                        raise StorageError(f"cannot take the lock {self.name}: {reason(e)}") from e
             raise AssertionError("unreachable")
 
     def release(self) -> None:

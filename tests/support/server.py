@@ -31,7 +31,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +41,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from lxml import etree
+
+from tests.support import data
 
 LISTING = "arxiv-rss/new-format-2024/rss_all_archives_2024-11-28.xml"
 LISTING_ITEMS = "arxiv-metadata/arxiv_rss_all_archives_2024-11-28_items.jsonl"
@@ -90,7 +92,7 @@ class Paper:
 def load_papers(fixtures: Path) -> list[Paper]:
     """The recorded listing's papers, as the API would describe them."""
     papers = []
-    for n, line in enumerate((fixtures / LISTING_ITEMS).read_text().splitlines()):
+    for n, line in enumerate(data.read(fixtures, LISTING_ITEMS).decode().splitlines()):
         r = json.loads(line)
         version = int(str(r["version"]).lstrip("v") or 1)
         updated = LISTING_DAY - dt.timedelta(hours=4, seconds=n)
@@ -255,6 +257,24 @@ def atom_feed(papers: list[Paper], total: int, start: int) -> bytes:
     ).encode()
 
 
+def local_http_server(handle: Callable[[BaseHTTPRequestHandler], None]) -> ThreadingHTTPServer:
+    """An HTTP/1.1 server on 127.0.0.1 (a free port) that passes every GET to ``handle``,
+    quietly, one thread per connection; not started yet."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def do_GET(self) -> None:
+            handle(self)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    return httpd
+
+
 class FixtureServer:
     def __init__(self, fixtures: Path, papers: list[Paper] | None = None) -> None:
         self.fixtures = fixtures
@@ -267,21 +287,12 @@ class FixtureServer:
         self.routes: dict[str, Reply] = {}
         self.scripts: dict[str, deque[Reply]] = {}
         self._lock = threading.Lock()
-        self._listing_root = etree.parse(str(fixtures / LISTING)).getroot()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-            def do_GET(self) -> None:
-                server._handle(self)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._listing_root = etree.fromstring(data.read(fixtures, LISTING))
+        self.httpd = local_http_server(self._handle)
+        # polls for shutdown every 10 ms, not 500 ms: stopping it must not dominate a test
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -116,7 +116,7 @@ def fields_explain(state: State, ref: str) -> None:
     click.echo("")
     click.echo(
         f"model {ex.model.name} ({role}, from title and abstract; it gives a field from "
-        f"{ex.model.threshold:.2f} with two words of evidence, else none):"
+        f"{ex.floor:.2f} with two words of evidence, else none):"
     )
     for name, p in ex.predictions:
         words = ", ".join(ex.terms.get(name, ()))

@@ -43,7 +43,7 @@ from tracker.fields.model import (
     train,
 )
 from tracker.fields.store import ModelStore, read_arxiv_metadata
-from tracker.fields.tagger import Tagger, training_due
+from tracker.fields.tagger import Tagger, model_floor, training_due
 from tracker.models import Entry, FieldTag, Item
 from tracker.storage import Storage
 from tracker.storage.items import TagFn
@@ -106,6 +106,7 @@ class Explanation:
     predictions: tuple[tuple[str, float], ...]  # the model's best fields for the text
     terms: Mapping[str, tuple[str, ...]]  # field -> the words that pointed to it
     categories: tuple[tuple[str, str, str | None], ...]  # (code, canonical, field)
+    floor: float = 1.0  # the probability from which the model gives a post a field
 
 
 class FieldService:
@@ -289,7 +290,8 @@ class FieldService:
         wanted = dict.fromkeys([*(t.field for t in item.fields), *(p for p, _ in predictions[:2])])
         terms = {name: tuple(model.top_terms(item.title, item.summary, name)) for name in wanted}
         info = model.info if isinstance(model, LazyModel | FieldModel) else None
-        return Explanation(item, info, predictions, terms, categories)
+        floor = model_floor(model.threshold)
+        return Explanation(item, info, predictions, terms, categories, floor)
 
     def _read_examples(self, path: Path, *, stored: bool = False) -> list[Example]:
         fmap = self.settings.field_map

@@ -55,6 +55,11 @@ class Predictor(Protocol):
     def top_terms(self, title: str, summary: str, label: str, n: int = 6) -> list[str]: ...
 
 
+def model_floor(threshold: float) -> float:
+    """The probability from which the model gives an item without categories a field."""
+    return max(threshold, MIN_PROBABILITY)
+
+
 def distinct_words(terms: Iterable[str]) -> int:
     """How many different single words are among the terms (word pairs do not count:
     "genetic improvement" is the word "genetic" again, with a common one)."""
@@ -77,7 +82,7 @@ class Tagger:
         if self.model is None or not (entry.title.strip() or entry.summary.strip()):
             return ()
         found = self.model.predict(entry.title, entry.summary, top=MAX_MODEL_FIELDS)
-        floor = max(self.model.threshold, MIN_PROBABILITY)
+        floor = model_floor(self.model.threshold)
         tags: list[FieldTag] = []
         for name, probability in found:
             if probability < floor or name not in self.field_map.fields:

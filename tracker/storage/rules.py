@@ -26,7 +26,7 @@ def _rule(row: Row[tuple[object, ...]]) -> Rule:
         category=m["category"],
         feed=m["feed"],
         follow=follow,
-        search=bool(m["search"]),
+        search=bool(m["in_search"]),
         origin=m["origin"],
         id=m["id"],
     )
@@ -42,7 +42,7 @@ def _values(reader: str, rule: Rule, origin: str, now: dt.datetime) -> dict[str,
         "feed": rule.feed,
         "follow_kind": rule.follow[0].value if rule.follow else None,
         "follow_value": rule.follow[1] if rule.follow else None,
-        "search": rule.search,
+        "in_search": rule.search,
         "origin": origin,
         "created_at": now,
     }

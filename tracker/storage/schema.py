@@ -124,7 +124,7 @@ rules = Table(
     Column("feed", Text),
     Column("follow_kind", String(16)),  # must rules: the follow they narrow
     Column("follow_value", Text),
-    Column("search", Boolean, nullable=False, server_default=false()),
+    Column("in_search", Boolean, nullable=False, server_default=false()),  # mute in search too
     Column("origin", String(16), nullable=False),  # "config" | "cli"
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_rules_reader", "reader"),

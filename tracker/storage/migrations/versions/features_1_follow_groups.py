@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("feed", sa.Text),
         sa.Column("follow_kind", sa.String(16)),
         sa.Column("follow_value", sa.Text),
-        sa.Column("search", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("in_search", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("origin", sa.String(16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Index("ix_rules_reader", "reader"),

@@ -117,7 +117,10 @@ def main() -> None:
         results["scholars"] = scholars.run(size["scholars"])  # type: ignore[arg-type]
         print(json.dumps({"scholars": results["scholars"]}, indent=2), flush=True)
     if args.only in (None, "fields"):
-        results["fields"] = fields.run(size["fields"])  # type: ignore[arg-type]
+        results["fields"] = fields.run(
+            size["fields"],  # type: ignore[arg-type]
+            large=args.size == "large",
+        )
         print(json.dumps({"fields": results["fields"]}, indent=2), flush=True)
     if args.only in (None, "ranking"):
         results["ranking"] = ranking.run(size["ranking"])  # type: ignore[arg-type]

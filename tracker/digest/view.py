@@ -8,9 +8,11 @@ whether it is a one-line entry, and the footer. The Markdown file, both parts of
 e-mail and the web page are templates over this one structure, so they cannot
 disagree on what a digest holds; the templates only format (``tracker.digest.render``).
 
-Every text the view composes (headings, intros, the summary, reasons) goes through
-the ``Translator`` it is given (``gettext.NullTranslations`` by default: English), so
-a translation needs no change here. Titles, names and abstracts stay as published.
+Every text the view composes (headings, intros, the summary, the day, reasons and
+their details, arXiv's announcement types, the kinds of failing sources) goes through
+the ``Language`` it is given (English by default), so a translation needs no change
+here. Titles, names, abstracts, identifiers, field names and a failing source's own
+error stay as they are.
 
 Pure: no I/O here, no clock.
 """
@@ -18,14 +20,23 @@ Pure: no I/O here, no clock.
 from __future__ import annotations
 
 import datetime as dt
-import gettext
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
+from tracker import reasons as r
+from tracker.digest.language import ENGLISH, N_, Language
 from tracker.digest.links import safe_link
-from tracker.models import CONFIDENT, Digest, DigestEntry, DigestSection, FollowKind, Item, ItemKind
+from tracker.models import (
+    CONFIDENT,
+    Detail,
+    Digest,
+    DigestEntry,
+    DigestSection,
+    FollowKind,
+    Item,
+    ItemKind,
+)
 
 MAX_AUTHORS = 8
 # A sentence ends at ". ", "! " or "? " before a capital, a digit, a bracket or a quote.
@@ -38,30 +49,25 @@ _ABBREVIATIONS = re.compile(
 _ABBREVIATION_TAIL = 12
 
 
-def N_(message: str) -> str:
-    """Marks a text for translation where it is defined (it is translated where used)."""
-    return message
-
-
 _REASONS = {
     FollowKind.CATEGORY: N_("category %(value)s"),
     FollowKind.QUERY: N_("query %(value)s"),
     FollowKind.SCHOLAR: N_("scholar %(value)s"),
     FollowKind.FEED: N_("feed %(value)s"),
 }
+_DETAILS = {
+    r.CROSS_LIST: N_("cross-list"),
+    r.NAME_MATCH: N_("name match"),
+    r.COAUTHOR: N_("co-author %(value)s"),
+    r.USUAL_CATEGORY: N_("usual category %(value)s"),
+    r.FULL_NAME: N_("full name %(value)s"),
+    r.ARXIV_AUTHOR: N_("arXiv author %(value)s"),
+    r.ORCID: N_("ORCID %(value)s"),
+    r.OPENALEX: N_("OpenAlex %(value)s"),
+    r.OWN_FEED: N_("their feed %(value)s"),
+}
 # The order of the summary's counts; "cross-more" counts as "cross".
 SUMMARY_KINDS = ("scholars", "field", "cross", "other", "revised")
-
-
-class Translator(Protocol):
-    """What the view needs of a translation catalogue (``gettext.GNUTranslations``)."""
-
-    def gettext(self, message: str, /) -> str: ...
-
-    def ngettext(self, singular: str, plural: str, n: int, /) -> str: ...
-
-
-ENGLISH: Translator = gettext.NullTranslations()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +106,8 @@ class EntryView:
     announce: str | None  # arXiv's announcement type when it is news ("replace", "cross")
     abstract: str  # its first sentences, plain text
     reasons: tuple[str, ...]  # why it is there, one text per follow it matched
+    why: str = ""  # the reasons as one text
+    announce_label: str | None = None  # ``announce`` as the digest shows it
     compact: bool = False  # one line: title, arXiv id, fields, why
     links: tuple[Link, ...] = ()
     score: float | None = None  # relevance to the reader, when ranked
@@ -115,10 +123,6 @@ class EntryView:
         if not self.arxiv_id:
             return None
         return f"{self.arxiv_id}v{self.version}" if self.version else self.arxiv_id
-
-    @property
-    def why(self) -> str:
-        return "; ".join(self.reasons)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +150,7 @@ class SectionView:
 class Header:
     reader: str
     day: dt.date
-    day_label: str  # "Thursday 28 November 2024"
+    day_label: str  # "Thursday 28 November 2024", in the digest's language
     cutoff: dt.datetime
     first: bool  # the reader's first digest
 
@@ -171,7 +175,8 @@ class DigestView:
     summary: Summary
     sections: tuple[SectionView, ...]
     footer: Footer
-    language: str = "en"
+    language: str = "en"  # as in ``[[readers]] language``
+    tag: str = "en"  # its BCP 47 tag ("zh-Hans"): <html lang>, Content-Language
 
     @property
     def entries(self) -> Iterator[EntryView]:
@@ -230,23 +235,99 @@ def shown_authors(authors: Sequence[str], followed: Sequence[str], most: int) ->
     return (*authors[: most - 1], *(a for a in authors[most - 1 :] if a in marked))
 
 
-def reason_text(entry: DigestEntry, t: Translator) -> tuple[str, ...]:
+def detail_text(detail: Detail, t: Language) -> str:
+    """One detail of a reason, worded."""
+    code = detail.code
+    if code == r.SIMILAR_SAVED:
+        n = detail.count
+        text = t.ngettext(
+            "similar to %(num)d paper you saved", "similar to %(num)d papers you saved", n
+        )
+        return text % {"num": n}
+    if code == r.SIMILAR_FIELDS:
+        n = detail.count
+        text = t.ngettext(
+            "similar to %(num)d paper in your fields", "similar to %(num)d papers in your fields", n
+        )
+        return text % {"num": n}
+    if code == r.CROSS_LISTED_IN:
+        return t.gettext("cross-listed in %(codes)s") % {"codes": t.and_list(detail.values)}
+    message = _DETAILS.get(code)
+    if message is None:  # TEXT, or a code this version does not know: as written
+        return " ".join(detail.values)
+    return t.gettext(message) % {"value": " ".join(detail.values)}
+
+
+def details_text(details: Sequence[Detail], t: Language) -> str:
+    """A reason's details, worded; a name match's evidence follows it ("name match:
+    full name Tri Dao; usual category cs.LG")."""
+    texts: list[str] = []
+    n = 0
+    while n < len(details):
+        detail = details[n]
+        evidence = details[n + 1] if n + 1 < len(details) else None
+        if detail.code == r.NAME_MATCH and evidence and evidence.code in r.NAME_EVIDENCE:
+            text = t.gettext("name match: %(evidence)s")
+            texts.append(text % {"evidence": detail_text(evidence, t)})
+            n += 2
+        else:
+            texts.append(detail_text(detail, t))
+            n += 1
+    # Translators: between the details of one reason ("cross-list; similar to ...")
+    return t.pgettext("details", "; ").join(texts)
+
+
+def reason_text(entry: DigestEntry, t: Language) -> tuple[str, ...]:
     out = []
-    for r in entry.reasons:
+    for reason in entry.reasons:
         # "all:" is arXiv's default field; showing it only adds noise
-        value = r.value.replace("all:", "") if r.kind is FollowKind.QUERY else r.value
-        text = t.gettext(_REASONS[r.kind]) % {"value": value}
-        out.append(f"{text} ({r.detail})" if r.detail else text)
+        value = reason.value
+        if reason.kind is FollowKind.QUERY:
+            value = value.replace("all:", "")
+        text = t.gettext(_REASONS[reason.kind]) % {"value": value}
+        if reason.details:
+            details = details_text(reason.details, t)
+            # Translators: a reason and its details ("category cs.DC (cross-list)")
+            text = t.gettext("%(reason)s (%(details)s)") % {"reason": text, "details": details}
+        out.append(text)
     return tuple(out)
 
 
+def announce_label(announce: str, t: Language) -> str:
+    """arXiv's announcement type as shown: the type itself in English."""
+    labels = {
+        # Translators: arXiv's announcement types, shown beside a paper's identifier
+        "cross": t.pgettext("arXiv announcement", "cross"),
+        "replace": t.pgettext("arXiv announcement", "replace"),
+        "replace-cross": t.pgettext("arXiv announcement", "replace-cross"),
+    }
+    return labels.get(announce, announce)
+
+
+def failing_text(text: str, t: Language) -> str:
+    """A failing source as recorded ("feed Lab blog: HTTP 503"): its kind worded, its
+    name and error as they are."""
+    kind, _, rest = text.partition(" ")
+    labels = {
+        # Translators: the kinds of sources, before a failing source's name
+        "feed": t.pgettext("source", "feed"),
+        "arxiv_listing": t.pgettext("source", "arxiv_listing"),
+        "arxiv_query": t.pgettext("source", "arxiv_query"),
+        "arxiv_author": t.pgettext("source", "arxiv_author"),
+        "openalex": t.pgettext("source", "openalex"),
+    }
+    label = labels.get(kind)
+    return f"{label} {rest}" if label and rest else text
+
+
 def entry_view(
-    entry: DigestEntry, p: Presentation, t: Translator, *, compact: bool = False
+    entry: DigestEntry, p: Presentation, t: Language, *, compact: bool = False
 ) -> EntryView:
     item = entry.item
     paper = item.kind is ItemKind.PAPER and bool(item.arxiv_id)
     link = safe_link(item.url)
     announce = entry.announce_type if entry.announce_type not in (None, "new") else None
+    reasons = reason_text(entry, t)
     return EntryView(
         item_id=item.id,
         key=item.key,
@@ -264,12 +345,15 @@ def entry_view(
         pdf_url=safe_link(item.pdf_url) if paper else None,
         announce=announce if paper else None,
         abstract="" if compact else first_sentences(item.summary, p.sentences, p.max_chars),
-        reasons=reason_text(entry, t),
+        reasons=reasons,
+        # Translators: between the reasons of one entry ("category cs.DC; query ...")
+        why=t.pgettext("reasons", "; ").join(reasons),
+        announce_label=announce_label(announce, t) if paper and announce else None,
         compact=compact,
     )
 
 
-def section_title(section: DigestSection, t: Translator) -> str:
+def section_title(section: DigestSection, t: Language) -> str:
     if section.kind == "scholars":
         return t.gettext("Followed scholars")
     if section.kind == "cross":
@@ -283,7 +367,7 @@ def section_title(section: DigestSection, t: Translator) -> str:
     return section.title  # a field, or a kind this version does not know
 
 
-def summary(digest: Digest, t: Translator, *, first: bool) -> Summary:
+def summary(digest: Digest, t: Language, *, first: bool) -> Summary:
     counts = {kind: 0 for kind in SUMMARY_KINDS}
     for s in digest.sections:
         kind = s.kind.removesuffix("-more")
@@ -315,7 +399,9 @@ def summary(digest: Digest, t: Translator, *, first: bool) -> Summary:
         }
         parts = [labels[k] % {"num": n} for k, n in counts.items() if n]
         head = t.ngettext("%(num)d new item", "%(num)d new items", total) % {"num": total}
-        text = t.gettext("%(total)s: %(parts)s.") % {"total": head, "parts": ", ".join(parts)}
+        # Translators: between the counts of the summary ("1 in your fields, 2 other")
+        joined = t.pgettext("summary", ", ").join(parts)
+        text = t.gettext("%(total)s: %(parts)s.") % {"total": head, "parts": joined}
     failing = len(digest.sources_failing)
     if failing:
         note = t.ngettext(
@@ -323,7 +409,8 @@ def summary(digest: Digest, t: Translator, *, first: bool) -> Summary:
             "%(num)d sources could not be read (listed at the end).",
             failing,
         )
-        text += " " + note % {"num": failing}
+        # Translators: between two sentences of the summary
+        text += t.pgettext("sentences", " ") + note % {"num": failing}
     return Summary(total, tuple(counts.items()), text)
 
 
@@ -333,12 +420,10 @@ def summary(digest: Digest, t: Translator, *, first: bool) -> Summary:
 def build_view(
     digest: Digest,
     presentation: Presentation = Presentation(),
-    translator: Translator = ENGLISH,
-    *,
-    language: str = "en",
+    language: Language = ENGLISH,
 ) -> DigestView:
-    """Everything a renderer shows of a digest, in order."""
-    t, p = translator, presentation
+    """Everything a renderer shows of a digest, in order, in ``language``."""
+    t, p = language, presentation
     sections: list[SectionView] = []
     cross_intro = False
     for section in digest.sections:
@@ -361,13 +446,16 @@ def build_view(
                 compact=compact,
             )
         )
-    header = Header(
-        digest.reader, digest.day, f"{digest.day:%A %d %B %Y}", digest.cutoff, digest.first
-    )
+    header = Header(digest.reader, digest.day, t.day(digest.day), digest.cutoff, digest.first)
     footer = Footer(
-        failing=digest.sources_failing,
+        failing=tuple(failing_text(s, t) for s in digest.sources_failing),
         followed_marked=any(e.followed_authors for s in digest.sections for e in s.entries),
     )
     return DigestView(
-        header, summary(digest, t, first=digest.first), tuple(sections), footer, language
+        header,
+        summary(digest, t, first=digest.first),
+        tuple(sections),
+        footer,
+        language.code,
+        language.tag,
     )

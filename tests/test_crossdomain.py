@@ -17,7 +17,8 @@ from tracker.digest.crossdomain import Interest, rank_cross, similarities, with_
 from tracker.digest.language import ENGLISH
 from tracker.digest.render import render_markdown
 from tracker.digest.select import MORE_CROSS, ReaderView, build_digest
-from tracker.digest.view import build_view, reason_text
+from tracker.digest.view import build_view
+from tracker.digest.wording import reason_text
 from tracker.models import Detail, DigestEntry, FieldTag, FollowKind, Item, Reason, Sighting
 
 GOLDEN = Path(__file__).parent / "golden" / "digest_cross_domain.md"

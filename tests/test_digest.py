@@ -13,7 +13,8 @@ from tracker.digest.language import ENGLISH
 from tracker.digest.render import escape_markdown as escape
 from tracker.digest.render import render_markdown as render_view
 from tracker.digest.select import ReaderView, build_digest, reasons_for
-from tracker.digest.view import build_view, first_sentences, reason_text
+from tracker.digest.view import build_view, first_sentences
+from tracker.digest.wording import reason_text
 from tracker.models import (
     Detail,
     Digest,

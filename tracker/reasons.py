@@ -68,7 +68,13 @@ def _piece(text: str) -> Detail:
 
 
 def _pieces(text: str) -> tuple[Detail, ...]:
-    return tuple(_piece(p) for p in text.split("; ") if p)
+    out: list[Detail] = []
+    for piece in text.split("; "):
+        if piece.startswith("name match: "):  # the evidence follows the mark
+            out += [Detail(NAME_MATCH), _piece(piece.removeprefix("name match: "))]
+        elif piece:
+            out.append(_piece(piece))
+    return tuple(out)
 
 
 def from_attribution(basis: str, evidence: str) -> tuple[Detail, ...]:
@@ -82,6 +88,4 @@ def from_attribution(basis: str, evidence: str) -> tuple[Detail, ...]:
 def from_text(text: str) -> tuple[Detail, ...]:
     """The details of a reason stored as English text ("name match: full name Tri Dao;
     usual category cs.LG", "cross-list; similar to 2 papers you saved")."""
-    if text.startswith("name match: "):
-        return (Detail(NAME_MATCH), *_pieces(text.removeprefix("name match: ")))
     return _pieces(text)

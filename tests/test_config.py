@@ -105,8 +105,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         "readers[0].follows.feeds[0]: expected an http(s) URL, got 'ftp://example.org/feed'",
         "readers[0].follows.feeds[1]: expected a URL or a table",
         "readers[1].name: reader 'ada' is configured twice",
-        "readers[0].language: no digest translation for 'fr' (available: en (English), zh "
-        "(中文))",
+        "readers[0].language: no digest translation for 'fr' (available: en (English), zh (中文))",
         "readers[1].language: no digest translation for 'zh-CN'; did you mean 'zh'? "
         "(available: en (English), zh (中文))",
     ]

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import unicodedata
 from dataclasses import replace
 from pathlib import Path
 
@@ -395,6 +396,21 @@ def test_wrapped_lines_fit_and_keep_the_text(text: str, width: int) -> None:
             assert " " not in line[2:].strip()
         if n:  # a closing mark stays with what it closes
             assert line[2:3] not in ("，", "。", "）", "："), lines
+
+
+def test_every_wide_character_is_seen_as_one() -> None:
+    """The quick test for wide characters misses none that Unicode has."""
+    from tracker.digest.render import _MAYBE_WIDE
+
+    missed = [
+        hex(code)
+        for code in range(0x110000)
+        if unicodedata.category(chr(code)) != "Cn"  # unassigned: no width to speak of
+        and unicodedata.east_asian_width(chr(code)) in ("W", "F")
+        and not _MAYBE_WIDE.match(chr(code))
+    ]
+    assert missed == []
+    assert width_of("é … — “x” ü ß") == 13  # narrow, however far from ASCII
 
 
 def test_cjk_width_and_underline() -> None:

@@ -70,11 +70,13 @@ def compose(
     msg["Date"] = format_datetime(now.astimezone(dt.UTC))
     msg["Message-ID"] = message_id(reader, view.header.day, sender)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
-    msg["Content-Language"] = view.tag  # RFC 3282
     domain = parseaddr(sender)[1].rpartition("@")[2] or "tracker.invalid"
     msg["List-Id"] = f"tracker digest for {reader} <digest.{reader}.{domain}>"
     if unsubscribe:
         msg["List-Unsubscribe"] = f"<{unsubscribe}>"  # RFC 2369
     msg.set_content(render_text(view))
     msg.add_alternative(render_html(view), subtype="html")
+    # RFC 3282; after the parts: making the message multipart moves Content-* headers
+    # into the first part
+    msg["Content-Language"] = view.tag
     return msg

@@ -129,10 +129,19 @@ def _wide(char: str) -> bool:
     return unicodedata.east_asian_width(char) in "WF"
 
 
+# The blocks that hold the wide characters (Unicode's East Asian Width W and F) and a
+# few narrow ones: a quick test before looking at each character.
+_MAYBE_WIDE = re.compile(
+    "[\u1100-\u115f\u2190-\u2bff\u2e80-\ua4cf\ua960-\ua97f\uac00-\ud7a3"
+    "\uf900-\ufaff\ufe10-\ufe6f\uff00-\uffe6\U00016fe0-\U0001b2ff\U0001f000-\U0001faff"
+    "\U00020000-\U0003fffd]"
+)
+
+
 def width_of(text: str) -> int:
     """Columns a terminal or a fixed-width font gives ``text``: two for a wide
     (Chinese, Japanese, Korean, full-width) character."""
-    if text.isascii():
+    if text.isascii() or not _MAYBE_WIDE.search(text):
         return len(text)
     return sum(2 if _wide(c) else 1 for c in text)
 
@@ -185,7 +194,7 @@ def wrap(text: str, width: int = WIDTH, first: str = "", indent: str = "") -> li
     text = " ".join(text.split())
     if not text:
         return []
-    if not text.isascii() and any(_wide(c) for c in text):
+    if not text.isascii() and _MAYBE_WIDE.search(text):
         return _wrap_wide(text, width, first, indent)
     if len(first) + len(text) <= width:
         return [first + text]

@@ -19,7 +19,7 @@ import gettext
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from babel import Locale
@@ -34,6 +34,16 @@ TAGS = {"zh": "zh-Hans"}
 def N_(message: str) -> str:
     """Marks a text for translation where it is defined (it is translated where used)."""
     return message
+
+
+class Translator(Protocol):
+    """What wording a text needs of a language: its catalogue (``Language`` is one)."""
+
+    def gettext(self, message: str, /) -> str: ...
+
+    def ngettext(self, singular: str, plural: str, n: int, /) -> str: ...
+
+    def pgettext(self, context: str, message: str, /) -> str: ...
 
 
 @cache

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from tracker.digest.language import ENGLISH, Language
+from tracker.digest.language import Translator as Translator  # what wording needs
 from tracker.digest.links import safe_link
 from tracker.digest.wording import announce_label, failing_text, reason_text
 from tracker.models import CONFIDENT, Digest, DigestEntry, DigestSection, Item, ItemKind

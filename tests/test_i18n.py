@@ -191,6 +191,18 @@ def test_a_chinese_digest_has_no_english_but_what_was_published(kind: str) -> No
             assert [w for w in re.findall(r"[A-Za-z]{2,}", line) if w != "ada"] == [], line
 
 
+def test_chinese_markdown_reads_as_markdown() -> None:
+    """Labels stay emphasised and headings stay headings after full-width punctuation
+    (CommonMark's flanking rules)."""
+    view = zh(main_digest())
+    doc = markdown_html(render(view, "markdown"))
+    assert [h.text_content() for h in doc.iter("h2")] == [s.title for s in view.sections]
+    labels = [em.text_content() for em in doc.iter("em")]
+    assert labels.count("入选理由：") == len(list(view.entries))
+    assert "来自你所在领域之外、与你的关注相符的内容。" in labels
+    assert [b.text_content() for b in doc.iter("strong")][-1] == "无法读取的来源："
+
+
 def test_every_kind_of_detail_announcement_and_source_is_worded() -> None:
     t = language("zh")
     details = (

@@ -3,7 +3,8 @@
 small (CI: proves they still work): 1k entries, 10k papers, 1k digest candidates;
 medium: 10k entries, 100k papers, 5k digest candidates; large: 100k entries, 100k and 1M
 papers; backfill harvests 5k, 100k and 1M OAI-PMH records; workers fetches 200 and 1k
-feeds with 1, 2 and 4 worker processes (PostgreSQL). Every figure is also given as a
+feeds with 1, 2 and 4 worker processes (PostgreSQL); web serves the search and digest
+pages over 10k papers (small) or 100k. Every figure is also given as a
 ratio to a baseline measured in the same run.
 """
 
@@ -14,7 +15,7 @@ import json
 import time
 from pathlib import Path
 
-from bench import backfill, digest, fields, ingest, scholars, search, workers
+from bench import backfill, digest, fields, ingest, scholars, search, web, workers
 
 SIZES = {
     "small": {"ingest": 20, "search": [10_000], "digest": 1_000, "scholars": 0.05, "fields": 8},
@@ -29,6 +30,7 @@ SIZES = {
 }
 BACKFILL = {"small": 5_000, "medium": 100_000, "large": 1_000_000}  # OAI records harvested
 WORKERS = {"small": (200, 3), "medium": (1_000, 2), "large": (1_000, 3)}  # feeds, rounds
+WEB = {"small": (10_000, 100), "medium": (100_000, 300), "large": (100_000, 300)}  # papers, digest
 
 
 def main() -> None:
@@ -36,7 +38,7 @@ def main() -> None:
     parser.add_argument("--size", choices=list(SIZES), default="medium")
     parser.add_argument(
         "--only",
-        choices=["ingest", "search", "digest", "scholars", "fields", "backfill", "workers"],
+        choices=["ingest", "search", "digest", "scholars", "fields", "backfill", "workers", "web"],
     )
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="keep the search databases in DIR and reuse them"
@@ -77,6 +79,9 @@ def main() -> None:
     if args.only in (None, "workers"):
         results["workers"] = workers.run(*WORKERS[args.size])
         print(json.dumps({"workers": results["workers"]}, indent=2), flush=True)
+    if args.only in (None, "web"):
+        results["web"] = web.run(*WEB[args.size], keep=args.keep)
+        print(json.dumps({"web": results["web"]}, indent=2), flush=True)
     print(f"done in {time.perf_counter() - started:.0f}s")
 
 

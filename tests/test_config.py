@@ -177,6 +177,7 @@ def test_config_check_command(tmp_path: Path) -> None:
     ok = runner.invoke(main, ["--config", str(EXAMPLE), "config", "check"])
     assert ok.exit_code == 0, ok.output
     assert "OK" in ok.output
+    assert "web:      127.0.0.1:8080, sign-in password, admins ada" in ok.output
     bad = runner.invoke(main, ["--config", str(_write(tmp_path, BAD)), "config", "check"])
     assert bad.exit_code == 2
     assert "unknown time zone 'Mars/Olympus'" in bad.output

@@ -36,7 +36,7 @@ from tests.test_storage import (
 )
 from tracker.cli import main
 from tracker.errors import StorageError
-from tracker.models import CacheValidators, FollowKind, Reason, SearchFilters
+from tracker.models import CacheValidators, FollowKind, Reason, Rule, RuleAction, SearchFilters
 from tracker.storage import HEAD_REVISION, DigestRow, Seeds, Storage, open_storage, schema
 from tracker.storage import copy as copy_module
 
@@ -108,6 +108,11 @@ def fill(url: str) -> None:
             T0,
         )
         st.set_meta("field_map", "0123abcd")
+        st.set_password_hash("ada", "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", T0)
+        st.add_rule("ada", Rule(RuleAction.MUTE, category="cs.CV", search=True), T0)
+        st.add_rule(
+            "ada", Rule(RuleAction.MUST, text="theory", follow=(FollowKind.QUERY, "llm")), T0
+        )
         with st.engine.begin() as conn:  # no storage method writes these yet
             conn.execute(schema.pacing.insert().values(key="arxiv", next_at=T0 + HOUR))
             conn.execute(
@@ -361,6 +366,9 @@ def test_upgrade_and_status_report_revisions(tmp_path: Path) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE pacing")
+        conn.exec_driver_sql("DROP TABLE credentials")
+        conn.exec_driver_sql("DROP TABLE rules")
+        conn.exec_driver_sql("ALTER TABLE follows DROP COLUMN groups")
         conn.exec_driver_sql("ALTER TABLE sources DROP COLUMN claimed_by")
         conn.exec_driver_sql("ALTER TABLE sources DROP COLUMN claimed_until")
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")

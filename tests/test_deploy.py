@@ -36,8 +36,8 @@ from tracker.storage import open_storage, schema
 
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
-SERVICES = {"db", "migrate", "worker", "mailcatcher", "solo"}
-TRACKER_SERVICES = ("migrate", "worker", "solo")  # built from this repository
+SERVICES = {"db", "migrate", "worker", "mailcatcher", "solo", "web", "solo-web"}
+TRACKER_SERVICES = ("migrate", "worker", "solo", "web", "solo-web")  # built from this repository
 
 # ${NAME}, ${NAME:-default}, ${NAME-default} and $$: the interpolation the file uses
 _VARIABLE = re.compile(
@@ -129,6 +129,30 @@ def test_the_lab_services_and_how_they_wait_for_each_other() -> None:
     assert solo["profiles"] == ["solo"] and solo["command"] == ["run"]
     assert "TRACKER_DATABASE_URL" not in solo["environment"]  # SQLite in the volume
     assert "depends_on" not in solo
+
+
+def test_the_web_page_runs_beside_the_workers() -> None:
+    services = compose()["services"]
+    for name, profile in (("web", None), ("solo-web", ["solo"])):
+        web = services[name]
+        assert web["command"] == ["web", "--host", "0.0.0.0", "--port", "8080"]
+        assert web.get("profiles") == profile and web["restart"] == "unless-stopped"
+        assert web["ports"] == ["127.0.0.1:8080:8080"]  # this machine only
+        assert "/healthz" in " ".join(web["healthcheck"]["test"])
+        assert service_environment(name)["TRACKER_WEB_SECRET"] == ""  # a file in the volume
+        assert (
+            service_environment(name, {"TRACKER_WEB_SECRET": "x" * 40})["TRACKER_WEB_SECRET"]
+            == "x" * 40
+        )
+    # the lab's page reads the lab's database, once it is migrated
+    assert (
+        service_environment("web")["TRACKER_DATABASE_URL"]
+        == service_environment("worker")["TRACKER_DATABASE_URL"]
+    )
+    assert services["web"]["depends_on"]["migrate"] == {
+        "condition": "service_completed_successfully"
+    }
+    assert "TRACKER_DATABASE_URL" not in services["solo-web"]["environment"]
 
 
 def test_tracker_services_are_built_here_and_keep_data_in_volumes() -> None:

@@ -73,6 +73,10 @@ def test_a_wheel_install_checks_a_config_without_a_fields_file(tmp_path: Path) -
         "tracker/storage/migrations/versions/0001_initial.py",
         "tracker/digest/templates/digest.md.j2",
         "tracker/locale/zh/LC_MESSAGES/tracker.po",
+        "tracker/web/templates/base.html",
+        "tracker/web/templates/digest.html",
+        "tracker/web/static/style.css",
+        "tracker/web/static/app.js",
     ):
         assert needed in names, needed
     assert not [n for n in names if n.startswith(("tests/", "config/", "bench/"))]

@@ -616,3 +616,38 @@ def test_a_common_word_is_never_weighed_by_bm25(
     broad = filled.storage.search("quantum the", limit=EVERYTHING)
     assert {h.item.id for h in broad} == {h.item.id for h in exact}
     assert {h.score for h in broad} <= {1.0, 2.0}
+
+
+# --- result counts (the web page's "N results") ------------------------------------------------
+
+COUNTED = [
+    ("graph", NO_FILTERS),
+    ("zyxquokka", NO_FILTERS),
+    ('"neural network"', NO_FILTERS),
+    ("decod*", NO_FILTERS),
+    ("cache", SearchFilters(category="cs.AR")),
+    ("", SearchFilters(category="math.CO")),
+    ("the", SearchFilters(field="Computer Science")),
+    ("", SearchFilters(since=dt.date(2024, 11, 21), until=dt.date(2024, 11, 24))),
+    ("", SearchFilters(source="news.example.com")),
+    ("", SearchFilters(saved_by="ada")),
+    ("learning", SearchFilters(author="Zhang")),
+    ("nothingmatchesthisword", NO_FILTERS),
+]
+
+
+@pytest.mark.parametrize(("text", "filters"), COUNTED)
+def test_search_count_equals_the_results(filled: Filled, text: str, filters: SearchFilters) -> None:
+    expected = len(filled.search_ids(text, filters))
+    assert filled.storage.search_count(text, filters, cap=EVERYTHING) == expected
+
+
+def test_search_count_stops_at_its_cap(filled: Filled) -> None:
+    assert len(filled.search_ids("the")) > 50
+    assert filled.storage.search_count("the", cap=50) == 51  # more than 50
+    assert filled.storage.search_count("zyxquokka", cap=50) == 2
+
+
+def test_search_count_explains_bad_input(filled: Filled) -> None:
+    with pytest.raises(SearchQueryError):
+        filled.storage.search_count("")

@@ -158,6 +158,46 @@ class Follow:
     value: str  # normalised: category code, query expression, scholar name, feed URL
     source_id: int
     origin: str = "config"  # "config" (synced from the config file) or "cli"
+    groups: tuple[str, ...] = ()  # folder paths, "Science/Machine learning" (OPML)
+
+
+class RuleAction(StrEnum):
+    """What a reader's rule does: mute removes what it matches from their digest; must
+    keeps what one follow brings only when it matches."""
+
+    MUTE = "mute"
+    MUST = "must"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule of a reader's; exactly one of text, author, category, feed (mute) or a
+    follow and a text (must)."""
+
+    action: RuleAction
+    text: str | None = None
+    author: str | None = None
+    category: str | None = None
+    feed: str | None = None  # a followed feed's URL
+    follow: tuple[FollowKind, str] | None = None  # must: the follow it narrows
+    search: bool = False  # mute in the reader's search results too
+    origin: str = "config"  # "config" or "cli"
+    id: int | None = None  # stored rules (``tracker mute``) have one
+
+    def describe(self) -> str:
+        if self.action is RuleAction.MUST and self.follow:
+            kind, value = self.follow
+            return f"{kind.value} {value} must match {self.text}"
+        what = (
+            f"text {self.text}"
+            if self.text
+            else f"author {self.author}"
+            if self.author
+            else f"category {self.category}"
+            if self.category
+            else f"feed {self.feed}"
+        )
+        return f"mute {what}" + (" (also in search)" if self.search else "")
 
 
 @dataclass(frozen=True, slots=True)

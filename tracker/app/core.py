@@ -25,10 +25,19 @@ from urllib.parse import urlsplit
 import httpx
 
 from tracker import USER_AGENT, decide
+from tracker.app.accounts import Accounts
+from tracker.app.browsing import Browsing
 from tracker.app.filters import check_filters
-from tracker.app.follows import FollowSummary, config_place, follow_summaries
+from tracker.app.follows import (
+    FollowSummary,
+    OpmlImport,
+    config_place,
+    follow_summaries,
+    opml_follows,
+)
 from tracker.app.leader import Leadership
-from tracker.config import ScholarFollow, Settings, origin
+from tracker.config import ScholarFollow, Settings, check_scholar, origin
+from tracker.digest.rules import check_rule
 from tracker.digest.service import DigestOutcome as DigestOutcome  # re-exported: see the docstring
 from tracker.digest.service import DigestService
 from tracker.digest.smtp import SmtpMailer
@@ -46,6 +55,7 @@ from tracker.fields.service import Explanation, FieldCount, FieldService, TrainR
 from tracker.ids import canonical_url, id_month
 from tracker.library.bibtex import item_dict as item_dict
 from tracker.library.bibtex import to_bibtex, to_json
+from tracker.library.opml import OpmlError, OpmlFollow, OpmlProblem, parse_opml, write_opml
 from tracker.models import (
     NO_FILTERS,
     Delivery,
@@ -53,6 +63,7 @@ from tracker.models import (
     Follow,
     FollowKind,
     Item,
+    Rule,
     SearchFilters,
     SearchHit,
     SourceKind,
@@ -123,7 +134,7 @@ def follow_spec(kind: FollowKind, value: str, title: str | None = None) -> Follo
     return FollowSpec(kind, value, SourceKind.FEED, value, title)
 
 
-class Tracker:
+class Tracker(Browsing):
     def __init__(
         self,
         settings: Settings,
@@ -147,6 +158,7 @@ class Tracker:
         self._closers = list(closers)
         self.fields = fields
         self.digests = digests
+        self.accounts = Accounts(storage, clock)
 
     def close(self) -> None:
         for close in self._closers:
@@ -165,7 +177,9 @@ class Tracker:
     def sync_config_follows(self) -> None:
         """Make the database's config-origin follows match the config file."""
         now = self.clock()
-        dropped = self.storage.forget_readers([r.name for r in self.settings.readers])
+        names = [r.name for r in self.settings.readers]
+        dropped = self.storage.forget_readers(names)
+        self.storage.forget_rules(names)
         if dropped:
             log.info("follows of readers no longer configured removed count=%d", dropped)
         for reader in self.settings.readers:
@@ -177,6 +191,7 @@ class Tracker:
                 + [follow_spec(FollowKind.FEED, feed.url, feed.title) for feed in f.feeds]
             )
             self.storage.sync_follows(reader.name, specs, now, origin="config")
+            self.storage.sync_rules(reader.name, reader.rules, now)
             for s in f.scholars:
                 if s.variants or s.coauthors or s.categories:
                     self.storage.set_seeds(s.name, Seeds(s.variants, s.coauthors, s.categories))
@@ -278,6 +293,79 @@ class Tracker:
 
     def follows(self, reader: str | None = None) -> list[Follow]:
         return self.storage.follows(reader)
+
+    # --- mute and must rules ----------------------------------------------------------------
+
+    def rules(self, reader: str | None) -> list[Rule]:
+        return self.storage.rules(self.settings.reader(reader).name)
+
+    def add_rule(self, reader: str | None, rule: Rule) -> Rule:
+        """A mute or must rule of the reader's (checked like the config file's)."""
+        name = self.settings.reader(reader).name
+        problem = check_rule(rule)
+        if problem:
+            raise UsageError(problem)
+        if rule.category:
+            if not self.settings.field_map.knows_prefix(rule.category):
+                raise UsageError(f"unknown arXiv category or archive {rule.category!r}")
+            rule = replace(rule, category=self.settings.field_map.canonical(rule.category))
+        if rule.feed:
+            rule = replace(rule, feed=self.normalise_follow(FollowKind.FEED, rule.feed))
+        if rule.follow:
+            kind, value = rule.follow
+            rule = replace(rule, follow=(kind, self.normalise_follow(kind, value)))
+        return self.storage.add_rule(name, rule, self.clock())
+
+    def remove_rule(self, reader: str | None, rule_id: int) -> Rule:
+        return self.storage.remove_rule(self.settings.reader(reader).name, rule_id)
+
+    def import_opml(
+        self, reader: str | None, data: bytes, *, skip_invalid: bool = False, dry_run: bool = False
+    ) -> OpmlImport:
+        """Follow everything an OPML file lists, with its folders as groups, in one
+        transaction. Every outline is checked first: unless ``skip_invalid``, one that
+        cannot be followed stops the import with every problem listed (nothing changes)."""
+        name = self.settings.reader(reader).name
+        doc = parse_opml(data)
+        problems = [str(p) for p in doc.problems]
+        wanted: list[tuple[list[FollowSpec], tuple[str, ...]]] = []
+        for f in doc.follows:
+            try:
+                wanted.append((self._opml_specs(f), f.groups))
+            except UsageError as e:
+                problems.append(f"{f.kind.value} {f.value!r}: {e}")
+        if problems and not skip_invalid:
+            raise OpmlError(
+                f"nothing imported: {len(problems)} outline(s) cannot be followed "
+                "(--skip-invalid imports the rest)",
+                [OpmlProblem(None, p) for p in problems],
+            )
+        groups = len({g for _, gs in wanted for g in gs})
+        if dry_run:
+            have = {(f.kind, f.value) for f in self.storage.follows(name)}
+            known = sum(1 for specs, _ in wanted if (specs[0].kind, specs[0].value) in have)
+            return OpmlImport(len(wanted) - known, known, tuple(problems), groups)
+        added, known = self.storage.import_follows(name, wanted, self.clock())
+        return OpmlImport(added, known, tuple(problems), groups)
+
+    def _opml_specs(self, f: OpmlFollow) -> list[FollowSpec]:
+        if f.kind is not FollowKind.SCHOLAR:
+            return [follow_spec(f.kind, self.normalise_follow(f.kind, f.value), f.title)]
+        table = {
+            "name": f.value,
+            "arxiv": list(f.arxiv),
+            "orcid": list(f.orcid),
+            "openalex": list(f.openalex),
+            "feeds": list(f.feeds),
+        }
+        return scholar_specs(check_scholar(table, self.settings.field_map))
+
+    def export_opml(self, reader: str | None) -> bytes:
+        """A reader's follows as an OPML 2.0 file another feed reader can import; tracker
+        reads it back as the same follows, groups included."""
+        name = self.settings.reader(reader).name
+        follows = opml_follows(follow_summaries(self.storage, name))
+        return write_opml(follows, title=f"tracker: {name}", created=self.clock())
 
     def follow_summaries(self, reader: str | None = None) -> list[FollowSummary]:
         """Each follow once (a scholar with every source that serves them)."""

@@ -7,9 +7,11 @@ Composition: reads storage and settings; no printing here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tracker.config import Settings
+from tracker.library.opml import OpmlFollow
 from tracker.models import Follow, FollowKind, Source, SourceKind
 from tracker.storage import Storage
 
@@ -25,6 +27,7 @@ class FollowSummary:
     value: str
     origin: str  # "config", "cli", or "config+cli" when both declare it
     sources: tuple[Source, ...]
+    groups: tuple[str, ...] = ()  # folder paths (OPML), "Science/Machine learning"
 
 
 def follow_summaries(storage: Storage, reader: str | None = None) -> list[FollowSummary]:
@@ -47,6 +50,7 @@ def follow_summaries(storage: Storage, reader: str | None = None) -> list[Follow
                 sources=tuple(
                     sources[i] for i in dict.fromkeys(f.source_id for f in rows) if i in sources
                 ),
+                groups=tuple(dict.fromkeys(g for f in rows for g in f.groups)),
             )
         )
     return found
@@ -89,3 +93,43 @@ def config_place(settings: Settings, reader: str, kind: FollowKind, value: str) 
                 if feed.url == value:
                     return f"{where}.feeds[{j}]"
     return None
+
+
+# --- OPML ------------------------------------------------------------------------------
+
+
+def opml_follows(summaries: Sequence[FollowSummary]) -> list[OpmlFollow]:
+    """A reader's follows as OPML outlines: a scholar with every id and feed."""
+    found = []
+    for f in summaries:
+        if f.kind is not FollowKind.SCHOLAR:
+            title = next((s.title for s in f.sources if s.title), None)
+            found.append(OpmlFollow(f.kind, f.value, title, f.groups))
+            continue
+        by_kind: dict[SourceKind, list[str]] = {}
+        for s in f.sources:
+            by_kind.setdefault(s.kind, []).append(s.value)
+        ids = by_kind.get(SourceKind.OPENALEX, [])
+        found.append(
+            OpmlFollow(
+                f.kind,
+                f.value,
+                None,
+                f.groups,
+                arxiv=tuple(by_kind.get(SourceKind.ARXIV_AUTHOR, [])),
+                orcid=tuple(i.removeprefix("orcid:") for i in ids if i.startswith("orcid:")),
+                openalex=tuple(i for i in ids if not i.startswith("orcid:")),
+                feeds=tuple(by_kind.get(SourceKind.FEED, [])),
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class OpmlImport:
+    """What an OPML import did (or, dry, would do)."""
+
+    added: int  # follows new to the reader
+    known: int  # follows the reader had (their groups are added)
+    skipped: tuple[str, ...]  # outlines left out (with --skip-invalid), with why
+    groups: int  # distinct folders

@@ -52,6 +52,8 @@ def config_check(state: State) -> None:
     click.echo(f"  database: {shown_url(s.database_url)}")
     click.echo(f"  fields:   {s.fields_file} ({len(s.field_map.fields)} fields)")
     click.echo(f"  readers:  {', '.join(r.name for r in s.readers)} ({follows} follows)")
+    admins = ", ".join(s.web.admins) or "none"
+    click.echo(f"  web:      {s.web.host}:{s.web.port}, sign-in {s.web.auth}, admins {admins}")
     for notice in notices(s):
         click.echo(f"warning: {notice}")
 

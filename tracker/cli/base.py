@@ -192,7 +192,7 @@ pass_state = click.make_pass_decorator(State)
 def main(ctx: click.Context, config: str | None, verbose: int) -> None:
     """tracker: follow arXiv, scholars and feeds; get a daily digest; search what you saved."""
     ctx.obj = State(config, verbose)
-    if ctx.invoked_subcommand != "run":
+    if ctx.invoked_subcommand not in ("run", "web"):  # those log at INFO by default
         _setup_logging(verbose)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -14,12 +15,14 @@ from tracker.cli.base import (
     State,
     _errors,
     _one_line,
+    _output_file,
+    _write_file,
     main,
     pass_state,
 )
 from tracker.config import ScholarFollow, check_scholar
 from tracker.errors import UsageError
-from tracker.models import FollowKind
+from tracker.models import FollowKind, Rule, RuleAction
 
 # --- follows --------------------------------------------------------------------------
 
@@ -232,15 +235,26 @@ def unfollow(state: State, kind: str, value: str, reader: str | None) -> None:
     click.echo(f"unfollowed {kind} {value}")
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--reader")
 @click.option("--json", "as_json", is_flag=True)
-@pass_state
+@click.pass_context
 @_errors
-def follows(state: State, reader: str | None, as_json: bool) -> None:
-    """List follows."""
+def follows(ctx: click.Context, reader: str | None, as_json: bool) -> None:
+    """List follows (import and export them as OPML).
+
+    \b
+    tracker follows                          # every reader's follows
+    tracker follows import subscriptions.opml
+    tracker follows export -o tracker.opml
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    state = ctx.ensure_object(State)
     with state.tracker() as t:
         rows = t.follow_summaries(reader)
+        names = [t.settings.reader(reader).name] if reader else [r.name for r in t.settings.readers]
+        rules = [(name, rule) for name in names for rule in t.rules(name)]
     if as_json:
         click.echo(
             json.dumps(
@@ -250,15 +264,148 @@ def follows(state: State, reader: str | None, as_json: bool) -> None:
                         kind=f.kind.value,
                         value=f.value,
                         origin=f.origin,
+                        groups=list(f.groups),
                         sources=[dict(kind=s.kind.value, value=s.value) for s in f.sources],
                     )
                     for f in rows
+                ]
+                + [
+                    dict(
+                        reader=name,
+                        kind="rule",
+                        id=rule.id,
+                        rule=rule.describe(),
+                        origin=rule.origin,
+                    )
+                    for name, rule in rules
                 ],
                 indent=2,
             )
         )
         return
     for f in rows:
-        click.echo(f"{f.reader:<12} {f.kind.value:<9} {f.value}  [{f.origin}]")
+        groups = f"  ({'; '.join(f.groups)})" if f.groups else ""
+        click.echo(f"{f.reader:<12} {f.kind.value:<9} {f.value}  [{f.origin}]{groups}")
         if f.kind is FollowKind.SCHOLAR:  # who they are: every id and feed followed
             click.echo(f"{'':<23}" + " · ".join(describe_source(s) for s in f.sources))
+    for name, rule in rules:
+        click.echo(f"{name:<12} rule {rule.id:<4} {rule.describe()}  [{rule.origin}]")
+
+
+@follows.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
+@click.option("--reader", help="Reader to follow for (default: the only one).")
+@click.option("--skip-invalid", is_flag=True, help="Import what can be followed, list the rest.")
+@click.option("--dry-run", is_flag=True, help="Check the file and say what would change.")
+@pass_state
+@_errors
+def follows_import(
+    state: State, file: Path, reader: str | None, skip_invalid: bool, dry_run: bool
+) -> None:
+    """Follow what an OPML file of a feed reader lists (folders become groups).
+
+    Feeds are followed as feeds; arXiv listings, searches and author feeds as
+    categories, queries and scholars. The file is checked whole first: an outline that
+    cannot be followed stops the import and nothing changes (unless --skip-invalid).
+    """
+    try:
+        data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read {file}: {e.strerror}") from e
+    with state.tracker() as t:
+        done = t.import_opml(reader, data, skip_invalid=skip_invalid, dry_run=dry_run)
+    for problem in done.skipped:
+        click.echo(f"skipped: {problem}", err=True)
+    verb = "would follow" if dry_run else "now following"
+    click.echo(
+        f"{verb} {done.added} new, {done.known} already followed, in {done.groups} groups"
+        + (f"; {len(done.skipped)} skipped" if done.skipped else "")
+    )
+
+
+@follows.command("export")
+@click.option("--reader", help="Whose follows (default: the only reader).")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE (default: standard output).")
+@pass_state
+@_errors
+def follows_export(state: State, reader: str | None, output: str | None) -> None:
+    """Write follows as OPML 2.0: feeds, arXiv listings, searches and author feeds that
+    any feed reader can subscribe to, and that tracker imports back as the same follows."""
+    target = _output_file(output, "--output") if output else None
+    with state.tracker() as t:
+        data = t.export_opml(reader).decode("utf-8")
+    if target is None:
+        click.echo(data, nl=False)
+        return
+    _write_file(target, data, "--output")
+    click.echo(f"wrote {target}", err=True)
+
+
+# --- mute and must rules ---------------------------------------------------------------
+
+
+@main.command()
+@click.argument("text", required=False)
+@click.option("--author", help="Mute a person (any spelling of the name).")
+@click.option("--category", help="Mute papers listed in a category or archive (cs.CV, astro-ph).")
+@click.option("--feed", help="Mute what a feed brings (unless another follow brings it too).")
+@click.option("--search", "in_search", is_flag=True, help="Hide it from your searches too.")
+@click.option("--reader")
+@pass_state
+@_errors
+def mute(
+    state: State,
+    text: str | None,
+    author: str | None,
+    category: str | None,
+    feed: str | None,
+    in_search: bool,
+    reader: str | None,
+) -> None:
+    """Keep items out of your digest: a text in the search syntax, or an author,
+    category or feed.
+
+    \b
+    tracker mute '"prompt engineering" OR benchmark*'
+    tracker mute --author "Jane Doe"
+    tracker mute --category cs.CV          # cs.CV papers cross-listed to what you follow
+    tracker mute --feed https://example.org/feed.xml --search
+    """
+    rule = Rule(
+        RuleAction.MUTE, text=text, author=author, category=category, feed=feed, search=in_search
+    )
+    with state.tracker() as t:
+        stored = t.add_rule(reader, rule)
+    click.echo(f"rule {stored.id}: {stored.describe()}")
+
+
+@main.command()
+@click.argument("kind", type=KINDS)
+@click.argument("value")
+@click.argument("text")
+@click.option("--reader")
+@pass_state
+@_errors
+def must(state: State, kind: str, value: str, text: str, reader: str | None) -> None:
+    """Narrow a noisy follow: what it brings must match TEXT (the search syntax).
+
+    \b
+    tracker must query diffusion 'inverse problem* OR "image restoration"'
+    tracker must category cs.LG 'title:(theory OR bound*)'
+    """
+    rule = Rule(RuleAction.MUST, text=text, follow=(FollowKind(kind), value))
+    with state.tracker() as t:
+        stored = t.add_rule(reader, rule)
+    click.echo(f"rule {stored.id}: {stored.describe()}")
+
+
+@main.command()
+@click.argument("rule_id", type=int)
+@click.option("--reader")
+@pass_state
+@_errors
+def unmute(state: State, rule_id: int, reader: str | None) -> None:
+    """Remove a mute or must rule (its number is in `tracker follows`)."""
+    with state.tracker() as t:
+        gone = t.remove_rule(reader, rule_id)
+    click.echo(f"removed rule {rule_id}: {gone.describe()}")

@@ -31,8 +31,10 @@ from tracker.config.settings import (
     ScheduleSettings,
     ScholarFollow,
     Settings,
+    WebSettings,
     origin,
 )
+from tracker.config.web import exposure_problem, is_loopback, proxy_network
 
 __all__ = [
     "ARXIV_MIN_INTERVAL",
@@ -48,11 +50,15 @@ __all__ = [
     "ScheduleSettings",
     "ScholarFollow",
     "Settings",
+    "WebSettings",
     "check_scholar",
     "did_you_mean",
     "environ_flag",
+    "exposure_problem",
+    "is_loopback",
     "load_settings",
     "notices",
     "origin",
+    "proxy_network",
     "settings_from_dict",
 ]

@@ -35,6 +35,7 @@ from tracker.config.sources import (
     _arxiv,
     _fetch,
 )
+from tracker.config.web import _web
 from tracker.errors import ConfigError
 from tracker.fields.mapping import FieldMap
 
@@ -76,6 +77,7 @@ def settings_from_dict(
             "email",
             "openalex",
             "fields",
+            "web",
         },
     )
     top = c.table(data, "tracker", {"data_dir", "database_url", "log_level", "fields_file"})
@@ -122,6 +124,7 @@ def settings_from_dict(
         min_interval=c.get(oa, "openalex", "min_interval", float, 0.2),
         lookback_days=c.positive(oa, "openalex", "lookback_days", int, 30),
     )
+    web = _web(c, data, readers)
     if c.problems:
         raise ConfigError(c.problems)
     assert field_map is not None  # problems were recorded otherwise
@@ -140,6 +143,7 @@ def settings_from_dict(
         email=email,
         openalex=openalex,
         fields=fields_settings,
+        web=web,
     )
 
 

@@ -28,8 +28,10 @@ from tracker.config.settings import (
     ReaderSettings,
     ScholarFollow,
 )
+from tracker.digest.rules import check_rule
 from tracker.fields.mapping import FieldMap
 from tracker.ids import canonical_url
+from tracker.models import FollowKind, Rule, RuleAction
 from tracker.names import split_name
 from tracker.sources import arxiv_query as query
 
@@ -67,6 +69,8 @@ def _readers(
                 "days",
                 "when_empty",
                 "language",
+                "mute",
+                "must",
             },
         )
         name = c.get(r, where, "name", str, "")
@@ -101,6 +105,7 @@ def _readers(
                 follows=_follows(c, r, f"{where}.follows", field_map),
                 fields=tuple(fields),
                 language=_language(c, r, where),
+                rules=_rules(c, r, where, field_map),
                 **_delivery(c, r, where),
             )
         )
@@ -363,3 +368,61 @@ def _follows(
         else:
             c.problem(f"{where}.feeds[{j}]", "expected a URL or a table {url = ..., title = ...}")
     return Follows(tuple(categories), tuple(queries), tuple(scholars), tuple(feeds))
+
+
+def _rules(
+    c: _Checker, reader: Mapping[str, Any], where: str, field_map: FieldMap | None
+) -> tuple[Rule, ...]:
+    """``mute`` (a text in the search syntax, or a table with one of text, author,
+    category, feed and optionally search = true) and ``must`` (tables with a follow,
+    "<kind> <value>" as ``tracker follow`` takes them, and a text)."""
+    rules: list[Rule] = []
+    for action in (RuleAction.MUTE, RuleAction.MUST):
+        raw = reader.get(action.value, [])
+        if not isinstance(raw, list):
+            c.problem(f"{where}.{action.value}", "expected a list of rules")
+            continue
+        for i, item in enumerate(raw):
+            at = f"{where}.{action.value}[{i}]"
+            rule = _rule(c, at, action, item, field_map)
+            if rule is not None:
+                rules.append(rule)
+    return tuple(rules)
+
+
+def _rule(
+    c: _Checker, at: str, action: RuleAction, item: object, field_map: FieldMap | None
+) -> Rule | None:
+    if isinstance(item, str) and action is RuleAction.MUTE:
+        item = {"text": item}
+    if not isinstance(item, dict):
+        expected = "a text or a table" if action is RuleAction.MUTE else "a table {follow, text}"
+        c.problem(at, f"expected {expected}")
+        return None
+    allowed = {"text", "author", "category", "feed", "search"}
+    c.unknown_keys(item, at, allowed if action is RuleAction.MUTE else {"follow", "text"})
+    follow = None
+    if action is RuleAction.MUST:
+        named = c.get(item, at, "follow", str, "").split(maxsplit=1)
+        kinds = [k.value for k in FollowKind]
+        if len(named) != 2 or named[0] not in kinds:
+            c.problem(f"{at}.follow", f"expected '<kind> <value>' with a kind of {kinds}")
+            return None
+        follow = (FollowKind(named[0]), named[1].strip())
+    rule = Rule(
+        action,
+        text=c.get(item, at, "text", str, "").strip() or None,
+        author=c.get(item, at, "author", str, "").strip() or None,
+        category=c.get(item, at, "category", str, "").strip() or None,
+        feed=c.get(item, at, "feed", str, "").strip() or None,
+        follow=follow,
+        search=c.get(item, at, "search", bool, False),
+    )
+    problem = check_rule(rule)
+    if problem:
+        c.problem(at, problem)
+        return None
+    if rule.category and field_map is not None and not field_map.knows_prefix(rule.category):
+        c.problem(f"{at}.category", f"unknown arXiv category or archive {rule.category!r}")
+        return None
+    return rule

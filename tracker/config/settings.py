@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from tracker.fields.mapping import FieldMap
+from tracker.models import Rule
 
 ARXIV_MIN_INTERVAL = 3.0  # arXiv's terms of use: one request every three seconds
 ALL_DAYS = frozenset(range(7))
@@ -144,6 +145,7 @@ class ReaderSettings:
     arxiv_days: bool = False  # only days after arXiv published a new listing
     when_empty: str = "note"  # on a day with nothing new: "note" or "skip"
     language: str = "en"  # of the digest's fixed texts: "en" or a catalogue's ("zh")
+    rules: tuple[Rule, ...] = ()  # mute and must rules of the config file
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -188,6 +190,23 @@ class FieldsSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """``tracker web``: where it listens, who may sign in and how."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    auth: str = "password"  # "password", "proxy" (a trusted reverse proxy's header) or "none"
+    admins: tuple[str, ...] = ()  # readers who see the status page
+    proxy_header: str = "X-Forwarded-User"  # auth = "proxy": the header naming the reader
+    trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose header is believed
+    session_days: float = 14.0  # a sign-in lasts this long
+    secure_cookies: bool = False  # send the session cookie over HTTPS only
+    login_attempts: int = 5  # failed sign-ins per address and reader ...
+    login_window_minutes: float = 15.0  # ... in this many minutes before a pause
+    threads: int = 8  # requests served at once
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path | None
     data_dir: Path
@@ -203,6 +222,7 @@ class Settings:
     email: EmailSettings | None = None
     openalex: OpenAlexSettings = field(default_factory=OpenAlexSettings)
     fields: FieldsSettings = field(default_factory=FieldsSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     def reader(self, name: str | None) -> ReaderSettings:
         from tracker.errors import UsageError

@@ -127,6 +127,12 @@ class FieldMap:
         """Whether a category code is in the mapping (directly or as an alias)."""
         return code in self.category_field or code in self.aliases
 
+    def knows_prefix(self, code: str) -> bool:
+        """Whether a code is a known category or an archive of the mapping's ("astro-ph")."""
+        return self.knows(code) or any(
+            c.startswith(code + ".") for c in (*self.category_field, *self.aliases)
+        )
+
     def canonical(self, code: str) -> str:
         return self.aliases.get(code, code)
 

@@ -7,6 +7,7 @@ package. Each aggregate has its own module; ``Storage`` combines them.
 
 from __future__ import annotations
 
+from tracker.storage.accounts import AccountsMixin
 from tracker.storage.base import HEAD_REVISION, make_engine
 from tracker.storage.claims import ClaimsMixin
 from tracker.storage.copy import CopyReport, TableCopy, copy_database
@@ -15,6 +16,8 @@ from tracker.storage.fieldstats import FieldStatsMixin
 from tracker.storage.items import IngestReport
 from tracker.storage.locks import LocksMixin, NamedLock
 from tracker.storage.pacing import PacingMixin
+from tracker.storage.rules import RulesMixin
+from tracker.storage.saved import SavedMixin
 from tracker.storage.scholars import ScholarsMixin, ScholarSummary, Seeds
 from tracker.storage.search import SearchMixin
 from tracker.storage.sources import FollowSpec
@@ -45,6 +48,9 @@ class Storage(
     ClaimsMixin,
     PacingMixin,
     LocksMixin,
+    SavedMixin,
+    AccountsMixin,
+    RulesMixin,
 ):
     """Everything tracker keeps, behind intent-named methods."""
 

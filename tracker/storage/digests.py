@@ -346,6 +346,23 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
             return None
         return day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
 
+    def digest_days(self, reader: str, limit: int = 60) -> list[tuple[dt.date, int]]:
+        """The reader's latest digests, newest first: (day, item count)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(d.c.day, d.c.item_count)
+                .where(d.c.reader == reader)
+                .order_by(d.c.day.desc())
+                .limit(limit)
+            )
+            return [
+                (
+                    r.day if isinstance(r.day, dt.date) else dt.date.fromisoformat(str(r.day)),
+                    r.item_count,
+                )
+                for r in rows
+            ]
+
     def digested_item_ids(self, reader: str) -> set[int]:
         with self._read() as conn:
             return set(conn.scalars(select(di.c.item_id).where(di.c.reader == reader)))

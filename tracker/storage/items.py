@@ -371,39 +371,15 @@ class ItemsMixin(StorageBase):
                     conn.execute(fl.insert(), field_rows)
                 last, done = rows[-1].id, done + len(rows)
 
-    # --- saved marks ------------------------------------------------------------------
-
-    def save(self, reader: str, ref: str | int, now: dt.datetime) -> Item:
-        with self._write() as conn:
-            item_id = self._resolve(conn, ref)
-            if item_id is None:
-                raise NotFoundError(f"no stored item {ref!r}")
-            conn.execute(
-                self._insert_ignore(schema.saved).values(
-                    reader=reader, item_id=item_id, saved_at=now
-                )
-            )
-            return self._items(conn, [item_id])[0]
-
-    def unsave(self, reader: str, ref: str | int) -> Item:
-        with self._write() as conn:
-            item_id = self._resolve(conn, ref)
-            if item_id is None:
-                raise NotFoundError(f"no stored item {ref!r}")
-            conn.execute(
-                delete(schema.saved).where(
-                    schema.saved.c.reader == reader, schema.saved.c.item_id == item_id
-                )
-            )
-            return self._items(conn, [item_id])[0]
-
-    def saved_items(self, reader: str) -> list[Item]:
-        sv = schema.saved
+    def versions(self, item_id: int) -> list[tuple[int, dt.datetime | None, dt.datetime]]:
+        """The versions of a paper seen so far: (version, its date, when first seen)."""
         with self._read() as conn:
-            found = conn.scalars(
-                select(sv.c.item_id).where(sv.c.reader == reader).order_by(sv.c.saved_at.desc())
-            ).all()
-            return self._items(conn, found)
+            rows = conn.execute(
+                select(ver.c.version, ver.c.updated_at, ver.c.seen_at)
+                .where(ver.c.item_id == item_id)
+                .order_by(ver.c.version)
+            )
+            return [(r.version, r.updated_at, r.seen_at) for r in rows]
 
 
 def _item(row: Row[tuple[object, ...]], tags: Sequence[FieldTag]) -> Item:

@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -103,9 +105,29 @@ follows = Table(
     Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
     Column("origin", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # folder paths from OPML ("Science/Machine learning"), separated by U+001F
+    Column("groups", Text, nullable=False, server_default=""),
     # a scholar is followed through several sources (ids, feeds, a name search)
     UniqueConstraint("reader", "kind", "value", "source_id"),
     Index(None, "source_id"),
+)
+
+rules = Table(
+    "rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reader", String(64), nullable=False),
+    Column("action", String(8), nullable=False),  # "mute" | "must"
+    Column("text", Text),  # the search syntax
+    Column("author", Text),
+    Column("category", String(32)),
+    Column("feed", Text),
+    Column("follow_kind", String(16)),  # must rules: the follow they narrow
+    Column("follow_value", Text),
+    Column("in_search", Boolean, nullable=False, server_default=false()),  # mute in search too
+    Column("origin", String(16), nullable=False),  # "config" | "cli"
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_rules_reader", "reader"),
 )
 
 items = Table(
@@ -254,6 +276,15 @@ pacing = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("next_at", UTCDateTime, nullable=False),
+)
+
+# Sign-in for the web page: one argon2 hash per reader (app/accounts.py makes them).
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("reader", String(64), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
 )
 
 meta = Table(

@@ -33,7 +33,7 @@ from tracker.models import NO_FILTERS, SearchFilters, SearchHit, SourceKind
 from tracker.storage import schema
 from tracker.storage.base import reason
 from tracker.storage.items import ItemsMixin
-from tracker.storage.search_pg import rank_postgresql
+from tracker.storage.search_pg import TSQUERY, rank_postgresql, tsquery_text
 from tracker.storage.search_syntax import SearchQuery, parse_search
 from tracker.storage.snippets import snippet
 from tracker.storage.tags import (
@@ -147,23 +147,7 @@ class SearchMixin(ItemsMixin):
     ) -> list[SearchHit]:
         """Items matching the text (ranked) and the filters; the text may be empty when
         a filter is given (then most recently published first)."""
-        for name, value in (
-            ("author", filters.author),
-            ("field", filters.field),
-            ("category", filters.category),
-            ("source", filters.source),
-        ):
-            if value is not None and not value.strip():
-                raise SearchQueryError(f"the {name} filter is empty: give a value or none")
-        parsed = parse_search(text_query) if text_query.strip() else None
-        author = None
-        if filters.author:
-            name = filters.author.replace('"', " ").strip()
-            if not name:
-                raise SearchQueryError("the author filter has no name in it")
-            author = parse_search(f'author:"{name}"')
-        if parsed is None and author is None and filters == NO_FILTERS:
-            raise SearchQueryError("give words to search for or at least one filter")
+        parsed, author = self._parse(text_query, filters)
         with self._read() as conn:
             try:
                 if self.dialect == "sqlite":
@@ -183,6 +167,70 @@ class SearchMixin(ItemsMixin):
             for i, score in ranked
             if i in items
         ]
+
+    def search_count(
+        self, text_query: str, filters: SearchFilters = NO_FILTERS, *, cap: int = 1000
+    ) -> int:
+        """How many items a search finds, counted up to ``cap`` + 1 only (a count above
+        ``cap`` means "more than cap"), so the count costs no more than a page of a
+        broad search."""
+        parsed, author = self._parse(text_query, filters)
+        with self._read() as conn:
+            if self.dialect == "sqlite":
+                words = [f"{TEXT_COLUMNS} : ({parsed.fts5()})"] if parsed else []
+                words += [f"({author.fts5()})"] if author else []
+                span = self._date_span(conn) if filters.since or filters.until else None
+                tags = _tag_match(filters, span)
+                if words or tags:
+                    where, params = _sql_filters(filters, with_tags=False)
+                    match = " AND ".join([*words, *([tags] if tags else [])])
+                    inner = (
+                        "SELECT items_fts.rowid FROM items_fts CROSS JOIN items "
+                        "ON items.id = items_fts.rowid WHERE "
+                        + " AND ".join(["items_fts MATCH :match", *where])
+                    )
+                    params = dict(params, match=match)
+                else:
+                    where, params = _sql_filters(filters, with_tags=True)
+                    inner = f"SELECT id FROM items WHERE {' AND '.join(where)}"
+            else:
+                where, params = _sql_filters(filters, with_tags=True, dialect=self.dialect)
+                if parsed or author:
+                    where = ["items.search @@ " + TSQUERY, *where]
+                    params = dict(params, q=tsquery_text(parsed, author))
+                inner = f"SELECT id FROM items WHERE {' AND '.join(where)}"
+            try:
+                return int(
+                    conn.execute(
+                        text(f"SELECT count(*) FROM ({inner} LIMIT :cap) AS found"),
+                        dict(params, cap=cap + 1),
+                    ).scalar_one()
+                )
+            except SQLAlchemyError as e:
+                raise SearchQueryError(f"the search could not run: {e}") from e
+
+    def _parse(
+        self, text_query: str, filters: SearchFilters
+    ) -> tuple[SearchQuery | None, SearchQuery | None]:
+        """The text and the author filter as queries; an error when there is nothing."""
+        for name, value in (
+            ("author", filters.author),
+            ("field", filters.field),
+            ("category", filters.category),
+            ("source", filters.source),
+        ):
+            if value is not None and not value.strip():
+                raise SearchQueryError(f"the {name} filter is empty: give a value or none")
+        parsed = parse_search(text_query) if text_query.strip() else None
+        author = None
+        if filters.author:
+            name = filters.author.replace('"', " ").strip()
+            if not name:
+                raise SearchQueryError("the author filter has no name in it")
+            author = parse_search(f'author:"{name}"')
+        if parsed is None and author is None and filters == NO_FILTERS:
+            raise SearchQueryError("give words to search for or at least one filter")
+        return parsed, author
 
     def _saved_among(self, conn: Connection, reader: str | None, ids: list[int]) -> set[int]:
         if not reader or not ids:

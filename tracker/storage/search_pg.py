@@ -64,7 +64,7 @@ def _newest_in_bands(
     return found
 
 
-def _tsquery(parsed: SearchQuery | None, author: SearchQuery | None) -> str:
+def tsquery_text(parsed: SearchQuery | None, author: SearchQuery | None) -> str:
     parts = [q.tsquery() for q in (parsed, author) if q is not None]
     return " & ".join(f"({p})" for p in parts)
 
@@ -106,7 +106,7 @@ def rank_postgresql(
     and the newest ones are found by walking the id index backwards.
     """
     conditions = " AND ".join(["items.search @@ " + TSQUERY, *where])
-    params = dict(params, q=_tsquery(parsed, author))
+    params = dict(params, q=tsquery_text(parsed, author))
     wanted = offset + limit
     need = max(exact_limit + 1, wanted, broad_window)
     # The planner's estimate is good for words in its statistics (the common ones) and

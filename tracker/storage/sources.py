@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Row, delete, exists, func, select, update
 from tracker.errors import NotFoundError
 from tracker.models import CacheValidators, Follow, FollowKind, Source, SourceKind, SourceStatus
 from tracker.storage import schema
-from tracker.storage.base import StorageBase
+from tracker.storage.base import StorageBase, dumps, loads
 
 s, f = schema.sources, schema.follows
 # Recording a success, a failure or a postponement ends a worker's claim on the source
@@ -61,6 +61,7 @@ def _follow(row: Row[tuple[object, ...]]) -> Follow:
         value=m["value"],
         source_id=m["source_id"],
         origin=m["origin"],
+        groups=loads(m["groups"]),
     )
 
 
@@ -166,6 +167,37 @@ class SourcesMixin(StorageBase):
             )
         )
         return bool(added.rowcount)
+
+    def import_follows(
+        self,
+        reader: str,
+        follows: Sequence[tuple[Sequence[FollowSpec], Sequence[str]]],
+        now: dt.datetime,
+        origin: str = "cli",
+    ) -> tuple[int, int]:
+        """Add many follows with their groups in one transaction (all or nothing): each
+        is its sources' specs and the folder paths it was found in; a follow the reader
+        has already gains the groups. Returns (added, already followed)."""
+        added = known = 0
+        with self._write() as conn:
+            for specs, groups in follows:
+                new = [self._add_follow(conn, reader, sp, now, origin) for sp in specs]
+                added, known = (added + 1, known) if any(new) else (added, known + 1)
+                if groups:
+                    self._add_groups(conn, reader, specs[0].kind, specs[0].value, groups)
+        return added, known
+
+    def _add_groups(
+        self, conn: Connection, reader: str, kind: FollowKind, value: str, groups: Sequence[str]
+    ) -> None:
+        rows = conn.execute(
+            select(f.c.id, f.c.groups).where(
+                f.c.reader == reader, f.c.kind == kind.value, f.c.value == value
+            )
+        ).all()
+        for row in rows:
+            merged = tuple(dict.fromkeys([*loads(row.groups), *groups]))
+            conn.execute(update(f).where(f.c.id == row.id).values(groups=dumps(merged)))
 
     def remove_follow(
         self, reader: str, kind: FollowKind, value: str, origin: str | None = None

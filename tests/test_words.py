@@ -1,0 +1,33 @@
+"""One stemmer for everything in Python that compares words with the search index."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tracker.words import content_stems, stem, stems, tokens
+
+WORDS = "decoding decoders generalization running studies models happily agreed naïve"
+
+
+def test_stems_agree_with_sqlite_fts5_porter_tokenizer() -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute(
+        "CREATE VIRTUAL TABLE t USING fts5(x, tokenize='porter unicode61 remove_diacritics 2')"
+    )
+    conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, row)")
+    conn.execute("INSERT INTO t VALUES (?)", (WORDS,))
+    index = sorted(row[0] for row in conn.execute("SELECT term FROM v"))
+    assert sorted(set(stems(WORDS))) == index
+
+
+def test_tokens_split_and_fold_like_unicode61() -> None:
+    assert tokens("Schrödinger's e-mail, C++ (GPT-4)") == [
+        "schrodinger", "s", "e", "mail", "c", "gpt", "4",
+    ]  # fmt: skip
+    assert stem("decoding") == stem("decoded") == "decod"
+
+
+def test_content_stems_drop_stop_words_numbers_and_short_words() -> None:
+    assert content_stems("We propose a new approach to decoding 3 large models") == [
+        "decod", "larg", "model",
+    ]  # fmt: skip

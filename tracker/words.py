@@ -1,0 +1,56 @@
+"""Words as tracker's text search sees them: split like SQLite FTS5's unicode61
+tokenizer (letters and digits are word characters, everything else separates),
+folded (case and accents) and stemmed by the Porter algorithm, as FTS5's ``porter``
+tokenizer stems the index. Everything in Python that compares words with what a
+search matched (mute rules, snippets, arXiv query matching, relevance) goes through
+here, so "decoding" and "decoders" are one word everywhere.
+
+Pure: no I/O here.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+import snowballstemmer  # type: ignore[import-untyped]
+
+from tracker.names import fold
+
+_PORTER = snowballstemmer.stemmer("porter")
+STOP_WORDS = frozenset(
+    """a about above after again against all also among an and any are as at based be been
+    before being between both but by can could does doing down during each few for from
+    further had has have having here how however if in into is it its itself more most new
+    not now of off on once only or other our ours out over own paper propose proposed same
+    show shows so some such than that the their them then there these they this those
+    through to too under until using very was way we were what when where which while who
+    why will with within without would yet you your results approach method methods study
+    work""".split()
+)
+
+
+def _is_word_char(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return category[0] in "LN" or category == "Co"
+
+
+def tokens(text: str) -> list[str]:
+    """The folded words of ``text``, split as FTS5's unicode61 tokenizer splits them."""
+    text = fold(unicodedata.normalize("NFC", text))
+    return "".join(ch if _is_word_char(ch) else " " for ch in text).split()
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The Porter stem of a folded word: "decoding" → "decod"."""
+    return str(_PORTER.stemWord(word))
+
+
+def stems(text: str) -> list[str]:
+    return [stem(t) for t in tokens(text)]
+
+
+def content_stems(text: str) -> list[str]:
+    """Stems of the words that carry meaning: no stop words, numbers or one-letter words."""
+    return [stem(t) for t in tokens(text) if len(t) > 2 and t not in STOP_WORDS and not t.isdigit()]

@@ -39,8 +39,12 @@ def snippet(text: str, words: Sequence[str], width: int = 24) -> str:
         return ""
     stems = tuple(s for s in {_stem(w) for w in words if w} if len(s) >= MIN_PREFIX)
     short = {fold(w) for w in words if w and len(_stem(w)) < MIN_PREFIX}
+    whole = fold(text)
+    if not any(stem in whole for stem in (*stems, *short)):  # nothing to mark
+        end = min(len(tokens), width)
+        return " ".join(tokens[:end]) + (ELLIPSIS if end < len(tokens) else "")
     # Folding keeps whitespace where it was, so the folded words line up with the words.
-    folded = fold(text).split()
+    folded = whole.split()
     if len(folded) != len(tokens):
         folded = [fold(t) for t in tokens]
 

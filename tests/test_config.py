@@ -136,6 +136,8 @@ def test_a_reader_chooses_the_digest_language(tmp_path: Path) -> None:
     assert load_settings(EXAMPLE, environ={}).readers[0].language == "en"
     path = _write(tmp_path, text.replace('language = "en"', 'language = "zh"'))
     assert load_settings(path, environ={}).readers[0].language == "zh"
+    shown = CliRunner().invoke(main, ["--config", str(path), "config", "check"])
+    assert shown.exit_code == 0 and "readers:  ada (zh) (" in shown.output, shown.output
     path = _write(tmp_path, text.replace('language = "en"\n', ""))
     assert load_settings(path, environ={}).readers[0].language == "en"  # the default
     path = _write(tmp_path, text.replace('language = "en"', "language = 1"))

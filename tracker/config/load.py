@@ -205,7 +205,18 @@ def _neighbours(
 
 
 def _fields(c: _Checker, data: Mapping[str, Any], base_dir: Path) -> FieldsSettings:
-    t = c.table(data, "fields", {"training_data", "min_papers", "retrain_days", "max_examples"})
+    t = c.table(
+        data,
+        "fields",
+        {
+            "training_data",
+            "min_papers",
+            "retrain_days",
+            "max_examples",
+            "stored_weight",
+            "stored_priors",
+        },
+    )
     given = c.get(t, "fields", "training_data", str, "")
     training_data = base_dir / given if given else None
     if training_data is not None and not training_data.exists():
@@ -213,11 +224,28 @@ def _fields(c: _Checker, data: Mapping[str, Any], base_dir: Path) -> FieldsSetti
             "fields.training_data",
             f"{training_data} does not exist (a JSONL file or a folder of arXiv metadata)",
         )
+    stored_weight = c.get(t, "fields", "stored_weight", float, 1.0)
+    if not 1.0 <= stored_weight <= 100.0:
+        c.problem(
+            "fields.stored_weight",
+            f"expected a number from 1 (a stored paper counts like a cold-start one) to 100, "
+            f"got {stored_weight}",
+        )
+        stored_weight = 1.0
+    stored_priors = c.get(t, "fields", "stored_priors", float, 0.0)
+    if not 0.0 <= stored_priors <= 1.0:
+        c.problem(
+            "fields.stored_priors",
+            f"expected a share from 0 (no priors from stored papers) to 1, got {stored_priors}",
+        )
+        stored_priors = 0.0
     return FieldsSettings(
         training_data=training_data,
         min_papers=c.positive(t, "fields", "min_papers", int, 1000),
         retrain_every=dt.timedelta(days=c.positive(t, "fields", "retrain_days", float, 7.0)),
         max_examples=c.positive(t, "fields", "max_examples", int, 100_000),
+        stored_weight=stored_weight,
+        stored_priors=stored_priors,
     )
 
 

@@ -341,7 +341,7 @@ def test_the_catalogues_are_in_sync_with_the_sources(tmp_path: Path) -> None:
 
 
 SAME = {"PDF", "ORCID %(value)s", "OpenAlex %(value)s", "openalex"}  # names of things
-_PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+_PLACEHOLDER = re.compile(r"%\((\w+)\)(?:\.\d+)?([sdf])")
 
 
 @pytest.mark.parametrize("code", ["zh"])
@@ -364,7 +364,7 @@ def test_every_message_is_translated(code: str) -> None:
             assert set(_PLACEHOLDER.findall(s)) == wanted, (m.id, s)
             assert s not in ids or ids[0] in SAME, (m.id, s)
         for s in strings:  # and it formats
-            s % {name: 1 if f"%({name})d" in s else "x" for name in wanted}
+            s % {name: "x" if kind == "s" else 1 for name, kind in wanted}
 
 
 def test_languages_are_english_and_every_catalogue() -> None:

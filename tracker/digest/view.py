@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from tracker.digest.language import ENGLISH, Language
 from tracker.digest.language import Translator as Translator  # what wording needs
 from tracker.digest.links import safe_link
+from tracker.digest.picks import RisingView, more_command, pick_text, rising_views
 from tracker.digest.wording import announce_label, failing_text, reason_text
 from tracker.models import CONFIDENT, Digest, DigestEntry, DigestSection, Item, ItemKind
 
@@ -52,6 +53,8 @@ class Presentation:
     sentences: int = 2  # of the abstract
     max_chars: int = 400  # of the abstract, cut at a word
     max_authors: int = MAX_AUTHORS  # longer lists are cut, keeping followed scholars
+    section_items: int | None = None  # entries shown per section; the rest as a count
+    more_lines: int | None = None  # lines of "More from other fields" shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,7 @@ class DigestView:
     footer: Footer
     language: str = "en"  # as in ``[[readers]] language``
     tag: str = "en"  # its BCP 47 tag ("zh-Hans"): <html lang>, Content-Language
+    rising: tuple[RisingView, ...] = ()  # the weekly "Rising across fields"
 
     @property
     def entries(self) -> Iterator[EntryView]:
@@ -240,10 +244,14 @@ def entry_view(
         why=t.pgettext("reasons", "; ").join(reasons),
         announce_label=announce_label(announce, t) if paper and announce else None,
         compact=compact,
+        score=entry.score,
+        pick_reason=pick_text(entry.note, t),
     )
 
 
-def section_title(section: DigestSection, t: Language) -> str:
+def section_title(section: DigestSection, t: Translator) -> str:
+    if section.kind == "top":
+        return t.gettext("Top picks")
     if section.kind == "scholars":
         return t.gettext("Followed scholars")
     if section.kind == "cross":
@@ -327,7 +335,13 @@ def build_view(
             cross_intro = True
         elif compact:
             intro = t.gettext("Also from other fields, matching what you follow.")
-        entries = tuple(entry_view(e, p, t, compact=compact) for e in section.entries)
+        # picks are few by construction; a long section shows its best entries
+        limit = p.more_lines if compact else p.section_items
+        if section.kind in ("top", "cross"):
+            limit = None
+        shown = section.entries[:limit]
+        entries = tuple(entry_view(e, p, t, compact=compact) for e in shown)
+        cut = len(shown) < len(section.entries)
         sections.append(
             SectionView(
                 kind=section.kind,
@@ -335,8 +349,9 @@ def build_view(
                 title=section_title(section, t),
                 intro=intro,
                 entries=entries,
-                total=len(entries),
+                total=len(section.entries),
                 compact=compact,
+                more_hint=more_command(digest.reader, digest.day, section.title) if cut else None,
             )
         )
     header = Header(digest.reader, digest.day, t.day(digest.day), digest.cutoff, digest.first)
@@ -351,4 +366,5 @@ def build_view(
         footer,
         language.code,
         language.tag,
+        rising_views(digest.rising, t),
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tracker import reasons as r
-from tracker.digest.language import N_, Language
+from tracker.digest.language import N_, Language, Translator
 from tracker.models import Detail, DigestEntry, FollowKind
 
 _REASONS = {
@@ -23,6 +23,7 @@ _REASONS = {
     FollowKind.QUERY: N_("query %(value)s"),
     FollowKind.SCHOLAR: N_("scholar %(value)s"),
     FollowKind.FEED: N_("feed %(value)s"),
+    FollowKind.DISCOVERY: N_("today's arXiv"),
 }
 _DETAILS = {
     r.CROSS_LIST: N_("cross-list"),
@@ -79,14 +80,18 @@ def details_text(details: Sequence[Detail], t: Language) -> str:
     return t.pgettext("details", "; ").join(texts)
 
 
+def follow_text(kind: FollowKind, value: str, t: Translator) -> str:
+    """A follow as a reason names it: "category cs.DC", "query diffusion"."""
+    # "all:" is arXiv's default field; showing it only adds noise
+    if kind is FollowKind.QUERY:
+        value = value.replace("all:", "")
+    return t.gettext(_REASONS[kind]) % {"value": value}
+
+
 def reason_text(entry: DigestEntry, t: Language) -> tuple[str, ...]:
     out = []
     for reason in entry.reasons:
-        # "all:" is arXiv's default field; showing it only adds noise
-        value = reason.value
-        if reason.kind is FollowKind.QUERY:
-            value = value.replace("all:", "")
-        text = t.gettext(_REASONS[reason.kind]) % {"value": value}
+        text = follow_text(reason.kind, reason.value, t)
         if reason.details:
             details = details_text(reason.details, t)
             # Translators: a reason and its details ("category cs.DC (cross-list)")
@@ -120,3 +125,4 @@ def failing_text(text: str, t: Language) -> str:
     }
     label = labels.get(kind)
     return f"{label} {rest}" if label and rest else text
+

@@ -32,9 +32,9 @@ from tracker.app.following import follow_spec as follow_spec
 from tracker.app.following import scholar_specs as scholar_specs
 from tracker.app.leader import Leadership
 from tracker.config import Settings
+from tracker.digest.picks import why_lines as why_lines
 from tracker.digest.service import DigestOutcome as DigestOutcome  # re-exported: see the docstring
 from tracker.digest.service import DigestService
-from tracker.digest.picks import why_lines as why_lines
 from tracker.digest.smtp import SmtpMailer
 from tracker.digest.view import DigestView
 from tracker.errors import NotFoundError, UsageError

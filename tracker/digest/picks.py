@@ -19,7 +19,6 @@ from tracker.digest.wording import follow_text, reason_text
 from tracker.ids import abs_url, parse_arxiv_id
 from tracker.models import DigestEntry, FollowKind, RankReason, RisingPhrase
 
-
 # The nearest of the reader's papers, by the kind of evidence it is.
 _NEAR = {
     "saved": N_("close to your saved '%(title)s'"),

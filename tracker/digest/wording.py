@@ -125,4 +125,3 @@ def failing_text(text: str, t: Language) -> str:
     }
     label = labels.get(kind)
     return f"{label} {rest}" if label and rest else text
-

@@ -30,9 +30,19 @@ from tracker.digest.email import subject
 from tracker.digest.language import ENGLISH
 from tracker.digest.render import render, width_of, wrap
 from tracker.digest.select import build_digest
-from tracker.digest.view import DigestView, build_view
+from tracker.digest.picks import why_lines
+from tracker.digest.view import DigestView, Presentation, build_view
 from tracker.digest.wording import announce_label, details_text, failing_text
-from tracker.models import Detail, Digest
+from tracker.models import (
+    Detail,
+    Digest,
+    DigestEntry,
+    DigestSection,
+    FollowKind,
+    RankReason,
+    Reason,
+    RisingPhrase,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 KINDS = ("markdown", "text", "html")
@@ -54,8 +64,91 @@ EXTRACT = [
 ]
 
 
+# As ``[digest]`` shows a ranked digest: two entries per section, ten one-line ones.
+RANKED = Presentation(section_items=2, more_lines=10)
+
+
 def zh(digest: Digest) -> DigestView:
-    return build_view(digest, language=language("zh"))
+    return build_view(digest, RANKED if digest.rising else Presentation(), language("zh"))
+
+
+def _ranked(entry: DigestEntry, score: float, note: RankReason | None = None) -> DigestEntry:
+    return replace(entry, score=score, note=note)
+
+
+def _another(entry: DigestEntry, n: int, title: str) -> DigestEntry:
+    """Another paper like ``entry``'s (a digest of the same reader needs more of them)."""
+    arxiv_id = f"2411.9010{n}"
+    url, pdf = f"https://arxiv.org/abs/{arxiv_id}", f"https://arxiv.org/pdf/{arxiv_id}v1"
+    item = replace(entry.item, id=100 + n, key=f"arxiv:{arxiv_id}", title=title)
+    item = replace(item, arxiv_id=arxiv_id, url=url, pdf_url=pdf, summary=f"We study {title}.")
+    return replace(entry, item=item)
+
+
+def ranked_digest() -> Digest:
+    """A digest as a reader's ranking makes it: top picks with every kind of reason
+    (taken out of their sections), a field cut to its best entries, cross-domain picks
+    (one from the whole day's listing), a one-line section and the weekly rising
+    phrases."""
+    base = main_digest()
+    scholars, systems, hardware, cross, other, revised = base.sections
+    serverless, speculative, cluster = systems.entries
+    top = (
+        _ranked(
+            speculative,
+            4.2,
+            RankReason("scholar", "FlashAttention-3", "Tri Dao", ("io-aware", "gpu")),
+        ),
+        _ranked(
+            _another(serverless, 1, "Tail latency of cold starts"),
+            3.9,
+            RankReason("follow", "Medusa", "query all:speculative decoding", ("draft model",)),
+        ),
+        _ranked(
+            hardware.entries[0],
+            3.1,
+            RankReason("follow", "CXL pools", "category cs.AR", ("cxl", "cache")),
+        ),
+        _ranked(
+            _another(serverless, 2, "Serverless GPUs"),
+            2.8,
+            RankReason("saved", "Serverless in the wild"),
+        ),
+        _ranked(other.entries[0], 2.5, RankReason("words", terms=("lab", "retreat"))),
+    )
+    cut = (
+        _ranked(serverless, 1.2),
+        _ranked(cluster, 0.9),
+        _ranked(_another(serverless, 3, "Function placement"), 0.4),
+    )
+    day_pick = replace(
+        revised.entries[0], reasons=(Reason(FollowKind.DISCOVERY, "arXiv"),), announce_type="new"
+    )
+    picks = (
+        _ranked(cross.entries[0], 1.9, RankReason("library", "MapReduce", "", ("cluster",))),
+        _ranked(day_pick, 1.4, RankReason("up", "Raft", "", ("consensus", "log"))),
+    )
+    more = _another(cross.entries[0], 4, "Draft models, revisited")
+    return replace(
+        base,
+        sections=(
+            DigestSection("Top picks", "top", top),
+            scholars,
+            replace(systems, entries=cut),
+            replace(cross, entries=picks),
+            DigestSection("More from other fields", "cross-more", (_ranked(more, 0.3),)),
+        ),
+        rising=(
+            RisingPhrase(
+                "state space",
+                4,
+                0.021,
+                0.003,
+                (("arXiv:2411.17700", "Mamba for genomes"), ("https://lab.example/x", "Notes")),
+            ),
+            RisingPhrase("kv cache", 1, 0.004, 0.0, (("lab post", "A cache for keys"),)),
+        ),
+    )
 
 
 def golden(name: str, text: str) -> None:
@@ -70,10 +163,69 @@ def golden(name: str, text: str) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("name", ["digest_2024-11-28", "digest_cross_domain"])
+@pytest.mark.parametrize("name", ["digest_2024-11-28", "digest_cross_domain", "digest_ranked"])
 def test_chinese_digest_matches_golden_files(kind: str, name: str) -> None:
-    digest = main_digest() if name == "digest_2024-11-28" else cross_digest()
+    digest = {
+        "digest_2024-11-28": main_digest,
+        "digest_cross_domain": cross_digest,
+        "digest_ranked": ranked_digest,
+    }[name]()
     golden(f"zh/{name}{SUFFIX[kind]}", render(zh(digest), kind))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_ranked_digest_matches_golden_files(kind: str) -> None:
+    """Top picks, a cut section, cross-domain picks and rising phrases, in English."""
+    golden(f"digest_ranked{SUFFIX[kind]}", render(build_view(ranked_digest(), RANKED), kind))
+
+
+def test_pick_reasons_in_chinese_name_the_evidence() -> None:
+    view = zh(ranked_digest())
+    top, _, systems, cross, more = view.sections
+    assert [top.title, cross.title, more.title] == [
+        "精选推荐",
+        "跨领域：Computer Science > Machine Learning",
+        "其他领域的更多内容",
+    ]
+    assert [e.pick_reason for e in top.entries] == [
+        "与你关注的 Tri Dao 所写的“FlashAttention-3”相近（共同词语：io-aware、gpu）",
+        "与你关注的检索式 speculative decoding 中的“Medusa”相近（共同词语：draft model）",
+        "与你关注的分类 cs.AR 中的“CXL pools”相近（共同词语：cxl、cache）",
+        "与你收藏的“Serverless in the wild”相近",
+        "你常读的词语：lab、retreat",
+    ]
+    assert [e.pick_reason for e in cross.entries] == [
+        "与你文献库中的“MapReduce”相近（共同词语：cluster）",
+        "与你点赞的“Raft”相近（共同词语：consensus、log）",
+    ]
+    assert cross.entries[1].why == "今日 arXiv"
+    assert (systems.shown, systems.hidden) == (2, 1)
+    assert [e.pick_reason for e in systems.entries] == [None, None]
+    assert [(r.phrase, r.detail) for r in view.rising] == [
+        ("state space", "本周 4 篇论文（占 2.1%；此前几周为 0.3%）"),
+        ("kv cache", "本周 1 篇论文（占 0.4%；此前几周为 0.0%）"),
+    ]
+    text = render(view, "text")
+    assert "跨领域升温话题\n==============\n" in text
+    assert "  例如 Mamba for genomes https://arxiv.org/abs/2411.17700\n" in text
+    assert "另有 1 条：tracker digest --reader ada --date 2024-11-28 --section" in text
+    english = build_view(ranked_digest(), RANKED)
+    assert english.sections[0].entries[1].pick_reason == (
+        "close to 'Medusa' from your query speculative decoding (shared: draft model)"
+    )
+
+
+def test_the_command_line_lists_why_in_english_or_the_readers_language() -> None:
+    entry = ranked_digest().sections[3].entries[1]
+    assert why_lines(entry) == (
+        "today's arXiv",
+        "close to 'Raft', which you rated up (shared: consensus, log)",
+    )
+    assert entry.note is not None and why_lines(entry)[1] == entry.note.describe()
+    assert why_lines(entry, language("zh")) == (
+        "今日 arXiv",
+        "与你点赞的“Raft”相近（共同词语：consensus、log）",
+    )
 
 
 def subjects(code: str) -> str:
@@ -145,6 +297,13 @@ def kept_as_is(digest: Digest, view: DigestView) -> list[str]:
             for r in e.reasons:
                 values += [r.value, r.value.replace("all:", "")]
                 values += [v for d in r.details for v in d.values]
+            if e.note is not None:  # the nearest paper, its scholar or follow, the words
+                follow = e.note.detail.partition(" ")[2]
+                values += [e.note.title, e.note.detail, follow, follow.replace("all:", "")]
+                values += e.note.terms
+    for r in digest.rising:
+        values += [r.phrase, *(title for _, title in r.examples)]
+    values += [x.link or "" for r in view.rising for x in r.examples]
     values += [f.partition(" ")[2] for f in digest.sources_failing]
     values += [s.more_hint or "" for s in view.sections]
     return sorted({" ".join(v.split()) for v in values if v.strip()}, key=len, reverse=True)
@@ -180,7 +339,9 @@ def cut(digest: Digest) -> DigestView:
 def test_a_chinese_digest_has_no_english_but_what_was_published(kind: str) -> None:
     main = main_digest()
     empty = Digest("ada", DAY, test_digest.SEEN)
+    ranked = ranked_digest()
     cases = [(main, zh(main)), (cross_digest(), zh(cross_digest())), (main, cut(main))]
+    cases += [(ranked, zh(ranked))]
     cases += [(empty, zh(empty)), (replace(empty, first=True), zh(replace(empty, first=True)))]
     for digest, view in cases:
         assert english_left(view, digest, kind) == [], render(view, kind)

@@ -28,9 +28,9 @@ from tracker import reasons
 from tracker.digest.catalogs import language, languages, locale_dir, names, translations
 from tracker.digest.email import subject
 from tracker.digest.language import ENGLISH
+from tracker.digest.picks import why_lines
 from tracker.digest.render import render, width_of, wrap
 from tracker.digest.select import build_digest
-from tracker.digest.picks import why_lines
 from tracker.digest.view import DigestView, Presentation, build_view
 from tracker.digest.wording import announce_label, details_text, failing_text
 from tracker.models import (

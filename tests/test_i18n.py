@@ -21,10 +21,13 @@ from babel.messages.pofile import read_po
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests import test_crossdomain, test_digest
-from tests.conftest import REPO
+from tests import test_crossdomain, test_digest, test_reading_cli
+from tests.conftest import LISTING_MORNING, REPO, Clock, write_config
+from tests.support.server import FixtureServer
 from tests.test_digest_render import cross_digest, main_digest, markdown_html
 from tracker import reasons
+from tracker.app.core import make_tracker
+from tracker.config import load_settings
 from tracker.digest.catalogs import language, languages, locale_dir, names, translations
 from tracker.digest.email import subject
 from tracker.digest.language import ENGLISH
@@ -599,3 +602,38 @@ def test_cross_domain_digest_in_chinese_names_the_evidence() -> None:
     )
     whys = {e.title: e.why for e in zh(digest).entries}
     assert "同时列于 q-bio.BM 和 cs.LG" in " ".join(whys.values())
+
+
+# --- end to end ---------------------------------------------------------------------------
+
+
+def test_a_ranked_digest_reaches_a_chinese_reader_in_chinese(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    """The whole day's listing fetched from the local arXiv server, a Zotero library
+    imported, the digest ranked and written: picks, their reasons, cut sections and the
+    rising phrases in Chinese, nothing in English but what was published."""
+    readers = test_reading_cli.READERS.replace(
+        "[readers.follows]", 'language = "zh"\nrising = true\n[readers.follows]'
+    )
+    extra = '[digest]\nsection_items = 3\nrising_day = "thu"\n'
+    config = write_config(tmp_path, server.url, readers=readers, extra=extra, discover=True)
+    t = make_tracker(load_settings(config), clock=Clock(LISTING_MORNING))
+    t.fetch()
+    t.import_library("ada", test_reading_cli.LIBRARY_FILES / "zotero.bib")
+    outcome = t.build_digest("ada")
+    text = outcome.path.read_text(encoding="utf-8")
+    assert text.index("## 精选推荐") < text.index("## Computer Science > Systems")
+    assert re.search(r"\*精选理由：\* 与你文献库中的“.+”相近（共同词语：", text)
+    assert re.search(r"\*推荐理由：\* 与.+“.+”相近", text)
+    assert "今日 arXiv" in text
+    assert re.search(
+        r"\*另有 \d+ 条：tracker digest --reader ada --date 2024-11-28 --section", text
+    )
+    assert re.search(
+        r"## 跨领域升温话题\n\n\*在与你相邻的领域中.+\n\n- \*\*.+\*\* · 本周 \d+ 篇论文（占 ", text
+    )
+    view = t.digest_view("ada")
+    for kind in KINDS:
+        assert english_left(view, outcome.digest, kind) == [], render(view, kind)
+    t.close()

@@ -2,7 +2,10 @@
 item is a pick, the weekly rising phrases, and where the rest of a cut section is.
 
 Every fixed text goes through the ``Translator`` given (``N_`` marks it where it is
-defined); titles, phrases and names stay as they are.
+defined); titles, phrases and names stay as they are. The follow behind a nearest
+paper is recorded as its kind and value ("category cs.IT") and worded as a reason
+words a follow (``tracker.digest.wording``). ``why_lines`` is what the command line
+lists of an entry (English unless told).
 
 Pure: no I/O here.
 """

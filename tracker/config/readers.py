@@ -68,6 +68,7 @@ def _readers(
                 "channels",
                 "days",
                 "when_empty",
+                "language",
                 "mute",
                 "must",
                 "top_picks",
@@ -106,11 +107,28 @@ def _readers(
                 output_dir=digests_dir or base_dir / c.get(r, where, "output_dir", str, "digests"),
                 follows=_follows(c, r, f"{where}.follows", field_map),
                 fields=tuple(fields),
+                language=_language(c, r, where),
                 rules=_rules(c, r, where, field_map),
                 **_delivery(c, r, where),
             )
         )
     return readers
+
+
+def _language(c: _Checker, r: Mapping[str, Any], where: str) -> str:
+    """The language of the reader's digest: one with a catalogue, or English."""
+    from tracker.digest.catalogs import languages, names
+
+    code = c.get(r, where, "language", str, "en")
+    if code in languages():
+        return code
+    near = [x for x in languages() if x == code.replace("-", "_").split("_")[0].lower()]
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    c.problem(
+        f"{where}.language",
+        f"no digest translation for {code!r}{hint} (available: {names()})",
+    )
+    return "en"
 
 
 _ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")

@@ -18,38 +18,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import StrEnum
 from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+from tracker.models import CodeLink, LinkKind
+
+__all__ = [
+    "MAX_LINKS",
+    "CodeLink",
+    "LinkKind",
+    "decode_links",
+    "encode_links",
+    "find_links",
+    "has_code",
+]
 
 MAX_LINKS = 8
 _CONTEXT = 40  # characters before a link that may name it ("project page: ...")
 
 
-class LinkKind(StrEnum):
-    CODE = "code"
-    MODEL = "model"
-    DATASET = "dataset"
-    DEMO = "demo"
-    PROJECT = "project"
-
-
-@dataclass(frozen=True, slots=True)
-class CodeLink:
-    kind: LinkKind
-    url: str
-
-    @property
-    def label(self) -> str:
-        return {
-            LinkKind.CODE: "code",
-            LinkKind.MODEL: "model",
-            LinkKind.DATASET: "data",
-            LinkKind.DEMO: "demo",
-            LinkKind.PROJECT: "project page",
-        }[self.kind]
-
-
+_KINDS = frozenset(k.value for k in LinkKind)
 _LATEX = re.compile(r"\\(?:url|href)\s*\{\s*([^{}\s]+)\s*\}")
 _URL = re.compile(
     r"(?:https?://|(?<![\w@./-])(?=(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co|"
@@ -165,3 +152,18 @@ def find_links(*texts: str | None) -> tuple[CodeLink, ...]:
 
 def has_code(links: Iterable[CodeLink]) -> bool:
     return any(link.kind is LinkKind.CODE for link in links)
+
+
+def encode_links(links: Iterable[CodeLink]) -> str:
+    """Links as stored: one ``kind url`` a line."""
+    return "\n".join(f"{link.kind.value} {link.url}" for link in links)
+
+
+def decode_links(stored: str) -> tuple[CodeLink, ...]:
+    """Links from their stored form; lines of unknown kinds are left out."""
+    found: list[CodeLink] = []
+    for line in stored.splitlines():
+        kind, _, url = line.partition(" ")
+        if url and kind in _KINDS:
+            found.append(CodeLink(LinkKind(kind), url))
+    return tuple(found)

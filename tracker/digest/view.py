@@ -26,7 +26,16 @@ from typing import Protocol
 
 from tracker.digest.links import safe_link
 from tracker.digest.picks import RisingView, more_command, pick_text, rising_views
-from tracker.models import CONFIDENT, Digest, DigestEntry, DigestSection, FollowKind, Item, ItemKind
+from tracker.models import (
+    CONFIDENT,
+    Digest,
+    DigestEntry,
+    DigestSection,
+    FollowKind,
+    Item,
+    ItemKind,
+    LinkKind,
+)
 
 MAX_AUTHORS = 8
 # A sentence ends at ". ", "! " or "? " before a capital, a digit, a bracket or a quote.
@@ -50,6 +59,13 @@ _REASONS = {
     FollowKind.SCHOLAR: N_("scholar %(value)s"),
     FollowKind.FEED: N_("feed %(value)s"),
     FollowKind.DISCOVERY: N_("today's arXiv"),
+}
+_LINK_LABELS = {
+    LinkKind.CODE: N_("code"),
+    LinkKind.MODEL: N_("model"),
+    LinkKind.DATASET: N_("data"),
+    LinkKind.DEMO: N_("demo"),
+    LinkKind.PROJECT: N_("project page"),
 }
 # The order of the summary's counts; "cross-more" counts as "cross".
 SUMMARY_KINDS = ("scholars", "field", "cross", "other", "revised")
@@ -245,6 +261,16 @@ def reason_text(entry: DigestEntry, t: Translator) -> tuple[str, ...]:
     return tuple(out)
 
 
+def code_links(item: Item, t: Translator) -> tuple[Link, ...]:
+    """The paper's code and project links that are safe to show, labelled."""
+    found: list[Link] = []
+    for link in item.code:
+        url = safe_link(link.url)
+        if url:
+            found.append(Link(t.gettext(_LINK_LABELS[link.kind]), url))
+    return tuple(found)
+
+
 def entry_view(
     entry: DigestEntry, p: Presentation, t: Translator, *, compact: bool = False
 ) -> EntryView:
@@ -271,6 +297,7 @@ def entry_view(
         abstract="" if compact else first_sentences(item.summary, p.sentences, p.max_chars),
         reasons=reason_text(entry, t),
         compact=compact,
+        links=() if compact else code_links(item, t),
         score=entry.score,
         pick_reason=pick_text(entry.note, t),
     )

@@ -449,6 +449,7 @@ class Digest:
     sources_failing: tuple[str, ...] = field(default=())
     first: bool = False  # the reader's first digest (no earlier one to be "since")
     rising: tuple[RisingPhrase, ...] = ()  # the weekly "Rising across fields", when due
+    removed: int = 0  # items the reader's mute and must rules kept out
 
     @property
     def item_count(self) -> int:

@@ -26,7 +26,7 @@ from tracker import decide
 from tracker.app.accounts import Accounts
 from tracker.app.browsing import Browsing
 from tracker.app.clients import connect
-from tracker.app.filters import check_filters
+from tracker.app.filters import check_filters, muted_in_search
 from tracker.app.following import Following
 from tracker.app.following import follow_spec as follow_spec
 from tracker.app.following import scholar_specs as scholar_specs
@@ -291,7 +291,9 @@ class Tracker(Browsing, Following):
         filters = check_filters(self.settings, filters)
         if limit < 1 or offset < 0:
             raise UsageError(f"--limit: expected 1 or more, got {limit}")
-        return self.storage.search(text, filters, limit=limit, offset=offset, reader=reader)
+        hits = self.storage.search(text, filters, limit=limit, offset=offset, reader=reader)
+        # the reader's mute rules marked "search" leave their search results too
+        return muted_in_search(self.storage.rules(reader), hits) if reader else hits
 
     def item(self, ref: str) -> Item:
         return self.storage.item(ref)

@@ -36,6 +36,7 @@ from tracker.digest.email import compose
 from tracker.digest.files import digest_path, write_atomic
 from tracker.digest.readers import failing_sources, find_reader, reader_view
 from tracker.digest.render import render_html, render_markdown, render_text, translations
+from tracker.digest.rules import RuleSet
 from tracker.digest.select import Ranker, ReaderView, build_digest
 from tracker.digest.smtp import SmtpMailer
 from tracker.digest.view import DigestView, Presentation, build_view
@@ -170,6 +171,7 @@ class DigestService:
             ranking=self._ranking(reader.name, [c.item for c in candidates]),
             top_picks=self.settings.picks_for(reader),
             since=last[1] if last else None,
+            rules=RuleSet.of(self.storage.rules(reader.name)),
         )
         digest = build_digest(
             view,
@@ -210,6 +212,7 @@ class DigestService:
                 channels=reader.channels,
                 skip=digest.item_count == 0 and reader.when_empty == "skip",
                 rising=digest.rising,
+                removed=digest.removed,
             )
         except StorageError:
             if self.storage.stored_digest(reader.name, day) is None:
@@ -278,6 +281,7 @@ class DigestService:
             stored.failing_sources,
             first=stored.first,
             rising=stored.rising,
+            removed=stored.removed,
         )
 
     # --- delivering -------------------------------------------------------------------

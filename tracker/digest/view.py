@@ -407,8 +407,17 @@ def build_view(
     header = Header(
         digest.reader, digest.day, f"{digest.day:%A %d %B %Y}", digest.cutoff, digest.first
     )
+    notes: list[str] = []
+    if digest.removed:
+        note = t.ngettext(
+            "%(num)d item removed by your rules",
+            "%(num)d items removed by your rules",
+            digest.removed,
+        )
+        notes.append(note % {"num": digest.removed})
     footer = Footer(
         failing=digest.sources_failing,
+        notes=tuple(notes),
         followed_marked=any(e.followed_authors for s in digest.sections for e in s.entries),
     )
     return DigestView(

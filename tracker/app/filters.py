@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from tracker.config import Settings, did_you_mean
-from tracker.errors import UsageError
 from tracker.digest.rules import RuleSet
+from tracker.errors import UsageError
 from tracker.models import Rule, RuleAction, SearchFilters, SearchHit
 
 

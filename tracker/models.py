@@ -450,6 +450,7 @@ class Digest:
     first: bool = False  # the reader's first digest (no earlier one to be "since")
     rising: tuple[RisingPhrase, ...] = ()  # the weekly "Rising across fields", when due
     removed: int = 0  # items the reader's mute and must rules kept out
+    weekly: bool = False  # a weekly digest (the week's top picks), beside the daily ones
 
     @property
     def item_count(self) -> int:

@@ -22,6 +22,8 @@ from tracker.digest.view import DigestView
 def subject(view: DigestView) -> str:
     day = f"{view.header.day:%a %d %b %Y}"
     reader = view.header.reader
+    if view.header.weekly:
+        return f"Weekly digest for {reader}, {day}: {view.summary.total} top picks"
     if not view.summary.total:
         return f"Digest for {reader}, {day}: nothing new"
     scholars = dict(view.summary.counts).get("scholars", 0)
@@ -29,10 +31,12 @@ def subject(view: DigestView) -> str:
     return f"Digest for {reader}, {day}: {view.summary.total} new{extra}"
 
 
-def message_id(reader: str, day: dt.date, sender: str) -> str:
-    """The same for every send of one reader's digest for one day."""
+def message_id(reader: str, day: dt.date, sender: str, *, weekly: bool = False) -> str:
+    """The same for every send of one reader's digest for one day (the weekly digest of
+    that day has its own)."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "tracker.invalid"
-    return f"<digest.{reader}.{day.isoformat()}@{domain}>"
+    kind = "weekly." if weekly else ""
+    return f"<digest.{reader}.{kind}{day.isoformat()}@{domain}>"
 
 
 def compose(
@@ -51,7 +55,7 @@ def compose(
     name, address = parseaddr(to)
     msg["To"] = Address(display_name=name or reader, addr_spec=address)
     msg["Date"] = format_datetime(now.astimezone(dt.UTC))
-    msg["Message-ID"] = message_id(reader, view.header.day, sender)
+    msg["Message-ID"] = message_id(reader, view.header.day, sender, weekly=view.header.weekly)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
     domain = parseaddr(sender)[1].rpartition("@")[2] or "tracker.invalid"
     msg["List-Id"] = f"tracker digest for {reader} <digest.{reader}.{domain}>"

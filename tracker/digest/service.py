@@ -40,6 +40,7 @@ from tracker.digest.rules import RuleSet
 from tracker.digest.select import Ranker, ReaderView, build_digest
 from tracker.digest.smtp import SmtpMailer
 from tracker.digest.view import DigestView, Presentation, build_view
+from tracker.digest.weekly import WeeklyDigests
 from tracker.errors import DeliveryError, StorageError, UsageError
 from tracker.fields.mapping import FieldMap
 from tracker.models import Delivery, Digest, DigestEntry, DigestSection, Item, RisingPhrase
@@ -87,6 +88,7 @@ class DigestService:
         self.mailer = mailer
         self._rank = rank
         self._rising = rising
+        self.weekly = WeeklyDigests(self)
         self.presentation = Presentation(
             settings.abstract_sentences,
             settings.abstract_max_chars,
@@ -169,7 +171,9 @@ class DigestService:
                 reader.name, [c.item.id for c in candidates]
             ),
             ranking=self._ranking(reader.name, [c.item for c in candidates]),
-            top_picks=self.settings.picks_for(reader),
+            top_picks=reader.weekly_picks
+            if reader.rhythm == "weekly"
+            else self.settings.picks_for(reader),
             since=last[1] if last else None,
             rules=RuleSet.of(self.storage.rules(reader.name)),
         )
@@ -180,7 +184,10 @@ class DigestService:
             [(c.item, c.sightings) for c in candidates],
             failing_sources(self.storage, reader.name),
         )
-        if reader.rising and day.weekday() == self.settings.rising_day:
+        # a digest of the week (rhythm "weekly") always has the week's rising phrases
+        if reader.rhythm == "weekly" or (
+            reader.rising and day.weekday() == self.settings.rising_day
+        ):
             digest = replace(digest, rising=tuple(self._rising_phrases(view, now)))
         return replace(digest, first=last is None)
 
@@ -249,6 +256,12 @@ class DigestService:
             return []
         return self._rising(self.neighbours(view.own_fields), now)
 
+    def rising_for(self, reader: ReaderSettings, now: dt.datetime) -> list[RisingPhrase]:
+        """The week's rising phrases in the fields next to the reader's own."""
+        if self._rising is None:
+            return []
+        return self._rising_phrases(self.reader_view(reader), now)
+
     def from_stored(self, stored: StoredDigest) -> Digest:
         items = {i.id: i for i in self.storage.items([r.item_id for r in stored.rows])}
         sections: list[DigestSection] = []
@@ -302,7 +315,15 @@ class DigestService:
         except OSError as e:
             raise DeliveryError(f"cannot write the digest file: {e}", retryable=True) from e
 
-    def _send(self, reader: ReaderSettings, digest: Digest, now: dt.datetime) -> None:
+    def retry_at(self, attempts: int, now: dt.datetime) -> dt.datetime:
+        """When a failed delivery is tried again."""
+        email = self.email
+        first = dt.timedelta(minutes=email.retry_minutes if email else 5.0)
+        longest = dt.timedelta(hours=email.retry_max_hours if email else 6.0)
+        return decide.retry_delivery(attempts, now, first, longest)
+
+    def send(self, reader: ReaderSettings, digest: Digest, now: dt.datetime) -> None:
+        """E-mail a digest to the reader (a DeliveryError when it cannot be sent)."""
         email = self.email
         if email is None or self.mailer is None or not reader.email:
             raise DeliveryError(
@@ -344,16 +365,9 @@ class DigestService:
                 if delivery.channel == "markdown":
                     self._write(settings, digest)
                 else:
-                    self._send(settings, digest, now)
+                    self.send(settings, digest, now)
             except DeliveryError as e:
-                email = self.email
-                first = dt.timedelta(minutes=email.retry_minutes if email else 5.0)
-                longest = dt.timedelta(hours=email.retry_max_hours if email else 6.0)
-                retry = (
-                    decide.retry_delivery(delivery.attempts + 1, now, first, longest)
-                    if e.retryable
-                    else None
-                )
+                retry = self.retry_at(delivery.attempts + 1, now) if e.retryable else None
                 self.storage.delivery_failed(delivery.id, str(e), retry)
                 log.warning(
                     "delivery failed reader=%s day=%s channel=%s retry_at=%s error=%s",
@@ -392,7 +406,10 @@ class DigestService:
             )
             if day is not None:
                 outcomes.append(self.build(reader.name, day))
+        # after the dailies: a weekly digest due today holds today's daily digest too
+        self.weekly.due()
         self.deliver()
+        self.weekly.deliver()
         return outcomes
 
     def send_now(

@@ -169,6 +169,7 @@ class Header:
     day_label: str  # "Thursday 28 November 2024"
     cutoff: dt.datetime
     first: bool  # the reader's first digest
+    weekly: bool = False  # the weekly digest beside the daily ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +307,8 @@ def entry_view(
 def section_title(section: DigestSection, t: Translator) -> str:
     if section.kind == "top":
         return t.gettext("Top picks")
+    if section.kind == "week-top":
+        return t.gettext("Top picks of the week")
     if section.kind == "scholars":
         return t.gettext("Followed scholars")
     if section.kind == "cross":
@@ -326,7 +329,18 @@ def summary(digest: Digest, t: Translator, *, first: bool) -> Summary:
         if kind in counts:
             counts[kind] += len(s.entries)
     total = digest.item_count
-    if total == 0:
+    if digest.weekly:
+        text = (
+            t.ngettext(
+                "The week's %(num)d best item from your digests.",
+                "The week's %(num)d best items from your digests.",
+                total,
+            )
+            % {"num": total}
+            if total
+            else t.gettext("No digest this week had anything to pick.")
+        )
+    elif total == 0:
         text = (
             t.gettext("Nothing new yet: this is your first digest.")
             if first
@@ -405,7 +419,12 @@ def build_view(
             )
         )
     header = Header(
-        digest.reader, digest.day, f"{digest.day:%A %d %B %Y}", digest.cutoff, digest.first
+        digest.reader,
+        digest.day,
+        f"{digest.day:%A %d %B %Y}",
+        digest.cutoff,
+        digest.first,
+        digest.weekly,
     )
     notes: list[str] = []
     if digest.removed:

@@ -8,6 +8,7 @@ served on 127.0.0.1, a real SMTP server, real SQLite)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -265,3 +266,33 @@ def test_config_check_explains_rhythm_mistakes(
     with pytest.raises(ConfigError) as caught:
         load_settings(config(tmp_path, server, None, lines), environ={})
     assert fragment in str(caught.value)
+
+
+def test_digest_weekly_and_readers_from_the_command_line(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from tracker.cli import main
+
+    path = config(tmp_path, server, None, BOTH.replace('["markdown", "email"]', '["markdown"]'))
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(main, ["--config", str(path), *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("fetch")
+    run("digest", "--date", "2024-11-28")  # the daily digest the weekly one is made of
+    out = run("digest", "--weekly", "--date", "2024-11-28")
+    assert "built the weekly digest of ada for 2024-11-28 (3 items)" in out
+    assert "markdown: sent" in out and "2024-11-28-weekly.md" in out
+    assert "found the weekly digest of ada for 2024-11-28 (3 items)" in run(
+        "digest", "--weekly", "--date", "2024-11-28"
+    )
+    listed = run("readers")
+    assert "next weekly digest Thu" in listed and "2024-11-28 weekly markdown: sent" in listed
+    row = json.loads(run("readers", "--json"))[0]
+    assert row["rhythm"] == "both" and row["latest_weekly"] == [
+        {"day": "2024-11-28", "channel": "markdown", "state": "sent"}
+    ]

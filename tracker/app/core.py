@@ -36,6 +36,7 @@ from tracker.digest.service import DigestOutcome as DigestOutcome  # re-exported
 from tracker.digest.service import DigestService
 from tracker.digest.smtp import SmtpMailer
 from tracker.digest.view import DigestView
+from tracker.digest.weekly import WeeklyOutcome
 from tracker.errors import NotFoundError, UsageError
 from tracker.fetch.backfill import Backfill, BackfillReport, Harvest
 from tracker.fetch.claims import new_worker_id
@@ -215,6 +216,35 @@ class Tracker(Browsing, Following):
     def deliver_due(self) -> list[DigestOutcome]:
         """Build every digest that is due, then deliver everything pending."""
         return self.digests.due()
+
+    def build_weekly(
+        self, reader_name: str | None, day: dt.date | None = None
+    ) -> tuple[WeeklyOutcome, list[Delivery]]:
+        """Build (or find) a reader's weekly digest of a local day and deliver what is
+        pending for it (left to a running worker when one leads)."""
+        reader = self.settings.reader(reader_name)
+        if reader.rhythm != "both":
+            raise UsageError(
+                f'{reader.name} has no weekly digest beside the daily one (rhythm = "both")'
+            )
+        with self._delivering() as leading:
+            outcome = self.digests.weekly.build(reader.name, day)
+            if leading:
+                self.digests.weekly.deliver(reader.name)
+        found = self.storage.weekly_deliveries(reader.name)
+        return outcome, [d for d in found if d.day == outcome.day]
+
+    def weekly_status(self, name: str) -> tuple[dt.datetime | None, list[Delivery]]:
+        """When a reader's next weekly digest is due, and its latest one's deliveries."""
+        reader = self.settings.reader(name)
+        if reader.rhythm != "both":
+            return None, []
+        upcoming = decide.next_delivery(
+            self.clock(), reader.digest_time, reader.tz, frozenset({reader.weekly_day})
+        )
+        last = self.storage.last_weekly(reader.name)
+        found = self.storage.weekly_deliveries(reader.name)
+        return upcoming, [d for d in found if last and d.day == last[0]]
 
     def send_digest(self, reader: str | None, day: dt.date | None = None) -> DigestOutcome:
         with self._delivering() as leading:

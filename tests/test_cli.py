@@ -410,3 +410,15 @@ def test_a_new_version_of_an_old_paper_keeps_its_year(
     assert "version 5: 2024-11-28" in shown
     in_2022 = run(cli, "search", "--since", "2022-01-01", "--until", "2022-12-31", "--json")
     assert "2210.03055" in {h["arxiv_id"] for h in json.loads(in_2022.output)}
+
+
+def test_search_has_code_lists_only_papers_with_a_repository(cli: tuple[CliRunner, Path]) -> None:
+    run(cli, "fetch")
+    everything = json.loads(
+        run(cli, "search", "--category", "cs.AR", "--json", "--limit", "500").output
+    )
+    coded = json.loads(run(cli, "search", "--has-code", "--json", "--limit", "500").output)
+    expected = [i["id"] for i in everything if any(c["kind"] == "code" for c in i["code"])]
+    assert expected and sorted(i["id"] for i in coded) == sorted(expected)
+    exported = json.loads(run(cli, "export", "--has-code", "--format", "json").output)
+    assert sorted(i["id"] for i in exported) == sorted(expected)

@@ -113,6 +113,15 @@ def fill(url: str) -> None:
             channels=("markdown", "email"),
             rising=(RisingPhrase("state space", 3, 0.1, 0.01, (("arXiv:2411.00002", "x"),)),),
         )
+        st.record_weekly(
+            "ada",
+            day,
+            T0 + 2 * HOUR,
+            st.week_rows("ada", None, T0 + 2 * HOUR),
+            T0 + 2 * HOUR,
+            ("markdown",),
+            (RisingPhrase("state space", 3, 0.1, 0.01, ()),),
+        )
         st.rate("ada", c, -1, T0 + HOUR)
         st.import_library(
             "ada",
@@ -394,6 +403,11 @@ def test_upgrade_and_status_report_revisions(tmp_path: Path) -> None:
     # an older database: the migrations from 0002 on run, and say so
     engine = sa.create_engine(url)
     with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE weekly_deliveries")
+        conn.exec_driver_sql("DROP TABLE weekly_digests")
+        conn.exec_driver_sql("ALTER TABLE digests DROP COLUMN removed")
+        conn.exec_driver_sql("ALTER TABLE items DROP COLUMN code_links")
+        conn.exec_driver_sql("ALTER TABLE items DROP COLUMN has_code")
         conn.exec_driver_sql("DROP TABLE ratings")
         conn.exec_driver_sql("DROP TABLE library_entries")
         conn.exec_driver_sql("ALTER TABLE digest_items DROP COLUMN score")

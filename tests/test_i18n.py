@@ -295,6 +295,7 @@ def kept_as_is(digest: Digest, view: DigestView) -> list[str]:
         values += [entry.title, entry.abstract, *entry.authors, *entry.categories]
         values += [*entry.fields, entry.arxiv_ref or "", entry.link or "", entry.pdf_url or ""]
         values.append("; ".join(entry.fields))
+        values += [link.url for link in entry.links]  # code and project links
     for s in digest.sections:
         for e in s.entries:
             for r in e.reasons:

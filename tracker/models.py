@@ -59,6 +59,30 @@ class FieldTag:
 CONFIDENT = 0.5  # a field this sure is shown in digests and places an item there
 
 
+class LinkKind(StrEnum):
+    """What a paper's code or project link points to (``tracker.codelinks``)."""
+
+    CODE = "code"
+    MODEL = "model"
+    DATASET = "dataset"
+    DEMO = "demo"
+    PROJECT = "project"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeLink:
+    """A repository, model, data set, demo or project page a paper points to."""
+
+    kind: LinkKind
+    url: str  # canonical https
+
+    @property
+    def label(self) -> str:
+        """English, for the command line and exports (digests word it through gettext)."""
+        names = {LinkKind.PROJECT: "project page", LinkKind.DATASET: "data"}
+        return names.get(self.kind, self.kind.value)
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One paper or post as one source describes it."""
@@ -111,6 +135,11 @@ class Item:
     first_seen: dt.datetime
     quality: int
     fields: tuple[FieldTag, ...] = ()
+    code: tuple[CodeLink, ...] = ()  # found in the abstract and comments, stored at ingest
+
+    @property
+    def has_code(self) -> bool:
+        return any(link.kind is LinkKind.CODE for link in self.code)
 
     def as_entry(self) -> Entry:
         return Entry(
@@ -255,6 +284,7 @@ class SearchFilters:
     since: dt.date | None = None
     until: dt.date | None = None
     saved_by: str | None = None  # only items saved by this reader
+    has_code: bool = False  # only papers that link a code repository
 
 
 NO_FILTERS = SearchFilters()
@@ -420,6 +450,8 @@ class Digest:
     sources_failing: tuple[str, ...] = field(default=())
     first: bool = False  # the reader's first digest (no earlier one to be "since")
     rising: tuple[RisingPhrase, ...] = ()  # the weekly "Rising across fields", when due
+    removed: int = 0  # items the reader's mute and must rules kept out
+    weekly: bool = False  # a weekly digest (the week's top picks), beside the daily ones
 
     @property
     def item_count(self) -> int:

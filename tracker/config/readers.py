@@ -74,6 +74,9 @@ def _readers(
                 "top_picks",
                 "discover",
                 "rising",
+                "rhythm",
+                "weekly_day",
+                "weekly_picks",
             },
         )
         name = c.get(r, where, "name", str, "")
@@ -131,6 +134,7 @@ def _language(c: _Checker, r: Mapping[str, Any], where: str) -> str:
     return "en"
 
 
+RHYTHMS = ("daily", "weekly", "both")
 _ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
 _OPENALEX_AUTHOR = re.compile(r"^A\d{4,}$")
 _ARXIV_AUTHOR = re.compile(r"^[a-z][a-z0-9_]*_\d+$")
@@ -240,7 +244,15 @@ def _delivery(c: _Checker, r: Mapping[str, Any], where: str) -> dict[str, Any]:
     if top_picks is not None and top_picks < 0:
         c.problem(f"{where}.top_picks", f"expected 0 or more, got {top_picks}")
         top_picks = None
+    rhythm, weekly_day, weekly_picks = _rhythm(c, r, where)
+    if rhythm == "weekly":
+        if "days" in r:
+            c.problem(f"{where}.days", 'a weekly rhythm delivers on weekly_day: leave "days" out')
+        days, arxiv_days = frozenset({weekly_day}), False
     return dict(
+        rhythm=rhythm,
+        weekly_day=weekly_day,
+        weekly_picks=weekly_picks,
         email=email,
         channels=tuple(dict.fromkeys(channels)),
         days=days,
@@ -250,6 +262,25 @@ def _delivery(c: _Checker, r: Mapping[str, Any], where: str) -> dict[str, Any]:
         discover=c.get(r, where, "discover", bool, True) if "discover" in r else None,
         rising=c.get(r, where, "rising", bool, False),
     )
+
+
+def _rhythm(c: _Checker, r: Mapping[str, Any], where: str) -> tuple[str, int, int]:
+    """``rhythm`` ("daily", "weekly" or "both"), ``weekly_day`` and ``weekly_picks``."""
+    rhythm = c.get(r, where, "rhythm", str, "daily")
+    if rhythm not in RHYTHMS:
+        c.problem(f"{where}.rhythm", f"expected one of {list(RHYTHMS)}, got {rhythm!r}")
+        rhythm = "daily"
+    day = c.get(r, where, "weekly_day", str, "mon")
+    if day[:3].lower() not in WEEKDAYS:
+        c.problem(f"{where}.weekly_day", f'expected a weekday such as "mon", got {day!r}')
+        day = "mon"
+    picks = c.get(r, where, "weekly_picks", int, 10)
+    if picks < 1:
+        c.problem(f"{where}.weekly_picks", f"expected 1 or more, got {picks}")
+        picks = 10
+    if rhythm == "daily" and ("weekly_day" in r or "weekly_picks" in r):
+        c.problem(f"{where}.rhythm", 'weekly_day is used only with rhythm "weekly" or "both"')
+    return rhythm, WEEKDAYS.index(day[:3].lower()), picks
 
 
 def _email(

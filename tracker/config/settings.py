@@ -149,6 +149,11 @@ class ReaderSettings:
     top_picks: int | None = None  # the digest's top picks; None: [digest] top_picks
     discover: bool | None = None  # cross-domain picks from all of arXiv; None: [digest]
     rising: bool = False  # a weekly "Rising across fields" section
+    # "daily"; "weekly": one digest a week (on weekly_day); "both": daily digests and a
+    # weekly one (the week's top picks and rising phrases) on weekly_day
+    rhythm: str = "daily"
+    weekly_day: int = 0  # the local weekday of the weekly digest (Monday is 0)
+    weekly_picks: int = 10  # entries of the weekly digest's top picks
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:

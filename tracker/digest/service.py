@@ -38,9 +38,11 @@ from tracker.digest.email import compose
 from tracker.digest.files import digest_path, write_atomic
 from tracker.digest.readers import failing_sources, find_reader, reader_view
 from tracker.digest.render import render_html, render_markdown, render_text
+from tracker.digest.rules import RuleSet
 from tracker.digest.select import Ranker, ReaderView, build_digest
 from tracker.digest.smtp import SmtpMailer
 from tracker.digest.view import DigestView, Presentation, build_view
+from tracker.digest.weekly import WeeklyDigests
 from tracker.errors import DeliveryError, StorageError, UsageError
 from tracker.fields.mapping import FieldMap
 from tracker.models import Delivery, Digest, DigestEntry, DigestSection, Item, RisingPhrase
@@ -88,6 +90,7 @@ class DigestService:
         self.mailer = mailer
         self._rank = rank
         self._rising = rising
+        self.weekly = WeeklyDigests(self)
         self.presentation = Presentation(
             settings.abstract_sentences,
             settings.abstract_max_chars,
@@ -170,8 +173,11 @@ class DigestService:
                 reader.name, [c.item.id for c in candidates]
             ),
             ranking=self._ranking(reader.name, [c.item for c in candidates]),
-            top_picks=self.settings.picks_for(reader),
+            top_picks=reader.weekly_picks
+            if reader.rhythm == "weekly"
+            else self.settings.picks_for(reader),
             since=last[1] if last else None,
+            rules=RuleSet.of(self.storage.rules(reader.name)),
         )
         digest = build_digest(
             view,
@@ -180,7 +186,10 @@ class DigestService:
             [(c.item, c.sightings) for c in candidates],
             failing_sources(self.storage, reader.name),
         )
-        if reader.rising and day.weekday() == self.settings.rising_day:
+        # a digest of the week (rhythm "weekly") always has the week's rising phrases
+        if reader.rhythm == "weekly" or (
+            reader.rising and day.weekday() == self.settings.rising_day
+        ):
             digest = replace(digest, rising=tuple(self._rising_phrases(view, now)))
         return replace(digest, first=last is None)
 
@@ -212,6 +221,7 @@ class DigestService:
                 channels=reader.channels,
                 skip=digest.item_count == 0 and reader.when_empty == "skip",
                 rising=digest.rising,
+                removed=digest.removed,
             )
         except StorageError:
             if self.storage.stored_digest(reader.name, day) is None:
@@ -248,6 +258,12 @@ class DigestService:
             return []
         return self._rising(self.neighbours(view.own_fields), now)
 
+    def rising_for(self, reader: ReaderSettings, now: dt.datetime) -> list[RisingPhrase]:
+        """The week's rising phrases in the fields next to the reader's own."""
+        if self._rising is None:
+            return []
+        return self._rising_phrases(self.reader_view(reader), now)
+
     def from_stored(self, stored: StoredDigest) -> Digest:
         items = {i.id: i for i in self.storage.items([r.item_id for r in stored.rows])}
         sections: list[DigestSection] = []
@@ -280,6 +296,7 @@ class DigestService:
             stored.failing_sources,
             first=stored.first,
             rising=stored.rising,
+            removed=stored.removed,
         )
 
     # --- delivering -------------------------------------------------------------------
@@ -301,7 +318,15 @@ class DigestService:
         except OSError as e:
             raise DeliveryError(f"cannot write the digest file: {e}", retryable=True) from e
 
-    def _send(self, reader: ReaderSettings, digest: Digest, now: dt.datetime) -> None:
+    def retry_at(self, attempts: int, now: dt.datetime) -> dt.datetime:
+        """When a failed delivery is tried again."""
+        email = self.email
+        first = dt.timedelta(minutes=email.retry_minutes if email else 5.0)
+        longest = dt.timedelta(hours=email.retry_max_hours if email else 6.0)
+        return decide.retry_delivery(attempts, now, first, longest)
+
+    def send(self, reader: ReaderSettings, digest: Digest, now: dt.datetime) -> None:
+        """E-mail a digest to the reader (a DeliveryError when it cannot be sent)."""
         email = self.email
         if email is None or self.mailer is None or not reader.email:
             raise DeliveryError(
@@ -343,16 +368,9 @@ class DigestService:
                 if delivery.channel == "markdown":
                     self._write(settings, digest)
                 else:
-                    self._send(settings, digest, now)
+                    self.send(settings, digest, now)
             except DeliveryError as e:
-                email = self.email
-                first = dt.timedelta(minutes=email.retry_minutes if email else 5.0)
-                longest = dt.timedelta(hours=email.retry_max_hours if email else 6.0)
-                retry = (
-                    decide.retry_delivery(delivery.attempts + 1, now, first, longest)
-                    if e.retryable
-                    else None
-                )
+                retry = self.retry_at(delivery.attempts + 1, now) if e.retryable else None
                 self.storage.delivery_failed(delivery.id, str(e), retry)
                 log.warning(
                     "delivery failed reader=%s day=%s channel=%s retry_at=%s error=%s",
@@ -391,7 +409,10 @@ class DigestService:
             )
             if day is not None:
                 outcomes.append(self.build(reader.name, day))
+        # after the dailies: a weekly digest due today holds today's daily digest too
+        self.weekly.due()
         self.deliver()
+        self.weekly.deliver()
         return outcomes
 
     def send_now(

@@ -71,6 +71,7 @@ class StoredDigest:
     failing_sources: tuple[str, ...] = ()
     first: bool = False  # no digest of the reader before this one
     rising: tuple[RisingPhrase, ...] = ()
+    removed: int = 0  # items the reader's rules kept out
 
 
 def reasons_json(reasons: Sequence[Reason]) -> str:
@@ -187,6 +188,7 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
         channels: Sequence[str] = ("markdown",),
         skip: bool = False,
         rising: Sequence[RisingPhrase] = (),
+        removed: int = 0,
     ) -> StoredDigest:
         """Store a digest, its items and one pending delivery per channel, all at once
         (``skip``: deliveries are recorded as skipped); fails if any item was already
@@ -205,6 +207,7 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                     cutoff_at=cutoff,
                     built_at=now,
                     item_count=len(rows),
+                    removed=removed,
                     failing_sources=json.dumps(list(failing_sources), ensure_ascii=False),
                     rising=json.dumps([r.as_json() for r in rising], ensure_ascii=False)
                     if rising
@@ -257,6 +260,7 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
             tuple(failing_sources),
             first=earlier is None,
             rising=tuple(rising),
+            removed=removed,
         )
 
     def stored_digest(self, reader: str, day: dt.date) -> StoredDigest | None:
@@ -294,6 +298,7 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                 for raw in (json.loads(head.rising) if head.rising else [])
                 if (phrase := RisingPhrase.from_json(raw)) is not None
             ),
+            removed=head.removed,
         )
 
     def due_deliveries(self, now: dt.datetime, reader: str | None = None) -> list[Delivery]:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Row, delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from tracker import ids
+from tracker.codelinks import decode_links, encode_links, find_links, has_code
 from tracker.errors import NotFoundError, StorageError, UsageError
 from tracker.models import FEED_POST, LINK_ONLY, Entry, FieldTag, Item, ItemKind
 from tracker.storage import schema
@@ -75,7 +76,13 @@ def _entry(row: Row[tuple[object, ...]]) -> Entry:
 
 def _with_tags(e: Entry, tags: Sequence[FieldTag], first_seen: dt.datetime) -> dict[str, object]:
     when = e.published or first_seen  # the date search filters use
-    return dict(_row_values(e), tags=item_tags(e.categories, [t.field for t in tags], when))
+    links = find_links(e.summary, e.comment)  # only for rows written: cheap enough here
+    return dict(
+        _row_values(e),
+        tags=item_tags(e.categories, [t.field for t in tags], when),
+        code_links=encode_links(links),
+        has_code=has_code(links),
+    )
 
 
 def _row_values(e: Entry) -> dict[str, object]:
@@ -452,4 +459,8 @@ def _item(row: Row[tuple[object, ...]], tags: Sequence[FieldTag]) -> Item:
         first_seen=m["first_seen_at"],
         quality=m["quality"],
         fields=tuple(tags),
+        # rows written before links were stored get theirs when read
+        code=find_links(m["summary"], m["comment"])
+        if m["code_links"] is None
+        else decode_links(m["code_links"]),
     )

@@ -22,6 +22,7 @@ from tracker.storage.saved import SavedMixin
 from tracker.storage.scholars import ScholarsMixin, ScholarSummary, Seeds
 from tracker.storage.search import SearchMixin
 from tracker.storage.sources import FollowSpec
+from tracker.storage.venues import VenuesMixin
 
 __all__ = [
     "HEAD_REVISION",
@@ -55,6 +56,7 @@ class Storage(
     SavedMixin,
     AccountsMixin,
     RulesMixin,
+    VenuesMixin,
 ):
     """Everything tracker keeps, behind intent-named methods."""
 

@@ -117,7 +117,14 @@ MAX_ID_LIST = 2000  # the API's largest max_results: more ids than that in one r
 
 def _published(c: _Checker, data: Mapping[str, Any]) -> PublishedSettings:
     """[published]: the watch for venues noticed later."""
-    allowed = {"enabled", "window_days", "check_hours", "batch_size", "batches_per_cycle", "openalex"}
+    allowed = {
+        "enabled",
+        "window_days",
+        "check_hours",
+        "batch_size",
+        "batches_per_cycle",
+        "openalex",
+    }
     t = c.table(data, "published", allowed)
     batch = c.positive(t, "published", "batch_size", int, 100)
     if batch > MAX_ID_LIST:

@@ -333,9 +333,7 @@ digest_venues = Table(
     metadata,
     Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
     Column("reader", String(64), nullable=False),
-    Column(
-        "event_id", Integer, ForeignKey("venue_events.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("event_id", Integer, ForeignKey("venue_events.id", ondelete="CASCADE"), nullable=False),
     Column("position", Integer, nullable=False),
     UniqueConstraint("reader", "event_id"),
     Index(None, "digest_id", "position"),

@@ -53,7 +53,9 @@ def upgrade() -> None:
         sa.Column(
             "digest_id",
             sa.Integer,
-            sa.ForeignKey("digests.id", name="fk_digest_venues_digest_id_digests", ondelete="CASCADE"),
+            sa.ForeignKey(
+                "digests.id", name="fk_digest_venues_digest_id_digests", ondelete="CASCADE"
+            ),
             nullable=False,
         ),
         sa.Column("reader", sa.String(64), nullable=False),

@@ -26,6 +26,7 @@ from typing import Protocol
 
 from tracker.digest.links import safe_link
 from tracker.digest.picks import RisingView, more_command, pick_text, rising_views
+from tracker.digest.published import PublishedView, published_views
 from tracker.models import CONFIDENT, Digest, DigestEntry, DigestSection, FollowKind, Item, ItemKind
 
 MAX_AUTHORS = 8
@@ -177,6 +178,7 @@ class DigestView:
     footer: Footer
     language: str = "en"
     rising: tuple[RisingView, ...] = ()  # the weekly "Rising across fields"
+    published: tuple[PublishedView, ...] = ()  # "Now published": venues noticed since
 
     @property
     def entries(self) -> Iterator[EntryView]:
@@ -333,6 +335,13 @@ def summary(digest: Digest, t: Translator, *, first: bool) -> Summary:
             failing,
         )
         text += " " + note % {"num": failing}
+    if digest.published:
+        note = t.ngettext(
+            "%(num)d paper is now published (listed below).",
+            "%(num)d papers are now published (listed below).",
+            len(digest.published),
+        )
+        text += " " + note % {"num": len(digest.published)}
     return Summary(total, tuple(counts.items()), text)
 
 
@@ -391,4 +400,5 @@ def build_view(
         footer,
         language,
         rising_views(digest.rising, t),
+        published_views(digest.published, t),
     )

@@ -357,3 +357,21 @@ def test_published_candidates_are_each_readers_once(storage: Storage) -> None:
     # never again for ada; the later event comes in its own time
     later = storage.published_candidates("ada", NOW + 4 * DAY, NOW - DAY)
     assert [[e.value for e in p.events] for p in later] == [["Later"]]
+
+
+def test_papers_due_soon_fill_a_request_that_goes_out_anyway(storage: Storage) -> None:
+    a, b, c = store(storage, [paper(f"2411.0000{n}") for n in (1, 2, 3)])
+    for n in (a, b, c):
+        storage.save("ada", n, NOW)
+    storage.claim_venue_checks(NOW + DAY, since=NOW - DAY, settled=NOW, limit=9, lease=HOUR)
+    storage.venue_checked([(a, NOW + 2 * DAY), (b, NOW + 2 * DAY + 2 * HOUR)], NOW + DAY)
+    storage.venue_checked([(c, NOW + 3 * DAY)], NOW + DAY)
+
+    def claim(now: dt.datetime) -> list[int]:
+        found = storage.claim_venue_checks(
+            now, since=now - 365 * DAY, settled=now - DAY, limit=9, lease=HOUR, early=3 * HOUR
+        )
+        return [n for n, _ in found]
+
+    assert claim(NOW + 2 * DAY - HOUR) == []  # b and a are due soon, none is due yet
+    assert claim(NOW + 2 * DAY) == [a, b]  # a is due: b (due in 2 hours) comes along

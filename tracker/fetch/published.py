@@ -78,6 +78,7 @@ def watch_published(
         settled=now - p.check_every,
         limit=size * p.batches_per_cycle,
         lease=RETRY,
+        early=venues.early(p.check_every),
     )
     report.due = len(due)
     if not due:

@@ -9,10 +9,11 @@ what changed is told apart here, from what was stored and what a source says now
   own DataCite DOIs (``10.48550/arXiv.<id>``) name the preprint, not a publication,
   and are never a change; neither is anything learnt about a paper known only from a
   link (its metadata was not known before: nothing was "noticed later").
-- ``watched``: which papers the watch step asks about again (``fetch.published``).
 - ``next_check``: when a watched paper is asked about next: once per ``interval``,
-  spread over a tenth of it by the item's id, so papers first checked together drift
-  apart instead of costing one burst of requests every day.
+  spread over a tenth of it by the item's id, so that papers first checked together
+  do not stay one burst of requests every day; ``early``: how much sooner papers are
+  taken to fill a request that goes out anyway, so that the spread does not turn into
+  many small requests. (Which papers are watched is a query: ``storage.venues``.)
 
 Pure: no I/O here, no clock (``now`` is passed in).
 """
@@ -70,21 +71,18 @@ def venue_changes(
     return tuple(found)
 
 
-def published(entry: Entry) -> bool:
-    """Whether a stored paper already has what the watch looks for."""
-    return bool(entry.journal_ref) or normalise_doi(entry.doi) is not None
-
-
-def watch_since(now: dt.datetime, window: dt.timedelta) -> dt.datetime:
-    """The oldest first-version date of a paper still watched."""
-    return now - window
-
-
 def next_check(item_id: int, now: dt.datetime, interval: dt.timedelta) -> dt.datetime:
     """When a paper checked now is checked again: ``interval`` later, give or take
     ``SPREAD`` of it, the same for the same paper."""
     fraction = zlib.crc32(str(item_id).encode()) / 0xFFFFFFFF  # 0..1, stable per item
     return now + interval * (1.0 - SPREAD / 2 + SPREAD * fraction)
+
+
+def early(interval: dt.timedelta) -> dt.timedelta:
+    """How much sooner than its time a paper is checked to fill a request that goes
+    out anyway: as much as the checks are spread (so a paper is never asked about more
+    than about once per interval, and requests go out full)."""
+    return interval * SPREAD
 
 
 def batches(arxiv_ids: Sequence[str], size: int) -> Iterator[list[str]]:

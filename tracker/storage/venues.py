@@ -47,20 +47,24 @@ class VenuesMixin(ItemsMixin):
         settled: dt.datetime,
         limit: int,
         lease: dt.timedelta,
+        early: dt.timedelta = dt.timedelta(0),
     ) -> list[tuple[int, str]]:
         """Watched papers due for a check, oldest due first: (item id, arXiv id).
 
         A paper never checked is due once it was first seen before ``settled`` (what was
         just fetched is as current as a check would make it); ``since`` is the oldest
-        first-version date watched. Their next check moves ``lease`` ahead at once, so
-        another worker does not take them too, and a check that fails is retried then.
+        first-version date watched. When any paper is due, papers due within ``early``
+        fill the requests up, so that checks gather into full batches instead of one
+        request for a few papers in every cycle. Their next check moves ``lease`` ahead
+        at once, so another worker does not take them too, and a check that fails is
+        retried then.
         """
         if limit <= 0:
             return []
         when = func.coalesce(i.c.published_at, i.c.first_seen_at, type_=schema.UTCDateTime)
         due_at = func.coalesce(vc.c.next_check_at, i.c.first_seen_at, type_=schema.UTCDateTime)
         query = (
-            select(i.c.id, i.c.arxiv_id)
+            select(i.c.id, i.c.arxiv_id, i.c.first_seen_at, vc.c.next_check_at)
             .select_from(i.outerjoin(vc, vc.c.item_id == i.c.id))
             .where(
                 i.c.arxiv_id.is_not(None),
@@ -69,8 +73,8 @@ class VenuesMixin(ItemsMixin):
                 or_(i.c.doi.is_(None), func.lower(i.c.doi).like("10.48550/%")),
                 when >= since,
                 or_(
-                    and_(vc.c.item_id.is_(None), i.c.first_seen_at <= settled),
-                    vc.c.next_check_at <= now,
+                    and_(vc.c.item_id.is_(None), i.c.first_seen_at <= settled + early),
+                    vc.c.next_check_at <= now + early,
                 ),
                 ~exists().where(ve.c.item_id == i.c.id),
                 _followed_or_saved(i.c.id),
@@ -79,21 +83,25 @@ class VenuesMixin(ItemsMixin):
             .limit(limit)
         )
         with self._write() as conn:
-            rows = [(r.id, r.arxiv_id) for r in conn.execute(query)]
-            if rows:
-                ids_ = [item_id for item_id, _ in rows]
-                known = set(conn.scalars(select(vc.c.item_id).where(vc.c.item_id.in_(ids_))))
-                held = now + lease
-                if known:
-                    conn.execute(
-                        update(vc).where(vc.c.item_id.in_(known)).values(next_check_at=held)
-                    )
-                fresh = [n for n in ids_ if n not in known]
-                if fresh:
-                    conn.execute(
-                        self._insert_ignore(vc),
-                        [dict(item_id=n, checked_at=None, next_check_at=held) for n in fresh],
-                    )
+            found = conn.execute(query).all()
+            due = any(
+                r.first_seen_at <= settled if r.next_check_at is None else r.next_check_at <= now
+                for r in found
+            )
+            if not due:  # only papers due a little later: they wait for their time
+                return []
+            rows = [(r.id, r.arxiv_id) for r in found]
+            ids_ = [item_id for item_id, _ in rows]
+            known = set(conn.scalars(select(vc.c.item_id).where(vc.c.item_id.in_(ids_))))
+            held = now + lease
+            if known:
+                conn.execute(update(vc).where(vc.c.item_id.in_(known)).values(next_check_at=held))
+            fresh = [n for n in ids_ if n not in known]
+            if fresh:
+                conn.execute(
+                    self._insert_ignore(vc),
+                    [dict(item_id=n, checked_at=None, next_check_at=held) for n in fresh],
+                )
         return rows
 
     def venue_checked(self, checks: Sequence[tuple[int, dt.datetime]], now: dt.datetime) -> None:

@@ -363,7 +363,10 @@ def test_papers_due_soon_fill_a_request_that_goes_out_anyway(storage: Storage) -
     a, b, c = store(storage, [paper(f"2411.0000{n}") for n in (1, 2, 3)])
     for n in (a, b, c):
         storage.save("ada", n, NOW)
-    storage.claim_venue_checks(NOW + DAY, since=NOW - DAY, settled=NOW, limit=9, lease=HOUR)
+    first = storage.claim_venue_checks(
+        NOW + DAY, since=NOW - 365 * DAY, settled=NOW, limit=9, lease=HOUR
+    )
+    assert [n for n, _ in first] == [a, b, c]
     storage.venue_checked([(a, NOW + 2 * DAY), (b, NOW + 2 * DAY + 2 * HOUR)], NOW + DAY)
     storage.venue_checked([(c, NOW + 3 * DAY)], NOW + DAY)
 

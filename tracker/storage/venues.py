@@ -82,6 +82,10 @@ class VenuesMixin(ItemsMixin):
             .order_by(due_at, i.c.id)
             .limit(limit)
         )
+        if self.dialect == "postgresql":
+            # workers claiming side by side skip each other's papers (SQLite writes one
+            # transaction at a time: there the write lock does it)
+            query = query.with_for_update(of=i, skip_locked=True)
         with self._write() as conn:
             found = conn.execute(query).all()
             due = any(

@@ -117,9 +117,8 @@ def _ask_arxiv(
         report.arxiv_requests += 1
         try:
             found = arxiv.by_ids(batch)
-        except TrackerError as e:
-            log.warning("venue check failed papers=%d error=%s", len(batch), e)
-            report.errors.append(f"arXiv venue check of {len(batch)} papers: {e}")
+        except Exception as e:  # one batch's failure (or a bug) never stops the cycle
+            _failed(report, f"arXiv venue check of {len(batch)} papers", e)
             if getattr(e, "retry_after", None) is not None:
                 break  # arXiv asked us to wait: the rest waits for a later cycle
             continue
@@ -151,9 +150,8 @@ def _ask_openalex(
         report.openalex_requests += 1
         try:
             found = openalex.publications(batch)
-        except TrackerError as e:
-            log.warning("OpenAlex venue check failed papers=%d error=%s", len(batch), e)
-            report.errors.append(f"OpenAlex venue check of {len(batch)} papers: {e}")
+        except Exception as e:
+            _failed(report, f"OpenAlex venue check of {len(batch)} papers", e)
             continue
         changes: list[tuple[int, VenueChange]] = [
             (item_of[arxiv_id], change)
@@ -162,3 +160,13 @@ def _ask_openalex(
             for change in found_changes
         ]
         report.openalex_noticed += storage.record_venue_changes(changes, clock())
+
+
+def _failed(report: WatchReport, what: str, error: Exception) -> None:
+    if isinstance(error, TrackerError):
+        log.warning("venue check failed what=%r error=%s", what, error)
+        message = str(error)
+    else:  # a bug or an unforeseen input: keep the cycle going, keep the trace
+        log.exception("venue check failed unexpectedly what=%r", what)
+        message = f"internal error: {type(error).__name__}: {error}"
+    report.errors.append(f"{what}: {message}")

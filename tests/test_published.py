@@ -275,3 +275,24 @@ def test_openalex_primary_location_is_a_venue(
     clock.advance(days=2)
     t.fetch()  # it has a venue now: not watched any more
     assert len(server.requests("/openalex/works")) == 1 and len(asked_ids(server)) == 1
+
+
+def test_retry_after_is_honoured_by_the_watch(
+    wired: Callable[..., tuple[Tracker, Clock]], server: FixtureServer
+) -> None:
+    t, clock = wired()
+    [item_id] = seed(t, [recorded(BEFORE)])
+    t.save("ada", "1605.08386")
+    clock.advance(days=1, minutes=1)
+    server.script(
+        "/api/query",
+        [
+            Reply(503, b"busy", {"Retry-After": "1", "Content-Type": "text/plain"}),
+            Reply(200, AFTER.read_bytes(), ATOM),
+        ],
+    )
+    report = t.fetch()
+    first, second = server.requests("/api/query")
+    assert second.at - first.at >= 1.0 - 0.002  # waited as arXiv asked, then asked again
+    assert report.errors == []
+    assert len(t.storage.venue_events(item_id)) == 2

@@ -47,6 +47,16 @@ class PublishedView:
     detail: str  # venue and DOI in one text: "in J. Foo 1 (2025); DOI 10.1/x"
 
 
+def published_note(count: int, t: Translator) -> str:
+    """The summary's sentence about them."""
+    note = t.ngettext(
+        "%(num)d paper is now published (listed below).",
+        "%(num)d papers are now published (listed below).",
+        count,
+    )
+    return note % {"num": count}
+
+
 def published_views(
     entries: tuple[PublishedEntry, ...], t: Translator
 ) -> tuple[PublishedView, ...]:

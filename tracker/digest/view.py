@@ -26,7 +26,7 @@ from typing import Protocol
 
 from tracker.digest.links import safe_link
 from tracker.digest.picks import RisingView, more_command, pick_text, rising_views
-from tracker.digest.published import PublishedView, published_views
+from tracker.digest.published import PublishedView, published_note, published_views
 from tracker.models import CONFIDENT, Digest, DigestEntry, DigestSection, FollowKind, Item, ItemKind
 
 MAX_AUTHORS = 8
@@ -336,12 +336,7 @@ def summary(digest: Digest, t: Translator, *, first: bool) -> Summary:
         )
         text += " " + note % {"num": failing}
     if digest.published:
-        note = t.ngettext(
-            "%(num)d paper is now published (listed below).",
-            "%(num)d papers are now published (listed below).",
-            len(digest.published),
-        )
-        text += " " + note % {"num": len(digest.published)}
+        text += " " + published_note(len(digest.published), t)
     return Summary(total, tuple(counts.items()), text)
 
 

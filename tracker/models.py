@@ -7,6 +7,7 @@
 ``Response``  one HTTP answer, as the fetch seam hands it over.
 ``Digest*``   what a reader's digest for one day contains.
 ``Library*``  a reader's imported reference library (BibTeX, CSL JSON, RIS).
+``Venue*``    a paper's journal reference, DOI or venue, noticed after it was stored.
 
 All datetimes are aware and in UTC. This module imports nothing of ours.
 """
@@ -441,6 +442,44 @@ class RisingPhrase:
         return cls(str(phrase), int(papers), float(share), float(before), pairs)
 
 
+class VenueKind(StrEnum):
+    """What a venue event says a paper got: arXiv's journal-ref, a DOI, or the name of
+    the journal or conference that published it (OpenAlex's primary location)."""
+
+    JOURNAL_REF = "journal_ref"
+    DOI = "doi"
+    VENUE = "venue"
+
+
+@dataclass(frozen=True, slots=True)
+class VenueChange:
+    """A venue a stored paper got, as one source told it (not stored yet)."""
+
+    kind: VenueKind
+    value: str
+    source: str  # "arxiv" (API), "arxiv listing", "oai", "openalex", "feed"
+
+
+@dataclass(frozen=True, slots=True)
+class VenueEvent:
+    """A stored venue change: recorded once per (item, kind, value)."""
+
+    id: int
+    item_id: int
+    kind: VenueKind
+    value: str
+    source: str
+    noticed_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedEntry:
+    """One paper of a digest's "Now published": the item and what it got."""
+
+    item: Item
+    events: tuple[VenueEvent, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Digest:
     reader: str
@@ -452,6 +491,7 @@ class Digest:
     rising: tuple[RisingPhrase, ...] = ()  # the weekly "Rising across fields", when due
     removed: int = 0  # items the reader's mute and must rules kept out
     weekly: bool = False  # a weekly digest (the week's top picks), beside the daily ones
+    published: tuple[PublishedEntry, ...] = ()  # "Now published": venues noticed since
 
     @property
     def item_count(self) -> int:

@@ -35,6 +35,7 @@ from tracker.config.settings import (
 from tracker.config.sources import (
     _arxiv,
     _fetch,
+    _published,
 )
 from tracker.config.web import _web
 from tracker.errors import ConfigError
@@ -79,6 +80,7 @@ def settings_from_dict(
             "openalex",
             "fields",
             "web",
+            "published",
         },
     )
     top = c.table(data, "tracker", {"data_dir", "database_url", "log_level", "fields_file"})
@@ -149,6 +151,7 @@ def settings_from_dict(
         lookback_days=c.positive(oa, "openalex", "lookback_days", int, 30),
     )
     web = _web(c, data, readers)
+    published = _published(c, data)
     if c.problems:
         raise ConfigError(c.problems)
     assert field_map is not None  # problems were recorded otherwise
@@ -168,6 +171,7 @@ def settings_from_dict(
         openalex=openalex,
         fields=fields_settings,
         web=web,
+        published=published,
     )
 
 

@@ -77,6 +77,19 @@ class OpenAlexSettings:
 
 
 @dataclass(frozen=True)
+class PublishedSettings:
+    """Venues noticed later ("Now published"): which papers are asked about again, how
+    often and in how many requests."""
+
+    enabled: bool = True
+    window: dt.timedelta = dt.timedelta(days=365)  # papers whose first version is this recent
+    check_every: dt.timedelta = dt.timedelta(hours=24)  # one paper asked about this often
+    batch_size: int = 100  # arXiv ids in one API request (id_list)
+    batches_per_cycle: int = 3  # arXiv requests of the watch in one fetch cycle, at most
+    openalex: bool = True  # also ask OpenAlex for each paper's published version
+
+
+@dataclass(frozen=True)
 class FetchSettings:
     timeout: float = 20.0  # connect and read timeouts, seconds
     deadline: float = 60.0  # whole transfer, seconds
@@ -249,6 +262,7 @@ class Settings:
     openalex: OpenAlexSettings = field(default_factory=OpenAlexSettings)
     fields: FieldsSettings = field(default_factory=FieldsSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    published: PublishedSettings = field(default_factory=PublishedSettings)
 
     def reader(self, name: str | None) -> ReaderSettings:
         from tracker.errors import UsageError

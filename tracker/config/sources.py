@@ -20,6 +20,7 @@ from tracker.config.settings import (
     DEFAULT_OAI_URL,
     ArxivSettings,
     FetchSettings,
+    PublishedSettings,
 )
 
 
@@ -108,4 +109,35 @@ def _fetch(c: _Checker, data: Mapping[str, Any], environ: Mapping[str, str]) -> 
         block_private_addresses=environ_flag(environ, "TRACKER_BLOCK_PRIVATE_ADDRESSES")
         or c.get(t, "fetch", "block_private_addresses", bool, False),
         failing_after=c.positive(t, "fetch", "failing_after", int, 3),
+    )
+
+
+MAX_ID_LIST = 2000  # the API's largest max_results: more ids than that in one request fail
+
+
+def _published(c: _Checker, data: Mapping[str, Any]) -> PublishedSettings:
+    """[published]: the watch for venues noticed later."""
+    allowed = {
+        "enabled",
+        "window_days",
+        "check_hours",
+        "batch_size",
+        "batches_per_cycle",
+        "openalex",
+    }
+    t = c.table(data, "published", allowed)
+    batch = c.positive(t, "published", "batch_size", int, 100)
+    if batch > MAX_ID_LIST:
+        c.problem(
+            "published.batch_size",
+            f"expected at most {MAX_ID_LIST} ids per request (arXiv's largest page), got {batch}",
+        )
+        batch = 100
+    return PublishedSettings(
+        enabled=c.get(t, "published", "enabled", bool, True),
+        window=dt.timedelta(days=c.positive(t, "published", "window_days", float, 365.0)),
+        check_every=dt.timedelta(hours=c.positive(t, "published", "check_hours", float, 24.0)),
+        batch_size=batch,
+        batches_per_cycle=c.positive(t, "published", "batches_per_cycle", int, 3),
+        openalex=c.get(t, "published", "openalex", bool, True),
     )

@@ -2,9 +2,10 @@
 
 Exactly once, in two steps that each survive a crash:
 
-1. **Build** (one transaction): the digest, its items and one *pending* delivery per
-   channel are recorded together. An item is in at most one digest of a reader (a
-   unique key), and everything that arrived since the previous digest is in this one.
+1. **Build** (one transaction): the digest, its items, its "Now published" venue
+   events and one *pending* delivery per channel are recorded together. An item, and
+   a venue event, is in at most one digest of a reader (a unique key), and everything
+   that arrived or was noticed since the previous digest is in this one.
 2. **Deliver**: each pending delivery is written or sent, then marked *sent*. A crash
    before the mark leaves it pending, so it is delivered on restart, with the same
    Message-ID; a refused or dropped SMTP attempt is retried with backoff (4xx,
@@ -191,7 +192,10 @@ class DigestService:
             reader.rising and day.weekday() == self.settings.rising_day
         ):
             digest = replace(digest, rising=tuple(self._rising_phrases(view, now)))
-        return replace(digest, first=last is None)
+        # "Now published": venues noticed since the last digest, each event once
+        since = not_before if not_before is not None else now - self.settings.first_lookback
+        published = self.storage.published_candidates(reader.name, now, since)
+        return replace(digest, first=last is None, published=tuple(published))
 
     def _new(self, reader: ReaderSettings, day: dt.date, now: dt.datetime) -> Digest | None:
         """Record a new digest; None when another process recorded it first."""
@@ -219,9 +223,12 @@ class DigestService:
                 now,
                 digest.sources_failing,
                 channels=reader.channels,
-                skip=digest.item_count == 0 and reader.when_empty == "skip",
+                skip=digest.item_count == 0
+                and not digest.published
+                and reader.when_empty == "skip",
                 rising=digest.rising,
                 removed=digest.removed,
+                venue_events=[e.id for p in digest.published for e in p.events],
             )
         except StorageError:
             if self.storage.stored_digest(reader.name, day) is None:
@@ -297,6 +304,9 @@ class DigestService:
             first=stored.first,
             rising=stored.rising,
             removed=stored.removed,
+            published=tuple(self.storage.published_entries(stored.venue_events))
+            if stored.venue_events
+            else (),
         )
 
     # --- delivering -------------------------------------------------------------------

@@ -28,6 +28,7 @@ from tracker.digest.language import ENGLISH, N_, Language
 from tracker.digest.language import Translator as Translator  # what wording needs
 from tracker.digest.links import safe_link
 from tracker.digest.picks import RisingView, more_command, pick_text, rising_views
+from tracker.digest.published import PublishedView, published_note, published_views
 from tracker.digest.wording import announce_label, failing_text, reason_text
 from tracker.models import (
     CONFIDENT,
@@ -172,6 +173,7 @@ class DigestView:
     language: str = "en"  # as in ``[[readers]] language``
     tag: str = "en"  # its BCP 47 tag ("zh-Hans"): <html lang>, Content-Language
     rising: tuple[RisingView, ...] = ()  # the weekly "Rising across fields"
+    published: tuple[PublishedView, ...] = ()  # "Now published": venues noticed since
 
     @property
     def entries(self) -> Iterator[EntryView]:
@@ -352,6 +354,11 @@ def summary(digest: Digest, t: Language, *, first: bool) -> Summary:
             "counts": text,
             "failing": note % {"num": failing},
         }
+    if digest.published:
+        text = t.gettext("%(counts)s %(failing)s") % {
+            "counts": text,
+            "failing": published_note(len(digest.published), t),
+        }
     return Summary(total, tuple(counts.items()), text)
 
 
@@ -418,4 +425,5 @@ def build_view(
         language.code,
         language.tag,
         rising_views(digest.rising, t),
+        published_views(digest.published, t),
     )

@@ -27,7 +27,9 @@ from tracker.config import Settings
 from tracker.errors import ParseError, SourceError, TrackerError
 from tracker.fetch.claims import Claimer, new_worker_id
 from tracker.fetch.merge import merge, normalise_new
+from tracker.fetch.published import watch_published
 from tracker.fetch.scholars import Attributor, author_feeds, openalex_works
+from tracker.fetch.venues import venue_changes
 from tracker.models import CacheValidators, Entry, Response, Source, SourceKind
 from tracker.sources import arxiv_query as query
 from tracker.sources.arxiv import WHOLE_DAY, ArxivClient
@@ -165,6 +167,16 @@ class Ingestor:
             self._queries(found, report)
         self._feeds(claims, report, say)
         self._enrich(report)
+        # venues noticed later: papers readers care about, asked about again (paced)
+        watch_published(
+            self.storage,
+            self.arxiv,
+            self.openalex,
+            self.settings,
+            self.clock,
+            store=lambda b: self._store(b, report),
+            errors=report.errors,
+        )
 
     # --- storing ------------------------------------------------------------------------
 
@@ -177,7 +189,7 @@ class Ingestor:
             return []
         tag = self.pretag([entry for entry, _ in batch])
         result = self.storage.ingest(
-            batch, self.clock(), merge=merge, prepare=normalise_new, tag=tag
+            batch, self.clock(), merge=merge, prepare=normalise_new, tag=tag, notice=venue_changes
         )
         report.new_items += result.new_items
         report.new_sightings += result.new_sightings

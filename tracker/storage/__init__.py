@@ -22,6 +22,7 @@ from tracker.storage.saved import SavedMixin
 from tracker.storage.scholars import ScholarsMixin, ScholarSummary, Seeds
 from tracker.storage.search import SearchMixin
 from tracker.storage.sources import FollowSpec
+from tracker.storage.venues import VenuesMixin
 from tracker.storage.weekly import StoredWeekly, WeeklyMixin
 
 __all__ = [
@@ -58,6 +59,7 @@ class Storage(
     AccountsMixin,
     RulesMixin,
     WeeklyMixin,
+    VenuesMixin,
 ):
     """Everything tracker keeps, behind intent-named methods."""
 

@@ -344,6 +344,42 @@ library_entries = Table(
     UniqueConstraint("reader", "key"),
 )
 
+# Venues noticed later: a journal-ref, DOI or venue a stored paper got, once each.
+venue_events = Table(
+    "venue_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # "journal_ref" | "doi" | "venue"
+    Column("value", Text, nullable=False),
+    Column("source", String(32), nullable=False),  # "arxiv", "arxiv listing", "oai", ...
+    Column("noticed_at", UTCDateTime, nullable=False),
+    UniqueConstraint("item_id", "kind", "value"),
+    Index(None, "noticed_at"),
+)
+
+# The watch step's schedule: when each watched paper was last asked about, and next.
+venue_checks = Table(
+    "venue_checks",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("checked_at", UTCDateTime),
+    Column("next_check_at", UTCDateTime, nullable=False),
+    Index(None, "next_check_at"),
+)
+
+# Which venue events each reader's digests held: each one in one digest of a reader.
+digest_venues = Table(
+    "digest_venues",
+    metadata,
+    Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
+    Column("reader", String(64), nullable=False),
+    Column("event_id", Integer, ForeignKey("venue_events.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    UniqueConstraint("reader", "event_id"),
+    Index(None, "digest_id", "position"),
+)
+
 # Shared rate limits (arXiv's one request per interval) across every worker process.
 pacing = Table(
     "pacing",

@@ -505,7 +505,13 @@ def test_the_catalogues_are_in_sync_with_the_sources(tmp_path: Path) -> None:
         assert keys(po) == extracted, f"run pybabel update for {code}"
 
 
-SAME = {"PDF", "ORCID %(value)s", "OpenAlex %(value)s", "openalex", "DOI %(doi)s"}  # names of things
+SAME = {
+    "PDF",
+    "ORCID %(value)s",
+    "OpenAlex %(value)s",
+    "openalex",
+    "DOI %(doi)s",
+}  # names of things
 _PLACEHOLDER = re.compile(r"%\((\w+)\)(?:\.\d+)?([sdf])")
 
 

@@ -267,9 +267,9 @@ class Ingestor:
 
     # --- feeds --------------------------------------------------------------------------
 
-    def _fetch_feed(self, source: Source) -> Fetched:
-        """In a pool thread: the transfer and the parse, nothing written."""
-        validators = self.storage.validators(source.value)
+    def _fetch_feed(self, source: Source, validators: CacheValidators) -> Fetched:
+        """In a pool thread: the transfer and the parse, no database (each thread
+        would hold a connection of its own, and SQLite a page cache with it)."""
         response = self.fetcher.get(source.value, validators=validators, accept=FEED_ACCEPT)
         if response.not_modified:
             return None, response
@@ -291,7 +291,8 @@ class Ingestor:
                     )
                     more = bool(fresh)
                     for s in fresh:
-                        running[pool.submit(self._fetch_feed, s)] = s
+                        validators = self.storage.validators(s.value)
+                        running[pool.submit(self._fetch_feed, s, validators)] = s
                 if not running:
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -208,11 +208,12 @@ class ItemsMixin(StorageBase):
         if to_insert:
             tagged = [(e, tag(e)) for e in to_insert]
             rows = [dict(_with_tags(e, tags, now), first_seen_at=now) for e, tags in tagged]
-            result = conn.execute(
-                i.insert().returning(i.c.id, i.c.key, sort_by_parameter_order=True), rows
-            )
-            for row in result:
-                id_of[row.key] = row.id
+            # One executemany, then the new ids by key: RETURNING with the parameters'
+            # order is not batched on SQLite (one INSERT per row, a tenth of the ingest).
+            conn.execute(i.insert(), rows)
+            for chunk in _chunks([e.key for e in to_insert]):
+                for row in conn.execute(select(i.c.id, i.c.key).where(i.c.key.in_(chunk))):
+                    id_of[row.key] = row.id
             changed.extend((id_of[e.key], e, tags) for e, tags in tagged)
         new_items, updated = len(to_insert), len(changed) - len(to_insert)
         self._write_derived(conn, changed, replace=updated > 0)

@@ -32,6 +32,7 @@ from tracker.app.following import follow_spec as follow_spec
 from tracker.app.following import scholar_specs as scholar_specs
 from tracker.app.leader import Leadership
 from tracker.config import Settings
+from tracker.digest.readers import due_by
 from tracker.digest.service import DigestOutcome as DigestOutcome  # re-exported: see the docstring
 from tracker.digest.service import DigestService
 from tracker.digest.smtp import SmtpMailer
@@ -79,6 +80,7 @@ from tracker.storage import (
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 NOT_BEFORE_SLACK = dt.timedelta(days=1)
+PREPARE_AHEAD = dt.timedelta(hours=1)  # readers' models are trained this long before
 LIBRARY_FORMATS = FORMATS  # what ``tracker library import --format`` accepts
 
 
@@ -211,6 +213,12 @@ class Tracker(Browsing, Following):
                 return section
         names = ", ".join(f"{s.title!r}" for s in digest.sections) or "none"
         raise NotFoundError(f"the digest of {day} has no section {name!r} (it has {names})")
+
+    def prepare_rankings(self, within: dt.timedelta = PREPARE_AHEAD) -> int:
+        """Train ahead the relevance models of the readers whose digest is due within
+        ``within`` (the scheduler leader, after each fetch); returns how many."""
+        soon = due_by(self.storage, self.settings.readers, self.clock() + within)
+        return self.reading.prepare([r.name for r in soon])
 
     def deliver_due(self) -> list[DigestOutcome]:
         """Build every digest that is due, then deliver everything pending."""
@@ -351,7 +359,7 @@ def make_tracker(
     parts = connect(settings, storage, client=client, clock=clock, gate=gate)
     worker_id = new_worker_id()
     fields = FieldService(settings, storage, clock)
-    reading = ReadingService(storage, clock)
+    reading = ReadingService(storage, clock, models=settings.data_dir / "readers")
     digests = DigestService(
         storage,
         clock,

@@ -9,15 +9,19 @@ import logging
 from collections.abc import Hashable
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import LISTING_MORNING, Clock, write_config
 from tests.support.server import FixtureServer
 from tracker.app.core import Tracker, make_tracker
 from tracker.config import Settings, load_settings
 from tracker.models import FollowKind
+from tracker.reading import text
 from tracker.reading.model import train
-from tracker.reading.rank import Ranking
+from tracker.reading.rank import Ranking, _best_first
 from tracker.reading.service import ReadingService
 from tracker.reading.store import ReaderModelStore
 
@@ -163,3 +167,19 @@ def test_names_that_look_alike_keep_their_own_files(tmp_path: Path) -> None:
     store = ReaderModelStore(tmp_path)
     assert store.path("a/b") != store.path("a_b")
     assert store.path("../x").parent == tmp_path
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=80))
+def test_words_split_alike_whatever_the_characters(value: str) -> None:
+    assert text._separated(value) == value.translate(text._SPLIT)
+
+
+@given(
+    st.lists(st.sampled_from([-1.5, -0.0, 0.0, 0.5, 2.0, 3.25]), max_size=30),
+    st.integers(min_value=0, max_value=35),
+)
+def test_the_best_first_keep_ties_in_order(values: list[float], n: int) -> None:
+    expected = [k for _, k in sorted((-v, k) for k, v in enumerate(values))]
+    array = np.asarray(values, dtype=np.float64)
+    assert _best_first(array) == expected
+    assert _best_first(array, n) == expected[:n]

@@ -394,6 +394,7 @@ def test_upgrade_and_status_report_revisions(tmp_path: Path) -> None:
     # an older database: the migrations from 0002 on run, and say so
     engine = sa.create_engine(url)
     with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_items_first_seen_at_id")
         conn.exec_driver_sql("DROP TABLE ratings")
         conn.exec_driver_sql("DROP TABLE library_entries")
         conn.exec_driver_sql("ALTER TABLE digest_items DROP COLUMN score")

@@ -156,6 +156,7 @@ items = Table(
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("quality", Integer, nullable=False),
     Index(None, "published_at"),
+    Index(None, "first_seen_at", "id"),  # the newest papers (readers' models)
 )
 
 item_categories = Table(

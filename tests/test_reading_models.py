@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from apscheduler.schedulers.blocking import BlockingScheduler
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,6 +25,7 @@ from tracker.reading.model import train
 from tracker.reading.rank import Ranking, _best_first
 from tracker.reading.service import ReadingService
 from tracker.reading.store import ReaderModelStore
+from tracker.worker import add_jobs
 
 LIBRARY = Path(__file__).parent / "data" / "library" / "zotero.bib"
 READERS = """
@@ -183,3 +185,22 @@ def test_the_best_first_keep_ties_in_order(values: list[float], n: int) -> None:
     array = np.asarray(values, dtype=np.float64)
     assert _best_first(array) == expected
     assert _best_first(array, n) == expected[:n]
+
+
+def test_the_leaders_fetch_job_trains_the_models_of_the_digests_due_soon(
+    settings: Settings,
+) -> None:
+    clock = Clock(LISTING_MORNING.replace(hour=6, minute=30))  # ada's digest at 07:00
+    t = make_tracker(settings, clock=clock)
+    scheduler = BlockingScheduler(timezone=dt.UTC)
+    add_jobs(scheduler, t, dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    fetch = scheduler.get_job("fetch")
+    assert fetch is not None
+    fetch.func()  # not leading: fetches only
+    assert t.reading.trained == 0
+    assert t.leadership.try_lead()
+    fetch.func()
+    assert t.reading.trained == 1
+    t.build_digest("ada")
+    assert t.reading.trained == 1  # the digest found the model ready
+    t.close()

@@ -128,15 +128,18 @@ def test_the_leader_trains_ahead_the_models_of_the_digests_due_soon(settings: Se
     t.build_digest("ada")
     assert t.reading.trained == 1
     assert t.prepare_rankings() == 0  # built: the next one is tomorrow's
-    clock.now = clock.now + dt.timedelta(hours=21)  # 05:00: due in two hours
+    clock.now = clock.now + dt.timedelta(hours=22, minutes=30)  # 06:30
     t.rate("ada", "2411.17722", "up")
-    assert t.prepare_rankings() == 0  # not yet
-    clock.now = clock.now + dt.timedelta(hours=1, minutes=10)  # 06:10
+    # due after the next fetch (every 15 minutes): the model would be trained again
+    assert t.prepare_rankings() == 0
+    assert t.prepare_rankings(dt.timedelta(hours=1)) == 1
+    t.rate("ada", "2411.17722", "none")
+    clock.now = clock.now + dt.timedelta(minutes=20)  # 06:50: due before the next fetch
     assert t.prepare_rankings() == 1
     assert t.prepare_rankings() == 0  # nothing changed: kept
-    clock.now = clock.now + dt.timedelta(minutes=51)
+    clock.now = clock.now + dt.timedelta(minutes=11)
     assert t.deliver_due()
-    assert t.reading.trained == 2  # the digest found the model ready
+    assert t.reading.trained == 3  # the digest found the model ready
     t.close()
 
 
@@ -190,7 +193,7 @@ def test_the_best_first_keep_ties_in_order(values: list[float], n: int) -> None:
 def test_the_leaders_fetch_job_trains_the_models_of_the_digests_due_soon(
     settings: Settings,
 ) -> None:
-    clock = Clock(LISTING_MORNING.replace(hour=6, minute=30))  # ada's digest at 07:00
+    clock = Clock(LISTING_MORNING.replace(hour=6, minute=50))  # ada's digest at 07:00
     t = make_tracker(settings, clock=clock)
     scheduler = BlockingScheduler(timezone=dt.UTC)
     add_jobs(scheduler, t, dt.datetime.now(dt.UTC) + dt.timedelta(days=1))

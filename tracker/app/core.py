@@ -80,7 +80,8 @@ from tracker.storage import (
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 NOT_BEFORE_SLACK = dt.timedelta(days=1)
-PREPARE_AHEAD = dt.timedelta(hours=1)  # readers' models are trained this long before
+# readers' models are trained ahead for the digests due before the next fetch ends
+PREPARE_SLACK = dt.timedelta(minutes=5)
 LIBRARY_FORMATS = FORMATS  # what ``tracker library import --format`` accepts
 
 
@@ -214,10 +215,13 @@ class Tracker(Browsing, Following):
         names = ", ".join(f"{s.title!r}" for s in digest.sections) or "none"
         raise NotFoundError(f"the digest of {day} has no section {name!r} (it has {names})")
 
-    def prepare_rankings(self, within: dt.timedelta = PREPARE_AHEAD) -> int:
+    def prepare_rankings(self, within: dt.timedelta | None = None) -> int:
         """Train ahead the relevance models of the readers whose digest is due within
-        ``within`` (the scheduler leader, after each fetch); returns how many."""
-        soon = due_by(self.storage, self.settings.readers, self.clock() + within)
+        ``within`` (by default before the next fetch: the scheduler leader calls this
+        after each fetch, so a model is trained once on the day's last papers, not
+        after every fetch of the hour); returns how many were trained."""
+        ahead = self.settings.schedule.fetch_every + PREPARE_SLACK if within is None else within
+        soon = due_by(self.storage, self.settings.readers, self.clock() + ahead)
         return self.reading.prepare([r.name for r in soon])
 
     def deliver_due(self) -> list[DigestOutcome]:

@@ -12,9 +12,10 @@ Three ways, three readers each (all with the same candidates):
 - **no ranking**: a digest service without a ranker.
 
 Training alone, and checking and loading a kept model from disk (as after a
-restart), are timed too; so are rendering alone (the view and its Markdown) and both
-parts of the e-mail from one view. Each time is given as wall-clock seconds and as the
-process's CPU seconds (steadier on a loaded machine)."""
+restart), are timed too, and the kept model's file measured; so are rendering alone
+(the view and its Markdown) and both parts of the e-mail from one view. Each time is
+given as wall-clock seconds and as the process's CPU seconds (steadier on a loaded
+machine)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from tracker.digest.render import render_html, render_text
 from tracker.digest.service import DigestService
 from tracker.models import FollowKind
 from tracker.reading.service import ReadingService
+from tracker.reading.store import ReaderModelStore
 
 READERS = 3
 KINDS = ("ready", "trained", "plain")
@@ -111,6 +113,7 @@ def run(candidates: int) -> dict[str, Any]:
         ]
         kept = [clocked(lambda r=r: r.model("ready0")) for r in restarts]
         assert not any(r.trained for r in restarts)
+        stored = ReaderModelStore(s.data_dir / "readers").path("ready0").stat().st_size
         digest = tracker.build_digest("ready0", day).digest
         render = [clocked(lambda: tracker.render(digest)) for _ in range(3)]
         view = tracker.digests.view(digest)
@@ -126,7 +129,10 @@ def run(candidates: int) -> dict[str, Any]:
         "e-mail parts from the view": medians(email),
         "loading the items alone": medians(load),
     }
-    result: dict[str, Any] = {"candidates": len(ids)}
+    result: dict[str, Any] = {
+        "candidates": len(ids),
+        "a kept model's file, MB": round(stored / 2**20, 2),
+    }
     for label, (wall, cpu) in figures.items():
         result[f"{label} s"] = round(wall, 3)
         result[f"{label} CPU s"] = round(cpu, 3)

@@ -118,7 +118,7 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
         )
         found: dict[int, list[Sighting]] = {}
         with self._read() as conn:
-            for item_id, source_id, seen_at, announce in conn.execute(query).tuples():
+            for item_id, source_id, seen_at, announce in conn.execute(query):
                 if seen_at >= since[source_id]:
                     found.setdefault(item_id, []).append(
                         Sighting(item_id, source_id, seen_at, announce)

@@ -279,18 +279,18 @@ class ItemsMixin(StorageBase):
     # --- reading ----------------------------------------------------------------------
 
     def _items(self, conn: Connection, item_ids: Sequence[int]) -> list[Item]:
-        # Plain tuples in a fixed column order, fetched whole: a digest reads thousands
+        # Rows in a fixed column order, unpacked by position: a digest reads thousands
         # of items, and named access per row and column cost more than the query.
         rows: dict[int, Sequence[object]] = {}
         tags: dict[int, list[FieldTag]] = {}
         for chunk in _chunks(list(item_ids), READ_CHUNK):
-            for row in conn.execute(select(*ITEM_COLUMNS).where(i.c.id.in_(chunk))).tuples():
+            for row in conn.execute(select(*ITEM_COLUMNS).where(i.c.id.in_(chunk))):
                 rows[row[0]] = row
             found = conn.execute(
                 select(fl.c.item_id, fl.c.field, fl.c.confidence, fl.c.origin, fl.c.basis)
                 .where(fl.c.item_id.in_(chunk))
                 .order_by(fl.c.item_id, fl.c.position)
-            ).tuples()
+            )
             for item_id, field, confidence, origin, basis in found:
                 tags.setdefault(item_id, []).append(FieldTag(field, confidence, origin, basis))
         return [_item(rows[n], tags.get(n, ())) for n in item_ids if n in rows]

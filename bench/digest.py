@@ -1,49 +1,81 @@
-"""Digest: build and render a day with N candidate items (database query, selection,
-the digest record, Markdown, the atomic write); against loading the same items from the
-database, measured in the same run. Rendering alone is timed too: the view and its
-Markdown, and both parts of the e-mail from one view, in English and in Chinese (the
-catalogue compiled before the timing: once per process)."""
+"""Digest: build and render a day with N candidate items (database query, ranking,
+selection, the digest record, Markdown, the atomic write); against loading the same
+items from the database, measured in the same run.
+
+Three ways, three readers each (all with the same candidates):
+
+- **model ready**: the reader's relevance model was trained ahead (as the scheduler
+  leader does after each fetch for the digests due within the hour): the digest
+  checks the model's fingerprint and scores with it;
+- **model trained in the build**: nothing kept for the reader, the build trains it
+  (the first build of the run also imports scikit-learn);
+- **no ranking**: a digest service without a ranker.
+
+Training alone, and checking and loading a kept model from disk (as after a
+restart), are timed too, and the kept model's file measured; so are rendering alone
+(the view and its Markdown) and both parts of the e-mail from one view, in English
+and in Chinese (the catalogue compiled before the timing: once per process). Each time is
+given as wall-clock seconds and as the process's CPU seconds (steadier on a loaded
+machine)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import median, settings, timed
+from bench.common import median, settings
 from bench.corpus import papers
 from tracker.app.core import follow_spec, make_tracker
 from tracker.digest.catalogs import language
 from tracker.digest.render import render_html, render_markdown, render_text
+from tracker.digest.service import DigestService
 from tracker.digest.view import build_view
 from tracker.models import FollowKind
+from tracker.reading.service import ReadingService
+from tracker.reading.store import ReaderModelStore
 
 READERS = 3
+KINDS = ("ready", "trained", "plain")
+
+
+def clocked(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def medians(times: list[tuple[float, float]]) -> tuple[float, float]:
+    return median([w for w, _ in times]), median([c for _, c in times])
 
 
 def run(candidates: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        names = [f"{kind}{n}" for kind in KINDS for n in range(READERS)]
         s = settings(
             folder,
             readers=[
                 {
-                    "name": f"r{n}",
+                    "name": name,
                     "timezone": "UTC",
                     "digest_time": "07:00",
                     "output_dir": str(folder / "digests"),
                 }
-                for n in range(READERS)
+                for name in names
             ],
         )
         clock_now = dt.datetime(2024, 1, 2, 12, tzinfo=dt.UTC)
         tracker = make_tracker(s, clock=lambda: clock_now, sync_follows=False)
         storage = tracker.storage
         follow_at = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-        for n in range(READERS):
+        for name in names:
             for code in ("cs.LG", "cs.DC", "quant-ph"):
-                storage.add_follow(f"r{n}", follow_spec(FollowKind.CATEGORY, code), follow_at)
+                storage.add_follow(name, follow_spec(FollowKind.CATEGORY, code), follow_at)
         sources = {src.value: src.id for src in storage.followed_sources()}
         batch = [
             (entry, [sources[c] for c in entry.categories if c in sources])
@@ -58,15 +90,37 @@ def run(candidates: int) -> dict[str, Any]:
             tag=s.field_map.tag,
         )
         ids = list(report.item_ids)
-        load = [timed(lambda: storage.items(ids)) for _ in range(READERS)]
-        builds = [
-            timed(lambda n=n: tracker.build_digest(f"r{n}", clock_now.date()))
-            for n in range(READERS)
+        load = [clocked(lambda: storage.items(ids)) for _ in range(READERS)]
+        day = clock_now.date()
+        trained = [
+            clocked(lambda n=n: tracker.build_digest(f"trained{n}", day)) for n in range(READERS)
         ]
-        digest = tracker.build_digest("r0", clock_now.date()).digest
-        render = [timed(lambda: tracker.render(digest)) for _ in range(3)]
+        tracker.reading.prepare([f"ready{n}" for n in range(READERS)])  # trained ahead
+        ready = [
+            clocked(lambda n=n: tracker.build_digest(f"ready{n}", day)) for n in range(READERS)
+        ]
+        plain_service = DigestService(
+            storage,
+            lambda: clock_now,
+            readers=s.readers,
+            settings=s.digest,
+            field_map=s.field_map,
+        )
+        plain = [clocked(lambda n=n: plain_service.build(f"plain{n}", day)) for n in range(READERS)]
+        # services that keep nothing: each trains
+        fresh = [ReadingService(storage, lambda: clock_now) for _ in range(READERS)]
+        training = [clocked(lambda r=r: r.model("ready0")) for r in fresh]
+        restarts = [
+            ReadingService(storage, lambda: clock_now, models=s.data_dir / "readers")
+            for _ in range(READERS)
+        ]
+        kept = [clocked(lambda r=r: r.model("ready0")) for r in restarts]
+        assert not any(r.trained for r in restarts)
+        stored = ReaderModelStore(s.data_dir / "readers").path("ready0").stat().st_size
+        digest = tracker.build_digest("ready0", day).digest
+        render = [clocked(lambda: tracker.render(digest)) for _ in range(3)]
         view = tracker.digests.view(digest)
-        email = [timed(lambda: (render_text(view), render_html(view))) for _ in range(3)]
+        email = [clocked(lambda: (render_text(view), render_html(view))) for _ in range(3)]
         chinese = language("zh")
         presentation = tracker.digests.presentation
 
@@ -75,15 +129,33 @@ def run(candidates: int) -> dict[str, Any]:
             render_markdown(zh), render_text(zh), render_html(zh)
 
         in_chinese()  # the templates compiled for Chinese once, as in a running process
-        zh = [timed(in_chinese) for _ in range(3)]
+        zh = [clocked(in_chinese) for _ in range(3)]
         tracker.close()
-    build = median(builds)
-    return {
-        "candidates": len(ids),
-        "build and write s": round(build, 3),
-        "of which rendering s": round(median(render), 3),
-        "e-mail parts from the view s": round(median(email), 3),
-        "Chinese view, Markdown and e-mail parts s": round(median(zh), 3),
-        "loading the items alone s": round(median(load), 3),
-        "build / load": round(build / median(load), 1),
+    figures = {
+        "build and write, model ready": medians(ready),
+        "build and write, no ranking": medians(plain),
+        "build and write, model trained in it": medians(trained),
+        "training a model": medians(training),
+        "checking and loading a kept model": medians(kept),
+        "of which rendering": medians(render),
+        "e-mail parts from the view": medians(email),
+        "Chinese view, Markdown and e-mail parts": medians(zh),
+        "loading the items alone": medians(load),
     }
+    result: dict[str, Any] = {
+        "candidates": len(ids),
+        "a kept model's file, MB": round(stored / 2**20, 2),
+    }
+    for label, (wall, cpu) in figures.items():
+        result[f"{label} s"] = round(wall, 3)
+        result[f"{label} CPU s"] = round(cpu, 3)
+    base_wall, base_cpu = figures["loading the items alone"]
+    for label, short in (
+        ("build and write, model ready", "ready"),
+        ("build and write, no ranking", "no ranking"),
+        ("build and write, model trained in it", "trained"),
+    ):
+        wall, cpu = figures[label]
+        result[f"{short} / load"] = round(wall / base_wall, 1)
+        result[f"{short} / load, CPU"] = round(cpu / base_cpu, 1)
+    return result

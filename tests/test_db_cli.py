@@ -412,6 +412,7 @@ def test_upgrade_and_status_report_revisions(tmp_path: Path) -> None:
     # an older database: the migrations from 0002 on run, and say so
     engine = sa.create_engine(url)
     with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_items_first_seen_at_id")
         conn.exec_driver_sql("DROP TABLE digest_venues")
         conn.exec_driver_sql("DROP TABLE venue_checks")
         conn.exec_driver_sql("DROP TABLE venue_events")

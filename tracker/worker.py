@@ -3,7 +3,9 @@
 Nothing about what is due lives here: sources carry their next check time and
 digests their day in the database, so a restart loses nothing and a missed digest is
 built once when the worker comes back. The leader re-tags stored items before it
-builds digests when the field mapping or the model changed. The field model carries
+builds digests when the field mapping or the model changed, and after each fetch it
+trains the relevance models of the readers whose digest is due within the hour, so
+that the digest finds them ready. The field model carries
 its training time in its manifest: the fields job looks every few hours and trains
 when a week has passed (or, at the first start, when there is no model and data to
 train one).
@@ -97,8 +99,14 @@ def add_jobs(scheduler: BaseScheduler, tracker: Tracker, start: dt.datetime) -> 
             scheduler.modify_job("digests", next_run_time=now + STARTUP_GAP)
             scheduler.modify_job("fields", next_run_time=now + 2 * STARTUP_GAP)
 
+    def fetch() -> None:
+        tracker.fetch()
+        if leadership.held:
+            # the readers' models for the digests due soon, trained on what was fetched
+            tracker.prepare_rankings()
+
     scheduler.add_job(
-        _guarded("fetch", tracker.fetch, stage),
+        _guarded("fetch", fetch, stage),
         IntervalTrigger(seconds=every.total_seconds()),
         id="fetch",
         name="fetch",  # how APScheduler names it in the log

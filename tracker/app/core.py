@@ -33,6 +33,7 @@ from tracker.app.following import scholar_specs as scholar_specs
 from tracker.app.leader import Leadership
 from tracker.config import Settings
 from tracker.digest.picks import why_lines as why_lines
+from tracker.digest.readers import due_by
 from tracker.digest.service import DigestOutcome as DigestOutcome  # re-exported: see the docstring
 from tracker.digest.service import DigestService
 from tracker.digest.smtp import SmtpMailer
@@ -81,6 +82,8 @@ from tracker.storage import (
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 NOT_BEFORE_SLACK = dt.timedelta(days=1)
+# readers' models are trained ahead for the digests due before the next fetch ends
+PREPARE_SLACK = dt.timedelta(minutes=5)
 LIBRARY_FORMATS = FORMATS  # what ``tracker library import --format`` accepts
 
 
@@ -213,6 +216,15 @@ class Tracker(Browsing, Following):
                 return section
         names = ", ".join(f"{s.title!r}" for s in digest.sections) or "none"
         raise NotFoundError(f"the digest of {day} has no section {name!r} (it has {names})")
+
+    def prepare_rankings(self, within: dt.timedelta | None = None) -> int:
+        """Train ahead the relevance models of the readers whose digest is due within
+        ``within`` (by default before the next fetch: the scheduler leader calls this
+        after each fetch, so a model is trained once on the day's last papers, not
+        after every fetch of the hour); returns how many were trained."""
+        ahead = self.settings.schedule.fetch_every + PREPARE_SLACK if within is None else within
+        soon = due_by(self.storage, self.settings.readers, self.clock() + ahead)
+        return self.reading.prepare([r.name for r in soon])
 
     def deliver_due(self) -> list[DigestOutcome]:
         """Build every digest that is due, then deliver everything pending."""
@@ -384,7 +396,7 @@ def make_tracker(
     parts = connect(settings, storage, client=client, clock=clock, gate=gate)
     worker_id = new_worker_id()
     fields = FieldService(settings, storage, clock)
-    reading = ReadingService(storage, clock)
+    reading = ReadingService(storage, clock, models=settings.data_dir / "readers")
     digests = DigestService(
         storage,
         clock,

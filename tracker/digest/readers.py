@@ -8,8 +8,10 @@ Composition: called by ``DigestService``; the decisions are ``select``'s and
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
+from tracker import decide
 from tracker.config import DigestSettings, ReaderSettings
 from tracker.digest.crossdomain import Interest
 from tracker.digest.select import ReaderView
@@ -34,6 +36,26 @@ def find_reader(readers: Sequence[ReaderSettings], name: str | None) -> ReaderSe
             return r
     names = ", ".join(r.name for r in readers) or "none"
     raise UsageError(f"unknown reader {name!r} (configured: {names})")
+
+
+def due_by(
+    storage: Storage, readers: Sequence[ReaderSettings], at: dt.datetime
+) -> list[ReaderSettings]:
+    """The readers whose next digest is due by ``at`` (those due already too)."""
+    due = []
+    for reader in readers:
+        last = storage.last_digest(reader.name)
+        day = decide.due_digest_day(
+            at,
+            reader.digest_time,
+            reader.tz,
+            last[0] if last else None,
+            reader.days,
+            reader.arxiv_days,
+        )
+        if day is not None:
+            due.append(reader)
+    return due
 
 
 def own_fields(

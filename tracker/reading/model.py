@@ -38,6 +38,9 @@ SVM_C = 0.1  # chosen on the ranking benchmark (0.02-0.2 differ by about 0.01 nD
 CENTROID_WEIGHT = 2.0  # the cosine to the positives' centre, beside the margin
 MAX_ITER = 5000
 SEED = 0
+# What a kept model was trained with (``service.fingerprint``): a kept model trained
+# otherwise is trained again. Bump the first number when training itself changes.
+MODEL_SETTINGS = (1, SVM_C, CENTROID_WEIGHT, MAX_ITER, SEED, text.MIN_PHRASE_DF, np.__version__)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -74,10 +74,8 @@ class Ranking:
     def order(self, keys: Iterable[Hashable] | None = None) -> list[Scored]:
         """The candidates (or those of ``keys``), best first; ties keep their order."""
         wanted = list(self.scores) if keys is None else [k for k in keys if k in self.scores]
-        return [
-            Scored(k, self.scores[k])
-            for _, _, k in sorted((-self.scores[k], n, k) for n, k in enumerate(wanted))
-        ]
+        values = np.fromiter(map(self.scores.__getitem__, wanted), np.float64, len(wanted))
+        return [Scored(wanted[n], self.scores[wanted[n]]) for n in _best_first(values)]
 
     def explain(self, keys: Iterable[Hashable]) -> dict[Hashable, RankReason]:
         """The reason of each candidate (left out only when it shares nothing with
@@ -92,7 +90,9 @@ class Ranking:
 
     def top(self, n: int, keys: Iterable[Hashable] | None = None) -> list[Scored]:
         """The best ``n`` (of ``keys``) with their reasons."""
-        best = self.order(keys)[:n]
+        wanted = list(self.scores) if keys is None else [k for k in keys if k in self.scores]
+        values = np.fromiter(map(self.scores.__getitem__, wanted), np.float64, len(wanted))
+        best = [Scored(wanted[i], self.scores[wanted[i]]) for i in _best_first(values, n)]
         reasons = self.explain(s.key for s in best)
         return [Scored(s.key, s.score, reasons.get(s.key)) for s in best]
 
@@ -130,6 +130,21 @@ class Ranking:
             why = _with_terms(model.positives[best], terms)
             picks.append(Scored(candidate.key, self.scores[candidate.key], why))
         return picks
+
+
+def _best_first(values: NDArray[np.float64], n: int | None = None) -> list[int]:
+    """Positions of the ``n`` highest values (all: None), highest first; ties keep
+    their order."""
+    if n is not None and n < len(values):
+        if n <= 0:
+            return []
+        # the n-th highest value, then everything at least as high, in order
+        bound = np.partition(values, len(values) - n)[len(values) - n]
+        at = np.flatnonzero(values >= bound)
+        best: list[int] = at[np.argsort(-values[at], kind="stable")][:n].tolist()
+        return best
+    order: list[int] = np.argsort(-values, kind="stable").tolist()
+    return order
 
 
 def rank(model: ReaderModel, candidates: Sequence[Candidate]) -> list[Scored]:

@@ -2,9 +2,13 @@
 rankings and rising phrases the digest shows.
 
 A reader's model is trained from their evidence (``profile``) against the newest
-stored papers as unlabelled negatives, and kept in memory for the day while the
-evidence is unchanged (a rating or an import trains it again on next use). Training
-takes well under a second; scoring a day's candidates a fraction of that.
+stored papers as unlabelled negatives. It is a function of exactly those texts, so it
+is kept, in memory and on disk (``store``), under a fingerprint of them: while
+neither changed, the kept model is the one training would give, and a digest scores
+with it instead of training (a rating, a save, an import or newly fetched papers
+change the fingerprint, and the next use trains again). ``prepare`` trains ahead:
+the scheduler leader calls it after each fetch for the readers whose digest is due
+soon, so the digest itself finds the model ready.
 
 NumPy, SciPy and scikit-learn are imported only when a ranking is asked for, so
 commands that rate, import or show nothing ranked do not load them.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib.metadata
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,13 +32,14 @@ from typing import TYPE_CHECKING
 from tracker.errors import UsageError
 from tracker.library.importing import ParsedLibrary, parse
 from tracker.models import FollowKind, Item, LibraryEntry, LibraryImport, RisingPhrase
-from tracker.reading.profile import Evidence
+from tracker.reading.profile import UNLABELLED_WEIGHT, WEIGHTS, Evidence
 from tracker.reading.profile import evidence as assemble
 from tracker.storage import Storage
 
 if TYPE_CHECKING:
     from tracker.reading.model import ReaderModel
     from tracker.reading.rank import Ranking
+    from tracker.reading.store import ReaderModelStore
 
 log = logging.getLogger(__name__)
 UNLABELLED = 2000  # newest stored papers taken as unlabelled negatives
@@ -51,10 +57,21 @@ class ImportReport:
 
 
 class ReadingService:
-    def __init__(self, storage: Storage, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Callable[[], dt.datetime],
+        *,
+        models: Path | None = None,
+    ) -> None:
+        """``models``: the folder where readers' models are kept across restarts
+        (None: in memory only)."""
         self.storage = storage
         self.clock = clock
+        self.models_folder = models
         self._models: dict[str, tuple[str, ReaderModel]] = {}
+        self._store: ReaderModelStore | None = None
+        self.trained = 0  # models trained by this process (the others were kept ones)
 
     # --- feedback -----------------------------------------------------------------------
 
@@ -106,29 +123,54 @@ class ReadingService:
         )
 
     def model(self, reader: str) -> ReaderModel:
-        """The reader's model, trained again when their evidence changed (or a new
-        day brought new papers to contrast it with)."""
-        from tracker.reading.model import train
-
+        """The reader's model: the kept one while their evidence and the recent papers
+        it is contrasted with are unchanged, else trained (and kept)."""
         found = self.evidence(reader)
-        day = self.clock().date().isoformat()
-        keys = "\n".join(sorted(f"{e.kind} {e.key}" for e in found))
-        fingerprint = hashlib.sha256(f"{day}\n{keys}".encode()).hexdigest()
-        cached = self._models.get(reader)
-        if cached and cached[0] == fingerprint:
-            return cached[1]
         exclude = [e.item_id for e in found if e.item_id is not None]
         unlabelled = self.storage.recent_texts(UNLABELLED, exclude)
-        model = train(found, unlabelled)
-        self._models[reader] = (fingerprint, model)
-        log.info(
-            "reader model trained reader=%s evidence=%d unlabelled=%d terms=%d",
-            reader,
-            len(found),
-            len(unlabelled),
-            model.vocabulary.size,
-        )
+        key = fingerprint(found, unlabelled)
+        cached = self._models.get(reader)
+        if cached and cached[0] == key:
+            return cached[1]
+        store = self._model_store()
+        model = store.load(reader, key) if store else None
+        if model is None:
+            from tracker.reading.model import train
+
+            model = train(found, unlabelled)
+            self.trained += 1
+            if store:
+                store.save(reader, key, model)
+            log.info(
+                "reader model trained reader=%s evidence=%d unlabelled=%d terms=%d",
+                reader,
+                len(found),
+                len(unlabelled),
+                model.vocabulary.size,
+            )
+        self._models[reader] = (key, model)
         return model
+
+    def prepare(self, readers: Sequence[str]) -> int:
+        """Train ahead the models of these readers that are out of date (the scheduler
+        leader does it for the digests due soon); returns how many were trained. A
+        model that cannot be trained is left to the digest, which is then unranked."""
+        before = self.trained
+        for reader in readers:
+            try:
+                self.model(reader)
+            except ValueError as e:  # scikit-learn's word for data it cannot fit
+                log.warning("reader model not trained reader=%s error=%s", reader, e)
+        return self.trained - before
+
+    def _model_store(self) -> ReaderModelStore | None:
+        if self.models_folder is None:
+            return None
+        if self._store is None:
+            from tracker.reading.store import ReaderModelStore
+
+            self._store = ReaderModelStore(self.models_folder)
+        return self._store
 
     def ranking(self, reader: str, items: Sequence[Item]) -> Ranking:
         """The reader's ranking of these items (scores, reasons, cross-domain picks)."""
@@ -183,3 +225,36 @@ class ReadingService:
             )
             for r in found
         ]
+
+
+def fingerprint(evidence: Sequence[Evidence], unlabelled: Sequence[str]) -> str:
+    """What a reader's model is a function of: every text it is trained on, in order,
+    with its kind, and the settings and library that shape training."""
+    from tracker.reading.model import MODEL_SETTINGS
+
+    digest = hashlib.sha256()
+    head = [MODEL_SETTINGS, sorted(WEIGHTS.items()), UNLABELLED_WEIGHT, _sklearn_version()]
+    digest.update(repr(head).encode())
+    for e in evidence:
+        parts = (e.key, e.kind, e.title, e.text, str(e.item_id), e.detail)
+        digest.update("\x00".join(parts).encode())
+        digest.update(b"\x1e")
+    digest.update(b"\x1d")
+    for text in unlabelled:
+        digest.update(text.encode())
+        digest.update(b"\x1e")
+    return digest.hexdigest()
+
+
+def _sklearn_version() -> str:
+    # from the package metadata: importing scikit-learn itself takes seconds
+    global _SKLEARN
+    if _SKLEARN is None:
+        try:
+            _SKLEARN = importlib.metadata.version("scikit-learn")
+        except importlib.metadata.PackageNotFoundError:
+            _SKLEARN = ""
+    return _SKLEARN
+
+
+_SKLEARN: str | None = None

@@ -40,6 +40,8 @@ from tracker.storage.sources import SourcesMixin
 
 sg, f, d, di = schema.sightings, schema.follows, schema.digests, schema.digest_items
 dl = schema.deliveries
+# one encoder for every row: ``json.dumps`` with options builds a new one per call
+_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +147,10 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
         )
         found: dict[int, list[Sighting]] = {}
         with self._read() as conn:
-            for r in conn.execute(query):
-                if r.seen_at >= since[r.source_id]:
-                    found.setdefault(r.item_id, []).append(
-                        Sighting(r.item_id, r.source_id, r.seen_at, r.announce_type)
+            for item_id, source_id, seen_at, announce in conn.execute(query):
+                if seen_at >= since[source_id]:
+                    found.setdefault(item_id, []).append(
+                        Sighting(item_id, source_id, seen_at, announce)
                     )
             # Work of followed scholars, whichever source brought it.
             scholars = (
@@ -242,14 +244,10 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                             section=r.section,
                             section_kind=r.section_kind,
                             announce_type=r.announce_type,
-                            followed_authors=json.dumps(
-                                list(r.followed_authors), ensure_ascii=False
-                            ),
+                            followed_authors=_json(list(r.followed_authors)),
                             reasons=reasons_json(r.reasons),
                             score=r.score,
-                            note=json.dumps(r.note.as_json(), ensure_ascii=False)
-                            if r.note
-                            else None,
+                            note=_json(r.note.as_json()) if r.note else None,
                         )
                         for n, r in enumerate(rows)
                     ],

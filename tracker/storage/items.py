@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -56,6 +57,7 @@ PretagFn = Callable[[Sequence[Entry]], TagFn]
 # (stored, fetched, merged) -> what the paper got that it did not have
 NoticeFn = Callable[[Entry, Entry, Entry], Sequence[VenueChange]]
 CHUNK = 500
+READ_CHUNK = 5000  # ids per query when reading items (within both backends' limits)
 INGEST_ATTEMPTS = 3  # a batch whose new items another worker stored meanwhile is read again
 
 
@@ -336,17 +338,20 @@ class ItemsMixin(StorageBase):
     # --- reading ----------------------------------------------------------------------
 
     def _items(self, conn: Connection, item_ids: Sequence[int]) -> list[Item]:
-        rows: dict[int, Row[tuple[object, ...]]] = {}
+        # Rows in a fixed column order, unpacked by position: a digest reads thousands
+        # of items, and named access per row and column cost more than the query.
+        rows: dict[int, Sequence[object]] = {}
         tags: dict[int, list[FieldTag]] = {}
-        for chunk in _chunks(list(item_ids)):
-            for row in conn.execute(select(i).where(i.c.id.in_(chunk))):
-                rows[row.id] = row
-            for t in conn.execute(
-                select(fl).where(fl.c.item_id.in_(chunk)).order_by(fl.c.item_id, fl.c.position)
-            ):
-                tags.setdefault(t.item_id, []).append(
-                    FieldTag(t.field, t.confidence, t.origin, t.basis)
-                )
+        for chunk in _chunks(list(item_ids), READ_CHUNK):
+            for row in conn.execute(select(*ITEM_COLUMNS).where(i.c.id.in_(chunk))):
+                rows[row[0]] = row
+            found = conn.execute(
+                select(fl.c.item_id, fl.c.field, fl.c.confidence, fl.c.origin, fl.c.basis)
+                .where(fl.c.item_id.in_(chunk))
+                .order_by(fl.c.item_id, fl.c.position)
+            )
+            for item_id, field, confidence, origin, basis in found:
+                tags.setdefault(item_id, []).append(FieldTag(field, confidence, origin, basis))
         return [_item(rows[n], tags.get(n, ())) for n in item_ids if n in rows]
 
     def items(self, item_ids: Sequence[int]) -> list[Item]:
@@ -488,31 +493,76 @@ class ItemsMixin(StorageBase):
             return [(r.version, r.updated_at, r.seen_at) for r in rows]
 
 
-def _item(row: Row[tuple[object, ...]], tags: Sequence[FieldTag]) -> Item:
-    m = row._mapping
+ITEM_COLUMNS = (
+    i.c.id,
+    i.c.key,
+    i.c.kind,
+    i.c.title,
+    i.c.summary,
+    i.c.authors,
+    i.c.url,
+    i.c.arxiv_id,
+    i.c.version,
+    i.c.pdf_url,
+    i.c.doi,
+    i.c.journal_ref,
+    i.c.comment,
+    i.c.primary_category,
+    i.c.categories,
+    i.c.published_at,
+    i.c.updated_at,
+    i.c.first_seen_at,
+    i.c.quality,
+    i.c.code_links,
+)
+_KINDS = {k.value: k for k in ItemKind}
+
+
+def _item(row: Sequence[Any], tags: Sequence[FieldTag]) -> Item:
+    """An item from a row of ``ITEM_COLUMNS``."""
+    (
+        id_,
+        key,
+        kind,
+        title,
+        summary,
+        authors,
+        url,
+        arxiv_id,
+        version,
+        pdf_url,
+        doi,
+        journal_ref,
+        comment,
+        primary_category,
+        categories,
+        published,
+        updated,
+        first_seen,
+        quality,
+        code_links,
+    ) = row
     return Item(
-        id=m["id"],
-        key=m["key"],
-        kind=ItemKind(m["kind"]),
-        title=m["title"],
-        summary=m["summary"],
-        authors=loads(m["authors"]),
-        url=m["url"],
-        arxiv_id=m["arxiv_id"],
-        version=m["version"],
-        pdf_url=m["pdf_url"],
-        doi=m["doi"],
-        journal_ref=m["journal_ref"],
-        comment=m["comment"],
-        primary_category=m["primary_category"],
-        categories=loads(m["categories"]),
-        published=m["published_at"],
-        updated=m["updated_at"],
-        first_seen=m["first_seen_at"],
-        quality=m["quality"],
+        id=id_,
+        key=key,
+        kind=_KINDS.get(kind) or ItemKind(kind),
+        title=title,
+        summary=summary,
+        authors=loads(authors),
+        url=url,
+        arxiv_id=arxiv_id,
+        version=version,
+        pdf_url=pdf_url,
+        doi=doi,
+        journal_ref=journal_ref,
+        comment=comment,
+        primary_category=primary_category,
+        categories=loads(categories),
+        published=published,
+        updated=updated,
+        first_seen=first_seen,
+        quality=quality,
         fields=tuple(tags),
         # rows written before links were stored get theirs when read
-        code=find_links(m["summary"], m["comment"])
-        if m["code_links"] is None
-        else decode_links(m["code_links"]),
+        code=find_links(summary, comment) if code_links is None else decode_links(code_links),
     )

@@ -160,6 +160,7 @@ items = Table(
     Column("code_links", Text),
     Column("has_code", Boolean, nullable=False, server_default=false()),
     Index(None, "published_at"),
+    Index(None, "first_seen_at", "id"),  # the newest papers (readers' models)
 )
 
 item_categories = Table(

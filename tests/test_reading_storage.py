@@ -170,3 +170,50 @@ def test_papers_of_chosen_fields_within_a_window(storage: Storage) -> None:
     assert [t for _, t, _ in week] == ["Inside"]
     both = storage.texts_in_fields(["Physics > Optics"], NOW - dt.timedelta(days=30), NOW, 10)
     assert [t for _, t, _ in both] == ["Inside", "Early"]
+
+
+def test_the_papers_ranked_are_never_the_models_unlabelled_negatives(storage: Storage) -> None:
+    """A time split: the reader's model is contrasted with (and gets its vocabulary
+    from) the papers first seen before the reader's previous digest, so the papers that
+    came since, the next digest's candidates, are never among its negatives."""
+    from tracker.reading.service import ReadingService
+
+    def at(when: dt.datetime, entries: list[Entry]) -> list[int]:
+        batch = [(e, []) for e in entries]
+        report = storage.ingest(batch, when, merge=merge, prepare=normalise_new, tag=lambda e: ())
+        return list(report.item_ids)
+
+    earlier = NOW - dt.timedelta(days=2)
+    decoding = [
+        "Speculative decoding with draft models accelerates language model inference",
+        "Draft tokens verified in parallel make speculative decoding faster",
+        "Lossless speculative decoding and draft acceptance rates",
+    ]
+    others = [
+        "Galaxy rotation curves and dark matter halos",
+        "Protein folding with molecular dynamics",
+        "Cosmic microwave background anisotropies",
+        "Stock market volatility forecasting",
+        "Topological insulators and Majorana modes",
+        "Robot locomotion over rough terrain",
+    ]
+    mine = at(earlier, [paper(f"2411.0010{n}", t) for n, t in enumerate(decoding)])
+    at(earlier, [paper(f"2411.0020{n}", t) for n, t in enumerate(others)])
+    for n in mine:
+        storage.save("ada", n, earlier)
+    reading = ReadingService(storage, lambda: NOW)
+    cutoff = NOW - dt.timedelta(days=1)
+    storage.record_digest("ada", cutoff.date(), cutoff, [], cutoff)
+    relevant, other = at(
+        NOW,
+        [
+            paper("2411.00301", "Medusa heads for speculative decoding of draft tokens"),
+            paper("2411.00302", "Quantum error correction with surface codes"),
+        ],
+    )
+    ranking = reading.ranking("ada", storage.items([relevant, other]))
+    # the three saved papers and the six seen before the last digest, not today's two
+    assert ranking.model.trained_on == len(decoding) + len(others)
+    assert [s.key for s in ranking.order()] == [relevant, other]
+    # without a digest yet, every stored paper is recent: today's two are contrasted too
+    assert reading.model("bob").trained_on == len(decoding) + len(others) + 2

@@ -127,7 +127,12 @@ class ReadingService:
         it is contrasted with are unchanged, else trained (and kept)."""
         found = self.evidence(reader)
         exclude = [e.item_id for e in found if e.item_id is not None]
-        unlabelled = self.storage.recent_texts(UNLABELLED, exclude)
+        # A time split: the papers it is contrasted with (and its vocabulary) are those
+        # first seen before the reader's previous digest, so the candidates of the next
+        # one, which came since, are never among its negatives: a model trained to push
+        # a paper down would rank that very paper low when it is relevant.
+        last = self.storage.last_digest(reader)
+        unlabelled = self.storage.recent_texts(UNLABELLED, exclude, last[1] if last else None)
         key = fingerprint(found, unlabelled)
         cached = self._models.get(reader)
         if cached and cached[0] == key:

@@ -246,16 +246,19 @@ class ReadingMixin(ItemsMixin):
             ),
         )
 
-    def recent_texts(self, limit: int, exclude: Sequence[int] = ()) -> list[str]:
+    def recent_texts(
+        self, limit: int, exclude: Sequence[int] = (), before: dt.datetime | None = None
+    ) -> list[str]:
         """Title and abstract of the newest stored items with an abstract (by when
-        they were first seen), other than ``exclude``."""
+        they were first seen; only those first seen before ``before``), other than
+        ``exclude``."""
         skip = set(exclude)
+        query = select(i.c.id, i.c.title, i.c.summary).where(i.c.summary != "")
+        if before is not None:
+            query = query.where(i.c.first_seen_at < before)
         with self._read() as conn:
             rows = conn.execute(
-                select(i.c.id, i.c.title, i.c.summary)
-                .where(i.c.summary != "")
-                .order_by(i.c.first_seen_at.desc(), i.c.id.desc())
-                .limit(limit + len(skip))
+                query.order_by(i.c.first_seen_at.desc(), i.c.id.desc()).limit(limit + len(skip))
             ).all()
         return [f"{r.title}. {r.summary}" for r in rows if r.id not in skip][:limit]
 

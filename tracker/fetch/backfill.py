@@ -3,12 +3,21 @@
 One harvest is a set, a datestamp range and a metadata format (``Harvest``). Its
 pages are fetched one at a time by ``OaiClient`` (paced like every arXiv request),
 read as a stream, one page ahead of storing in a thread (``tracker.fetch.readahead``),
-and stored in batches of ``BATCH`` records, one transaction each,
-through the same ``Storage.ingest`` path as every fetched entry: the version-less
-arXiv id is the identity, so a paper stored from the listing or the API becomes one
-item with the harvested one, fields come from its categories as for any paper, and a
-second harvest of the same range stores nothing new. OAI's dates are days; a stored
-first-version timestamp from around that day (the API's) is kept (``merge_harvested``).
+and stored in batches of ``BATCH`` records, one transaction each, by
+``Storage.store_harvested``: new papers in bulk, papers already stored merged as every
+fetched entry is. The version-less arXiv id is the identity, so a paper stored from the
+listing or the API becomes one item with the harvested one, fields come from its
+categories as for any paper, and a second harvest of the same range stores nothing new.
+OAI's dates are days; a stored first-version timestamp from around that day (the
+API's) is kept (``merge_harvested``).
+
+The search index (SQLite's full-text index; PostgreSQL computes each row's vector as
+it is written) takes new papers in batches (``Storage.index_pending``): while arXiv's
+pacing leaves time before the next page (3 s a page), the papers stored so far are
+indexed then, so search finds them a page later at no cost to the harvest; a harvest
+from a server that does not make it wait indexes what it stored when it ends, or when
+it fails. Papers left waiting by a crash are indexed by the next harvest, the worker's
+start or ``tracker db upgrade``.
 
 After each page its resumption token and the running counts are saved in the
 database's key/value store under the harvest's key. Running the same harvest again
@@ -43,6 +52,9 @@ from tracker.storage.items import PretagFn
 
 log = logging.getLogger(__name__)
 BATCH = 500  # records per transaction
+INDEX_GAP = 0.5  # seconds arXiv's pacing must leave before the next page to index meanwhile
+INDEX_SLICE = 4_000  # ids indexed per transaction in such a gap (about half a second)
+FINAL_SLICE = 50_000  # ids per transaction at the end (a fetch cycle waits for one at most)
 _DAY_SLACK = dt.timedelta(days=2)
 Progress = Callable[[str], None]
 
@@ -87,6 +99,7 @@ class BackfillReport:
     nothing_matched: bool = False  # noRecordsMatch
     last_completed: dt.datetime | None = None  # when this harvest last finished before
     completed: dt.datetime | None = None
+    indexed: int = 0  # papers put into the search index by this run
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +201,7 @@ class Backfill:
         counts = report.counts
         first = True
         ahead = self._read_ahead(harvest, token)
+        finished = False
         try:
             while True:
                 try:
@@ -208,8 +222,10 @@ class Backfill:
                         ahead.close()
                         ahead = self._read_ahead(harvest, None)
                         continue
+                    self._index_all(report, say)
                     raise self._failed(e, harvest, counts, token) from e
                 except SourceError as e:
+                    self._index_all(report, say)
                     raise self._failed(e, harvest, counts, token) from e
                 first = False
                 counts.pages += 1
@@ -224,10 +240,35 @@ class Backfill:
                     f"{counts.updated} updated, {counts.deleted} deleted"
                 )
                 if done is not None:
+                    ahead.close()
+                    self._index_all(report, say)
                     report.completed = done
+                    finished = True
                     return report
+                self._index_in_gap(report)
         finally:
-            ahead.close()
+            if not finished:
+                ahead.close()
+
+    def _index_in_gap(self, report: BackfillReport) -> None:
+        """Index stored papers while arXiv's pacing holds the next page back."""
+        gate = self.client.gate
+        left = 1
+        while left and gate.wait_left() > INDEX_GAP:
+            indexed, left = self.storage.index_pending(INDEX_SLICE)
+            report.indexed += indexed
+
+    def _index_all(self, report: BackfillReport, say: Progress) -> None:
+        """Index every stored paper still waiting for the search index."""
+        waiting = self.storage.pending_index()
+        done = 0
+        while waiting:
+            indexed, left = self.storage.index_pending(FINAL_SLICE)
+            report.indexed += indexed
+            done += indexed
+            if left or done > FINAL_SLICE:
+                say(f"search index: {done} of {done + left} papers")
+            waiting = left
 
     def _read_ahead(self, harvest: Harvest, token: str | None) -> ReadAhead:
         """The harvest's pages from ``token`` on, fetched and read in a thread while the
@@ -277,9 +318,9 @@ class Backfill:
         return end
 
     def _store(self, batch: list[Entry], counts: Counts) -> None:
-        keyed = [(replace(e, key=ids.item_key(e, "")), ()) for e in batch]
-        tag = self.pretag([entry for entry, _ in keyed])
-        result = self.storage.ingest(
+        keyed = [replace(e, key=ids.item_key(e, "")) for e in batch]
+        tag = self.pretag(keyed)
+        result = self.storage.store_harvested(
             keyed, self.clock(), merge=merge_harvested, prepare=normalise_new, tag=tag
         )
         counts.new += result.new_items

@@ -55,14 +55,17 @@ from tracker.fields.service import Explanation, FieldCount, FieldService, TrainR
 from tracker.ids import canonical_url, id_month
 from tracker.library.bibtex import item_dict as item_dict
 from tracker.library.bibtex import to_bibtex, to_json
+from tracker.library.importing import FORMATS
 from tracker.library.opml import OpmlError, OpmlFollow, OpmlProblem, parse_opml, write_opml
 from tracker.models import (
     NO_FILTERS,
     Delivery,
     Digest,
+    DigestSection,
     Follow,
     FollowKind,
     Item,
+    LibraryEntry,
     Rule,
     SearchFilters,
     SearchHit,
@@ -70,9 +73,10 @@ from tracker.models import (
     SourceStatus,
 )
 from tracker.names import arxiv_author_term, name_key, split_name
+from tracker.reading.service import ImportReport, ReadingService
 from tracker.sources import arxiv_query as query
 from tracker.sources.addresses import AddressGuard
-from tracker.sources.arxiv import ArxivClient
+from tracker.sources.arxiv import WHOLE_DAY, ArxivClient
 from tracker.sources.http import MAX_GATE_WAIT, Fetcher, make_client
 from tracker.sources.oai import (
     OAI_DEADLINE,
@@ -97,6 +101,7 @@ from tracker.storage import (
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 NOT_BEFORE_SLACK = dt.timedelta(days=1)
+LIBRARY_FORMATS = FORMATS  # what ``tracker library import --format`` accepts
 
 
 def utc_now() -> dt.datetime:
@@ -120,6 +125,12 @@ def scholar_specs(scholar: ScholarFollow) -> list[FollowSpec]:
     if not scholar.has_ids:
         specs.append(FollowSpec(kind, name, SourceKind.ARXIV_QUERY, arxiv_author_term(name)))
     return specs
+
+
+# Cross-domain picks from the whole day of arXiv: one listing request for every archive.
+DISCOVERY = FollowSpec(
+    FollowKind.DISCOVERY, "arXiv", SourceKind.ARXIV_LISTING, WHOLE_DAY, "all of arXiv"
+)
 
 
 def follow_spec(kind: FollowKind, value: str, title: str | None = None) -> FollowSpec:
@@ -147,6 +158,7 @@ class Tracker(Browsing):
         closers: Sequence[Callable[[], None]] = (),
         oai: OaiClient | None = None,
         leadership: Leadership | None = None,
+        reading: ReadingService | None = None,
     ) -> None:
         self.settings = settings
         self.storage = storage
@@ -159,6 +171,7 @@ class Tracker(Browsing):
         self.fields = fields
         self.digests = digests
         self.accounts = Accounts(storage, clock)
+        self.reading = reading or ReadingService(storage, clock)
 
     def close(self) -> None:
         for close in self._closers:
@@ -190,6 +203,9 @@ class Tracker(Browsing):
                 + [spec for s in f.scholars for spec in scholar_specs(s)]
                 + [follow_spec(FollowKind.FEED, feed.url, feed.title) for feed in f.feeds]
             )
+            # picks are from fields other than the reader's own: they need own fields
+            if self.settings.digest.discovers(reader) and (reader.fields or f.categories):
+                specs.append(DISCOVERY)
             self.storage.sync_follows(reader.name, specs, now, origin="config")
             self.storage.sync_rules(reader.name, reader.rules, now)
             for s in f.scholars:
@@ -435,6 +451,24 @@ class Tracker(Browsing):
     def render(self, digest: Digest) -> str:
         return self.digests.render(digest)
 
+    def digest_section(
+        self, reader_name: str | None, day: dt.date | None, name: str
+    ) -> DigestSection:
+        """One section of a built digest, whole, by its name as recorded ("Top picks", a
+        field) or as shown ("Cross-domain: <field>"), letter case aside."""
+        reader = self.settings.reader(reader_name)
+        day = day or self.clock().astimezone(reader.tz).date()
+        stored = self.storage.stored_digest(reader.name, day)
+        if stored is None:
+            raise NotFoundError(f"no digest of {reader.name} for {day} (tracker digest builds it)")
+        digest = self.digests.from_stored(stored)
+        wanted = name.strip().casefold().removeprefix("cross-domain:").strip()
+        for section in digest.sections:
+            if section.title.casefold() == wanted:
+                return section
+        names = ", ".join(f"{s.title!r}" for s in digest.sections) or "none"
+        raise NotFoundError(f"the digest of {day} has no section {name!r} (it has {names})")
+
     def deliver_due(self) -> list[DigestOutcome]:
         """Build every digest that is due, then deliver everything pending."""
         return self.digests.due()
@@ -528,6 +562,29 @@ class Tracker(Browsing):
     def saved(self, reader: str | None) -> list[Item]:
         return self.storage.saved_items(self.settings.reader(reader).name)
 
+    # --- reading: feedback, library ---------------------------------------------------
+
+    def rate(self, reader: str | None, ref: str, rating: str) -> Item:
+        """Rate an item ``up``, ``down`` or ``none`` for a reader (the command line and
+        the web page both call this); the reader's ranking learns from it."""
+        return self.reading.rate(self.settings.reader(reader).name, ref, rating)
+
+    def ratings(self, reader: str | None, item_ids: Sequence[int] | None = None) -> dict[int, int]:
+        """A reader's ratings (item id -> +1 up, -1 down), of these items or of all."""
+        return self.reading.ratings(self.settings.reader(reader).name, item_ids)
+
+    def import_library(
+        self, reader: str | None, path: Path, fmt: str | None = None
+    ) -> ImportReport:
+        """Import a BibTeX, CSL JSON or RIS library file for a reader."""
+        return self.reading.import_library(self.settings.reader(reader).name, path, fmt)
+
+    def library(self, reader: str | None) -> list[LibraryEntry]:
+        return self.reading.library(self.settings.reader(reader).name)
+
+    def forget_library(self, reader: str | None) -> int:
+        return self.storage.forget_library(self.settings.reader(reader).name)
+
     @staticmethod
     def export(items: Sequence[Item], fmt: str) -> str:
         if fmt == "bibtex":
@@ -618,6 +675,7 @@ def make_tracker(
         base_backoff=max(settings.arxiv.min_interval, 0.01),
     )
     fields = FieldService(settings, storage, clock)
+    reading = ReadingService(storage, clock)
     digests = DigestService(
         storage,
         clock,
@@ -628,6 +686,13 @@ def make_tracker(
         mailer=SmtpMailer(settings.email, environ if environ is not None else os.environ)
         if settings.email
         else None,
+        rank=reading.ranking,
+        rising=lambda fields, now: reading.rising(
+            fields,
+            now,
+            phrases=settings.digest.rising_phrases,
+            weeks=settings.digest.rising_weeks,
+        ),
     )
     tracker = Tracker(
         settings,
@@ -645,6 +710,7 @@ def make_tracker(
         clock,
         fields=fields,
         digests=digests,
+        reading=reading,
         closers=closers,
         oai=oai,
         leadership=Leadership(storage.named_lock("scheduler"), worker_id),

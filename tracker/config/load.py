@@ -24,6 +24,7 @@ from tracker.config.readers import (
     _readers,
 )
 from tracker.config.settings import (
+    WEEKDAYS,
     DigestSettings,
     FetchSettings,
     FieldsSettings,
@@ -104,13 +105,36 @@ def settings_from_dict(
     dig = c.table(
         data,
         "digest",
-        {"abstract_sentences", "abstract_max_chars", "cross_domain_items", "cross_domain_fields"},
+        {
+            "abstract_sentences",
+            "abstract_max_chars",
+            "cross_domain_items",
+            "cross_domain_fields",
+            "top_picks",
+            "section_items",
+            "cross_domain_more",
+            "discover",
+            "rising_phrases",
+            "rising_weeks",
+            "rising_day",
+        },
     )
+    rising_day = c.get(dig, "digest", "rising_day", str, "mon")
+    if rising_day[:3].lower() not in WEEKDAYS:
+        c.problem("digest.rising_day", f'expected a weekday such as "mon", got {rising_day!r}')
+        rising_day = "mon"
     digest = DigestSettings(
         abstract_sentences=c.positive(dig, "digest", "abstract_sentences", int, 2),
         abstract_max_chars=c.positive(dig, "digest", "abstract_max_chars", int, 400),
         cross_domain_items=_at_least_zero(c, dig, "digest", "cross_domain_items", 5),
         cross_domain_fields=_neighbours(c, dig, field_map),
+        top_picks=_at_least_zero(c, dig, "digest", "top_picks", 10),
+        section_items=c.positive(dig, "digest", "section_items", int, 20),
+        cross_domain_more=_at_least_zero(c, dig, "digest", "cross_domain_more", 10),
+        discover=c.get(dig, "digest", "discover", bool, True),
+        rising_phrases=c.positive(dig, "digest", "rising_phrases", int, 8),
+        rising_weeks=c.positive(dig, "digest", "rising_weeks", int, 8),
+        rising_day=WEEKDAYS.index(rising_day[:3].lower()),
     )
     fields_settings = _fields(c, data, base_dir)
     digests_dir = environ.get("TRACKER_DIGESTS_DIR")

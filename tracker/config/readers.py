@@ -70,6 +70,9 @@ def _readers(
                 "when_empty",
                 "mute",
                 "must",
+                "top_picks",
+                "discover",
+                "rising",
             },
         )
         name = c.get(r, where, "name", str, "")
@@ -215,12 +218,19 @@ def _delivery(c: _Checker, r: Mapping[str, Any], where: str) -> dict[str, Any]:
     when_empty = c.get(r, where, "when_empty", str, "note")
     if when_empty not in ("note", "skip"):
         c.problem(f"{where}.when_empty", f'expected "note" or "skip", got {when_empty!r}')
+    top_picks = c.get(r, where, "top_picks", int, -1) if "top_picks" in r else None
+    if top_picks is not None and top_picks < 0:
+        c.problem(f"{where}.top_picks", f"expected 0 or more, got {top_picks}")
+        top_picks = None
     return dict(
         email=email,
         channels=tuple(dict.fromkeys(channels)),
         days=days,
         arxiv_days=arxiv_days,
         when_empty=when_empty,
+        top_picks=top_picks,
+        discover=c.get(r, where, "discover", bool, True) if "discover" in r else None,
+        rising=c.get(r, where, "rising", bool, False),
     )
 
 

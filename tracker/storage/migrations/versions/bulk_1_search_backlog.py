@@ -12,7 +12,7 @@ Anything that rebuilds ``items_fts`` from ``items`` (``'rebuild'``) indexes the
 waiting items too, and must delete the mark in the same transaction.
 
 Revision ID: bulk_1
-Revises: perf_1
+Revises: reading_1
 Create Date: 2026-12-03
 """
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "bulk_1"
-down_revision = "perf_1"
+down_revision = "reading_1"
 branch_labels = None
 depends_on = None
 

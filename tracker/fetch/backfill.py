@@ -12,12 +12,12 @@ OAI's dates are days; a stored first-version timestamp from around that day (the
 API's) is kept (``merge_harvested``).
 
 The search index (SQLite's full-text index; PostgreSQL computes each row's vector as
-it is written) takes new papers in batches (``Storage.index_pending``): while arXiv's
-pacing leaves time before the next page (3 s a page), the papers stored so far are
-indexed then, so search finds them a page later at no cost to the harvest; a harvest
-from a server that does not make it wait indexes what it stored when it ends, or when
-it fails. Papers left waiting by a crash are indexed by the next harvest, the worker's
-start or ``tracker db upgrade``.
+it is written) takes new papers in batches (``Storage.index_pending``) after each page,
+while the read-ahead thread reads the next one: indexing runs in SQLite without the
+GIL, parsing in Python, so the two overlap; with arXiv's pacing (3 s a page) it is done
+long before the next page arrives. Search finds a harvested paper a page after it is
+stored, and every paper once the harvest ends (or fails). Papers left waiting by a
+crash are indexed by the next harvest, the next fetch cycle or ``tracker db upgrade``.
 
 After each page its resumption token and the running counts are saved in the
 database's key/value store under the harvest's key. Running the same harvest again
@@ -52,9 +52,7 @@ from tracker.storage.items import PretagFn
 
 log = logging.getLogger(__name__)
 BATCH = 500  # records per transaction
-INDEX_GAP = 0.5  # seconds arXiv's pacing must leave before the next page to index meanwhile
-INDEX_SLICE = 4_000  # ids indexed per transaction in such a gap (about half a second)
-FINAL_SLICE = 50_000  # ids per transaction at the end (a fetch cycle waits for one at most)
+INDEX_SLICE = 5_000  # ids indexed per transaction (about a second: a fetch cycle waits that long)
 _DAY_SLACK = dt.timedelta(days=2)
 Progress = Callable[[str], None]
 
@@ -222,10 +220,10 @@ class Backfill:
                         ahead.close()
                         ahead = self._read_ahead(harvest, None)
                         continue
-                    self._index_all(report, say)
+                    self._index(report, say)
                     raise self._failed(e, harvest, counts, token) from e
                 except SourceError as e:
-                    self._index_all(report, say)
+                    self._index(report, say)
                     raise self._failed(e, harvest, counts, token) from e
                 first = False
                 counts.pages += 1
@@ -241,34 +239,27 @@ class Backfill:
                 )
                 if done is not None:
                     ahead.close()
-                    self._index_all(report, say)
+                    self._index(report, say)
                     report.completed = done
                     finished = True
                     return report
-                self._index_in_gap(report)
+                self._index(report, None)  # while the next page is read
         finally:
             if not finished:
                 ahead.close()
 
-    def _index_in_gap(self, report: BackfillReport) -> None:
-        """Index stored papers while arXiv's pacing holds the next page back."""
-        gate = self.client.gate
-        left = 1
-        while left and gate.wait_left() > INDEX_GAP:
+    def _index(self, report: BackfillReport, say: Progress | None) -> None:
+        """Index every stored paper still waiting for the search index, a slice per
+        transaction (``say``: report progress when it takes more than one)."""
+        done = 0
+        while True:
             indexed, left = self.storage.index_pending(INDEX_SLICE)
             report.indexed += indexed
-
-    def _index_all(self, report: BackfillReport, say: Progress) -> None:
-        """Index every stored paper still waiting for the search index."""
-        waiting = self.storage.pending_index()
-        done = 0
-        while waiting:
-            indexed, left = self.storage.index_pending(FINAL_SLICE)
-            report.indexed += indexed
             done += indexed
-            if left or done > FINAL_SLICE:
+            if say is not None and (left or done > INDEX_SLICE):
                 say(f"search index: {done} of {done + left} papers")
-            waiting = left
+            if not left:
+                return
 
     def _read_ahead(self, harvest: Harvest, token: str | None) -> ReadAhead:
         """The harvest's pages from ``token`` on, fetched and read in a thread while the

@@ -214,7 +214,9 @@ def _record(el: etree._Element, url: str) -> OaiRecord:
             datestamp = clean_text(child.text)
     identifier = identifier or ""
     if header.get("status") == "deleted":
-        return OaiRecord(identifier, datestamp or None, deleted=True, arxiv_id=_arxiv_id(identifier))
+        return OaiRecord(
+            identifier, datestamp or None, deleted=True, arxiv_id=_arxiv_id(identifier)
+        )
     inner = None
     if metadata is not None:
         inner = next((c for c in metadata if isinstance(c.tag, str)), None)

@@ -28,10 +28,21 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
 
+from tracker.errors import StorageError
 from tracker.models import Entry, FieldTag
-from tracker.storage.base import dumps
-from tracker.storage.items import IngestReport, ItemsMixin, MergeFn, PrepareFn, TagFn, _chunks, i
+from tracker.storage.base import dumps, reason
+from tracker.storage.items import (
+    INGEST_ATTEMPTS,
+    IngestReport,
+    ItemsMixin,
+    MergeFn,
+    PrepareFn,
+    TagFn,
+    _chunks,
+    i,
+)
 from tracker.storage.tags import item_tags
 
 ITEM_COLUMNS = (
@@ -45,6 +56,7 @@ VERSION_COLUMNS = "item_id, version, updated_at, seen_at"
 INDEXED_COLUMNS = "title, authors, summary, tags"
 Row = tuple[Any, ...]
 Tagged = tuple[Entry, tuple[FieldTag, ...]]
+INDEX_SLICE = 5_000  # items indexed per transaction by index_waiting (about a second)
 _TIMES = 4096  # datetimes kept formatted for SQLite (a harvest's days repeat)
 
 
@@ -52,6 +64,10 @@ _TIMES = 4096  # datetimes kept formatted for SQLite (a harvest's days repeat)
 def _tags(categories: tuple[str, ...], fields: tuple[str, ...], month: dt.datetime) -> str:
     """``item_tags`` (hashes of every token), for combinations a harvest meets again."""
     return item_tags(categories, fields, month)
+
+
+class _Conflict(StorageError):
+    """A new paper's key was stored by another writer meanwhile (PostgreSQL's COPY)."""
 
 
 def _month(when: dt.datetime) -> dt.datetime:
@@ -107,9 +123,37 @@ class BulkMixin(ItemsMixin):
             prev = merged.get(entry.key)
             merged[entry.key] = merge(prev, entry) if prev else entry
         keys = list(merged)
+        for attempt in range(INGEST_ATTEMPTS):
+            try:
+                stored, known, new_count = self._store_new(keys, merged, now, prepare, tag)
+                break
+            except StorageError as e:
+                # PostgreSQL: another writer stored some of these papers meanwhile (a
+                # fetch cycle): read them again, they are then merged below.
+                conflict = isinstance(e, _Conflict) or isinstance(e.__cause__, IntegrityError)
+                if attempt + 1 == INGEST_ATTEMPTS or not conflict:
+                    raise
+        updated = 0
+        if known:  # a second harvest, papers known from elsewhere: the usual merge
+            report = self.ingest(known, now, merge=merge, prepare=prepare, tag=tag)
+            updated = report.updated_items
+        return IngestReport(new_count, updated, 0, tuple(stored[k] for k in keys))
+
+    def _store_new(
+        self,
+        keys: Sequence[str],
+        merged: dict[str, Entry],
+        now: dt.datetime,
+        prepare: PrepareFn,
+        tag: TagFn,
+    ) -> tuple[dict[str, int], list[tuple[Entry, tuple[int, ...]]], int]:
+        """Write the entries not stored yet, in one transaction: (the id of every key
+        stored, the entries stored before for ``ingest``, how many were new)."""
         with self._write() as conn:
             stored = self._ids_of(conn, keys)
-            known = [(merged[k], ()) for k in keys if k in stored]
+            known: list[tuple[Entry, tuple[int, ...]]] = [
+                (merged[k], ()) for k in keys if k in stored
+            ]
             new = [prepare(merged[k]) for k in keys if k not in stored]
             if new:
                 tagged = [(e, tag(e)) for e in new]
@@ -119,16 +163,13 @@ class BulkMixin(ItemsMixin):
                 else:
                     self._write_postgresql(conn, tagged, ids_, now)
                 stored.update((e.key, n) for e, n in zip(new, ids_, strict=True))
-        updated = 0
-        if known:  # a second harvest, papers known from elsewhere: the usual merge
-            report = self.ingest(known, now, merge=merge, prepare=prepare, tag=tag)
-            updated = report.updated_items
-        return IngestReport(len(new), updated, 0, tuple(stored[k] for k in keys))
+        return stored, known, len(new)
 
     def _ids_of(self, conn: Connection, keys: Sequence[str]) -> dict[str, int]:
         found: dict[str, int] = {}
         for chunk in _chunks(keys):
-            found.update((row.key, row.id) for row in conn.execute(select(i.c.key, i.c.id).where(i.c.key.in_(chunk))))
+            rows = conn.execute(select(i.c.key, i.c.id).where(i.c.key.in_(chunk)))
+            found.update((row.key, row.id) for row in rows)
         return found
 
     def _new_ids(self, conn: Connection, count: int) -> list[int]:
@@ -138,8 +179,7 @@ class BulkMixin(ItemsMixin):
             return list(range(top + 1, top + 1 + count))
         # PostgreSQL: from the items' sequence, as an INSERT would (others draw too)
         drawn = conn.exec_driver_sql(
-            "SELECT nextval(pg_get_serial_sequence('items', 'id')) "
-            "FROM generate_series(1, %(n)s)",
+            "SELECT nextval(pg_get_serial_sequence('items', 'id')) FROM generate_series(1, %(n)s)",
             {"n": count},
         )
         return sorted(int(n) for n in drawn.scalars())
@@ -227,18 +267,25 @@ class BulkMixin(ItemsMixin):
         now: dt.datetime,
     ) -> None:
         rows = self._rows(tagged, ids_, now, _aware)
+        import psycopg  # only here: PostgreSQL's driver
+
         raw: Any = conn.connection.dbapi_connection  # the same transaction as ``conn``
-        with raw.cursor() as cursor:
-            for table, columns, part in zip(
-                ("items", "item_fields", "item_categories", "item_versions"),
-                (ITEM_COLUMNS, FIELD_COLUMNS, CATEGORY_COLUMNS, VERSION_COLUMNS),
-                rows,
-                strict=True,
-            ):
-                if part:
-                    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                        for row in part:
-                            copy.write_row(row)
+        try:
+            with raw.cursor() as cursor:
+                for table, columns, part in zip(
+                    ("items", "item_fields", "item_categories", "item_versions"),
+                    (ITEM_COLUMNS, FIELD_COLUMNS, CATEGORY_COLUMNS, VERSION_COLUMNS),
+                    rows,
+                    strict=True,
+                ):
+                    if part:
+                        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                            for row in part:
+                                copy.write_row(row)
+        except psycopg.IntegrityError as e:  # COPY bypasses SQLAlchemy: ours to wrap
+            raise _Conflict(f"database write failed: {reason(e)}") from e
+        except psycopg.Error as e:
+            raise StorageError(f"database write failed: {reason(e)}") from e
 
     # --- the search index of stored items -------------------------------------------------
 
@@ -269,17 +316,26 @@ class BulkMixin(ItemsMixin):
             left = conn.exec_driver_sql("SELECT count(*) FROM items WHERE id >= ?", (end,)).scalar()
             return int(done or 0), int(left or 0)
 
+    def index_waiting(self) -> int:
+        """Put every waiting item into the search index, ``INDEX_SLICE`` per
+        transaction (a writer waits one slice at most); how many were indexed."""
+        total = left = 0
+        while True:
+            indexed, left = self.index_pending(INDEX_SLICE)
+            total += indexed
+            if not left:
+                return total
+
     def pending_index(self) -> int:
         """How many stored items the search index does not hold yet."""
         if self.dialect != "sqlite":
             return 0
         with self._read() as conn:
-            return int(
-                conn.exec_driver_sql(
-                    "SELECT count(*) FROM items WHERE id >= (SELECT min(from_id) FROM items_fts_pending)"
-                ).scalar()
-                or 0
-            )
+            waiting = conn.exec_driver_sql(
+                "SELECT count(*) FROM items "
+                "WHERE id >= (SELECT min(from_id) FROM items_fts_pending)"
+            ).scalar()
+            return int(waiting or 0)
 
 
 def _marks(count: int) -> str:

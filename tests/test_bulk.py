@@ -406,3 +406,34 @@ def write(folder: Path, base_url: str, min_interval: float = 0.02) -> Path:
     from tests.test_backfill import READERS
 
     return write_config(folder, base_url, readers=READERS, min_interval=min_interval)
+
+
+def test_papers_another_writer_stored_meanwhile_are_merged_not_duplicated(
+    backend: str, tmp_path: Path, field_map: FieldMap, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between reading which keys are stored and writing the new rows, another worker
+    stores some of them (PostgreSQL runs writers side by side): the batch is read again."""
+    entries = keyed(parsed(envelope("".join(record_xml(n) for n in range(40)), None)))
+    common = dict(merge=merge_harvested, prepare=normalise_new, tag=field_map.tag)
+    with database_url(backend, tmp_path) as url:
+        storage, other = open_storage(url), open_storage(url)
+        try:
+            other.ingest([(e, ()) for e in entries[:10]], NOW, **common)  # type: ignore[arg-type]
+            real = type(storage)._ids_of
+            calls = []
+
+            def blind_once(self: Storage, conn: object, keys: list[str]) -> dict[str, int]:
+                calls.append(len(keys))
+                return {} if len(calls) == 1 else real(self, conn, keys)  # type: ignore[arg-type]
+
+            monkeypatch.setattr(type(storage), "_ids_of", blind_once)
+            report = storage.store_harvested(entries, NOW, **common)  # type: ignore[arg-type]
+            assert len(calls) == 2
+            assert (report.new_items, len(set(report.item_ids))) == (30, 40)
+            assert storage.count_items() == 40
+            storage.index_waiting()
+            assert storage.check_integrity() == []
+            assert_every_paper_found(storage, range(40))
+        finally:
+            storage.close()
+            other.close()

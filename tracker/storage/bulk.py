@@ -14,8 +14,8 @@ skip every item from there on, whoever writes it (a fetch cycle during a harvest
 and ``index_pending`` indexes the waiting items in batches of consecutive ids, moving
 the mark in the same transaction; without waiting items the mark is gone. A text search
 does not find a waiting paper (filters without text do). A crash leaves the mark where
-the index really ends: the next harvest, the worker's start or ``tracker db upgrade``
-index the rest.
+the index really ends: the next harvest, the next fetch cycle or ``tracker db upgrade``
+index the rest (``index_waiting``).
 
 No decisions here (merging, tagging, preparing are the caller's functions).
 """

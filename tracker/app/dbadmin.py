@@ -47,12 +47,14 @@ def database_status(settings: Settings) -> DatabaseStatus:
 
 
 def upgrade_database(settings: Settings) -> tuple[str | None, str, list[str]]:
-    """Bring the configured database to the latest revision: (revision before, after,
+    """Bring the configured database to the latest revision, and index the papers an
+    interrupted harvest left waiting for the search index: (revision before, after,
     problems the database reports about itself)."""
     storage = open_storage(settings.database_url, migrate=False)
     try:
         before = storage.revision()
         storage.migrate()
+        storage.index_waiting()
         return before, storage.revision() or HEAD_REVISION, storage.check_integrity()
     finally:
         storage.close()

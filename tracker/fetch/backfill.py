@@ -3,12 +3,21 @@
 One harvest is a set, a datestamp range and a metadata format (``Harvest``). Its
 pages are fetched one at a time by ``OaiClient`` (paced like every arXiv request),
 read as a stream, one page ahead of storing in a thread (``tracker.fetch.readahead``),
-and stored in batches of ``BATCH`` records, one transaction each,
-through the same ``Storage.ingest`` path as every fetched entry: the version-less
-arXiv id is the identity, so a paper stored from the listing or the API becomes one
-item with the harvested one, fields come from its categories as for any paper, and a
-second harvest of the same range stores nothing new. OAI's dates are days; a stored
-first-version timestamp from around that day (the API's) is kept (``merge_harvested``).
+and stored in batches of ``BATCH`` records, one transaction each, by
+``Storage.store_harvested``: new papers in bulk, papers already stored merged as every
+fetched entry is. The version-less arXiv id is the identity, so a paper stored from the
+listing or the API becomes one item with the harvested one, fields come from its
+categories as for any paper, and a second harvest of the same range stores nothing new.
+OAI's dates are days; a stored first-version timestamp from around that day (the
+API's) is kept (``merge_harvested``).
+
+The search index (SQLite's full-text index; PostgreSQL computes each row's vector as
+it is written) takes new papers in batches (``Storage.index_pending``) after each page,
+while the read-ahead thread reads the next one: indexing runs in SQLite without the
+GIL, parsing in Python, so the two overlap; with arXiv's pacing (3 s a page) it is done
+long before the next page arrives. Search finds a harvested paper a page after it is
+stored, and every paper once the harvest ends (or fails). Papers left waiting by a
+crash are indexed by the next harvest, the next fetch cycle or ``tracker db upgrade``.
 
 After each page its resumption token and the running counts are saved in the
 database's key/value store under the harvest's key. Running the same harvest again
@@ -44,6 +53,7 @@ from tracker.storage.items import PretagFn
 
 log = logging.getLogger(__name__)
 BATCH = 500  # records per transaction
+INDEX_SLICE = 5_000  # ids indexed per transaction (about a second: a fetch cycle waits that long)
 _DAY_SLACK = dt.timedelta(days=2)
 Progress = Callable[[str], None]
 
@@ -88,6 +98,7 @@ class BackfillReport:
     nothing_matched: bool = False  # noRecordsMatch
     last_completed: dt.datetime | None = None  # when this harvest last finished before
     completed: dt.datetime | None = None
+    indexed: int = 0  # papers put into the search index by this run
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +205,7 @@ class Backfill:
         counts = report.counts
         first = True
         ahead = self._read_ahead(harvest, token)
+        finished = False
         try:
             while True:
                 try:
@@ -214,8 +226,10 @@ class Backfill:
                         ahead.close()
                         ahead = self._read_ahead(harvest, None)
                         continue
+                    self._index(report, say)
                     raise self._failed(e, harvest, counts, token) from e
                 except SourceError as e:
+                    self._index(report, say)
                     raise self._failed(e, harvest, counts, token) from e
                 first = False
                 counts.pages += 1
@@ -230,10 +244,28 @@ class Backfill:
                     f"{counts.updated} updated, {counts.deleted} deleted"
                 )
                 if done is not None:
+                    ahead.close()
+                    self._index(report, say)
                     report.completed = done
+                    finished = True
                     return report
+                self._index(report, None)  # while the next page is read
         finally:
-            ahead.close()
+            if not finished:
+                ahead.close()
+
+    def _index(self, report: BackfillReport, say: Progress | None) -> None:
+        """Index every stored paper still waiting for the search index, a slice per
+        transaction (``say``: report progress when it takes more than one)."""
+        done = 0
+        while True:
+            indexed, left = self.storage.index_pending(INDEX_SLICE)
+            report.indexed += indexed
+            done += indexed
+            if say is not None and (left or done > INDEX_SLICE):
+                say(f"search index: {done} of {done + left} papers")
+            if not left:
+                return
 
     def _read_ahead(self, harvest: Harvest, token: str | None) -> ReadAhead:
         """The harvest's pages from ``token`` on, fetched and read in a thread while the
@@ -283,9 +315,9 @@ class Backfill:
         return end
 
     def _store(self, batch: list[Entry], counts: Counts) -> None:
-        keyed = [(replace(e, key=ids.item_key(e, "")), ()) for e in batch]
-        tag = self.pretag([entry for entry, _ in keyed])
-        result = self.storage.ingest(
+        keyed = [replace(e, key=ids.item_key(e, "")) for e in batch]
+        tag = self.pretag(keyed)
+        result = self.storage.store_harvested(
             keyed,
             self.clock(),
             merge=merge_harvested,

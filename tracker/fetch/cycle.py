@@ -100,6 +100,9 @@ class Ingestor:
         )
         with claims.kept():
             self._cycle(claims, recorder, progress or (lambda message: None))
+        # papers a harvest stored (running, or interrupted) wait for SQLite's search
+        # index, and so does what this cycle stored meanwhile (storage/bulk.py)
+        self.storage.index_waiting()
         log.info(
             "cycle done tried=%d failed=%d checked=%d not_modified=%d new_items=%d "
             "new_sightings=%d errors=%d",

@@ -57,6 +57,7 @@ XML = "text/xml, application/xml;q=0.9, */*;q=0.1"
 _RECORD, _HEADER, _METADATA = f"{{{OAI}}}record", f"{{{OAI}}}header", f"{{{OAI}}}metadata"
 _TOKEN, _ERROR, _LIST = f"{{{OAI}}}resumptionToken", f"{{{OAI}}}error", f"{{{OAI}}}ListRecords"
 _ROOT = f"{{{OAI}}}OAI-PMH"
+_IDENTIFIER, _DATESTAMP = f"{{{OAI}}}identifier", f"{{{OAI}}}datestamp"
 _DOI_SPLIT = re.compile(r"[\s,;]+")
 _LETTER = re.compile(r"[A-Za-z]")
 
@@ -85,8 +86,21 @@ class OaiRecord:
 
 
 def _local(el: etree._Element) -> str:
-    tag = el.tag
-    return tag[tag.find("}") + 1 :] if isinstance(tag, str) else ""  # comments: ""
+    return _name(el.tag)
+
+
+_NAMES: dict[object, str] = {}  # tag -> local name, for the few tags a harvest meets
+_MAX_NAMES = 512  # a page may invent tags: never more entries than this
+
+
+def _name(tag: object) -> str:
+    """The local name of a tag ("" for a comment's or a processing instruction's)."""
+    name = _NAMES.get(tag)
+    if name is None:
+        name = tag[tag.find("}") + 1 :] if isinstance(tag, str) else ""
+        if len(_NAMES) < _MAX_NAMES:
+            _NAMES[tag] = name
+    return name
 
 
 def _day(text: str | None) -> dt.datetime | None:
@@ -118,15 +132,16 @@ def _doi(text: str | None) -> str | None:
 def _author(el: etree._Element) -> str:
     """The name as the API writes it: "Forenames Keyname Suffix"."""
     keyname = forenames = suffix = ""
+    names = _NAMES
     for c in el:
-        name = _local(c)
+        name = names.get(c.tag) or _name(c.tag)
         if name == "keyname":
             keyname = c.text or ""
         elif name == "forenames":
             forenames = c.text or ""
         elif name == "suffix":
             suffix = c.text or ""
-    return tex_to_unicode(clean_text(f"{forenames} {keyname} {suffix}"))
+    return tex_to_unicode(" ".join(f"{forenames} {keyname} {suffix}".split()))
 
 
 def _arxiv_entry(meta: etree._Element, identifier: str) -> tuple[Entry | None, str | None]:
@@ -134,11 +149,12 @@ def _arxiv_entry(meta: etree._Element, identifier: str) -> tuple[Entry | None, s
     fields: dict[str, str | None] = {}
     authors: list[str] = []
     versions: list[tuple[int, dt.datetime | None]] = []
+    names = _NAMES
     for child in meta:
-        name = _local(child)
+        name = names.get(child.tag) or _name(child.tag)
         if name == "authors":
-            names = [_author(c) for c in child if _local(c) == "author"]
-            authors = [a for a in names if not a.isascii() or _LETTER.search(a)]  # not ":"
+            found = [_author(c) for c in child if (names.get(c.tag) or _name(c.tag)) == "author"]
+            authors = [a for a in found if not a.isascii() or _LETTER.search(a)]  # not ":"
             if not authors:  # arXivRaw: one string, "A, B and C"
                 authors = list(split_creators(child.text or ""))
         elif name == "version":  # arXivRaw: <version version="v2"><date>RFC 822</date>
@@ -157,15 +173,16 @@ def _arxiv_entry(meta: etree._Element, identifier: str) -> tuple[Entry | None, s
     if versions:  # arXivRaw: the first and latest versions' dates, the latest number
         versions.sort()
         published, updated, version = versions[0][1], versions[-1][1], versions[-1][0]
+    get = fields.get
     entry = Entry(
-        title=clean_text(fields.get("title")),
-        summary=clean_text(fields.get("abstract")),
+        title=clean_text(get("title")),
+        summary=clean_text(get("abstract")),
         authors=tuple(authors),
         arxiv_id=arxiv_id,
         version=version,
-        doi=_doi(fields.get("doi")),
-        journal_ref=clean_text(fields.get("journal-ref")) or None,
-        comment=clean_text(fields.get("comments")) or None,
+        doi=_doi(get("doi")) if get("doi") else None,
+        journal_ref=clean_text(get("journal-ref")) or None,
+        comment=clean_text(get("comments")) or None,
         primary_category=categories[0] if categories else None,
         categories=categories,
         published=published,
@@ -175,33 +192,50 @@ def _arxiv_entry(meta: etree._Element, identifier: str) -> tuple[Entry | None, s
         # what it lacks (the version, for metadataPrefix=arXiv) merge keeps from others.
         quality=API,
     )
-    return clean_entry(entry), clean_text(fields.get("license")) or None
+    return clean_entry(entry), clean_text(get("license")) or None
 
 
 def _record(el: etree._Element, url: str) -> OaiRecord:
-    header = el.find(_HEADER)
+    header = metadata = None
+    for child in el:
+        tag = child.tag
+        if tag == _HEADER:
+            header = child if header is None else header
+        elif tag == _METADATA:
+            metadata = child if metadata is None else metadata
     if header is None:
         raise ParseError("OAI-PMH record without a <header>", url=url)
-    identifier = clean_text(header.findtext(f"{{{OAI}}}identifier"))
-    datestamp = clean_text(header.findtext(f"{{{OAI}}}datestamp")) or None
-    parsed = parse_arxiv_id(identifier)
-    arxiv_id = parsed[0] if parsed else None
+    identifier = datestamp = None
+    for child in header:  # the first of each, as find() would
+        tag = child.tag
+        if tag == _IDENTIFIER and identifier is None:
+            identifier = clean_text(child.text)
+        elif tag == _DATESTAMP and datestamp is None:
+            datestamp = clean_text(child.text)
+    identifier = identifier or ""
     if header.get("status") == "deleted":
-        return OaiRecord(identifier, datestamp, deleted=True, arxiv_id=arxiv_id)
-    metadata = el.find(_METADATA)
+        return OaiRecord(
+            identifier, datestamp or None, deleted=True, arxiv_id=_arxiv_id(identifier)
+        )
     inner = None
     if metadata is not None:
         inner = next((c for c in metadata if isinstance(c.tag, str)), None)
-    if inner is None or _local(inner) not in PREFIXES:
-        return OaiRecord(identifier, datestamp, arxiv_id=arxiv_id)  # another format: skipped
+    if inner is None or _name(inner.tag) not in PREFIXES:
+        # another format: skipped
+        return OaiRecord(identifier, datestamp or None, arxiv_id=_arxiv_id(identifier))
     entry, licence = _arxiv_entry(inner, identifier)
     return OaiRecord(
         identifier,
-        datestamp,
-        arxiv_id=entry.arxiv_id if entry else arxiv_id,
+        datestamp or None,
+        arxiv_id=entry.arxiv_id if entry else _arxiv_id(identifier),
         entry=entry,
         license=licence,
     )
+
+
+def _arxiv_id(identifier: str) -> str | None:
+    parsed = parse_arxiv_id(identifier)
+    return parsed[0] if parsed else None
 
 
 class OaiPage:

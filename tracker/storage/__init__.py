@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tracker.storage.accounts import AccountsMixin
 from tracker.storage.base import HEAD_REVISION, make_engine
+from tracker.storage.bulk import BulkMixin
 from tracker.storage.claims import ClaimsMixin
 from tracker.storage.copy import CopyReport, TableCopy, copy_database
 from tracker.storage.digests import Candidate, DigestRow, DigestsMixin, StoredDigest
@@ -49,6 +50,7 @@ __all__ = [
 class Storage(
     SearchMixin,
     ReadingMixin,
+    BulkMixin,
     DigestsMixin,
     ScholarsMixin,
     FieldStatsMixin,

@@ -17,7 +17,6 @@ from tracker.cli.base import (
     EXIT_PARTIAL,
     State,
     _date,
-    _errors,
     _progress,
     _setup_logging,
     main,
@@ -37,7 +36,6 @@ def config() -> None:
 
 @config.command("check")
 @pass_state
-@_errors
 def config_check(state: State) -> None:
     """Validate the config file and report every problem."""
     s = state.settings
@@ -64,7 +62,6 @@ def config_check(state: State) -> None:
 @main.command()
 @click.option("--all", "everything", is_flag=True, help="Fetch every source, due or not.")
 @pass_state
-@_errors
 def fetch(state: State, everything: bool) -> None:
     """Run one fetch cycle for the sources that are due."""
     with state.tracker() as t:
@@ -120,7 +117,6 @@ def _report_fetch(report: CycleReport) -> int:
     help="Metadata format: arXiv, or arXivRaw (with every version's date).",
 )
 @pass_state
-@_errors
 def backfill(state: State, set_spec: str, since: str, until: str | None, prefix: str) -> None:
     """Harvest a set's arXiv metadata through OAI-PMH (resumable: run it again)."""
     start, end = _date(since, "--from"), _date(until, "--until")
@@ -154,7 +150,6 @@ def _when(value: dt.datetime | None) -> str:
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-@_errors
 def status(state: State, as_json: bool) -> None:
     """Each source: last success, last error, next check, items."""
     with state.tracker() as t:
@@ -218,7 +213,6 @@ def status(state: State, as_json: bool) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="One fetch cycle and the due digests, then exit.")
 @pass_state
-@_errors
 def run(state: State, once: bool) -> None:
     """Run the worker: fetch on schedule, write digests at each reader's time."""
     _setup_logging(state.verbose, default=state.settings.log_level)
@@ -239,7 +233,6 @@ def db() -> None:
 
 @db.command("upgrade")
 @pass_state
-@_errors
 def db_upgrade(state: State) -> None:
     """Bring the configured database to the latest migration (the worker also does
     this when it starts)."""
@@ -256,7 +249,6 @@ def db_upgrade(state: State) -> None:
 
 @db.command("status")
 @pass_state
-@_errors
 def db_status(state: State) -> None:
     """The configured database: backend, revision and item count."""
     s = database_status(state.settings)
@@ -276,7 +268,6 @@ def db_status(state: State) -> None:
     "--replace", is_flag=True, help="Delete what the target holds first (in the same transaction)."
 )
 @pass_state
-@_errors
 def db_copy(state: State, target: str, replace: bool) -> None:
     """Copy the whole configured database into another one, e.g. from SQLite into a
     lab's PostgreSQL; ids are kept, so history, saved marks and digests carry over.

@@ -12,7 +12,6 @@ from tracker.cli.base import (
     WEEKDAY_NAMES,
     State,
     _date,
-    _errors,
     _output_folder,
     main,
     pass_state,
@@ -32,7 +31,6 @@ from tracker.cli.base import (
     help="Write the e-mail's HTML and text to DIR instead of sending.",
 )
 @pass_state
-@_errors
 def digest(
     state: State, reader: str | None, day: str | None, send: bool, preview: str | None
 ) -> None:
@@ -62,7 +60,6 @@ def digest(
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-@_errors
 def readers(state: State, as_json: bool) -> None:
     """Readers, their delivery settings, next digest and the latest deliveries."""
     rows: list[dict[str, Any]] = []

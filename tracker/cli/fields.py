@@ -11,7 +11,6 @@ import click
 from tracker.app.core import report_lines
 from tracker.cli.base import (
     State,
-    _errors,
     main,
     pass_state,
 )
@@ -37,7 +36,6 @@ def fields(ctx: click.Context, as_json: bool) -> None:
     _fields_list(state, as_json)
 
 
-@_errors
 def _fields_list(state: State, as_json: bool) -> None:
     with state.tracker() as t:
         counts = t.field_counts()
@@ -71,7 +69,6 @@ def _fields_list(state: State, as_json: bool) -> None:
 @fields.command("explain")
 @click.argument("ref")
 @pass_state
-@_errors
 def fields_explain(state: State, ref: str) -> None:
     """Why an item has its fields (arXiv id, URL or number)."""
     with state.tracker() as t:
@@ -116,7 +113,6 @@ def fields_explain(state: State, ref: str) -> None:
     help="Also train on arXiv metadata JSONL (a file or a folder); repeatable.",
 )
 @pass_state
-@_errors
 def fields_train(state: State, extra: tuple[Path, ...]) -> None:
     """Train a new field model from the database's arXiv papers (and training data),
     then re-tag the items without categories."""
@@ -147,7 +143,6 @@ def fields_train(state: State, extra: tuple[Path, ...]) -> None:
 )
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-@_errors
 def fields_eval(state: State, data: Path | None, split: str, as_json: bool) -> None:
     """Evaluate the classifier: train on the older 80% of the papers, test on the
     newest 20%: accuracy and macro-F1 for groups and Computer Science fields."""

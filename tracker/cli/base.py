@@ -3,7 +3,8 @@
 Every command loads the config once, wires a tracker through ``make_tracker`` and
 calls one method. Errors of ours become one clear line and a non-zero exit, for every
 command alike: the group (``TrackerGroup``) turns a ``TrackerError`` raised anywhere
-below it into a ``click.ClickException``; progress goes to stderr only on a terminal. Exit codes, the same for every command:
+below it into a ``click.ClickException``; progress goes to stderr only on a terminal.
+Exit codes, the same for every command:
 
     0  done (for fetch and run --once: every source tried was fetched, or none was due)
     1  failed: an operational error (database, network, delivery), or, for fetch and

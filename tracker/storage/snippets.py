@@ -2,55 +2,42 @@
 
 Built in Python from the stored text for the few rows shown, instead of by the
 database's snippet function, which re-runs the whole full-text match to make them.
-Matching is by word start after folding accents and case, so "decod" marks "decoding"
-and "naive" marks "naïve", close to what the stemmed index matched. Words shorter than
-``MIN_PREFIX`` characters ("a", the "c" of "C++") mark only themselves, as the index
-matches them: a one-letter search does not mark every word that starts with the letter.
+A word of the text is marked as the stemmed index matched it (``tracker.words``: split
+like FTS5's unicode61 tokenizer, case and accents folded, Porter stems): "decoding"
+marks "decoders" and "decode", "naive" marks "naïve", "a" marks only "a". A prefix
+("decod*", given with its star) marks every word that starts with it.
 
 Pure: no I/O here.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from tracker.names import fold
+from tracker.words import stem, tokens
 
 OPEN, CLOSE, ELLIPSIS = "«", "»", "…"
-_EDGES = ".,;:!?\"'“”‘’()[]{}<>"
-MIN_PREFIX = 3  # a shorter searched word marks whole words only
-_PARTS = re.compile(r"\w+")  # word parts as the full-text tokenizers split them
-
-
-def _stem(word: str) -> str:
-    """Enough of a word to recognise its inflections: "decoding" -> "decod"."""
-    word = fold(word)
-    for suffix in ("ations", "ation", "ings", "ing", "ies", "es", "ed", "s", "e"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
 
 
 def snippet(text: str, words: Sequence[str], width: int = 24) -> str:
-    """About ``width`` words of ``text`` around the first searched word, marked."""
-    tokens = text.split()
-    if not tokens:
+    """About ``width`` words of ``text`` around the first searched word, marked.
+    ``words`` are the searched words; one ending in "*" is a prefix."""
+    shown_words = text.split()
+    if not shown_words:
         return ""
-    stems = tuple(s for s in {_stem(w) for w in words if w} if len(s) >= MIN_PREFIX)
-    short = {fold(w) for w in words if w and len(_stem(w)) < MIN_PREFIX}
-    # Folding keeps whitespace where it was, so the folded words line up with the words.
-    folded = fold(text).split()
-    if len(folded) != len(tokens):
-        folded = [fold(t) for t in tokens]
+    prefixes = tuple(t for w in words if w.endswith("*") for t in tokens(w))
+    stems = {stem(t) for w in words if w and not w.endswith("*") for t in tokens(w)}
 
-    def hit(i: int) -> bool:
-        if stems and folded[i].strip(_EDGES).startswith(stems):
-            return True
-        return bool(short) and not short.isdisjoint(_PARTS.findall(folded[i]))
+    def marks(part: str) -> bool:
+        return stem(part) in stems or (bool(prefixes) and part.startswith(prefixes))
 
-    first = next((i for i in range(len(folded)) if hit(i)), 0)
+    hits = [any(marks(part) for part in tokens(word)) for word in shown_words]
+    first = hits.index(True) if True in hits else 0
     start = max(0, first - width // 4)
-    end = min(len(tokens), start + width)
-    shown = [f"{OPEN}{tokens[i]}{CLOSE}" if hit(i) else tokens[i] for i in range(start, end)]
-    return (ELLIPSIS if start else "") + " ".join(shown) + (ELLIPSIS if end < len(tokens) else "")
+    end = min(len(shown_words), start + width)
+    shown = [
+        f"{OPEN}{shown_words[i]}{CLOSE}" if hits[i] else shown_words[i] for i in range(start, end)
+    ]
+    return (
+        (ELLIPSIS if start else "") + " ".join(shown) + (ELLIPSIS if end < len(shown_words) else "")
+    )

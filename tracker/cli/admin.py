@@ -22,7 +22,7 @@ from tracker.cli.base import (
     main,
     pass_state,
 )
-from tracker.config import notices
+from tracker.config import json_schema_text, notices
 from tracker.errors import TrackerError
 from tracker.worker import run_forever, run_once
 
@@ -54,6 +54,13 @@ def config_check(state: State) -> None:
     click.echo(f"  web:      {s.web.host}:{s.web.port}, sign-in {s.web.auth}, admins {admins}")
     for notice in notices(s):
         click.echo(f"warning: {notice}")
+
+
+@config.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of the config file, for editors that check TOML (the same
+    as config/tracker.schema.json)."""
+    click.echo(json_schema_text(), nl=False)
 
 
 # --- fetching and status ------------------------------------------------------------------

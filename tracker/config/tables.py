@@ -1,0 +1,499 @@
+"""The config file's tables as it spells them (pydantic models): [tracker], [arxiv],
+[fetch], [schedule], [digest], [fields], [openalex], [email] and [web]; readers are
+in ``reader_tables``.
+
+A model says which keys a table may have, their types, defaults and ranges, and
+checks each value on its own (a field validator may look at the keys above it in the
+same table); it turns into the frozen settings of ``settings`` with ``settings()``.
+What needs more than one table, the environment or the disk is checked in ``load``.
+
+Pure: no I/O here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from tracker.config.settings import (
+    ARXIV_HOSTS,
+    ARXIV_MIN_INTERVAL,
+    DEFAULT_API_URL,
+    DEFAULT_LISTING_URL,
+    DEFAULT_OAI_URL,
+    ArxivSettings,
+    DigestSettings,
+    EmailSettings,
+    FetchSettings,
+    FieldsSettings,
+    OpenAlexSettings,
+    ScheduleSettings,
+    WebSettings,
+)
+from tracker.config.values import (
+    AtLeastZero,
+    FieldOrGroup,
+    HttpUrl,
+    Positive,
+    PositiveFloat,
+    enum,
+    one_of,
+    problem,
+)
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+SECURITY = ("starttls", "tls", "none")
+AUTH_MODES = ("password", "proxy", "none")
+_HEADER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+
+
+class Table(BaseModel):
+    """A table of the file: no unknown keys, no conversions between types (a string
+    is not a number), surrounding white space ignored."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, str_strip_whitespace=True)
+
+
+# --- [tracker] ---------------------------------------------------------------------------
+
+
+def database_url_problem(url: str) -> str | None:
+    """What is wrong with a database URL's form; the URL itself is never repeated (it
+    may hold a password)."""
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", url):
+        return "expected a sqlite:/// or postgresql:// URL"
+    try:
+        urlsplit(url).port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        return "not a database URL: its port is not a number from 1 to 65535"
+    return None
+
+
+def _database_url(url: str) -> str:
+    why = database_url_problem(url) if url else None
+    if why:
+        raise problem(why)
+    return url
+
+
+def _log_level(value: str) -> str:
+    if value.upper() not in LOG_LEVELS:
+        raise problem(f"expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
+    return value.upper()
+
+
+class TrackerTable(Table):
+    """Where the data lives and how much is logged."""
+
+    data_dir: str = Field(
+        "data", description="Folder of the SQLite database (data_dir/tracker.db) and the model."
+    )
+    database_url: Annotated[str, AfterValidator(_database_url)] = Field(
+        "",
+        description="SQLAlchemy URL of the database (sqlite:/// or postgresql+psycopg://). "
+        "Empty: SQLite in data_dir. TRACKER_DATABASE_URL overrides it.",
+    )
+    log_level: Annotated[
+        str, AfterValidator(_log_level), enum([*LOG_LEVELS, *(x.lower() for x in LOG_LEVELS)])
+    ] = Field("INFO", description="Log level of `tracker run`.")
+    fields_file: str = Field(
+        "",
+        description="The category -> field mapping. Empty: fields.toml beside the config, "
+        "else the built-in one.",
+    )
+
+
+# --- [arxiv] -----------------------------------------------------------------------------
+
+
+def _contact(value: str) -> str:
+    if not EMAIL.match(value):
+        raise problem(
+            "expected your e-mail address (arXiv asks API users for a contact in the "
+            f"User-Agent), got {value!r}"
+        )
+    return value
+
+
+def _page_size(value: int) -> int:
+    if value > 2000:
+        raise problem("arXiv serves at most 2000 results per page")
+    return value
+
+
+class ArxivTable(Table):
+    """arXiv's endpoints, its pacing and the size of requests."""
+
+    contact_email: Annotated[str, AfterValidator(_contact)] = Field(
+        "",
+        validate_default=True,
+        description="Required: your e-mail address, sent in the User-Agent (arXiv asks API "
+        "clients for a contact). TRACKER_ARXIV_CONTACT overrides it.",
+    )
+    api_url: HttpUrl = Field(DEFAULT_API_URL, description="arXiv's search API.")
+    listing_url: HttpUrl = Field(DEFAULT_LISTING_URL, description="arXiv's daily listings.")
+    oai_url: HttpUrl = Field(DEFAULT_OAI_URL, description="arXiv's OAI-PMH endpoint.")
+    author_url: HttpUrl = Field(
+        "https://arxiv.org/a/", description="Scholars' author feeds: <author_url><id>.atom."
+    )
+    min_interval: float = Field(
+        ARXIV_MIN_INTERVAL,
+        description="Seconds between two requests to arXiv (at least 3 for arXiv's servers).",
+    )
+    page_size: Annotated[Positive, AfterValidator(_page_size)] = Field(
+        200, description="Results per API page.", json_schema_extra={"maximum": 2000}
+    )
+    max_pages: Positive = Field(5, description="Pages per search at most.")
+    lookback_days: Positive = Field(
+        7, description="How far back a new follow looks on its first fetch."
+    )
+    max_query_chars: Positive = Field(
+        1000, description="Longest search expression sent in one request."
+    )
+    listing_batch: Positive = Field(25, description="Categories per listing request.")
+    id_batch: Positive = Field(100, description="Paper ids per lookup.")
+    author_feed_days: PositiveFloat = Field(7.0, description="How often one author feed is read.")
+    author_feeds_per_cycle: Positive = Field(
+        5, description="At most this many author feeds in one fetch cycle."
+    )
+
+    @field_validator("min_interval")
+    @classmethod
+    def _arxiv_pace(cls, value: float, info: ValidationInfo) -> float:
+        # arXiv's terms of use: one request every three seconds (a test server may go faster)
+        urls = [info.data.get(k) for k in ("api_url", "listing_url", "oai_url", "author_url")]
+        hosts = {(urlsplit(u).hostname or "") for u in urls if isinstance(u, str)}
+        real = any(h == a or h.endswith("." + a) for h in hosts for a in ARXIV_HOSTS)
+        if value < 0 or (real and value < ARXIV_MIN_INTERVAL):
+            raise problem(
+                f"expected at least {ARXIV_MIN_INTERVAL:g} seconds for arXiv's servers "
+                f"(their terms of use), got {value:g}"
+            )
+        return value
+
+    def settings(self, contact: str) -> ArxivSettings:
+        return ArxivSettings(
+            contact_email=contact,
+            api_url=self.api_url,
+            listing_url=self.listing_url,
+            oai_url=self.oai_url,
+            min_interval=self.min_interval,
+            page_size=self.page_size,
+            max_pages=self.max_pages,
+            lookback_days=self.lookback_days,
+            max_query_chars=self.max_query_chars,
+            listing_batch=self.listing_batch,
+            id_batch=self.id_batch,
+            author_url=self.author_url,
+            author_feed_days=self.author_feed_days,
+            author_feeds_per_cycle=self.author_feeds_per_cycle,
+        )
+
+
+# --- [fetch], [schedule] -------------------------------------------------------------------
+
+
+class FetchTable(Table):
+    """How sources are fetched: timeouts, sizes, concurrency, the network's limits."""
+
+    timeout: PositiveFloat = Field(20.0, description="Seconds to connect and between bytes.")
+    deadline: PositiveFloat = Field(60.0, description="Seconds for a whole transfer.")
+    max_body_mb: PositiveFloat = Field(
+        10.0, description="Largest body accepted, after decompression, in MiB."
+    )
+    max_redirects: int = Field(5, description="Redirects followed at most.")
+    feed_interval_minutes: PositiveFloat = Field(60.0, description="How often a feed is checked.")
+    max_backoff_hours: PositiveFloat = Field(
+        24.0, description="Longest wait after repeated errors."
+    )
+    concurrency: Positive = Field(4, description="Feeds fetched at the same time.")
+    use_env_proxy: bool = Field(True, description="Use HTTP(S)_PROXY and NO_PROXY.")
+    block_private_addresses: bool = Field(
+        False,
+        description="Refuse feeds on private, loopback and link-local addresses "
+        "(TRACKER_BLOCK_PRIVATE_ADDRESSES=1 does the same).",
+    )
+    failing_after: Positive = Field(3, description="Errors in a row before a source is FAILING.")
+
+    def settings(self, block_private: bool) -> FetchSettings:
+        return FetchSettings(
+            timeout=self.timeout,
+            deadline=self.deadline,
+            max_body_bytes=int(self.max_body_mb * 1024 * 1024),
+            max_redirects=self.max_redirects,
+            feed_interval=dt.timedelta(minutes=self.feed_interval_minutes),
+            max_backoff=dt.timedelta(hours=self.max_backoff_hours),
+            concurrency=self.concurrency,
+            use_env_proxy=self.use_env_proxy,
+            block_private_addresses=block_private or self.block_private_addresses,
+            failing_after=self.failing_after,
+        )
+
+
+class ScheduleTable(Table):
+    """The worker's rhythm."""
+
+    fetch_every_minutes: PositiveFloat = Field(
+        15.0, description="How often the worker looks for due sources."
+    )
+    claim_lease_minutes: PositiveFloat = Field(
+        5.0,
+        description="How long a worker's claim on the sources it fetches lasts; longer than "
+        "[fetch] deadline.",
+    )
+    leader_retry_seconds: PositiveFloat = Field(
+        30.0, description="How often a standby worker tries to become the leader."
+    )
+
+    def settings(self) -> ScheduleSettings:
+        return ScheduleSettings(
+            fetch_every=dt.timedelta(minutes=self.fetch_every_minutes),
+            claim_lease=dt.timedelta(minutes=self.claim_lease_minutes),
+            leader_retry=dt.timedelta(seconds=self.leader_retry_seconds),
+        )
+
+
+# --- [digest], [fields] --------------------------------------------------------------------
+
+
+class DigestTable(Table):
+    """What a digest shows."""
+
+    abstract_sentences: Positive = Field(2, description="Sentences of each abstract shown.")
+    abstract_max_chars: Positive = Field(400, description="Characters of each abstract shown.")
+    cross_domain_items: AtLeastZero = Field(
+        5, description="Cross-domain items with a full entry; the rest get one line each."
+    )
+    cross_domain_fields: list[FieldOrGroup] = Field(
+        default_factory=list,
+        description="Fields or groups counted as neighbouring for full entries (empty: all).",
+    )
+
+    def settings(self) -> DigestSettings:
+        return DigestSettings(
+            abstract_sentences=self.abstract_sentences,
+            abstract_max_chars=self.abstract_max_chars,
+            cross_domain_items=self.cross_domain_items,
+            cross_domain_fields=tuple(self.cross_domain_fields),
+        )
+
+
+class FieldsTable(Table):
+    """The field classifier for items without categories."""
+
+    training_data: str = Field(
+        "", description="arXiv metadata JSONL (a file or a folder) to train on from the start."
+    )
+    min_papers: Positive = Field(
+        1000, description="Database papers needed to train on the database alone."
+    )
+    retrain_days: PositiveFloat = Field(7.0, description="Train again this often.")
+    max_examples: Positive = Field(
+        100_000, description="Newest database papers used in one training."
+    )
+
+    def settings(self, base_dir: Path) -> FieldsSettings:
+        return FieldsSettings(
+            training_data=base_dir / self.training_data if self.training_data else None,
+            min_papers=self.min_papers,
+            retrain_every=dt.timedelta(days=self.retrain_days),
+            max_examples=self.max_examples,
+        )
+
+
+# --- [openalex] ----------------------------------------------------------------------------
+
+
+class OpenAlexTable(Table):
+    """OpenAlex (works of scholars by id or ORCID)."""
+
+    url: HttpUrl = Field("https://api.openalex.org", description="OpenAlex's API.")
+    mailto: str = Field("", description="The polite pool's address; default: the arXiv contact.")
+    batch: Positive = Field(50, description="Author ids in one request (at most 100 are used).")
+    min_interval: float = Field(0.2, description="Seconds between requests.")
+    lookback_days: Positive = Field(30, description="How far back a scholar's works are read.")
+
+    def settings(self, contact: str) -> OpenAlexSettings:
+        return OpenAlexSettings(
+            url=self.url,
+            mailto=self.mailto or contact,
+            batch=min(100, self.batch),
+            min_interval=self.min_interval,
+            lookback_days=self.lookback_days,
+        )
+
+
+# --- [email] -------------------------------------------------------------------------------
+
+
+def _host(value: str) -> str:
+    if not value:
+        raise problem("expected the SMTP server's host name")
+    return value
+
+
+def _sender(value: str) -> str:
+    if not EMAIL.search(value.split("<")[-1].rstrip(">")):
+        raise problem(f"expected a From: address, got {value!r}")
+    return value
+
+
+def _unsubscribe(value: str) -> str:
+    if value and not value.startswith(("mailto:", "https://", "http://")):
+        raise problem("expected a mailto: or http(s): address")
+    return value
+
+
+def security_wording(value: str) -> str:
+    return f'expected "starttls", "tls" or "none", got {value!r}'
+
+
+class EmailTable(Table):
+    """SMTP delivery (needed when a reader has "email" in channels). The password is
+    never in the file: it is read from the variable named by password_env."""
+
+    host: Annotated[str, AfterValidator(_host)] = Field(
+        "",
+        validate_default=True,
+        description="The SMTP server (TRACKER_SMTP_HOST overrides it).",
+    )
+    security: Annotated[str, AfterValidator(one_of(SECURITY, security_wording)), enum(SECURITY)] = (
+        Field(
+            "starttls",
+            description='"starttls", "tls" (implicit TLS, port 465) or "none" (a local relay).',
+        )
+    )
+    port: Positive | SkipJsonSchema[None] = Field(
+        None, description="The server's port; default 465 with tls, else 587."
+    )
+    username: str = Field("", description="The SMTP user name, if the server wants one.")
+    password_env: str = Field(
+        "TRACKER_SMTP_PASSWORD", description="The environment variable holding the password."
+    )
+    sender: Annotated[str, AfterValidator(_sender)] = Field(
+        "",
+        alias="from",
+        validate_default=True,
+        description='The From: address, e.g. "tracker <tracker@example.org>".',
+    )
+    timeout: PositiveFloat = Field(30.0, description="Seconds for each step with the server.")
+    ca_file: str = Field("", description="Extra CA certificates to trust (a private mail server).")
+    unsubscribe: Annotated[str, AfterValidator(_unsubscribe)] = Field(
+        "", description="A mailto: or https: address for the List-Unsubscribe header."
+    )
+    retry_minutes: PositiveFloat = Field(5.0, description="First wait after a failed send.")
+    retry_max_hours: PositiveFloat = Field(6.0, description="Longest wait between sends.")
+
+    def settings(self, base_dir: Path) -> EmailSettings:
+        return EmailSettings(
+            host=self.host,
+            sender=self.sender,
+            port=self.port or (465 if self.security == "tls" else 587),
+            security=self.security,
+            username=self.username or None,
+            password_env=self.password_env,
+            timeout=self.timeout,
+            ca_file=base_dir / self.ca_file if self.ca_file else None,
+            unsubscribe=self.unsubscribe or None,
+            retry_minutes=self.retry_minutes,
+            retry_max_hours=self.retry_max_hours,
+        )
+
+
+# --- [web] ---------------------------------------------------------------------------------
+
+
+def _listen(value: str) -> str:
+    if not value:
+        raise problem("expected an address to listen on, e.g. 127.0.0.1")
+    return value
+
+
+def _port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise problem(f"expected a port from 1 to 65535, got {value}")
+    return value
+
+
+def _header(value: str) -> str:
+    if not _HEADER.match(value):
+        raise problem(f"expected an HTTP header name, got {value!r}")
+    return value
+
+
+def _network(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise problem(
+            f"expected an IP address or network such as 10.0.0.0/8, got {value!r}"
+        ) from None
+    return value
+
+
+class WebTable(Table):
+    """``tracker web``: where it listens, who may sign in and how."""
+
+    host: Annotated[str, AfterValidator(_listen)] = Field(
+        "127.0.0.1", description="Address to listen on; anything but loopback needs auth."
+    )
+    port: Annotated[int, AfterValidator(_port)] = Field(
+        8080, description="Port to listen on.", json_schema_extra={"minimum": 1, "maximum": 65535}
+    )
+    auth: Annotated[
+        str,
+        AfterValidator(
+            one_of(AUTH_MODES, lambda v: f"expected one of {', '.join(AUTH_MODES)}, got {v!r}")
+        ),
+        enum(AUTH_MODES),
+    ] = Field(
+        "password",
+        description='"password", "proxy" (a trusted proxy names the reader) or "none" (one '
+        "reader, loopback only).",
+    )
+    admins: list[str] = Field(default_factory=list, description="Readers who see the status page.")
+    proxy_header: Annotated[str, AfterValidator(_header)] = Field(
+        "X-Forwarded-User", description='auth = "proxy": the header that names the reader.'
+    )
+    trusted_proxies: list[Annotated[str, AfterValidator(_network)]] = Field(
+        default_factory=list,
+        validate_default=True,
+        description='auth = "proxy": addresses or networks whose header is believed.',
+    )
+    session_days: PositiveFloat = Field(14.0, description="Days a sign-in lasts.")
+    secure_cookies: bool = Field(False, description="Send the session cookie over HTTPS only.")
+    login_attempts: Positive = Field(5, description="Failed sign-ins allowed in the window.")
+    login_window_minutes: PositiveFloat = Field(15.0, description="The window, in minutes.")
+    threads: Positive = Field(8, description="Requests served at once.")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_for_proxy_auth(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("auth") == "proxy" and not value:
+            raise problem(
+                'auth = "proxy" needs the addresses of the proxies whose header is believed'
+            )
+        return value
+
+    def settings(self) -> WebSettings:
+        return WebSettings(
+            host=self.host,
+            port=self.port,
+            auth=self.auth,
+            admins=tuple(self.admins),
+            proxy_header=self.proxy_header,
+            trusted_proxies=tuple(self.trusted_proxies),
+            session_days=self.session_days,
+            secure_cookies=self.secure_cookies,
+            login_attempts=self.login_attempts,
+            login_window_minutes=self.login_window_minutes,
+            threads=self.threads,
+        )

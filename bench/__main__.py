@@ -4,8 +4,10 @@ small (CI: proves they still work): 1k entries, 10k papers, 1k digest candidates
 medium: 10k entries, 100k papers, 5k digest candidates; large: 100k entries, 100k and 1M
 papers; backfill harvests 5k, 100k and 1M OAI-PMH records; workers fetches 200 and 1k
 feeds with 1, 2 and 4 worker processes (PostgreSQL); web serves the search and digest
-pages over 10k papers (small) or 100k. Every figure is also given as a
-ratio to a baseline measured in the same run.
+pages over 10k papers (small) or 100k; ingest-vs-reader fetches 1k, 10k and 100k
+entries with tracker and with lemon24/reader (when a Python with reader is given).
+Every figure is also given as a ratio to a baseline measured in the same run.
+Search before and after a change: ``python -m bench.search_ab``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import time
 from pathlib import Path
 
-from bench import backfill, digest, fields, ingest, scholars, search, web, workers
+from bench import backfill, digest, fields, ingest, scholars, search, versus_reader, web, workers
 
 SIZES = {
     "small": {"ingest": 20, "search": [10_000], "digest": 1_000, "scholars": 0.05, "fields": 8},
@@ -29,6 +31,7 @@ SIZES = {
     },
 }
 BACKFILL = {"small": 5_000, "medium": 100_000, "large": 1_000_000}  # OAI records harvested
+VERSUS_READER = {"small": 20, "medium": 200, "large": 2_000}  # feeds of 50 entries
 WORKERS = {"small": (200, 3), "medium": (1_000, 2), "large": (1_000, 3)}  # feeds, rounds
 WEB = {"small": (10_000, 100), "medium": (100_000, 300), "large": (100_000, 300)}  # papers, digest
 
@@ -38,7 +41,17 @@ def main() -> None:
     parser.add_argument("--size", choices=list(SIZES), default="medium")
     parser.add_argument(
         "--only",
-        choices=["ingest", "search", "digest", "scholars", "fields", "backfill", "workers", "web"],
+        choices=[
+            "ingest",
+            "search",
+            "digest",
+            "scholars",
+            "fields",
+            "backfill",
+            "workers",
+            "web",
+            "ingest-vs-reader",
+        ],
     )
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="keep the search databases in DIR and reuse them"
@@ -47,8 +60,14 @@ def main() -> None:
         "--backend",
         choices=["sqlite", "postgresql"],
         default="sqlite",
-        help="database for the search benchmark (postgresql: the server named by "
-        "TRACKER_TEST_POSTGRESQL)",
+        help="database for the search and backfill benchmarks (postgresql: the server named "
+        "by TRACKER_TEST_POSTGRESQL)",
+    )
+    parser.add_argument(
+        "--reader-python",
+        metavar="PYTHON",
+        help="a Python that has reader installed, for ingest-vs-reader "
+        "(default: TRACKER_BENCH_READER_PYTHON, else this one if it has reader)",
     )
     args = parser.parse_args()
     size = SIZES[args.size]
@@ -74,7 +93,7 @@ def main() -> None:
         results["fields"] = fields.run(size["fields"])  # type: ignore[arg-type]
         print(json.dumps({"fields": results["fields"]}, indent=2), flush=True)
     if args.only in (None, "backfill"):
-        results["backfill"] = backfill.run(BACKFILL[args.size])
+        results["backfill"] = backfill.run(BACKFILL[args.size], args.backend)
         print(json.dumps({"backfill": results["backfill"]}, indent=2), flush=True)
     if args.only in (None, "workers"):
         results["workers"] = workers.run(*WORKERS[args.size])
@@ -82,6 +101,11 @@ def main() -> None:
     if args.only in (None, "web"):
         results["web"] = web.run(*WEB[args.size], keep=args.keep)
         print(json.dumps({"web": results["web"]}, indent=2), flush=True)
+    if args.only in (None, "ingest-vs-reader"):
+        results["ingest-vs-reader"] = versus_reader.run(
+            VERSUS_READER[args.size], args.reader_python
+        )
+        print(json.dumps({"ingest-vs-reader": results["ingest-vs-reader"]}, indent=2), flush=True)
     print(f"done in {time.perf_counter() - started:.0f}s")
 
 

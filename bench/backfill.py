@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import multiprocessing
+import os
 import random
 import resource
 import tempfile
@@ -133,7 +134,9 @@ def _rss() -> int:
         return int(f.read().split()[1]) * resource.getpagesize()
 
 
-def harvest(url: str, folder: str, tenth_pages: int) -> dict[str, Any]:
+def harvest(
+    url: str, folder: str, tenth_pages: int, database_url: str | None = None
+) -> dict[str, Any]:
     """In a fresh process: the whole backfill into a fresh database, with its RSS sampled
     every 10 ms (the peak after ``tenth_pages`` pages, and at the end)."""
     from tracker.app.core import make_tracker  # imported here: this runs in the child
@@ -152,11 +155,12 @@ def harvest(url: str, folder: str, tenth_pages: int) -> dict[str, Any]:
         if pages[0] == tenth_pages:
             at_tenth[0] = peak[0]
 
-    tracker = make_tracker(settings(Path(folder), url), sync_follows=False)
+    config = settings(Path(folder), url, database_url=database_url)
+    tracker = make_tracker(config, sync_follows=False)
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     started = time.perf_counter()
-    report = tracker.fetch.backfill("cs", since=dt.date(2024, 1, 1), progress=progress)
+    report = tracker.backfill("cs", since=dt.date(2024, 1, 1), progress=progress)
     seconds = time.perf_counter() - started
     done.set()
     sampler.join()
@@ -191,7 +195,23 @@ def _parse_only(pages: list[Path]) -> int:
     return sum(sum(1 for _ in OaiPage(path.read_bytes(), str(path))) for path in pages)
 
 
-def run(total: int) -> dict[str, Any]:
+def _postgresql_database(name: str) -> str:
+    """A fresh database on the server named by TRACKER_TEST_POSTGRESQL."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    server = os.environ.get("TRACKER_TEST_POSTGRESQL")
+    if not server:
+        raise SystemExit("set TRACKER_TEST_POSTGRESQL to a PostgreSQL server (bash .ci/postgres)")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    admin.dispose()
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def run(total: int, backend: str = "sqlite") -> dict[str, Any]:
     mb = 1024 * 1024
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -209,12 +229,16 @@ def run(total: int) -> dict[str, Any]:
             with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
                 db = folder / "db"
                 tenth = max(1, len(pages) // 10)
-                result = pool.submit(harvest, server.url, str(db), tenth).result()
+                database_url = None
+                if backend == "postgresql":
+                    database_url = _postgresql_database(f"tracker_bench_backfill_{total}")
+                result = pool.submit(harvest, server.url, str(db), tenth, database_url).result()
         finally:
             server.close()
     bare_rate = total / median(bare_times)
     rate = result["records"] / result["seconds"]
     return {
+        "backend": backend,
         "records": total,
         "pages": len(pages),
         "page MB (mean)": round(size / len(pages) / mb, 2),

@@ -19,12 +19,14 @@ def settings(
     folder: Path,
     base_url: str = "http://127.0.0.1:9",
     readers: list[dict[str, Any]] | None = None,
+    database_url: str | None = None,
     **fetch: Any,
 ) -> Settings:
     data: dict[str, Any] = {
         "tracker": {
             "data_dir": str(folder / "data"),
             "fields_file": str(REPO / "tracker" / "fields" / "fields.toml"),
+            **({"database_url": database_url} if database_url else {}),
         },
         "arxiv": {
             "contact_email": "bench@example.org",

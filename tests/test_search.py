@@ -595,6 +595,31 @@ def test_broad_queries_put_title_matches_first_then_the_newest(
     assert all(any(c.startswith("math.") for c in h.item.categories) for h in filtered)
 
 
+@pytest.mark.parametrize(
+    ("query", "excluded"),
+    [
+        ("the -of", ["of"]),
+        ("the -(of OR quantum)", ["of", "quantum"]),
+        ('the -"of the"', ['"of the"']),
+    ],
+)
+def test_broad_title_matches_honour_exclusions(
+    filled: Filled, monkeypatch: pytest.MonkeyPatch, query: str, excluded: list[str]
+) -> None:
+    """The title-first part of a broad query lists whole-query matches only: a paper
+    with the word in its title and the excluded one in its abstract is not listed."""
+    out = set().union(*(filled.search_ids(word) for word in excluded))
+    expected = filled.search_ids("the") - out
+    monkeypatch.setattr(search_module, "BROAD_WINDOW", 10_000)
+    monkeypatch.setattr(search_module, "COMMON_TERM", 1)  # the broad path (SQLite)
+    monkeypatch.setattr(search_module, "EXACT_LIMIT", 1)  # the broad path (PostgreSQL)
+    hits = filled.storage.search(query, limit=EVERYTHING)
+    assert {h.score for h in hits} <= {1.0, 2.0}
+    assert {h.item.id for h in hits} == expected
+    titled = [h for h in hits if h.score == 2.0]
+    assert titled and all("the" in tokenize(h.item.title) for h in titled)
+
+
 def test_a_common_word_is_never_weighed_by_bm25(
     filled: Filled, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,7 +2,8 @@
 
 One harvest is a set, a datestamp range and a metadata format (``Harvest``). Its
 pages are fetched one at a time by ``OaiClient`` (paced like every arXiv request),
-read as a stream and stored in batches of ``BATCH`` records, one transaction each,
+read as a stream, one page ahead of storing in a thread (``tracker.fetch.readahead``),
+and stored in batches of ``BATCH`` records, one transaction each,
 through the same ``Storage.ingest`` path as every fetched entry: the version-less
 arXiv id is the identity, so a paper stored from the listing or the API becomes one
 item with the harvested one, fields come from its categories as for any paper, and a
@@ -34,8 +35,9 @@ from dataclasses import dataclass, field, replace
 from tracker import ids
 from tracker.errors import NotFoundError, SourceError
 from tracker.fetch.merge import dated_by_id, merge, normalise_new
+from tracker.fetch.readahead import PageEnd, ReadAhead
 from tracker.models import Entry
-from tracker.sources.oai import BAD_TOKEN, OaiClient, OaiError, OaiPage
+from tracker.sources.oai import BAD_TOKEN, OaiClient, OaiError, OaiPage, OaiRecord
 from tracker.storage import Storage
 from tracker.storage.items import TagFn
 
@@ -94,13 +96,6 @@ class _State:
     counts: Counts
     started: dt.datetime | None
     last_completed: dt.datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Page:
-    token: str | None
-    complete_size: int | None
-    no_records: bool
 
 
 def merge_harvested(old: Entry, new: Entry) -> Entry:
@@ -192,73 +187,86 @@ class Backfill:
             )
         counts = report.counts
         first = True
-        while True:
-            try:
-                page = self._page(harvest, token, counts)
-            except OaiError as e:
-                if e.code == BAD_TOKEN and first and report.resumed:
-                    # Resumption tokens expire upstream; storing is idempotent, so the
-                    # whole harvest runs again rather than failing.
-                    say(
-                        "arXiv no longer knows the saved resumption token (they expire): "
-                        "starting the harvest again from the beginning; papers already "
-                        "stored are not duplicated"
-                    )
-                    token, report.resumed, report.restarted = None, False, True
-                    report.counts = counts = Counts()
-                    started = self.clock()
-                    first = False
-                    continue
-                raise self._failed(e, harvest, counts, token) from e
-            except SourceError as e:
-                raise self._failed(e, harvest, counts, token) from e
-            first = False
-            counts.pages += 1
-            report.nothing_matched = report.nothing_matched or page.no_records
-            token = page.token
-            done = self.clock() if token is None else None
-            last = done or report.last_completed
-            self._save(harvest, _State(self.client.url, token, counts, started, last))
-            of = f" of {page.complete_size}" if page.complete_size else ""
-            say(
-                f"page {counts.pages}: {counts.records}{of} records, {counts.new} new, "
-                f"{counts.updated} updated, {counts.deleted} deleted"
+        ahead = self._read_ahead(harvest, token)
+        try:
+            while True:
+                try:
+                    page = self._store_page(ahead, counts)
+                except OaiError as e:
+                    if e.code == BAD_TOKEN and first and report.resumed:
+                        # Resumption tokens expire upstream; storing is idempotent, so the
+                        # whole harvest runs again rather than failing.
+                        say(
+                            "arXiv no longer knows the saved resumption token (they expire): "
+                            "starting the harvest again from the beginning; papers already "
+                            "stored are not duplicated"
+                        )
+                        token, report.resumed, report.restarted = None, False, True
+                        report.counts = counts = Counts()
+                        started = self.clock()
+                        first = False
+                        ahead.close()
+                        ahead = self._read_ahead(harvest, None)
+                        continue
+                    raise self._failed(e, harvest, counts, token) from e
+                except SourceError as e:
+                    raise self._failed(e, harvest, counts, token) from e
+                first = False
+                counts.pages += 1
+                report.nothing_matched = report.nothing_matched or page.no_records
+                token = page.token
+                done = self.clock() if token is None else None
+                last = done or report.last_completed
+                self._save(harvest, _State(self.client.url, token, counts, started, last))
+                of = f" of {page.complete_size}" if page.complete_size else ""
+                say(
+                    f"page {counts.pages}: {counts.records}{of} records, {counts.new} new, "
+                    f"{counts.updated} updated, {counts.deleted} deleted"
+                )
+                if done is not None:
+                    report.completed = done
+                    return report
+        finally:
+            ahead.close()
+
+    def _read_ahead(self, harvest: Harvest, token: str | None) -> ReadAhead:
+        """The harvest's pages from ``token`` on, fetched and read in a thread while the
+        previous page is stored (``tracker.fetch.readahead``)."""
+
+        def fetch(page_token: str | None) -> OaiPage:
+            return self.client.list_records(
+                prefix=harvest.prefix,
+                set_spec=harvest.set_spec,
+                since=harvest.since,
+                until=harvest.until,
+                token=page_token,
             )
-            if done is not None:
-                report.completed = done
-                return report
 
-    def _page(self, harvest: Harvest, token: str | None, counts: Counts) -> _Page:
-        """Fetch and store one page; its body is let go when this returns."""
-        page = self.client.list_records(
-            prefix=harvest.prefix,
-            set_spec=harvest.set_spec,
-            since=harvest.since,
-            until=harvest.until,
-            token=token,
-        )
-        self._store_page(page, counts)
-        return _Page(page.token, page.complete_size, page.no_records)
+        return ReadAhead(fetch, token, self.batch_size)
 
-    def _store_page(self, page: OaiPage, counts: Counts) -> None:
-        batch: list[Entry] = []
+    def _store_page(self, ahead: ReadAhead, counts: Counts) -> PageEnd:
+        """Store the next page, batch by batch; its end."""
         deleted: list[str] = []
-        for record in page:
-            counts.records += 1
-            if record.deleted:
-                counts.deleted += 1
-                if record.arxiv_id:
-                    deleted.append(record.arxiv_id)
-            elif record.entry is None:
-                counts.skipped += 1
-                log.info("OAI record skipped (no arXiv metadata) identifier=%s", record.identifier)
-            else:
-                batch.append(record.entry)
-                if len(batch) >= self.batch_size:
-                    self._store(batch, counts)
-                    batch = []
-        if batch:
-            self._store(batch, counts)
+
+        def store(records: list[OaiRecord]) -> None:
+            batch: list[Entry] = []
+            for record in records:
+                counts.records += 1
+                if record.deleted:
+                    counts.deleted += 1
+                    if record.arxiv_id:
+                        deleted.append(record.arxiv_id)
+                elif record.entry is None:
+                    counts.skipped += 1
+                    log.info(
+                        "OAI record skipped (no arXiv metadata) identifier=%s", record.identifier
+                    )
+                else:
+                    batch.append(record.entry)
+            if batch:
+                self._store(batch, counts)
+
+        end = ahead.read_page(store)
         for arxiv_id in deleted:  # rare: a few per harvest
             try:
                 self.storage.item(arxiv_id)
@@ -266,6 +274,7 @@ class Backfill:
                 continue
             counts.deleted_stored += 1
             log.info("paper deleted upstream, kept here arxiv_id=%s", arxiv_id)
+        return end
 
     def _store(self, batch: list[Entry], counts: Counts) -> None:
         keyed = [(replace(e, key=ids.item_key(e, "")), ()) for e in batch]

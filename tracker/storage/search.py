@@ -49,6 +49,7 @@ from tracker.storage.tags import (
 COMMON_TERM = 5000  # a word in more rows than this is not weighed by bm25
 EXACT_LIMIT = 300  # at most this many matches are ranked by bm25
 BROAD_WINDOW = 200  # broader queries order the newest this many matches
+DATED_SCAN = 25_000  # a date filter leaving at most this many items bounds the id range
 BM25 = "bm25(items_fts, 10.0, 4.0, 1.0, 0.0)"  # title, authors, summary, tags
 TEXT_COLUMNS = "{title authors summary}"
 
@@ -59,6 +60,17 @@ def _date_bound(value: dt.date, end: bool, dialect: str) -> str | dt.datetime:
     if dialect == "sqlite":  # UTCDateTime stores SQLite times as sortable text
         return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
     return moment
+
+
+def _within(
+    where: list[str], params: dict[str, Any], ids: tuple[int, int] | tuple[()] | None
+) -> tuple[list[str], dict[str, Any]]:
+    """The filters' conditions, and the id range of a narrow date filter when known."""
+    if not ids:
+        return where, params
+    return [*where, "items_fts.rowid BETWEEN :dated_low AND :dated_high"], dict(
+        params, dated_low=ids[0], dated_high=ids[1]
+    )
 
 
 def _like_escape(value: str) -> str:
@@ -261,6 +273,9 @@ class SearchMixin(ItemsMixin):
         )
         if not words and not tags:  # only filters FTS5 cannot help with
             return self._filtered(conn, filters, limit, offset)
+        ids = self._dated_ids(conn, filters)
+        if ids == ():
+            return []  # nothing is dated in the range
 
         def newest(match: str, where: list[str], params: dict[str, Any], n: int) -> list[int]:
             conditions = " AND ".join(["items_fts MATCH :match", *where])
@@ -277,7 +292,7 @@ class SearchMixin(ItemsMixin):
         if words and not self._has_common_term(conn, parsed, author):
             # Ranked by bm25, filters in SQL (a filter token would be weighed too).
             match = " AND ".join(words)
-            where, params = _sql_filters(filters, with_tags=True)
+            where, params = _within(*_sql_filters(filters, with_tags=True), ids)
             if len(newest(match, where, params, EXACT_LIMIT + 1)) <= EXACT_LIMIT:
                 conditions = " AND ".join(["items_fts MATCH :match", *where])
                 rows = conn.execute(
@@ -293,13 +308,17 @@ class SearchMixin(ItemsMixin):
         # rest; most recently added first. The window bounds the title search too: a
         # title phrase that is rare among common words would otherwise scan them all.
         match = " AND ".join([*words, *([tags] if tags else [])])
-        where, params = _sql_filters(filters, with_tags=False)
+        where, params = _within(*_sql_filters(filters, with_tags=False), ids)
         wanted = offset + limit
         recent = newest(match, where, params, max(wanted, BROAD_WINDOW))
         window, older = recent[:BROAD_WINDOW], recent[BROAD_WINDOW:]
         first: list[int] = []
         if parsed is not None and window:
-            title = f"({{title}} : ({parsed.fts5()})) AND {match}"
+            title = f"{{title}} : ({parsed.fts5()})"
+            if parsed.excludes() or author or tags:
+                # A title match is a match of the whole query only without exclusions
+                # (the excluded word may be in the abstract) and other conditions.
+                title = f"({title}) AND {match}"
             floor = window[-1] if len(window) == BROAD_WINDOW else 0
             first = newest(
                 title,
@@ -339,6 +358,8 @@ class SearchMixin(ItemsMixin):
         if parsed is None and author is None:
             return self._filtered(conn, filters, limit, offset)
         where, params = _sql_filters(filters, with_tags=True, dialect=self.dialect)
+        dated = SearchFilters(since=filters.since, until=filters.until)
+        dated_where = _sql_filters(dated, with_tags=True, dialect=self.dialect)[0]
         return rank_postgresql(
             conn,
             parsed,
@@ -350,7 +371,31 @@ class SearchMixin(ItemsMixin):
             exact_limit=EXACT_LIMIT,
             broad_window=BROAD_WINDOW,
             common=COMMON_TERM,
+            dated=dated_where,
         )
+
+    def _dated_ids(
+        self, conn: Connection, filters: SearchFilters
+    ) -> tuple[int, int] | tuple[()] | None:
+        """The first and last id of the items a narrow date filter leaves (at most
+        DATED_SCAN of them, counted on ``ix_items_dated``), () when it leaves none, and
+        None when there is no date filter or it leaves more: the text match then walks
+        that id range only, instead of every newer item."""
+        if not (filters.since or filters.until):
+            return None
+        where, params = _sql_filters(
+            SearchFilters(since=filters.since, until=filters.until), with_tags=False
+        )
+        row = conn.execute(
+            text(
+                "SELECT count(*) AS n, min(id) AS low, max(id) AS high FROM (SELECT id "
+                f"FROM items WHERE {' AND '.join(where)} LIMIT :cap)"
+            ),
+            dict(params, cap=DATED_SCAN + 1),
+        ).one()
+        if row.n > DATED_SCAN:
+            return None
+        return (row.low, row.high) if row.n else ()
 
     def _date_span(self, conn: Connection) -> tuple[dt.date, dt.date] | None:
         """The first and last day an item is dated by (published, else first seen),

@@ -16,7 +16,7 @@ decided here, not by the planner (see ``rank_postgresql``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,6 +29,7 @@ WEIGHTS = "'{0.0, 0.1, 0.4, 1.0}'"
 CONFIG = "tracker_text"  # English stemming, no stop words, accents folded (migration 0003)
 TSQUERY = f"to_tsquery('{CONFIG}', :q)"
 ABSENT = "'zqxjvkwpfy'"  # a word no statistics know: the planner's guess for rare words
+DATED_SCAN = 50_000  # a date range the planner expects to hold fewer items is read whole
 
 
 def _estimate(conn: Connection, conditions: str, params: dict[str, Any]) -> float:
@@ -45,9 +46,12 @@ def _newest_in_bands(
     conn: Connection, conditions: str, params: dict[str, Any], need: int, estimate: float
 ) -> list[int]:
     """Matching ids, newest first, until ``need`` are found (or all there are). The id
-    range is read in bands from the newest id down, each band four times wider than the
-    last, each through the GIN index and the id range together (a bitmap AND), so the
-    rows fetched are about the rows wanted, however common the words."""
+    range is read in bands from the newest id down, each through the GIN index and the
+    id range together (a bitmap AND), so the rows fetched are about the rows wanted,
+    however common the words. Each band is as wide as the matches seen so far say the
+    rest needs (a quarter more), between the last band's width and four times it: a
+    phrase or a column restriction is checked row by row, and a band four times too
+    wide would check four times the rows."""
     top = conn.scalar(text("SELECT max(id) FROM items")) or 0
     width = max(2000, int(2 * need * top / max(estimate, 1.0)))
     found: list[int] = []
@@ -60,8 +64,26 @@ def _newest_in_bands(
                 dict(params, low=low, high=high),
             )
             found += sorted((r.id for r in rows), reverse=True)
-            high, width = low, width * 4
+            density = len(found) / max(top - low, 1)
+            wanted = int(1.25 * (need - len(found)) / density) if density else 4 * width
+            high, width = low, min(max(wanted, width), 4 * width)
     return found
+
+
+def _ranked(
+    conn: Connection, ids: list[int], params: dict[str, Any], limit: int, offset: int
+) -> list[tuple[int, float]]:
+    """One page of ``ids`` (all the matches) ranked by ts_rank, title over authors over
+    abstract."""
+    rows = conn.execute(
+        text(
+            f"SELECT id, ts_rank({WEIGHTS}, items.search, {TSQUERY}) AS score "
+            "FROM items WHERE id = ANY(:ids) ORDER BY score DESC, id DESC "
+            "LIMIT :limit OFFSET :offset"
+        ),
+        dict(params, ids=ids, limit=limit, offset=offset),
+    )
+    return [(r.id, float(r.score)) for r in rows]
 
 
 def tsquery_text(parsed: SearchQuery | None, author: SearchQuery | None) -> str:
@@ -93,6 +115,7 @@ def rank_postgresql(
     exact_limit: int,
     broad_window: int,
     common: int,
+    dated: Sequence[str] = (),
 ) -> list[tuple[int, float]]:
     """(item id, score) of one page of matches, best first; ``where`` and ``params`` hold
     the filters as conditions on ``items``.
@@ -104,6 +127,11 @@ def rank_postgresql(
     that guess or below, the newest matches are read in bands of ids through the GIN
     index (``_newest_in_bands``); above it the words are common, their matches dense,
     and the newest ones are found by walking the id index backwards.
+
+    A date filter (``dated``: its conditions, also in ``where``) that leaves few items
+    is read first, from the index on the date (``ix_items_dated``): walking ids from the
+    newest would visit every newer item first (seconds for a common word and an old
+    ``--until``).
     """
     conditions = " AND ".join(["items.search @@ " + TSQUERY, *where])
     params = dict(params, q=tsquery_text(parsed, author))
@@ -113,27 +141,25 @@ def rank_postgresql(
     # a fixed guess below them for all others: above the guess, the word is common.
     rare = _estimate(conn, "items.search @@ " + TSQUERY, {"q": ABSENT})
     estimate = _estimate(conn, conditions, params)
-    if estimate <= max(3 * rare, 4 * common):
-        # Few matches (the usual case for a rare word): the bitmap scan stops early and
-        # these are all of them. Otherwise read the newest in bands.
+    if dated and _estimate(conn, " AND ".join(dated), params) <= DATED_SCAN:
+        # Every item of the date range is a candidate: the index on the date and the
+        # text index together (a bitmap AND), newest ids first.
         with _plan(conn, seqscan=False, indexscan=False):
-            found = conn.execute(
-                text(f"SELECT id FROM items WHERE {conditions} LIMIT :n"),
-                dict(params, n=exact_limit + 1),
-            )
-            recent = sorted((r.id for r in found), reverse=True)
-        if len(recent) > exact_limit:
-            recent = _newest_in_bands(conn, conditions, params, need, estimate)
-        else:
             rows = conn.execute(
-                text(
-                    f"SELECT id, ts_rank({WEIGHTS}, items.search, {TSQUERY}) AS score "
-                    "FROM items WHERE id = ANY(:ids) ORDER BY score DESC, id DESC "
-                    "LIMIT :limit OFFSET :offset"
-                ),
-                dict(params, ids=recent, limit=limit, offset=offset),
+                text(f"SELECT id FROM items WHERE {conditions} ORDER BY id DESC LIMIT :n"),
+                dict(params, n=need),
             )
-            return [(r.id, float(r.score)) for r in rows]
+            recent = [r.id for r in rows]
+        if len(recent) <= exact_limit:
+            return _ranked(conn, recent, params, limit, offset)
+    elif estimate <= max(3 * rare, 4 * common):
+        # The newest in bands, from the newest id down: for a rare word the first band
+        # spans every id and these are all the matches; for a phrase or a column
+        # restriction (checked row by row) only the newest rows are checked. (Asking
+        # for any 301 matches first read the oldest, and then the newest again.)
+        recent = _newest_in_bands(conn, conditions, params, need, estimate)
+        if len(recent) <= exact_limit:
+            return _ranked(conn, recent, params, limit, offset)
     else:
         with _plan(conn, seqscan=False, bitmapscan=False):
             rows = conn.execute(

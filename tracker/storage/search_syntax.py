@@ -359,6 +359,10 @@ class SearchQuery:
                 found['"' + word.replace('"', '""') + '"' + star] = None
         return tuple(found)
 
+    def excludes(self) -> bool:
+        """Whether the query excludes anything (``-word``, ``NOT``)."""
+        return any(out for _, out in _leaves(self.node))
+
     def words(self) -> tuple[str, ...]:
         """The words searched for (not excluded), lowercased and deduplicated, to highlight."""
         found = (word for words, out in _leaves(self.node) if not out for word in words)

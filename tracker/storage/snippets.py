@@ -12,8 +12,9 @@ Pure: no I/O here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from tracker.names import fold
 from tracker.words import stem, tokens
 
 OPEN, CLOSE, ELLIPSIS = "«", "»", "…"
@@ -27,17 +28,36 @@ def snippet(text: str, words: Sequence[str], width: int = 24) -> str:
         return ""
     prefixes = tuple(t for w in words if w.endswith("*") for t in tokens(w))
     stems = {stem(t) for w in words if w and not w.endswith("*") for t in tokens(w)}
+    folded = fold(text)
+    # A Porter stem but its last letter starts the word it stems ("happi" of "happy"):
+    # a text holding none of these starts marks nothing, and is not split into words.
+    starts = [*prefixes, *(s[:-1] for s in stems)]
+    if not starts or (all(starts) and not any(s in folded for s in starts)):
+        return _shown(shown_words, 0, width, lambda i: False)
+    # Folding keeps white space where it was, so the folded words line up.
+    folded_words = folded.split()
+    if len(folded_words) != len(shown_words):
+        folded_words = [fold(w) for w in shown_words]
 
     def marks(part: str) -> bool:
         return stem(part) in stems or (bool(prefixes) and part.startswith(prefixes))
 
-    hits = [any(marks(part) for part in tokens(word)) for word in shown_words]
-    first = hits.index(True) if True in hits else 0
+    known: dict[str, bool] = {}  # a text repeats its words
+
+    def hit(i: int) -> bool:
+        word = folded_words[i]
+        found = known.get(word)
+        if found is None:
+            found = known[word] = any(marks(part) for part in tokens(word))
+        return found
+
+    first = next((i for i in range(len(shown_words)) if hit(i)), 0)
+    return _shown(shown_words, first, width, hit)
+
+
+def _shown(words: list[str], first: int, width: int, hit: Callable[[int], bool]) -> str:
+    """About ``width`` of ``words`` from a little before ``first``, the hits marked."""
     start = max(0, first - width // 4)
-    end = min(len(shown_words), start + width)
-    shown = [
-        f"{OPEN}{shown_words[i]}{CLOSE}" if hits[i] else shown_words[i] for i in range(start, end)
-    ]
-    return (
-        (ELLIPSIS if start else "") + " ".join(shown) + (ELLIPSIS if end < len(shown_words) else "")
-    )
+    end = min(len(words), start + width)
+    shown = " ".join(f"{OPEN}{words[i]}{CLOSE}" if hit(i) else words[i] for i in range(start, end))
+    return (ELLIPSIS if start else "") + shown + (ELLIPSIS if end < len(words) else "")

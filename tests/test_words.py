@@ -46,3 +46,20 @@ def test_ascii_text_is_split_as_sqlite_splits_it(text: str) -> None:
     conn.execute("INSERT INTO t VALUES (?)", (text,))
     index = [row[0] for row in conn.execute("SELECT term FROM v ORDER BY offset")]
     assert tokens(text) == index
+
+
+SUFFIXES = "ational tional enci anci izer bli alli entli eli ousli ization ation ator alism iveness \
+fulness ousness aliti iviti biliti logi icate ative alize iciti ical ful ness ing ed ies sses s y e \
+ement ment ent ion ou ism ate iti ous ive ize al ance ence er ic able ible ant at bl iz eed ly".split()
+
+
+@settings(max_examples=2000)
+@given(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8),
+    st.lists(st.sampled_from(SUFFIXES), max_size=3),
+)
+def test_a_stem_but_its_last_letter_starts_its_word(start: str, suffixes: list[str]) -> None:
+    """What snippets rely on to skip a text without the searched words: Porter only
+    rewrites a word's end ("happy" → "happi", "relational" → "relat")."""
+    word = start + "".join(suffixes)
+    assert word.startswith(stem(word)[:-1])

@@ -48,9 +48,10 @@ def test_ascii_text_is_split_as_sqlite_splits_it(text: str) -> None:
     assert tokens(text) == index
 
 
-SUFFIXES = "ational tional enci anci izer bli alli entli eli ousli ization ation ator alism iveness \
-fulness ousness aliti iviti biliti logi icate ative alize iciti ical ful ness ing ed ies sses s y e \
-ement ment ent ion ou ism ate iti ous ive ize al ance ence er ic able ible ant at bl iz eed ly".split()
+SUFFIXES = """ational tional enci anci izer bli alli entli eli ousli ization ation ator alism
+iveness fulness ousness aliti iviti biliti logi icate ative alize iciti ical ful ness ing ed ies
+sses s y e ement ment ent ion ou ism ate iti ous ive ize al ance ence er ic able ible ant at bl iz
+eed ly""".split()  # Porter's suffixes
 
 
 @settings(max_examples=2000)

@@ -9,8 +9,9 @@ settings: ``TRACKER_DATABASE_URL``, ``TRACKER_ARXIV_CONTACT``, ``TRACKER_DATA_DI
 ``_PORT``, ``_SECURITY`` and ``_USERNAME``; secrets are only ever read from the
 environment.
 
-The file's tables are pydantic models (``tables``, ``reader_tables``, the shared value
-types in ``values``, the whole file and its JSON Schema in ``schema``); ``problems``
+The file's tables are pydantic models (``tables``, ``delivery_tables``,
+``reader_tables``, ``follow_tables``; their base and shared value types in ``values``;
+the whole file and its JSON Schema in ``schema``); ``problems``
 turns validation errors into "<file>: <key>: <problem>" lines; ``load`` reads the
 files, applies the environment and checks what spans tables; ``settings`` holds the
 frozen records everything else uses. The package reads the config and field-mapping
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 def check_scholar(table: dict[str, Any], field_map: FieldMap) -> ScholarFollow:
     """A scholar given on the command line or the web page, checked like one in the
     config file; raises UsageError saying what is wrong."""
-    from tracker.config.reader_tables import check_scholar as check
+    from tracker.config.follow_tables import check_scholar as check
 
     return check(table, field_map)
 

@@ -28,14 +28,9 @@ from tracker.errors import ConfigError
 from tracker.fields.mapping import FieldMap
 
 if TYPE_CHECKING:
+    from tracker.config.delivery_tables import EmailTable, WebTable
     from tracker.config.reader_tables import ReaderTable
-    from tracker.config.tables import (
-        EmailTable,
-        FetchTable,
-        FieldsTable,
-        ScheduleTable,
-        WebTable,
-    )
+    from tracker.config.tables import FetchTable, FieldsTable, ScheduleTable
 
 
 def load_settings(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +57,7 @@ def settings_from_dict(
     environ: Mapping[str, str],
 ) -> Settings:
     """Settings from a parsed file; raises ConfigError listing every problem."""
+    from tracker.config import delivery_tables as d
     from tracker.config import tables as t
     from tracker.config.schema import ConfigFile
 
@@ -81,11 +77,11 @@ def settings_from_dict(
     arxiv = found.validate(t.ArxivTable, data.get("arxiv", {}), ("arxiv",))
     fetch = found.validate(t.FetchTable, data.get("fetch", {}), ("fetch",))
     schedule = found.validate(t.ScheduleTable, data.get("schedule", {}), ("schedule",))
-    digest = found.validate(t.DigestTable, data.get("digest", {}), ("digest",), context)
+    digest = found.validate(d.DigestTable, data.get("digest", {}), ("digest",), context)
     fields = found.validate(t.FieldsTable, data.get("fields", {}), ("fields",))
     openalex = found.validate(t.OpenAlexTable, data.get("openalex", {}), ("openalex",))
-    web = found.validate(t.WebTable, data.get("web", {}), ("web",))
-    email = found.validate(t.EmailTable, data["email"], ("email",)) if "email" in data else None
+    web = found.validate(d.WebTable, data.get("web", {}), ("web",))
+    email = found.validate(d.EmailTable, data["email"], ("email",)) if "email" in data else None
     readers, names = _readers(found, data.get("readers"), context)
 
     _check_lease(found, fetch, schedule)
@@ -135,7 +131,8 @@ def _with_environment(
     its key (the file's value is then not used, nor checked); a bad value is a
     problem named by the variable, except the contact address, which is checked as
     ``arxiv.contact_email`` whichever gave it."""
-    from tracker.config.tables import SECURITY, database_url_problem, security_wording
+    from tracker.config.delivery_tables import SECURITY, security_wording
+    from tracker.config.tables import database_url_problem
 
     data = dict(data)
 

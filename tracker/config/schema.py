@@ -17,19 +17,17 @@ from pydantic import Field
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, SkipJsonSchema
 
 from tracker import PROJECT_URL
+from tracker.config.delivery_tables import DigestTable, EmailTable, WebTable
 from tracker.config.reader_tables import ReaderTable
 from tracker.config.tables import (
     ArxivTable,
-    DigestTable,
-    EmailTable,
     FetchTable,
     FieldsTable,
     OpenAlexTable,
     ScheduleTable,
-    Table,
     TrackerTable,
-    WebTable,
 )
+from tracker.config.values import Table
 
 SCHEMA_ID = f"{PROJECT_URL}/blob/main/config/tracker.schema.json"
 

@@ -1,5 +1,6 @@
-"""The value types the config file's tables share (pydantic annotated types): positive
-numbers, http(s) URLs, names checked against the field mapping, a value or a list.
+"""What the config file's tables share: their base model (``Table``) and the value
+types (pydantic annotated types): positive numbers, http(s) URLs, names checked
+against the field mapping, a value or a list.
 
 Each check raises ``problem(...)`` with the message the user reads after the key;
 ``WithJsonSchema`` and ``json_schema_extra`` say the same to an editor through the
@@ -12,15 +13,33 @@ Pure: no I/O here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from tracker.config.problems import did_you_mean
 from tracker.fields.mapping import FieldMap
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Table(BaseModel):
+    """A table of the file: no unknown keys, no conversions between types (a string
+    is not a number), surrounding white space ignored."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, str_strip_whitespace=True)
 
 
 def problem(message: str) -> PydanticCustomError:

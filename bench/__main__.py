@@ -90,7 +90,10 @@ def main() -> None:
         results["scholars"] = scholars.run(size["scholars"])  # type: ignore[arg-type]
         print(json.dumps({"scholars": results["scholars"]}, indent=2), flush=True)
     if args.only in (None, "fields"):
-        results["fields"] = fields.run(size["fields"])  # type: ignore[arg-type]
+        results["fields"] = fields.run(
+            size["fields"],  # type: ignore[arg-type]
+            large=args.size == "large",
+        )
         print(json.dumps({"fields": results["fields"]}, indent=2), flush=True)
     if args.only in (None, "backfill"):
         results["backfill"] = backfill.run(BACKFILL[args.size], args.backend)

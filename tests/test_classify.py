@@ -19,8 +19,8 @@ from tracker.fields.evaluate import evaluate, report_lines, time_split
 from tracker.fields.mapping import FieldMap
 from tracker.fields.model import Example, FieldModel, examples_from_papers, train
 from tracker.fields.store import ModelStore, read_arxiv_metadata
-from tracker.fields.tagger import MIN_MODEL_CONFIDENCE, Tagger, own_fields_from_saved, training_due
-from tracker.models import Entry
+from tracker.fields.tagger import Tagger, own_fields_from_saved, training_due
+from tracker.models import CONFIDENT, Entry
 
 NOW = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
 SYS = "Computer Science > Systems"
@@ -131,7 +131,7 @@ def test_a_post_without_categories_gets_model_fields_with_confidences(
     tags = Tagger(field_map, model).tag(post)
     assert tags and tags[0].field == SYS
     assert all(t.origin == "model" for t in tags)
-    assert all(MIN_MODEL_CONFIDENCE <= t.confidence <= 1 for t in tags)
+    assert all(model.threshold <= t.confidence <= 1 for t in tags)
     assert tags[0].basis.startswith(f"fields-v{model.version}: ")
 
 
@@ -149,23 +149,25 @@ def test_categories_win_and_keywords_stand_in(field_map: FieldMap, model: FieldM
 
 
 class Unsure:
-    """A model that is never sure: every field at 0.2."""
+    """A model that is never sure enough: every field at 0.2, below its threshold."""
 
     version = 7
+    threshold = 0.6
 
     def predict(self, title: str, summary: str, top: int = 3) -> list[tuple[str, float]]:
         return [(SYS, 0.2), (NLP, 0.2)][:top]
 
     def top_terms(self, title: str, summary: str, label: str, n: int = 6) -> list[str]:
-        return ["gpu"]
+        return ["gpu", "cluster"]
 
 
-def test_when_the_model_is_unsure_the_keyword_rules_decide(field_map: FieldMap) -> None:
+def test_when_the_model_abstains_keywords_give_hints_only(field_map: FieldMap) -> None:
     tagger = Tagger(field_map, Unsure())
     post = Entry(title="Our GPU cluster is live", summary="It has 64 GPUs.")
     assert tagger.from_model(post) == ()
     tags = tagger.tag(post)
     assert tags == field_map.tag(post) and tags[0].origin == "keyword"
+    assert all(t.confidence < CONFIDENT for t in tags)  # never shown in digests
 
 
 def test_training_due_and_fields_learned_from_saved_papers() -> None:

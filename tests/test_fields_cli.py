@@ -21,6 +21,7 @@ from tracker.app.core import make_tracker
 from tracker.cli import main
 from tracker.config import Settings
 from tracker.errors import ConfigError
+from tracker.fields.service import FieldService
 from tracker.fields.tagger import own_fields_from_saved
 from tracker.models import CONFIDENT
 from tracker.worker import add_jobs
@@ -98,36 +99,111 @@ def test_cold_start_tagging_explain_train_and_eval(config: Path, small_jsonl: Pa
     assert re.search(r"Systems +\d+ +\(category \d+(, model \d+)?", listed.output)
     counts = {r["field"]: r for r in json.loads(run(config, "fields", "--json").output)}
     systems = counts["Computer Science > Systems"]["by_origin"]
-    assert systems["category"] > 0 and systems.get("model", 0) > 0
+    assert systems["category"] > 0
 
-    # a blog post: its fields come from the model, with the words that weighed most
-    explained = [run(config, "fields", "explain", str(n)).output for n in post_ids(config)[:4]]
-    by_model = [text for text in explained if " model: predicted by fields-v1" in text]
-    assert by_model, explained[:3]
-    assert "model fields-v1 (predictions, from title and abstract):" in by_model[0]
-    assert "words: " in by_model[0]
+    # a blog post: the model's fields when it is sure (two words of evidence, from its
+    # threshold and 0.75), else none; keyword hints are never shown in digests
+    explained = [run(config, "fields", "explain", str(n)).output for n in post_ids(config)]
+    header = "model fields-v1 (predictions, from title and abstract; it gives a field from 0."
+    assert explained and all(header in text for text in explained)
+    assert all("words: " in text for text in explained)
+    model_lines = [
+        m
+        for text in explained
+        for m in re.finditer(r"^  .+?  (\d\.\d\d)  model: predicted by fields-v1 ", text, re.M)
+    ]
+    assert all(float(m.group(1)) >= 0.75 for m in model_lines)
+    hints = [line for text in explained for line in text.splitlines() if " keyword: " in line]
+    assert all(line.endswith("(a hint: not in digests)") for line in hints)
+    assert sum(c["by_origin"].get("model", 0) for c in counts.values()) == len(model_lines)
 
     # an arXiv paper: its categories decide; the model gives a second opinion
     found = json.loads(run(config, "search", "", "--category", "cs.AR", "--json").output)
     paper = run(config, "fields", "explain", found[0]["arxiv_id"])
     assert paper.exit_code == 0
     assert "category: from category cs.AR" in paper.output
-    assert "(second opinion, from title and abstract)" in paper.output
+    assert "(second opinion, from title and abstract; " in paper.output
 
     trained = run(config, "fields", "train")
     assert trained.exit_code == 0, trained.output
     assert re.match(r"trained fields-v2 on [\d,]+ papers \(database [\d,]+, ", trained.output)
     assert re.search(r"re-tagged [\d,]+ items without categories", trained.output)
+    assert re.search(r"fields shown from probability 0\.\d\d", trained.output)
 
     evaluated = run(config, "fields", "eval")
     assert evaluated.exit_code == 0, evaluated.output
-    assert re.search(r"^groups +\d+ +0\.\d{3} +0\.\d{3}$", evaluated.output, re.MULTILINE)
+    assert re.search(r"^groups +\d+ +0\.\d{3} +0\.\d{3} ", evaluated.output, re.MULTILINE)
     assert "Computer Science fields" in evaluated.output
     as_json = json.loads(run(config, "fields", "eval", "--data", str(small_jsonl), "--json").output)
     assert as_json["n_test"] > 0 and 0 < as_json["groups"]["accuracy"] <= 1
 
     missing = run(config, "fields", "explain", "2411.99999")
     assert missing.exit_code == 1 and "no stored item" in missing.output
+
+
+def test_eval_scores_existing_models_and_installations(
+    config: Path, small_jsonl: Path, tmp_path: Path
+) -> None:
+    assert run(config, "fields", "train").exit_code == 0
+    half = small_jsonl.read_text().splitlines()
+    older, newer = tmp_path / "older.jsonl", tmp_path / "newer.jsonl"
+    older.write_text("\n".join(half[::2]) + "\n")
+    newer.write_text("\n".join(half[1::2]) + "\n")
+
+    # an existing model, by version, by path and as "current": no training
+    by_version = run(config, "fields", "eval", "--model", "1", "--test", str(newer))
+    assert by_version.exit_code == 0, by_version.output
+    assert by_version.output.startswith("model fields-v1 (")
+    assert "top-2" in by_version.output and "classes" in by_version.output
+    assert re.search(
+        r"^shown \(best field at or above the threshold 0\.\d\d\): ", by_version.output, re.M
+    )
+    manifest = config.parent / "data" / "models" / "fields-v1.json"
+    by_path = run(config, "fields", "eval", "--model", str(manifest), "--data", str(newer))
+    assert by_path.output == by_version.output
+    current = json.loads(
+        run(config, "fields", "eval", "--model", "current", "--test", str(newer), "--json").output
+    )
+    assert current["split"] == "model" and current["model"] == "fields-v1"
+    assert current["focus"]["top2"] >= current["focus"]["accuracy"]
+    assert all(f["field"].startswith("Computer Science > ") for f in current["per_field"])
+    wide = json.loads(
+        run(
+            config,
+            "fields",
+            "eval",
+            "--model",
+            "1",
+            "--test",
+            str(newer),
+            "--min-support",
+            "1",
+            "--json",
+        ).output
+    )
+    assert wide["min_support"] == 1 and wide["focus"]["labels"] >= current["focus"]["labels"]
+
+    # an installation: cold start plus stored days, tested on a newer file
+    given = json.loads(
+        run(
+            config,
+            "fields",
+            "eval",
+            "--data",
+            str(small_jsonl),
+            "--stored",
+            str(older),
+            "--test",
+            str(newer),
+            "--json",
+        ).output
+    )
+    assert given["split"] == "given" and given["n_test"] > 0
+    assert given["n_stored"] > 0  # the stored file's papers, less those tested on
+    assert given["n_train"] + given["n_test"] <= len(half)
+
+    bad = run(config, "fields", "eval", "--model", "7", "--test", str(newer))
+    assert bad.exit_code == 1 and "no field model version 7" in bad.output
 
 
 def test_training_without_papers_is_a_clear_error(server: FixtureServer, tmp_path: Path) -> None:
@@ -144,6 +220,8 @@ def test_config_mistakes_in_fields_and_cross_domain_settings(
 [fields]
 training_data = "nowhere"
 min_papers = 0
+stored_weight = 0.5
+stored_priors = 2
 
 [digest]
 cross_domain_items = -1
@@ -156,6 +234,8 @@ cross_domain_fields = ["Computer Science > Sytems", "Physics"]
     problems = "\n".join(e.value.problems)
     assert "fields.training_data" in problems and "does not exist" in problems
     assert "fields.min_papers: expected a positive number" in problems
+    assert "fields.stored_weight: expected a number from 1" in problems
+    assert "fields.stored_priors: expected a share from 0" in problems
     assert "digest.cross_domain_items: expected 0 or more" in problems
     assert "'Computer Science > Sytems' (did you mean 'Computer Science > Systems'?)" in problems
     assert "'Physics'" not in problems  # a group is fine
@@ -222,3 +302,15 @@ def test_a_readers_interests_and_learned_fields(
         assert view.cross_limit == 5
     finally:
         t.close()
+
+
+def test_stored_papers_weigh_as_configured(
+    server: FixtureServer, settings_for: Callable[..., Settings]
+) -> None:
+    from tracker.fields.model import WEIGHTING, Weighting
+
+    plain = settings_for(server.url)
+    assert FieldService(plain, None, Clock(LISTING_MORNING)).weighting() == WEIGHTING  # type: ignore[arg-type]
+    tuned = settings_for(server.url, extra="[fields]\nstored_weight = 3\nstored_priors = 0.5\n")
+    found = FieldService(tuned, None, Clock(LISTING_MORNING)).weighting()  # type: ignore[arg-type]
+    assert found == Weighting(stored=3.0, prior_share=0.5)

@@ -2,9 +2,11 @@
 
 Nothing about what is due lives here: sources carry their next check time and
 digests their day in the database, so a restart loses nothing and a missed digest is
-built once when the worker comes back. The field model carries its training time in
-its manifest: the fields job looks every few hours and trains when a week has passed
-(or, at the first start, when there is no model and data to train one).
+built once when the worker comes back. The leader re-tags stored items before it
+builds digests when the field mapping or the model changed. The field model carries
+its training time in its manifest: the fields job looks every few hours and trains
+when a week has passed (or, at the first start, when there is no model and data to
+train one).
 
 Several workers may run against one database (a lab's PostgreSQL): every one of them
 fetches (claims split the due sources between them), but only the scheduler leader
@@ -42,6 +44,7 @@ def run_once(
     leading = tracker.leadership.try_lead()
     try:
         if leading:
+            tracker.sync_fields()
             tracker.ensure_field_model()
         report = tracker.fetch(progress=progress)
         if not leading:
@@ -103,8 +106,13 @@ def add_jobs(scheduler: BaseScheduler, tracker: Tracker, start: dt.datetime) -> 
         max_instances=1,
         coalesce=True,
     )
+
+    def digests() -> None:
+        tracker.sync_fields()  # fields out of date after a mapping edit or a new model
+        tracker.deliver_due()
+
     scheduler.add_job(
-        _guarded("digests", _leading("digests", tracker.deliver_due, tracker), stage),
+        _guarded("digests", _leading("digests", digests, tracker), stage),
         IntervalTrigger(seconds=DIGEST_CHECK.total_seconds()),
         id="digests",
         name="digests",

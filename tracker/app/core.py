@@ -13,7 +13,6 @@ the stages' own types and formatters is re-exported here with ``X as X``.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -49,6 +48,7 @@ from tracker.fetch.claims import new_worker_id
 from tracker.fetch.cycle import CycleReport as CycleReport
 from tracker.fetch.cycle import Ingestor
 from tracker.fetch.cycle import Progress as Progress
+from tracker.fields.evaluate import MIN_SUPPORT as MIN_SUPPORT
 from tracker.fields.evaluate import Evaluation
 from tracker.fields.evaluate import report_lines as report_lines
 from tracker.fields.service import Explanation, FieldCount, FieldService, TrainReport
@@ -399,7 +399,7 @@ class Tracker(Browsing):
             raise UsageError(f"--prefix: expected one of {', '.join(PREFIXES)}, got {prefix!r}")
         if since and until and since > until:
             raise UsageError(f"--from {since} is after --until {until}")
-        job = Backfill(self.storage, self.oai, tag=self.fields.tag, clock=self.clock)
+        job = Backfill(self.storage, self.oai, pretag=self.fields.pretag, clock=self.clock)
         return job.run(Harvest(set_spec, since, until, prefix), progress)
 
     def status(self) -> list[SourceStatus]:
@@ -463,6 +463,12 @@ class Tracker(Browsing):
 
     # --- fields -------------------------------------------------------------------------
 
+    def sync_fields(self) -> tuple[int, int]:
+        """Re-tag what the field mapping or a new model made out of date (items
+        re-tagged for each); ``tracker fields`` and the worker's leader call it, other
+        commands leave the database as it is."""
+        return self.fields.sync()
+
     def field_counts(self) -> list[FieldCount]:
         return self.fields.counts()
 
@@ -480,8 +486,19 @@ class Tracker(Browsing):
     def ensure_field_model(self) -> TrainReport | None:
         return self.fields.ensure_model()
 
-    def evaluate_fields(self, data: Path | None = None, split: str = "time") -> Evaluation:
-        return self.fields.evaluate(data, split=split)
+    def evaluate_fields(
+        self,
+        data: Path | None = None,
+        split: str = "time",
+        *,
+        stored: Sequence[Path] = (),
+        test: Path | None = None,
+        model: str | None = None,
+        min_support: int = MIN_SUPPORT,
+    ) -> Evaluation:
+        return self.fields.evaluate(
+            data, split=split, stored=stored, test=test, model=model, min_support=min_support
+        )
 
     # --- search, saving, export ---------------------------------------------------------
 
@@ -518,10 +535,6 @@ class Tracker(Browsing):
         if fmt == "json":
             return to_json(items)
         raise UsageError(f"unknown export format {fmt!r} (use bibtex or json)")
-
-
-def _field_map_hash(settings: Settings) -> str:
-    return hashlib.sha256(settings.fields_file.read_bytes()).hexdigest()
 
 
 def make_tracker(
@@ -626,7 +639,7 @@ def make_tracker(
             settings,
             clock,
             OpenAlexClient(fetcher, url=settings.openalex.url, mailto=settings.openalex.mailto),
-            tag=fields.tag,
+            pretag=fields.pretag,
             worker_id=worker_id,
         ),
         clock,
@@ -639,13 +652,7 @@ def make_tracker(
     try:
         if sync_follows:
             tracker.sync_config_follows()
-        mapping = _field_map_hash(settings)
-        if storage.get_meta("field_map") != mapping:
-            count = storage.retag(fields.tag)
-            storage.set_meta("field_map", mapping)
-            if count:
-                log.info("fields recomputed after the mapping changed items=%d", count)
-        fields.sync()
+        fields.start()
     except Exception:
         tracker.close()
         raise

@@ -182,6 +182,8 @@ class FieldsSettings:
     min_papers: int = 1000  # database papers needed to train on the database alone
     retrain_every: dt.timedelta = dt.timedelta(days=7)
     max_examples: int = 100_000  # newest database papers used in one training
+    stored_weight: float = 1.0  # a stored paper of the newest day, in cold-start papers
+    stored_priors: float = 0.0  # share of the fields' priors learned from stored papers
 
 
 @dataclass(frozen=True)

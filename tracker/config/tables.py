@@ -247,6 +247,21 @@ class ScheduleTable(Table):
 # --- [fields] --------------------------------------------------------------------------
 
 
+def _stored_weight(value: float) -> float:
+    if not 1.0 <= value <= 100.0:
+        raise problem(
+            "expected a number from 1 (a stored paper counts like a cold-start one) to 100, "
+            f"got {value}"
+        )
+    return value
+
+
+def _stored_priors(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise problem(f"expected a share from 0 (no priors from stored papers) to 1, got {value}")
+    return value
+
+
 class FieldsTable(Table):
     """The field classifier for items without categories."""
 
@@ -260,6 +275,17 @@ class FieldsTable(Table):
     max_examples: Positive = Field(
         100_000, description="Newest database papers used in one training."
     )
+    stored_weight: Annotated[float, AfterValidator(_stored_weight)] = Field(
+        1.0,
+        description="A stored paper of the newest day counts as this many cold-start papers "
+        "(1 to 100; the extra halves every 180 days).",
+        json_schema_extra={"minimum": 1, "maximum": 100},
+    )
+    stored_priors: Annotated[float, AfterValidator(_stored_priors)] = Field(
+        0.0,
+        description="Share (0 to 1) of the fields' prior probabilities learned from stored papers.",
+        json_schema_extra={"minimum": 0, "maximum": 1},
+    )
 
     def settings(self, base_dir: Path) -> FieldsSettings:
         return FieldsSettings(
@@ -267,6 +293,8 @@ class FieldsTable(Table):
             min_papers=self.min_papers,
             retrain_every=dt.timedelta(days=self.retrain_days),
             max_examples=self.max_examples,
+            stored_weight=self.stored_weight,
+            stored_priors=self.stored_priors,
         )
 
 

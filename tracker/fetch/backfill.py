@@ -39,7 +39,7 @@ from tracker.fetch.readahead import PageEnd, ReadAhead
 from tracker.models import Entry
 from tracker.sources.oai import BAD_TOKEN, OaiClient, OaiError, OaiPage, OaiRecord
 from tracker.storage import Storage
-from tracker.storage.items import TagFn
+from tracker.storage.items import PretagFn
 
 log = logging.getLogger(__name__)
 BATCH = 500  # records per transaction
@@ -124,13 +124,13 @@ class Backfill:
         storage: Storage,
         client: OaiClient,
         *,
-        tag: TagFn,
+        pretag: PretagFn,
         clock: Callable[[], dt.datetime],
         batch_size: int = BATCH,
     ) -> None:
         self.storage = storage
         self.client = client
-        self.tag = tag
+        self.pretag = pretag  # fields computed before each write transaction
         self.clock = clock
         self.batch_size = batch_size
 
@@ -278,8 +278,9 @@ class Backfill:
 
     def _store(self, batch: list[Entry], counts: Counts) -> None:
         keyed = [(replace(e, key=ids.item_key(e, "")), ()) for e in batch]
+        tag = self.pretag([entry for entry, _ in keyed])
         result = self.storage.ingest(
-            keyed, self.clock(), merge=merge_harvested, prepare=normalise_new, tag=self.tag
+            keyed, self.clock(), merge=merge_harvested, prepare=normalise_new, tag=tag
         )
         counts.new += result.new_items
         counts.updated += result.updated_items

@@ -35,7 +35,7 @@ from tracker.sources.feeds import TRUNCATED, ParsedFeed, parse_feed
 from tracker.sources.http import Fetcher
 from tracker.sources.openalex import OpenAlexClient
 from tracker.storage import Storage
-from tracker.storage.items import TagFn
+from tracker.storage.items import PretagFn
 from tracker.text import clean_line, shorten
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class Ingestor:
         settings: Settings,
         clock: Callable[[], dt.datetime],
         openalex: OpenAlexClient | None = None,
-        tag: TagFn | None = None,
+        pretag: PretagFn | None = None,
         worker_id: str | None = None,
     ) -> None:
         self.worker_id = worker_id or new_worker_id()
@@ -94,7 +94,8 @@ class Ingestor:
         self.settings = settings
         self.clock = clock
         self.field_map = settings.field_map
-        self.tag = tag or settings.field_map.tag  # the composition root gives the model's
+        # the composition root gives the field model's (computed before each write)
+        self.pretag = pretag or (lambda entries: settings.field_map.tag)
         self.openalex = openalex
         self._attributor: Attributor | None = None
 
@@ -170,11 +171,13 @@ class Ingestor:
     def _store(
         self, batch: Sequence[tuple[Entry, Sequence[int]]], report: CycleReport
     ) -> list[tuple[Entry, int, tuple[int, ...]]]:
-        """Store entries, then attribute them to the scholars followed."""
+        """Store entries, then attribute them to the scholars followed. Their fields
+        are computed first: the write transaction only maps categories."""
         if not batch:
             return []
+        tag = self.pretag([entry for entry, _ in batch])
         result = self.storage.ingest(
-            batch, self.clock(), merge=merge, prepare=normalise_new, tag=self.tag
+            batch, self.clock(), merge=merge, prepare=normalise_new, tag=tag
         )
         report.new_items += result.new_items
         report.new_sightings += result.new_sightings

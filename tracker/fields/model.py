@@ -1,13 +1,29 @@
 """The learned field classifier: title and abstract in, research fields with
-probabilities out.
+probabilities out, and a threshold below which it abstains.
 
 A scikit-learn TF-IDF (word 1-2 grams, sublinear tf) feeds one linear SVM per field
-(one-vs-rest, balanced class weights); a temperature fitted on a held-out tenth turns
-its scores into probabilities (softmax, so the best field is the SVM's). Labels are
-free: an arXiv paper's fields are those of its categories, primary first. A paper
-also counts as an example of each cross-listed field, and every keyword phrase of
-``fields.toml`` is a one-phrase example of its field, so words newer than the
-training papers ("diffusion model", "llm agent") still point somewhere.
+(one-vs-rest, balanced class weights). Labels are free: an arXiv paper's fields are
+those of its categories, primary first; a paper also counts as an example of each
+cross-listed field, and every keyword phrase of ``fields.toml`` is a one-phrase
+example of its field, so words newer than the training papers still point
+somewhere.
+
+What the reader's own installation has stored can count more (``Weighting``):
+
+- a stored paper can weigh ``stored`` times a cold-start one (the metadata files
+  of ``[fields] training_data``), less the older it is than the newest stored paper
+  (the extra weight halves every ``half_life_days``; never below a cold-start paper);
+- the fields' prior probabilities can be re-estimated from the stored papers (their
+  primary fields, mixed with a uniform share so that no field is ruled out) and
+  added to the SVM's scores as log-priors: the SVM is trained balanced, so the
+  priors say how common each field is where this model is used.
+
+Calibration, on a seeded held-out tenth of the examples: a softmax temperature
+(Guo et al. 2017) turns scores into probabilities, and the abstention threshold is
+the lowest probability at which the held-out papers' best field was right (one of
+their fields) at least ``TARGET_PRECISION`` of the time. Both are stored with the
+model. The model that is kept is the one fitted on the other nine tenths: one fit,
+not two, and the calibration describes exactly the model that is used.
 
 Training is deterministic for a seed: examples are put in a canonical order, the
 hold-out split and the solver are seeded. ``FieldModel`` keeps only arrays and the
@@ -15,9 +31,9 @@ fitted vectorizer, not the estimator, so predictions and explanations are the sa
 arithmetic.
 
 Pure: no I/O and no clock here (``trained_at`` is passed in). Saving and loading
-are ``tracker.fields.store``'s. scikit-learn and SciPy are imported inside the
-functions that fit (about two seconds), so that commands which never train or
-predict do not pay for them.
+are ``tracker.fields.store``'s. NumPy, SciPy and scikit-learn are imported inside
+the functions that need them (about two seconds), so that commands which never
+train or predict do not pay for them.
 """
 
 from __future__ import annotations
@@ -25,18 +41,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.typing import NDArray
-
 from tracker.errors import ModelError
 from tracker.models import Entry
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
 
@@ -45,10 +61,31 @@ MAX_FEATURES = 50_000  # 50k terms x ~65 fields of float32 weights: about 13 MB
 SVM_C = 0.2  # chosen on the stratified sample (0.2-1.0 differ by under 0.01 macro-F1)
 CROSS_LIST_WEIGHT = 1.0  # a cross-listed field counts like the primary one
 KEYWORD_WEIGHT = 1.0  # each keyword phrase of the fields file: one short example
-HOLDOUT_SHARE = 0.1  # of the examples, to fit the temperature
+HOLDOUT_SHARE = 0.1  # of the examples, to calibrate on
 MIN_EXAMPLES = 20
 MIN_HOLDOUT = 20
 DEFAULT_TEMPERATURE = 5.0  # when there are too few examples to fit one
+TARGET_PRECISION = 0.8  # of the fields shown, on held-out papers
+DEFAULT_THRESHOLD = 0.5  # when there are too few held-out papers to choose one
+MIN_ABOVE = 10  # held-out papers the threshold's precision is measured on, at least
+MIN_PRIOR_PAPERS = 100  # stored papers before priors are re-estimated from them
+
+
+@dataclass(frozen=True, slots=True)
+class Weighting:
+    """How much the installation's stored papers count: ``[fields] stored_weight``
+    and ``stored_priors``. Both are neutral by default: on the recorded days (the
+    README's evaluation) neither helped the next day's fields, so they are for an
+    installation whose own evaluation (``tracker fields eval --stored``) shows they
+    do."""
+
+    stored: float = 1.0  # a stored paper of the newest day, in cold-start papers
+    half_life_days: float = 180.0  # the extra weight halves per this many days older
+    prior_share: float = 0.0  # of the priors from stored papers; the rest is uniform
+    prior_strength: float = 1.0  # the log-priors' factor added to the scores
+
+
+WEIGHTING = Weighting()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +96,8 @@ class Example:
     title: str
     summary: str
     fields: tuple[str, ...]
-    day: dt.date | None = None  # submission date, for time splits
+    day: dt.date | None = None  # submission date, for time splits and recency
+    stored: bool = False  # from this installation's database (not cold-start files)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +111,14 @@ class ModelInfo:
     labels: tuple[str, ...]
     seed: int
     temperature: float
-    holdout_accuracy: float | None  # of the held-out tenth, before the final fit
+    holdout_accuracy: float | None  # of the held-out tenth
     sources: Mapping[str, int] = field(default_factory=dict)  # examples per source
+    threshold: float = DEFAULT_THRESHOLD  # below this probability the model abstains
+    threshold_precision: float | None = None  # held-out precision at the threshold
+    threshold_coverage: float | None = None  # held-out share at or above it
+    priors: Mapping[str, float] = field(default_factory=dict)  # empty: none applied
+    prior_strength: float = 0.0
+    n_stored: int = 0  # examples from the installation's database
 
     @property
     def name(self) -> str:
@@ -96,30 +140,50 @@ class FieldModel:
     def version(self) -> int:
         return self.info.version
 
+    @property
+    def threshold(self) -> float:
+        return self.info.threshold
+
     def with_info(self, **changes: object) -> FieldModel:
         return replace(self, info=replace(self.info, **changes))  # type: ignore[arg-type]
 
     def scores(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """The linear scores of each text for each label, (texts, labels)."""
+        import numpy as np
+
         x = self.vectorizer.transform(list(texts))
         return np.asarray(x @ self._weights) + self.intercept
 
     @cached_property
     def _weights(self) -> NDArray[np.float64]:
         """The weights as the product wants them, converted once (float32 on disk)."""
+        import numpy as np
+
         return np.ascontiguousarray(self.coef.T, dtype=np.float64)
 
+    @cached_property
+    def bias(self) -> NDArray[np.float64]:
+        """What the priors add to the scaled scores: strength x log prior, per label."""
+        return log_prior_bias(self.labels, self.info.priors, self.info.prior_strength)
+
     def probabilities(self, texts: Sequence[str]) -> NDArray[np.float64]:
-        return np.exp(_log_softmax(self.scores(texts) * self.info.temperature))
+        import numpy as np
+
+        logits = self.scores(texts) * self.info.temperature + self.bias
+        return np.exp(_log_softmax(logits))
 
     def predict(self, title: str, summary: str, top: int = 3) -> list[tuple[str, float]]:
         """The ``top`` most likely fields of one text, with probabilities, best first."""
+        import numpy as np
+
         probs = self.probabilities([text_of(title, summary)])[0]
         order = np.argsort(-probs, kind="stable")[:top]
         return [(self.labels[n], float(probs[n])) for n in order]
 
     def top_terms(self, title: str, summary: str, label: str, n: int = 6) -> list[str]:
         """The words of a text that pushed it most towards ``label``."""
+        import numpy as np
+
         if label not in self.labels:
             return []
         x = self.vectorizer.transform([text_of(title, summary)]).tocsr()
@@ -135,12 +199,16 @@ class FieldModel:
 
     def fingerprint(self) -> str:
         """A digest of everything predictions depend on (same seed, same data: same)."""
+        import numpy as np
+
         h = hashlib.sha256()
         h.update(np.ascontiguousarray(self.coef).tobytes())
         h.update(np.ascontiguousarray(self.intercept).tobytes())
         vocabulary = sorted((str(k), int(v)) for k, v in self.vectorizer.vocabulary_.items())
         h.update(json.dumps(vocabulary).encode())
-        h.update(json.dumps([self.labels, repr(self.info.temperature)]).encode())
+        calibration = [self.info.temperature, self.info.threshold, self.info.prior_strength]
+        h.update(json.dumps([self.labels, repr(calibration)]).encode())
+        h.update(json.dumps(sorted(self.info.priors.items())).encode())
         return h.hexdigest()
 
 
@@ -149,12 +217,65 @@ def text_of(title: str, summary: str) -> str:
 
 
 def _log_softmax(scores: NDArray[np.float64]) -> NDArray[np.float64]:
+    import numpy as np
+
     shifted = scores - scores.max(axis=1, keepdims=True)
     result: NDArray[np.float64] = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return result
 
 
+def log_prior_bias(
+    labels: Sequence[str], priors: Mapping[str, float], strength: float
+) -> NDArray[np.float64]:
+    """``strength`` x log prior for each label, centred (a label without a prior gets
+    the smallest prior given); zeros when there are no priors."""
+    import numpy as np
+
+    if not priors or strength == 0:
+        return np.zeros(len(labels))
+    floor = min(priors.values())
+    logs = np.log(np.array([max(priors.get(name, floor), 1e-12) for name in labels]))
+    result: NDArray[np.float64] = strength * (logs - logs.mean())
+    return result
+
+
+# --- weights and priors: pure arithmetic on examples ---------------------------------------
+
+
+def example_weights(examples: Sequence[Example], weighting: Weighting) -> list[float]:
+    """Each example's weight: 1 for cold-start papers; a stored paper ``stored`` times
+    that on the newest stored day, its extra weight halving every ``half_life_days``."""
+    newest = max((e.day for e in examples if e.stored and e.day), default=None)
+    extra = weighting.stored - 1.0
+    found: list[float] = []
+    for e in examples:
+        if not e.stored or extra <= 0:
+            found.append(1.0)
+            continue
+        age = (newest - e.day).days if newest and e.day else 0
+        found.append(1.0 + extra * 0.5 ** (max(0, age) / weighting.half_life_days))
+    return found
+
+
+def stored_priors(
+    examples: Sequence[Example], labels: Sequence[str], weighting: Weighting
+) -> dict[str, float]:
+    """Each label's prior: the share of the stored papers whose primary field it is,
+    mixed with a uniform share; empty when too few papers are stored."""
+    counts = Counter(e.fields[0] for e in examples if e.stored and e.fields)
+    total = sum(counts[name] for name in labels)
+    if total < MIN_PRIOR_PAPERS or weighting.prior_share <= 0 or not labels:
+        return {}
+    share = weighting.prior_share
+    uniform = (1 - share) / len(labels)
+    return {name: round(share * counts[name] / total + uniform, 9) for name in labels}
+
+
+# --- fitting ---------------------------------------------------------------------------------
+
+
 def _vectorizer(max_features: int) -> TfidfVectorizer:
+    import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(
@@ -169,52 +290,84 @@ def _vectorizer(max_features: int) -> TfidfVectorizer:
 
 
 def _documents(
-    examples: Sequence[Example], keywords: Mapping[str, Sequence[str]]
+    examples: Sequence[Example], weights: Sequence[float], keywords: Mapping[str, Sequence[str]]
 ) -> tuple[list[str], list[str], list[float]]:
     texts: list[str] = []
     labels: list[str] = []
-    weights: list[float] = []
-    for ex in examples:
+    sample_weights: list[float] = []
+    for ex, weight in zip(examples, weights, strict=True):
         text = text_of(ex.title, ex.summary)
         for n, name in enumerate(ex.fields):
             texts.append(text)
             labels.append(name)
-            weights.append(1.0 if n == 0 else CROSS_LIST_WEIGHT)
+            sample_weights.append(weight * (1.0 if n == 0 else CROSS_LIST_WEIGHT))
     known = set(labels)
     for name in sorted(keywords):
         if name in known:  # a field without papers stays unknown rather than keyword-only
             for phrase in keywords[name]:
                 texts.append(phrase)
                 labels.append(name)
-                weights.append(KEYWORD_WEIGHT)
-    return texts, labels, weights
+                sample_weights.append(KEYWORD_WEIGHT)
+    return texts, labels, sample_weights
 
 
 def _fit(
     examples: Sequence[Example],
+    weights: Sequence[float],
     keywords: Mapping[str, Sequence[str]],
     seed: int,
     max_features: int,
 ) -> tuple[TfidfVectorizer, LinearSVC]:
+    import numpy as np
     from sklearn.svm import LinearSVC
 
-    texts, labels, weights = _documents(examples, keywords)
+    texts, labels, sample_weights = _documents(examples, weights, keywords)
     vectorizer = _vectorizer(max_features)
     matrix = vectorizer.fit_transform(texts)
     svm = LinearSVC(C=SVM_C, class_weight="balanced", random_state=seed, max_iter=2000)
-    svm.fit(matrix, labels, sample_weight=np.asarray(weights))
+    svm.fit(matrix, labels, sample_weight=np.asarray(sample_weights))
     return vectorizer, svm
 
 
-def _fit_temperature(scores: NDArray[np.float64], truth: NDArray[np.intp]) -> float:
+def _fit_temperature(
+    scores: NDArray[np.float64], bias: NDArray[np.float64], truth: NDArray[np.intp]
+) -> float:
     """The softmax temperature that minimises the held-out log loss (Guo et al. 2017)."""
+    import numpy as np
     from scipy.optimize import minimize_scalar
 
     def loss(t: float) -> float:
-        return float(-_log_softmax(scores * t)[np.arange(len(truth)), truth].mean())
+        return float(-_log_softmax(scores * t + bias)[np.arange(len(truth)), truth].mean())
 
     found = minimize_scalar(loss, bounds=(0.1, 100.0), method="bounded")
     return round(float(found.x), 6)
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    value: float
+    precision: float | None  # of the held-out best fields at or above it
+    coverage: float | None  # share of held-out papers at or above it
+
+
+def choose_threshold(
+    confidence: Sequence[float], correct: Sequence[bool], target: float = TARGET_PRECISION
+) -> Threshold:
+    """The lowest confidence at which the predictions at or above it are right at least
+    ``target`` of the time (over ``MIN_ABOVE`` of them at least); 1.0 (never sure) if
+    there is none. Ties are taken together."""
+    pairs = sorted(zip(confidence, correct, strict=True), key=lambda p: -p[0])
+    if len(pairs) < MIN_ABOVE:
+        return Threshold(DEFAULT_THRESHOLD, None, None)
+    best: Threshold | None = None
+    right = 0
+    for n, (value, ok) in enumerate(pairs, start=1):
+        right += ok
+        if n < len(pairs) and pairs[n][0] == value:
+            continue  # the same confidence: decide with all of them
+        if n >= MIN_ABOVE and right / n >= target:
+            best = Threshold(round(value, 4), round(right / n, 4), round(n / len(pairs), 4))
+    return best or Threshold(1.0, None, 0.0)
 
 
 def train(
@@ -225,8 +378,11 @@ def train(
     seed: int = SEED,
     max_features: int = MAX_FEATURES,
     sources: Mapping[str, int] | None = None,
+    weighting: Weighting = WEIGHTING,
 ) -> FieldModel:
-    """Fit a model; the same examples, keywords and seed give the same model."""
+    """Fit a model; the same examples, keywords, weighting and seed give the same model."""
+    import numpy as np
+
     ordered = sorted({ex.key: ex for ex in examples if ex.fields}.values(), key=lambda e: e.key)
     labels = {ex.fields[0] for ex in ordered}
     if len(ordered) < MIN_EXAMPLES or len(labels) < 2:
@@ -234,51 +390,75 @@ def train(
             f"too few labelled papers to train on: {len(ordered)} papers in {len(labels)} "
             f"fields (at least {MIN_EXAMPLES} papers in 2 fields)"
         )
-    rng = np.random.RandomState(seed)
-    order = rng.permutation(len(ordered))
+    order = np.random.RandomState(seed).permutation(len(ordered))
     cut = int(len(ordered) * HOLDOUT_SHARE)
-    temperature, holdout_accuracy = DEFAULT_TEMPERATURE, None
-    if cut >= MIN_HOLDOUT:
-        held = [ordered[n] for n in sorted(order[:cut])]
-        rest = [ordered[n] for n in sorted(order[cut:])]
-        vectorizer, svm = _fit(rest, keywords, seed, max_features)
-        classes = [str(c) for c in svm.classes_]
-        kept = [ex for ex in held if ex.fields[0] in classes]
-        if len(kept) >= MIN_HOLDOUT and len(classes) > 2:
-            scores = svm.decision_function(
-                vectorizer.transform([text_of(e.title, e.summary) for e in kept])
-            )
-            truth = np.array([classes.index(e.fields[0]) for e in kept], dtype=np.intp)
-            temperature = _fit_temperature(np.asarray(scores, dtype=np.float64), truth)
-            holdout_accuracy = round(float((scores.argmax(axis=1) == truth).mean()), 4)
-    vectorizer, svm = _fit(ordered, keywords, seed, max_features)
+    if cut < MIN_HOLDOUT:
+        cut = 0
+    held = [ordered[n] for n in sorted(order[:cut])]
+    rest = [ordered[n] for n in sorted(order[cut:])]
+    vectorizer, svm = _fit(rest, example_weights(rest, weighting), keywords, seed, max_features)
+    classes = tuple(str(c) for c in svm.classes_)
     coef = np.asarray(svm.coef_, dtype=np.float32)
     intercept = np.asarray(svm.intercept_, dtype=np.float64)
     if coef.shape[0] == 1:  # two classes: sklearn keeps one row for the second class
         coef = np.vstack([-coef, coef])
         intercept = np.concatenate([-intercept, intercept])
+    priors = stored_priors(ordered, classes, weighting)
+    strength = weighting.prior_strength if priors else 0.0
     info = ModelInfo(
         version=0,
         trained_at=trained_at,
         n_examples=len(ordered),
         n_features=len(vectorizer.vocabulary_),
-        labels=tuple(str(c) for c in svm.classes_),
+        labels=classes,
         seed=seed,
-        temperature=temperature,
-        holdout_accuracy=holdout_accuracy,
+        temperature=DEFAULT_TEMPERATURE,
+        holdout_accuracy=None,
         sources=dict(sources or {}),
+        priors=priors,
+        prior_strength=strength,
+        n_stored=sum(e.stored for e in ordered),
     )
-    return FieldModel(vectorizer, coef, intercept, info)
+    model = FieldModel(vectorizer, coef, intercept, info)
+    return _calibrated(model, held)
+
+
+def _calibrated(model: FieldModel, held: Sequence[Example]) -> FieldModel:
+    """The model with its temperature and threshold fitted on the held-out papers."""
+    import numpy as np
+
+    kept = [e for e in held if e.fields[0] in model.labels]
+    if len(kept) < MIN_HOLDOUT or len(model.labels) <= 2:
+        return model
+    scores = model.scores([text_of(e.title, e.summary) for e in kept])
+    truth = np.array([model.labels.index(e.fields[0]) for e in kept], dtype=np.intp)
+    temperature = _fit_temperature(scores, model.bias, truth)
+    probs = np.exp(_log_softmax(scores * temperature + model.bias))
+    best = probs.argmax(axis=1)
+    correct = [model.labels[b] in e.fields for b, e in zip(best, kept, strict=True)]
+    chosen = choose_threshold([float(p) for p in probs.max(axis=1)], correct)
+    return model.with_info(
+        temperature=temperature,
+        holdout_accuracy=round(float((best == truth).mean()), 4),
+        threshold=chosen.value,
+        threshold_precision=chosen.precision,
+        threshold_coverage=chosen.coverage,
+    )
 
 
 def examples_from_papers(
-    papers: Iterable[Entry], field_of: Callable[[str], str | None], known: Iterable[str]
+    papers: Iterable[Entry],
+    field_of: Callable[[str], str | None],
+    known: Iterable[str],
+    *,
+    stored: bool = False,
 ) -> list[Example]:
     """Labelled examples from arXiv papers: each category's field, primary first.
 
     ``field_of`` is ``FieldMap.field_of``; fields outside ``known`` (the "> Other"
     fallback of an unknown code) are dropped, and so is a paper whose primary field is
-    unknown or whose abstract is empty.
+    unknown or whose abstract is empty. ``stored``: the papers are the installation's
+    own (weighted up, priors learned from them).
     """
     fields_known = set(known)
     found: list[Example] = []
@@ -291,5 +471,5 @@ def examples_from_papers(
         names = (field_of(c) for c in paper.categories)
         fields = tuple(dict.fromkeys([primary, *(n for n in names if n in fields_known)]))
         when = paper.published.date() if paper.published else None
-        found.append(Example(paper.arxiv_id, paper.title, paper.summary, fields, when))
+        found.append(Example(paper.arxiv_id, paper.title, paper.summary, fields, when, stored))
     return found

@@ -1,14 +1,20 @@
 """The fields stage: training the field model (cold start, on demand, weekly),
-re-tagging items without categories, and what ``tracker fields`` shows.
+re-tagging items, and what ``tracker fields`` shows.
 
-Training data: the database's arXiv papers (their categories are free labels), plus
-the arXiv metadata files of ``[fields] training_data`` and any given on the command
-line. A cold start trains when there is no usable model and either training data is
-configured or the database holds at least ``[fields] min_papers`` papers over
-``MIN_FIELDS`` fields; until then items without categories get keyword fields.
+Training data: the database's arXiv papers (their categories are free labels; they
+are the installation's stored papers, weighted up and the source of the fields'
+priors, see ``model.Weighting``), plus the arXiv metadata files of ``[fields]
+training_data`` and any given on the command line (the cold start). A cold start
+trains when there is no usable model and either training data is configured or the
+database holds at least ``[fields] min_papers`` papers over ``MIN_FIELDS`` fields;
+until then items without categories get keyword hints only.
 
 The model is loaded on first use only (importing scikit-learn and reading the file
-cost about a second), so commands that tag nothing never pay for it.
+cost about a second), so commands that tag nothing never pay for it. Storage calls
+no model inside its write transactions: ``pretag`` computes a batch's model fields
+before the batch is written, and re-tagging computes between a read and a short
+write. Re-tagging after the field mapping or the model changed (``sync``) is done by
+``tracker fields`` and the worker, not as a side effect of every command.
 
 Composition: wired by ``make_tracker``; the ``Tracker`` facade delegates here. It
 decides nothing itself: when to train is ``tagger.training_due``, which fields an
@@ -18,24 +24,35 @@ item gets is ``tagger.Tagger``'s, and the model is ``model``'s.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tracker.config import Settings
 from tracker.errors import ModelError, UsageError
-from tracker.fields.evaluate import Evaluation, evaluate
-from tracker.fields.model import SEED, Example, FieldModel, ModelInfo, examples_from_papers, train
+from tracker.fields.evaluate import MIN_SUPPORT, Evaluation, evaluate, score
+from tracker.fields.model import (
+    SEED,
+    Example,
+    FieldModel,
+    ModelInfo,
+    Weighting,
+    examples_from_papers,
+    train,
+)
 from tracker.fields.store import ModelStore, read_arxiv_metadata
-from tracker.fields.tagger import Tagger, training_due
+from tracker.fields.tagger import Tagger, model_floor, training_due
 from tracker.models import Entry, FieldTag, Item
 from tracker.storage import Storage
+from tracker.storage.items import TagFn
 
 log = logging.getLogger(__name__)
 MIN_FIELDS = 10  # fields a database-only training set must cover
 EXPLAIN_TOP = 5
 META_KEY = "field_model"  # the model version the stored model tags come from
+MAP_KEY = "field_map"  # the digest of the field mapping the stored tags come from
 
 
 class LazyModel:
@@ -49,6 +66,10 @@ class LazyModel:
     @property
     def version(self) -> int:
         return self.info.version
+
+    @property
+    def threshold(self) -> float:
+        return self.info.threshold
 
     def get(self) -> FieldModel:
         if self._model is None:
@@ -85,6 +106,7 @@ class Explanation:
     predictions: tuple[tuple[str, float], ...]  # the model's best fields for the text
     terms: Mapping[str, tuple[str, ...]]  # field -> the words that pointed to it
     categories: tuple[tuple[str, str, str | None], ...]  # (code, canonical, field)
+    floor: float = 1.0  # the probability from which the model gives a post a field
 
 
 class FieldService:
@@ -107,28 +129,63 @@ class FieldService:
         return self._tagger
 
     def tag(self, entry: Entry) -> tuple[FieldTag, ...]:
-        """The tag function for storage: fields of one entry."""
+        """Every field of one entry; may load and call the model."""
         try:
             return self.tagger().tag(entry)
-        except ModelError as e:  # a broken model file: fall back to keywords, once
-            log.warning("field model unusable, tagging by keywords error=%s", e)
-            self._tagger = Tagger(self.settings.field_map, None)
-            return self._tagger.tag(entry)
+        except ModelError as e:
+            return self._without_model(e).tag(entry)
+
+    def pretag(self, entries: Iterable[Entry]) -> TagFn:
+        """The tag function for one storage write of ``entries``: the model's fields
+        are computed here, before the write transaction; the function only looks
+        them up and maps categories."""
+        batch = list(entries)
+        try:
+            return self.tagger().pretagged(batch)
+        except ModelError as e:
+            return self._without_model(e).pretagged(batch)
+
+    def _without_model(self, error: ModelError) -> Tagger:
+        # a broken model file: keyword hints from now on, said once
+        log.warning("field model unusable, tagging by keywords error=%s", error)
+        self._tagger = Tagger(self.settings.field_map, None)
+        return self._tagger
 
     def model_info(self) -> ModelInfo | None:
         return self.store.usable()
 
-    def sync(self) -> int:
-        """Re-tag items without categories if the current model is not the one their
-        fields came from (a model trained by another process, or removed)."""
+    def _mapping_digest(self) -> str:
+        return hashlib.sha256(self.settings.fields_file.read_bytes()).hexdigest()
+
+    def start(self) -> None:
+        """At every start: a new database records the mapping and the model its fields
+        will come from. Nothing is re-tagged here (see ``sync``)."""
+        if self.storage.get_meta(MAP_KEY) is None:
+            self.storage.set_meta(MAP_KEY, self._mapping_digest())
+        if self.storage.get_meta(META_KEY) is None:
+            info = self.store.usable()
+            self.storage.set_meta(META_KEY, str(info.version) if info else "none")
+
+    def sync(self) -> tuple[int, int]:
+        """Re-tag what is out of date: every item if the field mapping changed since
+        the stored fields were computed, then the items without categories if the
+        current model is not the one their fields came from (a model trained by
+        another process, or removed). Returns both counts."""
+        mapping = self._mapping_digest()
+        remapped = 0
+        if self.storage.get_meta(MAP_KEY) != mapping:
+            remapped = self.storage.retag(self.tag)
+            self.storage.set_meta(MAP_KEY, mapping)
+            if remapped:
+                log.info("fields recomputed after the mapping changed items=%d", remapped)
         info = self.store.usable()
         wanted = str(info.version) if info else "none"
         if self.storage.get_meta(META_KEY) == wanted:
-            return 0
+            return remapped, 0
         count = self.storage.retag(self.tag, uncategorised_only=True)
         self.storage.set_meta(META_KEY, wanted)
         log.info("fields of items without categories recomputed model=%s items=%d", wanted, count)
-        return count
+        return remapped, count
 
     # --- training -----------------------------------------------------------------------
 
@@ -137,20 +194,28 @@ class FieldService:
         found: dict[str, Example] = {}
         sources: dict[str, int] = {}
 
-        def add(name: str, papers: Sequence[Entry]) -> None:
+        def add(name: str, papers: Sequence[Entry], stored: bool) -> None:
             before = len(found)
-            for ex in examples_from_papers(papers, fmap.field_of, fmap.fields):
+            for ex in examples_from_papers(papers, fmap.field_of, fmap.fields, stored=stored):
                 found.setdefault(ex.key, ex)
             if len(found) > before:
                 sources[name] = len(found) - before
 
-        add("database", self.storage.labelled_papers(self.settings.fields.max_examples))
+        add("database", self.storage.labelled_papers(self.settings.fields.max_examples), True)
         paths = [self.settings.fields.training_data, *extra]
         for path in dict.fromkeys(p for p in paths if p is not None):
-            add(str(path), read_arxiv_metadata(path))
+            add(str(path), read_arxiv_metadata(path), False)
         return list(found.values()), sources
 
-    def train(self, extra: Sequence[Path] = (), *, seed: int = SEED) -> TrainReport:
+    def weighting(self) -> Weighting:
+        """How much stored papers count, from ``[fields] stored_weight`` and
+        ``stored_priors``."""
+        f = self.settings.fields
+        return Weighting(stored=f.stored_weight, prior_share=f.stored_priors)
+
+    def train(
+        self, extra: Sequence[Path] = (), *, seed: int = SEED, weighting: Weighting | None = None
+    ) -> TrainReport:
         """Train a new model version from every source, save it, re-tag what it tags."""
         examples, sources = self._examples(extra)
         if not examples:
@@ -165,6 +230,7 @@ class FieldService:
             trained_at=self.clock(),
             seed=seed,
             sources=sources,
+            weighting=weighting or self.weighting(),
         )
         saved = self.store.save(model)
         self._tagger = Tagger(self.settings.field_map, saved)
@@ -224,22 +290,65 @@ class FieldService:
         wanted = dict.fromkeys([*(t.field for t in item.fields), *(p for p, _ in predictions[:2])])
         terms = {name: tuple(model.top_terms(item.title, item.summary, name)) for name in wanted}
         info = model.info if isinstance(model, LazyModel | FieldModel) else None
-        return Explanation(item, info, predictions, terms, categories)
+        floor = model_floor(model.threshold)
+        return Explanation(item, info, predictions, terms, categories, floor)
+
+    def _read_examples(self, path: Path, *, stored: bool = False) -> list[Example]:
+        fmap = self.settings.field_map
+        papers = read_arxiv_metadata(path)
+        return examples_from_papers(papers, fmap.field_of, fmap.fields, stored=stored)
+
+    def load_model(self, ref: str) -> FieldModel:
+        """A model by version, path, or "current" (this installation's newest)."""
+        if ref.strip().lower() in ("current", "latest"):
+            info = self.store.usable()
+            if info is None:
+                raise UsageError("no usable field model yet (tracker fields train)")
+            return self.store.load(info.version)
+        return ModelStore.load_ref(ref, self.store)
 
     def evaluate(
-        self, data: Path | None = None, *, split: str = "time", seed: int = SEED
+        self,
+        data: Path | None = None,
+        *,
+        split: str = "time",
+        seed: int = SEED,
+        stored: Sequence[Path] = (),
+        test: Path | None = None,
+        model: str | None = None,
+        min_support: int = MIN_SUPPORT,
     ) -> Evaluation:
-        """The time-split evaluation on arXiv metadata files (default: training_data)."""
+        """Score the classifier on arXiv metadata files.
+
+        With ``model``: that model on ``test`` (or on all of ``data``), no training.
+        Otherwise a model is trained for the evaluation on ``data`` (default:
+        ``[fields] training_data``) as the cold start plus the ``stored`` files as an
+        installation's stored papers, and scored on ``test``, or on the newest 20%
+        of those papers (``split`` "time", or "random" for comparison).
+        """
+        if model is not None:
+            target = test or data
+            if target is None:
+                raise UsageError("no data to score the model on: pass --test FILE or --data")
+            return score(
+                self.load_model(model), self._read_examples(target), min_support=min_support
+            )
         path = data or self.settings.fields.training_data
         if path is None:
             raise UsageError(
                 "no data to evaluate on: pass --data DIR or set [fields] training_data"
             )
-        fmap = self.settings.field_map
-        examples = examples_from_papers(read_arxiv_metadata(path), fmap.field_of, fmap.fields)
-        now = self.clock()
+        found: dict[str, Example] = {}
+        for name in stored:
+            for ex in self._read_examples(name, stored=True):
+                found.setdefault(ex.key, ex)
+        for ex in self._read_examples(path):
+            found.setdefault(ex.key, ex)
+        keywords, now, weighting = self.settings.field_map.keywords, self.clock(), self.weighting()
         return evaluate(
-            lambda older: train(older, fmap.keywords, trained_at=now, seed=seed),
-            examples,
+            lambda older: train(older, keywords, trained_at=now, seed=seed, weighting=weighting),
+            list(found.values()),
             split=split,
+            test=self._read_examples(test) if test is not None else None,
+            min_support=min_support,
         )

@@ -6,8 +6,10 @@ with which scikit-learn). The newest version whose manifest and file are both th
 is the current one; the manifest is written last, so a crash mid-save leaves the
 previous model current. The last ``KEEP`` versions are kept.
 
-A joblib file is a pickle: it is only ever loaded from this folder, which tracker
-writes itself, never from a path a user or a feed supplies.
+A joblib file is a pickle: it is only ever loaded from a models folder that tracker
+wrote, this installation's or one the user names on the command line (``tracker
+fields eval --model PATH``, as trusted as the user typing it), never from a path a
+feed or a config file supplies.
 
 ``read_arxiv_metadata`` reads JSONL files of arXiv metadata (one paper a line: id,
 title, abstract or summary, categories, primary_category, created), as in
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.errors import ModelError
-from tracker.fields.model import FieldModel, ModelInfo
+from tracker.fields.model import DEFAULT_THRESHOLD, FieldModel, ModelInfo
 from tracker.models import API, Entry
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,28 @@ class ModelStore:
         except (OSError, KeyError, TypeError, ValueError, EOFError, AttributeError) as e:
             raise ModelError(f"cannot load the field model {path}: {e}") from e
 
+    @classmethod
+    def load_ref(cls, ref: str, default: ModelStore) -> FieldModel:
+        """A model named on the command line: a version of ``default`` ("3", "v3",
+        "fields-v3"), or the path of a model's manifest or file, or of a models folder
+        (its newest model)."""
+        m = re.fullmatch(r"(?:fields-)?v?(\d+)", ref.strip())
+        if m:
+            version = int(m.group(1))
+            if version not in default.versions():
+                raise ModelError(f"no field model version {version} in {default.folder}")
+            return default.load(version)
+        path = Path(ref)
+        if path.is_dir():
+            return cls(path).load()
+        named = re.fullmatch(r"fields-v(\d+)\.(?:json|joblib)", path.name)
+        if not named or not path.is_file():
+            raise ModelError(
+                f"{ref!r} is neither a model version nor a fields-v<N>.json/.joblib file "
+                "or models folder"
+            )
+        return cls(path.parent).load(int(named.group(1)))
+
     def save(self, model: FieldModel) -> FieldModel:
         """Write a model as the next version; returns it with that version."""
         found = self.versions()
@@ -146,10 +170,13 @@ def _manifest(info: ModelInfo) -> dict[str, Any]:
     data["trained_at"] = info.trained_at.isoformat()
     data["labels"] = list(info.labels)
     data["sources"] = dict(info.sources)
+    data["priors"] = dict(info.priors)
     return data
 
 
 def _info(data: dict[str, Any]) -> ModelInfo:
+    """A manifest read back; models written before abstention and priors existed get
+    the defaults (the threshold of ``DEFAULT_THRESHOLD``, no priors)."""
     return ModelInfo(
         version=int(data["version"]),
         trained_at=dt.datetime.fromisoformat(data["trained_at"]),
@@ -160,6 +187,12 @@ def _info(data: dict[str, Any]) -> ModelInfo:
         temperature=float(data["temperature"]),
         holdout_accuracy=data.get("holdout_accuracy"),
         sources=dict(data.get("sources") or {}),
+        threshold=float(data.get("threshold", DEFAULT_THRESHOLD)),
+        threshold_precision=data.get("threshold_precision"),
+        threshold_coverage=data.get("threshold_coverage"),
+        priors={str(k): float(v) for k, v in (data.get("priors") or {}).items()},
+        prior_strength=float(data.get("prior_strength", 0.0)),
+        n_stored=int(data.get("n_stored", 0)),
     )
 
 

@@ -4,6 +4,11 @@
 per batch: existing rows are read, merged with the new entries by the pure merge
 function it is given, written back, and every (item, source) pair is recorded once
 as a sighting. Re-fetching the same entries changes nothing.
+
+The tag function given to ``ingest`` runs inside the write transaction, so it must
+be cheap: the caller computes anything slow (the field model's predictions) for the
+batch beforehand (``fields.tagger.Pretagged``). ``retag`` calls its tag function
+between a read and a short write, never while holding the write lock.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ i, fl, cat, ver, sg = (
 MergeFn = Callable[[Entry, Entry], Entry]
 PrepareFn = Callable[[Entry], Entry]
 TagFn = Callable[[Entry], tuple[FieldTag, ...]]
+# the entries about to be written -> a cheap tag function for their write transaction
+PretagFn = Callable[[Sequence[Entry]], TagFn]
 CHUNK = 500
 
 
@@ -343,33 +350,52 @@ class ItemsMixin(StorageBase):
 
     def retag(self, tag: TagFn, batch: int = 2000, *, uncategorised_only: bool = False) -> int:
         """Recompute every item's fields (after the field mapping changed), or only
-        those of items without categories (after a new field model)."""
+        those of items without categories (after a new field model).
+
+        A batch of rows is read, tagged outside any transaction (``tag`` may be slow:
+        the field model), and written in a short transaction; a row that changed in
+        between (an ingest re-tagged it) is left as its writer left it.
+        """
         done, last = 0, 0
         while True:
-            with self._write() as conn:
+            with self._read() as conn:
                 wanted = i.c.id > last
                 if uncategorised_only:
                     wanted = wanted & (i.c.categories == "")
                 rows = conn.execute(select(i).where(wanted).order_by(i.c.id).limit(batch)).all()
-                if not rows:
-                    return done
+            if not rows:
+                return done
+            tagged = [(r, tag(_entry(r))) for r in rows]
+            with self._write() as conn:
                 ids_ = [r.id for r in rows]
-                conn.execute(delete(fl).where(fl.c.item_id.in_(ids_)))
+                current = {
+                    row.id: (row.title, row.summary, row.categories)
+                    for row in conn.execute(
+                        select(i.c.id, i.c.title, i.c.summary, i.c.categories).where(
+                            i.c.id.in_(ids_)
+                        )
+                    )
+                }
+                kept = [
+                    (r, tags)
+                    for r, tags in tagged
+                    if current.get(r.id) == (r.title, r.summary, r.categories)
+                ]
+                if kept:
+                    conn.execute(delete(fl).where(fl.c.item_id.in_([r.id for r, _ in kept])))
                 field_rows = []
-                for r in rows:
-                    entry = _entry(r)
-                    tags = tag(entry)
+                for r, tags in kept:
                     field_rows += [_field_row(r.id, n, t) for n, t in enumerate(tags)]
                     new_tags = item_tags(
-                        entry.categories,
+                        loads(r.categories),
                         [t.field for t in tags],
-                        entry.published or r.first_seen_at,
+                        r.published_at or r.first_seen_at,
                     )
                     if new_tags != r.tags:  # rewrites the row's search tokens too
                         conn.execute(update(i).where(i.c.id == r.id).values(tags=new_tags))
                 if field_rows:
                     conn.execute(fl.insert(), field_rows)
-                last, done = rows[-1].id, done + len(rows)
+            last, done = rows[-1].id, done + len(rows)
 
     def versions(self, item_id: int) -> list[tuple[int, dt.datetime | None, dt.datetime]]:
         """The versions of a paper seen so far: (version, its date, when first seen)."""

@@ -1,0 +1,55 @@
+"""Commands that neither rank nor classify do not import scikit-learn, SciPy, NumPy or
+joblib (seconds of start-up): each runs in a fresh interpreter, which then lists the
+heavy modules it loaded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_config
+
+HEAVY = ("sklearn", "scipy", "numpy", "joblib")
+SCRIPT = f"""
+import json, sys
+from click.testing import CliRunner
+from tracker.cli import main
+result = CliRunner().invoke(main, ["--config", sys.argv[1], *sys.argv[2:]])
+heavy = sorted(m for m in {HEAVY!r} if m in sys.modules)
+print(json.dumps({{"exit": result.exit_code, "output": result.output, "heavy": heavy}}))
+"""
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # nothing is fetched: the arXiv endpoints point at a closed port
+    return write_config(tmp_path_factory.mktemp("imports"), "http://127.0.0.1:9")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["status"],
+        ["follows"],
+        ["readers"],
+        ["search", "speculative decoding"],
+        ["db", "status"],
+        ["fields"],  # the list: no model yet, nothing to classify
+    ],
+    ids=" ".join,
+)
+def test_commands_that_do_not_classify_stay_light(config: Path, args: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["exit"] == 0, found["output"]
+    assert found["heavy"] == [], f"tracker {' '.join(args)} imported {found['heavy']}"

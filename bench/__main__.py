@@ -17,17 +17,43 @@ import json
 import time
 from pathlib import Path
 
-from bench import backfill, digest, fields, ingest, scholars, search, versus_reader, web, workers
+from bench import (
+    backfill,
+    digest,
+    fields,
+    ingest,
+    ranking,
+    scholars,
+    search,
+    versus_reader,
+    web,
+    workers,
+)
 
 SIZES = {
-    "small": {"ingest": 20, "search": [10_000], "digest": 1_000, "scholars": 0.05, "fields": 8},
-    "medium": {"ingest": 200, "search": [100_000], "digest": 5_000, "scholars": 3.0, "fields": 1},
+    "small": {
+        "ingest": 20,
+        "search": [10_000],
+        "digest": 1_000,
+        "scholars": 0.05,
+        "fields": 8,
+        "ranking": 4,
+    },
+    "medium": {
+        "ingest": 200,
+        "search": [100_000],
+        "digest": 5_000,
+        "scholars": 3.0,
+        "fields": 1,
+        "ranking": 1,
+    },
     "large": {
         "ingest": 2_000,
         "search": [100_000, 1_000_000],
         "digest": 5_000,
         "scholars": 3.0,
         "fields": 1,
+        "ranking": 1,
     },
 }
 BACKFILL = {"small": 5_000, "medium": 100_000, "large": 1_000_000}  # OAI records harvested
@@ -47,6 +73,7 @@ def main() -> None:
             "digest",
             "scholars",
             "fields",
+            "ranking",
             "backfill",
             "workers",
             "web",
@@ -95,6 +122,9 @@ def main() -> None:
             large=args.size == "large",
         )
         print(json.dumps({"fields": results["fields"]}, indent=2), flush=True)
+    if args.only in (None, "ranking"):
+        results["ranking"] = ranking.run(size["ranking"])  # type: ignore[arg-type]
+        print(json.dumps({"ranking": results["ranking"]}, indent=2), flush=True)
     if args.only in (None, "backfill"):
         results["backfill"] = backfill.run(BACKFILL[args.size], args.backend)
         print(json.dumps({"backfill": results["backfill"]}, indent=2), flush=True)

@@ -84,8 +84,17 @@ def write_config(
     readers: str | None = None,
     extra: str = "",
     min_interval: float = 0.05,
+    discover: bool = False,
 ) -> Path:
-    """A config file whose arXiv endpoints all point at a local server."""
+    """A config file whose arXiv endpoints all point at a local server. The whole
+    day's listing for cross-domain picks (``[digest] discover``) is off unless asked
+    for: most tests are about what follows bring (test_reading_cli is about it)."""
+    setting = f"discover = {str(discover).lower()}\n"
+    if "[digest]" in extra:
+        if "discover =" not in extra:
+            extra = extra.replace("[digest]\n", "[digest]\n" + setting, 1)
+    else:  # after extra: its first lines may belong to [fetch] above
+        extra = f"{extra}\n[digest]\n{setting}"
     readers = (
         readers
         or """

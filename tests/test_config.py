@@ -243,6 +243,15 @@ def _problems(tmp_path: Path, text: str, environ: dict[str, str] | None = None) 
             "[openalex]\nurl = 'api.openalex.org'",
             "openalex.url: expected an http(s) URL, got 'api.openalex.org'",
         ),
+        # an optional key (no default in the file) is named by its key, not pydantic's union
+        (
+            "[email]\nfrom = 'a@b.org'\nhost = 'h'\nport = '25'",
+            "email.port: expected int, got a string",
+        ),
+        (
+            "[email]\nfrom = 'a@b.org'\nhost = 'h'\nport = 0",
+            "email.port: expected a positive number, got 0",
+        ),
         (
             "[tracker]\ndatabase_url = 'postgresql://h:port/x'",
             "tracker.database_url: not a database URL: its port is not a number",
@@ -301,7 +310,7 @@ contact_email = "lab@university.edu"
         (
             "must = [{ follow = 'topic x', text = 'y' }]",
             "readers[0].must[0].follow: expected "
-            "'<kind> <value>' with a kind of ['category', 'query', 'scholar', 'feed']",
+            "'<kind> <value>' with a kind of ['category', 'query', 'scholar', 'feed', 'discovery']",
         ),
         (
             "must = [{ follow = 'query x' }]",
@@ -354,6 +363,12 @@ contact_email = "lab@university.edu"
             "readers[0].follows.feeds[0].url: expected an http(s) URL, got 'example.org/f'",
         ),
         ("follows = { topics = ['x'] }", "readers[0].follows.topics: unknown key"),
+        (
+            "follows = { feeds = [{ url = 'https://example.org/f', title = 3 }] }",
+            "readers[0].follows.feeds[0].title: expected str, got int",
+        ),
+        ("top_picks = '5'", "readers[0].top_picks: expected int, got a string"),
+        ("discover = 'yes'", "readers[0].discover: expected bool, got a string"),
     ],
 )
 def test_each_kind_of_reader_mistake_is_explained(tmp_path: Path, text: str, problem: str) -> None:

@@ -36,7 +36,17 @@ from tests.test_storage import (
 )
 from tracker.cli import main
 from tracker.errors import StorageError
-from tracker.models import CacheValidators, FollowKind, Reason, Rule, RuleAction, SearchFilters
+from tracker.models import (
+    CacheValidators,
+    FollowKind,
+    LibraryRecord,
+    RankReason,
+    Reason,
+    RisingPhrase,
+    Rule,
+    RuleAction,
+    SearchFilters,
+)
 from tracker.storage import HEAD_REVISION, DigestRow, Seeds, Storage, open_storage, schema
 from tracker.storage import copy as copy_module
 
@@ -87,11 +97,30 @@ def fill(url: str) -> None:
                     (Reason(FollowKind.CATEGORY, "cs.DC"),),
                     "new",
                 ),
-                DigestRow(b, "Computer Science > Systems", "field", (), None, ("Ada Lovelace",)),
+                DigestRow(
+                    b,
+                    "Computer Science > Systems",
+                    "field",
+                    (),
+                    None,
+                    ("Ada Lovelace",),
+                    1.5,
+                    RankReason("saved", "Speculative decoding at scale", "", ("decoding",)),
+                ),
             ],
             T0 + HOUR,
             ("feed https://down.example.org/feed: HTTP 503",),
             channels=("markdown", "email"),
+            rising=(RisingPhrase("state space", 3, 0.1, 0.01, (("arXiv:2411.00002", "x"),)),),
+        )
+        st.rate("ada", c, -1, T0 + HOUR)
+        st.import_library(
+            "ada",
+            [
+                LibraryRecord("Sparse collectives", arxiv_id="2411.00002"),
+                LibraryRecord("A book", "Its abstract.", ("Ann Author",), 1999),
+            ],
+            T0 + HOUR,
         )
         [email, markdown] = sorted(st.deliveries("ada", day), key=lambda d: d.channel)
         st.delivery_done(markdown.id, T0 + HOUR)
@@ -365,6 +394,11 @@ def test_upgrade_and_status_report_revisions(tmp_path: Path) -> None:
     # an older database: the migrations from 0002 on run, and say so
     engine = sa.create_engine(url)
     with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE ratings")
+        conn.exec_driver_sql("DROP TABLE library_entries")
+        conn.exec_driver_sql("ALTER TABLE digest_items DROP COLUMN score")
+        conn.exec_driver_sql("ALTER TABLE digest_items DROP COLUMN note")
+        conn.exec_driver_sql("ALTER TABLE digests DROP COLUMN rising")
         conn.exec_driver_sql("DROP TABLE pacing")
         conn.exec_driver_sql("DROP TABLE credentials")
         conn.exec_driver_sql("DROP TABLE rules")

@@ -162,7 +162,10 @@ def cut_view() -> DigestView:
         links=(replace_link("code", "https://github.com/example/repo"),),
         pick_reason="close to your saved 'FlashAttention'",
     )
-    section = replace(first, entries=(entry,), total=3, more_hint="tracker digest --all")
+    # a pick's reason reads "Top pick:" in the top picks ("Picked:" in cross-domain picks)
+    section = replace(
+        first, kind="top", entries=(entry,), total=3, more_hint="tracker digest --all"
+    )
     footer = replace(view.footer, notes=("2 items removed by your mute rules.",))
     return replace(view, sections=(view.sections[0], section), footer=footer)
 

@@ -69,7 +69,9 @@ def tracker(
             ("Lab retreat", "https://lab.example.org/retreat"),
         ],
     )
-    settings = settings_for(server.url, readers=READERS.replace("URL", url))
+    # every entry written out: the sections are not cut here (test_reading_cli cuts them)
+    uncut = "[digest]\nsection_items = 1000\ncross_domain_more = 1000\n"
+    settings = settings_for(server.url, readers=READERS.replace("URL", url), extra=uncut)
     clock = Clock(LISTING_MORNING)
     return make_tracker(settings, clock=clock), clock, settings
 
@@ -106,9 +108,9 @@ def test_fetch_digest_search_end_to_end(
     assert "2411.17760" in ids
     assert "[Lab retreat](https://lab.example.org/retreat)" in text
 
-    # followed scholars come first and are marked
+    # the top picks come first, then followed scholars, marked
     sections = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
-    assert sections[0] == "Followed scholars"
+    assert sections[:2] == ["Top picks", "Followed scholars"]
     scholar_part = text.split("## Followed scholars")[1].split("\n## ")[0]
     for p in papers:
         if SCHOLAR in p.authors:

@@ -6,6 +6,7 @@
 ``Follow``    a reader's interest that points at a source.
 ``Response``  one HTTP answer, as the fetch seam hands it over.
 ``Digest*``   what a reader's digest for one day contains.
+``Library*``  a reader's imported reference library (BibTeX, CSL JSON, RIS).
 
 All datetimes are aware and in UTC. This module imports nothing of ours.
 """
@@ -30,6 +31,7 @@ class FollowKind(StrEnum):
     QUERY = "query"
     SCHOLAR = "scholar"
     FEED = "feed"
+    DISCOVERY = "discovery"  # the whole day of arXiv, for cross-domain picks only
 
 
 class ItemKind(StrEnum):
@@ -281,8 +283,45 @@ class Reason:
             FollowKind.QUERY: "query " + self.value.replace("all:", ""),
             FollowKind.SCHOLAR: f"scholar {self.value}",
             FollowKind.FEED: f"feed {self.value}",
+            FollowKind.DISCOVERY: "today's arXiv",
         }[self.kind]
         return f"{text} ({self.detail})" if self.detail else text
+
+
+@dataclass(frozen=True, slots=True)
+class RankReason:
+    """Why an item ranks high for a reader: the nearest of the reader's own papers and
+    the words and phrases the two share, or (``kind`` "words") the item's words that
+    weigh most for the reader. Data, not a sentence: the digest's view words it."""
+
+    kind: str  # the nearest paper's evidence: saved, up, library, scholar, follow; or words
+    title: str = ""  # that paper's title
+    detail: str = ""  # its scholar, category or query
+    terms: tuple[str, ...] = ()
+
+    def as_json(self) -> list[object]:
+        return [self.kind, self.title, self.detail, list(self.terms)]
+
+    @classmethod
+    def from_json(cls, value: object) -> RankReason | None:
+        if not isinstance(value, list) or len(value) != 4:
+            return None
+        kind, title, detail, terms = value
+        return cls(str(kind), str(title), str(detail), tuple(str(t) for t in terms or ()))
+
+    def describe(self) -> str:
+        """English, for logs and the command line (digests word it through gettext)."""
+        shared = ", ".join(self.terms)
+        if self.kind == "words":
+            return f"words you read about: {shared}"
+        near = {
+            "saved": f"close to your saved '{self.title}'",
+            "up": f"close to '{self.title}', which you rated up",
+            "library": f"close to '{self.title}' in your library",
+            "scholar": f"close to '{self.title}' by {self.detail}, whom you follow",
+            "follow": f"close to '{self.title}' from your {self.detail}",
+        }.get(self.kind, f"close to '{self.title}'")
+        return f"{near} (shared: {shared})" if shared else near
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +330,8 @@ class DigestEntry:
     reasons: tuple[Reason, ...]
     followed_authors: tuple[str, ...] = ()
     announce_type: str | None = None
+    score: float | None = None  # relevance to the reader (0: a usual paper), when ranked
+    note: RankReason | None = None  # why it is a pick (top picks, cross-domain picks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +339,38 @@ class DigestSection:
     title: str
     kind: str  # "scholars" | "field" | "cross" | "revised"
     entries: tuple[DigestEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryRecord:
+    """One entry of a reader's reference library, as an exported file gives it."""
+
+    title: str
+    abstract: str = ""
+    authors: tuple[str, ...] = ()
+    year: int | None = None
+    arxiv_id: str | None = None  # version-less
+    doi: str | None = None  # lower case, without "https://doi.org/"
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryEntry:
+    """A stored library entry: the stored item it matched, if any."""
+
+    id: int
+    record: LibraryRecord
+    item: Item | None
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryImport:
+    """What importing a library file did."""
+
+    entries: int  # in the file, with a title or an identifier
+    matched: int  # linked to a stored item (by arXiv id, DOI or title)
+    unmatched: int  # kept as texts of their own
+    new: int  # entries not imported before
+    skipped: int = 0  # without a title or identifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +389,28 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class RisingPhrase:
+    """A phrase whose share of papers in a reader's neighbouring fields grew this week."""
+
+    phrase: str
+    papers: int  # this week's papers using it
+    share: float  # of this week's papers
+    before: float  # of the earlier weeks' papers
+    examples: tuple[tuple[str, str], ...] = ()  # (link or arXiv id, title) of 1-2 papers
+
+    def as_json(self) -> list[object]:
+        return [self.phrase, self.papers, self.share, self.before, [list(e) for e in self.examples]]
+
+    @classmethod
+    def from_json(cls, value: object) -> RisingPhrase | None:
+        if not isinstance(value, list) or len(value) != 5:
+            return None
+        phrase, papers, share, before, examples = value
+        pairs = tuple((str(a), str(b)) for a, b in examples or ())
+        return cls(str(phrase), int(papers), float(share), float(before), pairs)
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     reader: str
     day: dt.date
@@ -323,6 +418,7 @@ class Digest:
     sections: tuple[DigestSection, ...] = ()
     sources_failing: tuple[str, ...] = field(default=())
     first: bool = False  # the reader's first digest (no earlier one to be "since")
+    rising: tuple[RisingPhrase, ...] = ()  # the weekly "Rising across fields", when due
 
     @property
     def item_count(self) -> int:

@@ -3,7 +3,7 @@
 Importing this package registers every command on ``main``.
 """
 
-from tracker.cli import admin, digests, fields, follows, library, web
+from tracker.cli import admin, digests, fields, follows, library, reading, web
 from tracker.cli.base import main
 
-__all__ = ["admin", "digests", "fields", "follows", "library", "main", "web"]
+__all__ = ["admin", "digests", "fields", "follows", "library", "main", "reading", "web"]

@@ -30,14 +30,42 @@ from tracker.cli.base import (
     metavar="DIR",
     help="Write the e-mail's HTML and text to DIR instead of sending.",
 )
+@click.option(
+    "--section",
+    metavar="NAME",
+    help='List one section of a built digest ("Top picks", a field, "More from other fields").',
+)
+@click.option("--all", "show_all", is_flag=True, help="With --section: every entry, not the first.")
 @pass_state
 def digest(
-    state: State, reader: str | None, day: str | None, send: bool, preview: str | None
+    state: State,
+    reader: str | None,
+    day: str | None,
+    send: bool,
+    preview: str | None,
+    section: str | None,
+    show_all: bool,
 ) -> None:
     """Build a digest now and deliver it (or write an existing one again)."""
     when = _date(day, "--date")
     folder = _output_folder(preview, "--preview") if preview else None
     with state.tracker() as t:
+        if section is not None:
+            found = t.digest_section(reader, when, section)
+            limit = None if show_all else t.settings.digest.section_items
+            for entry in found.entries[:limit]:
+                item = entry.item
+                ident = f"arXiv:{item.arxiv_id}" if item.arxiv_id else f"#{item.id}"
+                score = f"{entry.score:5.1f}" if entry.score is not None else "    -"
+                click.echo(f"{score}  {ident:<18} {item.title}")
+                why = [r.describe() for r in entry.reasons]
+                if entry.note is not None:
+                    why.append(entry.note.describe())
+                click.echo(f"{'':<26}{'; '.join(why)}")
+            hidden = len(found.entries) - len(found.entries[:limit])
+            if hidden:
+                click.echo(f"… and {hidden} more (--all)")
+            return
         names = [reader] if reader else [r.name for r in t.settings.readers]
         for name in names:
             if folder:

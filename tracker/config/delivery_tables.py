@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, WithJsonSchema, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from tracker.config.settings import DigestSettings, EmailSettings, WebSettings
+from tracker.config.settings import WEEKDAYS, DigestSettings, EmailSettings, WebSettings
 from tracker.config.values import (
     EMAIL,
     AtLeastZero,
@@ -35,6 +35,17 @@ _HEADER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 # --- [digest] --------------------------------------------------------------------
 
 
+# "mon", "Monday", "THU": the first three letters, in any case (JSON Schema's patterns
+# have no flag for case)
+_WEEKDAY_PATTERN = "^(" + "|".join("".join(f"[{c.upper()}{c}]" for c in d) for d in WEEKDAYS) + ")"
+
+
+def _weekday(value: str) -> str:
+    if value[:3].lower() not in WEEKDAYS:
+        raise problem(f'expected a weekday such as "mon", got {value!r}')
+    return value
+
+
 class DigestTable(Table):
     """What a digest shows."""
 
@@ -47,6 +58,33 @@ class DigestTable(Table):
         default_factory=list,
         description="Fields or groups counted as neighbouring for full entries (empty: all).",
     )
+    top_picks: AtLeastZero = Field(
+        10,
+        description="The items your relevance model likes best, first, each with why "
+        "(0: none). A reader's top_picks overrides it.",
+    )
+    section_items: Positive = Field(
+        20, description="Entries shown per section; the rest as a count and the command."
+    )
+    cross_domain_more: AtLeastZero = Field(
+        10, description='Lines of "More from other fields" shown.'
+    )
+    discover: bool = Field(
+        True,
+        description="Cross-domain picks from the whole day of arXiv (one listing request a "
+        "day); false: only from what follows bring. A reader's discover overrides it.",
+    )
+    rising_phrases: Positive = Field(
+        8, description='Phrases of the weekly "Rising across fields" section.'
+    )
+    rising_weeks: Positive = Field(
+        8, description="Earlier weeks a phrase's share of papers is compared with."
+    )
+    rising_day: Annotated[
+        str,
+        AfterValidator(_weekday),
+        WithJsonSchema({"type": "string", "pattern": _WEEKDAY_PATTERN}),
+    ] = Field("mon", description='The weekday whose digest has the rising section ("mon").')
 
     def settings(self) -> DigestSettings:
         return DigestSettings(
@@ -54,6 +92,13 @@ class DigestTable(Table):
             abstract_max_chars=self.abstract_max_chars,
             cross_domain_items=self.cross_domain_items,
             cross_domain_fields=tuple(self.cross_domain_fields),
+            top_picks=self.top_picks,
+            section_items=self.section_items,
+            cross_domain_more=self.cross_domain_more,
+            discover=self.discover,
+            rising_phrases=self.rising_phrases,
+            rising_weeks=self.rising_weeks,
+            rising_day=WEEKDAYS.index(self.rising_day[:3].lower()),
         )
 
 

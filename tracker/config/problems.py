@@ -70,7 +70,9 @@ class Problems:
     def add_errors(self, error: ValidationError, model: type[BaseModel], where: Loc) -> None:
         """Every error of validating ``model`` at ``where`` (the key of its table)."""
         for details in error.errors(include_url=False):
-            self.add(*explain(details, model, where))
+            # an optional key's None is never what a file meant (TOML has no null)
+            if details["type"] != "none_required":
+                self.add(*explain(details, model, where))
 
 
 def did_you_mean(value: str, options: Iterable[str]) -> str:
@@ -106,7 +108,7 @@ _TABLE_TYPES = ("model_type", "model_attributes_type", "dict_type")
 
 def explain(details: ErrorDetails, model: type[BaseModel], where: Loc) -> tuple[str, str]:
     """One validation error as (key, message)."""
-    loc = _spelled(model, tuple(details["loc"]))
+    loc = _spelled(model, _keys(model, tuple(details["loc"])))
     kind_of, value = details["type"], details.get("input")
     ctx = details.get("ctx") or {}
     found = _resolve(model, loc)
@@ -202,14 +204,26 @@ def _resolve(model: type[BaseModel], loc: Sequence[str | int]) -> tuple[Any, lis
     return current, [*metadata, *extra]
 
 
+def _keys(model: type[BaseModel], loc: Loc) -> Loc:
+    """``loc`` without the members of a union that pydantic names in it
+    (``("port", "constrained-int")`` is the key ``port``)."""
+    kept: list[str | int] = []
+    for part in loc:
+        found = _resolve(model, kept)
+        if isinstance(part, str) and found is not None and not _is_model(found[0]):
+            continue
+        kept.append(part)
+    return tuple(kept)
+
+
 def _spelled(model: type[BaseModel], loc: Loc) -> Loc:
     """``loc`` with each key as the file spells it (``sender`` is ``from``)."""
     spelled: list[str | int] = []
     for n, part in enumerate(loc):
         found = _resolve(model, loc[:n])
-        info = _field(found[0], part) if found and isinstance(part, str) else None
-        if info is None and found and isinstance(part, str) and _is_model(found[0]):
-            info = found[0].model_fields.get(part)
+        info = None
+        if found is not None and isinstance(part, str) and _is_model(found[0]):
+            info = _field(found[0], part) or found[0].model_fields.get(part)
         spelled.append(info.alias or part if info is not None else part)
     return tuple(spelled)
 

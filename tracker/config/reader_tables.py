@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from tracker.config.follow_tables import FollowsTable
 from tracker.config.problems import Expected
@@ -37,6 +38,7 @@ from tracker.config.settings import (
 )
 from tracker.config.values import (
     EMAIL,
+    AtLeastZero,
     FieldName,
     Table,
     enum,
@@ -264,6 +266,16 @@ class ReaderTable(Table):
     must: Annotated[
         list[Annotated[MustRule, BeforeValidator(_must_item)]], Expected("a list of rules")
     ] = Field(default_factory=list, description="What a follow's items must also match.")
+    top_picks: AtLeastZero | SkipJsonSchema[None] = Field(
+        None, description="Your number of top picks; default: [digest] top_picks."
+    )
+    discover: bool | SkipJsonSchema[None] = Field(
+        None,
+        description="Cross-domain picks from the whole day of arXiv; default: [digest] discover.",
+    )
+    rising: bool = Field(
+        False, description='A weekly "Rising across fields" section (see [digest] rising_day).'
+    )
 
     @field_validator("email")
     @classmethod
@@ -289,4 +301,7 @@ class ReaderTable(Table):
             arxiv_days=arxiv_days,
             when_empty=self.when_empty,
             rules=(*(r.rule() for r in self.mute), *(r.rule() for r in self.must)),
+            top_picks=self.top_picks,
+            discover=self.discover,
+            rising=self.rising,
         )

@@ -141,6 +141,9 @@ class ReaderSettings:
     arxiv_days: bool = False  # only days after arXiv published a new listing
     when_empty: str = "note"  # on a day with nothing new: "note" or "skip"
     rules: tuple[Rule, ...] = ()  # mute and must rules of the config file
+    top_picks: int | None = None  # the digest's top picks; None: [digest] top_picks
+    discover: bool | None = None  # cross-domain picks from all of arXiv; None: [digest]
+    rising: bool = False  # a weekly "Rising across fields" section
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -172,6 +175,22 @@ class DigestSettings:
     first_lookback: dt.timedelta = dt.timedelta(days=1)
     cross_domain_items: int = 5  # full cross-domain entries; the rest are listed compactly
     cross_domain_fields: tuple[str, ...] = ()  # fields or groups counted as neighbouring
+    top_picks: int = 10  # the best items of the day, first, each with why (0: none)
+    section_items: int = 20  # entries shown per section; the rest as a count and a command
+    cross_domain_more: int = 10  # lines of "More from other fields" shown
+    discover: bool = True  # read the whole day of arXiv (one request) for cross-domain picks
+    rising_phrases: int = 8  # phrases of the weekly "Rising across fields" section
+    rising_weeks: int = 8  # earlier weeks a phrase's share is compared with
+    rising_day: int = 0  # the weekday (Monday is 0) whose digest has it
+
+    def picks_for(self, reader: ReaderSettings) -> int:
+        """A reader's number of top picks."""
+        return self.top_picks if reader.top_picks is None else reader.top_picks
+
+    def discovers(self, reader: ReaderSettings) -> bool:
+        """Whether the reader's cross-domain picks come from the whole day of arXiv."""
+        wanted = self.discover if reader.discover is None else reader.discover
+        return wanted and self.cross_domain_items > 0
 
 
 @dataclass(frozen=True)

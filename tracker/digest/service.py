@@ -36,12 +36,12 @@ from tracker.digest.email import compose
 from tracker.digest.files import digest_path, write_atomic
 from tracker.digest.readers import failing_sources, find_reader, reader_view
 from tracker.digest.render import render_html, render_markdown, render_text, translations
-from tracker.digest.select import ReaderView, build_digest
+from tracker.digest.select import Ranker, ReaderView, build_digest
 from tracker.digest.smtp import SmtpMailer
 from tracker.digest.view import DigestView, Presentation, build_view
 from tracker.errors import DeliveryError, StorageError, UsageError
 from tracker.fields.mapping import FieldMap
-from tracker.models import Delivery, Digest, DigestEntry, DigestSection
+from tracker.models import Delivery, Digest, DigestEntry, DigestSection, Item, RisingPhrase
 from tracker.storage import DigestRow, Storage, StoredDigest
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,8 @@ class DigestService:
         field_map: FieldMap,
         email: EmailSettings | None = None,
         mailer: SmtpMailer | None = None,
+        rank: Callable[[str, Sequence[Item]], Ranker] | None = None,
+        rising: Callable[[Sequence[str], dt.datetime], list[RisingPhrase]] | None = None,
     ) -> None:
         self.storage = storage
         self.clock = clock
@@ -82,7 +84,14 @@ class DigestService:
         self.field_map = field_map
         self.email = email
         self.mailer = mailer
-        self.presentation = Presentation(settings.abstract_sentences, settings.abstract_max_chars)
+        self._rank = rank
+        self._rising = rising
+        self.presentation = Presentation(
+            settings.abstract_sentences,
+            settings.abstract_max_chars,
+            section_items=settings.section_items,
+            more_lines=settings.cross_domain_more,
+        )
 
     def reader(self, name: str | None) -> ReaderSettings:
         return find_reader(self.readers, name)
@@ -158,6 +167,9 @@ class DigestService:
             attributions=self.storage.attributions_for(
                 reader.name, [c.item.id for c in candidates]
             ),
+            ranking=self._ranking(reader.name, [c.item for c in candidates]),
+            top_picks=self.settings.picks_for(reader),
+            since=last[1] if last else None,
         )
         digest = build_digest(
             view,
@@ -166,13 +178,24 @@ class DigestService:
             [(c.item, c.sightings) for c in candidates],
             failing_sources(self.storage, reader.name),
         )
+        if reader.rising and day.weekday() == self.settings.rising_day:
+            digest = replace(digest, rising=tuple(self._rising_phrases(view, now)))
         return replace(digest, first=last is None)
 
     def _new(self, reader: ReaderSettings, day: dt.date, now: dt.datetime) -> Digest | None:
         """Record a new digest; None when another process recorded it first."""
         digest = self._select(reader, day, now)
         rows = [
-            DigestRow(e.item.id, s.title, s.kind, e.reasons, e.announce_type, e.followed_authors)
+            DigestRow(
+                e.item.id,
+                s.title,
+                s.kind,
+                e.reasons,
+                e.announce_type,
+                e.followed_authors,
+                e.score,
+                e.note,
+            )
             for s in digest.sections
             for e in s.entries
         ]
@@ -186,6 +209,7 @@ class DigestService:
                 digest.sources_failing,
                 channels=reader.channels,
                 skip=digest.item_count == 0 and reader.when_empty == "skip",
+                rising=digest.rising,
             )
         except StorageError:
             if self.storage.stored_digest(reader.name, day) is None:
@@ -193,6 +217,34 @@ class DigestService:
             return None  # built by another process in the meantime: use theirs
         log.info("digest built reader=%s day=%s items=%d", reader.name, day, digest.item_count)
         return digest
+
+    def _ranking(self, reader: str, items: Sequence[Item]) -> Ranker | None:
+        """The reader's ranking of the candidates; None without a ranker or items, or
+        when the model cannot be trained (the digest is then built unranked)."""
+        if self._rank is None or not items:
+            return None
+        try:
+            return self._rank(reader, items)
+        except ValueError as e:  # scikit-learn's word for data it cannot fit
+            log.warning("digest not ranked reader=%s error=%s", reader, e)
+            return None
+
+    def neighbours(self, own: Sequence[str]) -> list[str]:
+        """The fields next to a reader's own: those of ``cross_domain_fields`` (fields
+        or whole groups), else the other fields of the groups of their own."""
+        fmap = self.field_map
+        named = self.settings.cross_domain_fields
+        if named:
+            chosen = [f for f in fmap.fields if f in named or fmap.group_of(f) in named]
+        else:
+            groups = {fmap.group_of(f) for f in own}
+            chosen = [f for f in fmap.fields if fmap.group_of(f) in groups]
+        return [f for f in chosen if f not in own]
+
+    def _rising_phrases(self, view: ReaderView, now: dt.datetime) -> list[RisingPhrase]:
+        if self._rising is None:
+            return []
+        return self._rising(self.neighbours(view.own_fields), now)
 
     def from_stored(self, stored: StoredDigest) -> Digest:
         items = {i.id: i for i in self.storage.items([r.item_id for r in stored.rows])}
@@ -208,7 +260,12 @@ class DigestService:
                 head, current = (row.section, row.section_kind), []
             current.append(
                 DigestEntry(
-                    items[row.item_id], row.reasons, row.followed_authors, row.announce_type
+                    items[row.item_id],
+                    row.reasons,
+                    row.followed_authors,
+                    row.announce_type,
+                    row.score,
+                    row.note,
                 )
             )
         if head and current:
@@ -220,6 +277,7 @@ class DigestService:
             tuple(sections),
             stored.failing_sources,
             first=stored.first,
+            rising=stored.rising,
         )
 
     # --- delivering -------------------------------------------------------------------

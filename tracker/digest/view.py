@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tracker.digest.links import safe_link
+from tracker.digest.picks import RisingView, more_command, pick_text, rising_views
 from tracker.models import CONFIDENT, Digest, DigestEntry, DigestSection, FollowKind, Item, ItemKind
 
 MAX_AUTHORS = 8
@@ -48,6 +49,7 @@ _REASONS = {
     FollowKind.QUERY: N_("query %(value)s"),
     FollowKind.SCHOLAR: N_("scholar %(value)s"),
     FollowKind.FEED: N_("feed %(value)s"),
+    FollowKind.DISCOVERY: N_("today's arXiv"),
 }
 # The order of the summary's counts; "cross-more" counts as "cross".
 SUMMARY_KINDS = ("scholars", "field", "cross", "other", "revised")
@@ -71,6 +73,8 @@ class Presentation:
     sentences: int = 2  # of the abstract
     max_chars: int = 400  # of the abstract, cut at a word
     max_authors: int = MAX_AUTHORS  # longer lists are cut, keeping followed scholars
+    section_items: int | None = None  # entries shown per section; the rest as a count
+    more_lines: int | None = None  # lines of "More from other fields" shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +176,7 @@ class DigestView:
     sections: tuple[SectionView, ...]
     footer: Footer
     language: str = "en"
+    rising: tuple[RisingView, ...] = ()  # the weekly "Rising across fields"
 
     @property
     def entries(self) -> Iterator[EntryView]:
@@ -266,10 +271,14 @@ def entry_view(
         abstract="" if compact else first_sentences(item.summary, p.sentences, p.max_chars),
         reasons=reason_text(entry, t),
         compact=compact,
+        score=entry.score,
+        pick_reason=pick_text(entry.note, t),
     )
 
 
 def section_title(section: DigestSection, t: Translator) -> str:
+    if section.kind == "top":
+        return t.gettext("Top picks")
     if section.kind == "scholars":
         return t.gettext("Followed scholars")
     if section.kind == "cross":
@@ -349,7 +358,13 @@ def build_view(
             cross_intro = True
         elif compact:
             intro = t.gettext("Also from other fields, matching what you follow.")
-        entries = tuple(entry_view(e, p, t, compact=compact) for e in section.entries)
+        # picks are few by construction; a long section shows its best entries
+        limit = p.more_lines if compact else p.section_items
+        if section.kind in ("top", "cross"):
+            limit = None
+        shown = section.entries[:limit]
+        entries = tuple(entry_view(e, p, t, compact=compact) for e in shown)
+        cut = len(shown) < len(section.entries)
         sections.append(
             SectionView(
                 kind=section.kind,
@@ -357,8 +372,9 @@ def build_view(
                 title=section_title(section, t),
                 intro=intro,
                 entries=entries,
-                total=len(entries),
+                total=len(section.entries),
                 compact=compact,
+                more_hint=more_command(digest.reader, digest.day, section.title) if cut else None,
             )
         )
     header = Header(
@@ -369,5 +385,10 @@ def build_view(
         followed_marked=any(e.followed_authors for s in digest.sections for e in s.entries),
     )
     return DigestView(
-        header, summary(digest, t, first=digest.first), tuple(sections), footer, language
+        header,
+        summary(digest, t, first=digest.first),
+        tuple(sections),
+        footer,
+        language,
+        rising_views(digest.rising, t),
     )

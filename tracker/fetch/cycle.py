@@ -30,7 +30,7 @@ from tracker.fetch.merge import merge, normalise_new
 from tracker.fetch.scholars import Attributor, author_feeds, openalex_works
 from tracker.models import CacheValidators, Entry, Response, Source, SourceKind
 from tracker.sources import arxiv_query as query
-from tracker.sources.arxiv import ArxivClient
+from tracker.sources.arxiv import WHOLE_DAY, ArxivClient
 from tracker.sources.feeds import TRUNCATED, ParsedFeed, parse_feed
 from tracker.sources.http import Fetcher
 from tracker.sources.openalex import OpenAlexClient
@@ -249,8 +249,11 @@ class Ingestor:
             for e in listing.entries
         ]
         self._store(batch, report)
-        # The listing shows one day only: sources that missed days catch up by search.
-        behind = [s for s in group if decide.missed_listings(s.last_success, now)]
+        # The listing shows one day only: sources that missed days catch up by search
+        # (the whole day's listing does not: its missed days are not worth the requests).
+        behind = [
+            s for s in group if s.value != WHOLE_DAY and decide.missed_listings(s.last_success, now)
+        ]
         if behind:
             since = min(s.last_success for s in behind if s.last_success) - dt.timedelta(days=1)
             expression = query.combine([f"cat:{s.value}" for s in behind])
@@ -272,7 +275,10 @@ class Ingestor:
     def _category_sources(self, entry: Entry, group: Sequence[Source]) -> list[int]:
         codes = [self.field_map.canonical(c) for c in entry.categories]
         return [
-            s.id for s in group if any(c == s.value or c.startswith(s.value + ".") for c in codes)
+            s.id
+            for s in group
+            if s.value == WHOLE_DAY
+            or any(c == s.value or c.startswith(s.value + ".") for c in codes)
         ]
 
     # --- arXiv searches -----------------------------------------------------------------

@@ -24,6 +24,31 @@ from tracker.sources.pacing import PacingGate
 
 log = logging.getLogger(__name__)
 ATOM = "application/atom+xml, application/xml;q=0.9, */*;q=0.1"
+# The whole day of arXiv: one listing request with every archive joined by "+"
+# (https://info.arxiv.org/help/rss.html). A listing source with this value asks for it.
+WHOLE_DAY = "*"
+ARCHIVES = (
+    "astro-ph",
+    "cond-mat",
+    "physics",
+    "quant-ph",
+    "math",
+    "cs",
+    "econ",
+    "eess",
+    "gr-qc",
+    "hep-ex",
+    "hep-lat",
+    "hep-ph",
+    "hep-th",
+    "math-ph",
+    "nlin",
+    "nucl-ex",
+    "nucl-th",
+    "q-bio",
+    "q-fin",
+    "stat",
+)
 RSS = "application/rss+xml, application/xml;q=0.9, */*;q=0.1"
 
 
@@ -123,7 +148,10 @@ class ArxivClient:
     # --- listings -----------------------------------------------------------------------
 
     def listing_address(self, categories: Sequence[str]) -> str:
-        return self.listing_url.rstrip("/") + "/" + "+".join(categories)
+        """The listing of these categories; with ``WHOLE_DAY`` among them, of every
+        archive (which holds every category)."""
+        codes = ARCHIVES if WHOLE_DAY in categories else categories
+        return self.listing_url.rstrip("/") + "/" + "+".join(codes)
 
     def listing(
         self, categories: Sequence[str], validators: CacheValidators | None = None

@@ -16,6 +16,7 @@ from tracker.storage.fieldstats import FieldStatsMixin
 from tracker.storage.items import IngestReport
 from tracker.storage.locks import LocksMixin, NamedLock
 from tracker.storage.pacing import PacingMixin
+from tracker.storage.reading import ReaderPapers, ReadingMixin, library_key
 from tracker.storage.rules import RulesMixin
 from tracker.storage.saved import SavedMixin
 from tracker.storage.scholars import ScholarsMixin, ScholarSummary, Seeds
@@ -30,18 +31,21 @@ __all__ = [
     "FollowSpec",
     "IngestReport",
     "NamedLock",
+    "ReaderPapers",
     "ScholarSummary",
     "Seeds",
     "Storage",
     "StoredDigest",
     "TableCopy",
     "copy_database",
+    "library_key",
     "open_storage",
 ]
 
 
 class Storage(
     SearchMixin,
+    ReadingMixin,
     DigestsMixin,
     ScholarsMixin,
     FieldStatsMixin,

@@ -18,7 +18,15 @@ from typing import Any
 from sqlalchemy import and_, exists, func, select, update
 
 from tracker.errors import StorageError
-from tracker.models import Delivery, FollowKind, Item, Reason, Sighting
+from tracker.models import (
+    Delivery,
+    FollowKind,
+    Item,
+    RankReason,
+    Reason,
+    RisingPhrase,
+    Sighting,
+)
 from tracker.storage import schema
 from tracker.storage.items import ItemsMixin
 from tracker.storage.sources import SourcesMixin
@@ -43,6 +51,8 @@ class DigestRow:
     reasons: tuple[Reason, ...]
     announce_type: str | None
     followed_authors: tuple[str, ...] = ()
+    score: float | None = None  # the reader's relevance score, when ranked
+    note: RankReason | None = None  # why it is a pick
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +63,7 @@ class StoredDigest:
     rows: tuple[DigestRow, ...]
     failing_sources: tuple[str, ...] = ()
     first: bool = False  # no digest of the reader before this one
+    rising: tuple[RisingPhrase, ...] = ()
 
 
 def _delivery(row: Any) -> Delivery:
@@ -148,6 +159,7 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
         failing_sources: Sequence[str] = (),
         channels: Sequence[str] = ("markdown",),
         skip: bool = False,
+        rising: Sequence[RisingPhrase] = (),
     ) -> StoredDigest:
         """Store a digest, its items and one pending delivery per channel, all at once
         (``skip``: deliveries are recorded as skipped); fails if any item was already
@@ -167,6 +179,9 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                     built_at=now,
                     item_count=len(rows),
                     failing_sources=json.dumps(list(failing_sources), ensure_ascii=False),
+                    rising=json.dumps([r.as_json() for r in rising], ensure_ascii=False)
+                    if rising
+                    else None,
                 )
                 .returning(d.c.id)
             ).scalar_one()
@@ -202,12 +217,22 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                                 [[x.kind.value, x.value, x.detail] for x in r.reasons],
                                 ensure_ascii=False,
                             ),
+                            score=r.score,
+                            note=json.dumps(r.note.as_json(), ensure_ascii=False)
+                            if r.note
+                            else None,
                         )
                         for n, r in enumerate(rows)
                     ],
                 )
         return StoredDigest(
-            reader, day, cutoff, tuple(rows), tuple(failing_sources), first=earlier is None
+            reader,
+            day,
+            cutoff,
+            tuple(rows),
+            tuple(failing_sources),
+            first=earlier is None,
+            rising=tuple(rising),
         )
 
     def stored_digest(self, reader: str, day: dt.date) -> StoredDigest | None:
@@ -235,11 +260,18 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                     ),
                     r.announce_type,
                     tuple(json.loads(r.followed_authors)),
+                    r.score,
+                    RankReason.from_json(json.loads(r.note)) if r.note else None,
                 )
                 for r in rows
             ),
             tuple(json.loads(head.failing_sources)),
             first=earlier is None,
+            rising=tuple(
+                phrase
+                for raw in (json.loads(head.rising) if head.rising else [])
+                if (phrase := RisingPhrase.from_json(raw)) is not None
+            ),
         )
 
     def due_deliveries(self, now: dt.datetime, reader: str | None = None) -> list[Delivery]:

@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Row, delete, func, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 
 from tracker import ids
-from tracker.errors import NotFoundError, UsageError
+from tracker.errors import NotFoundError, StorageError, UsageError
 from tracker.models import FEED_POST, LINK_ONLY, Entry, FieldTag, Item, ItemKind
 from tracker.storage import schema
 from tracker.storage.base import StorageBase, dumps, loads
@@ -39,6 +40,7 @@ TagFn = Callable[[Entry], tuple[FieldTag, ...]]
 # the entries about to be written -> a cheap tag function for their write transaction
 PretagFn = Callable[[Sequence[Entry]], TagFn]
 CHUNK = 500
+INGEST_ATTEMPTS = 3  # a batch whose new items another worker stored meanwhile is read again
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,41 +139,60 @@ class ItemsMixin(StorageBase):
             for sid in source_ids:
                 per_source.setdefault(sid, entry.announce_type)
         keys = list(merged)
-        new_items = updated = new_sightings = 0
-        with self._write() as conn:
-            existing = self._by_keys(conn, keys)
-            to_insert = [prepare(merged[k]) for k in keys if k not in existing]
-            id_of = {k: item_id for k, (item_id, _, _) in existing.items()}
-            changed: list[tuple[int, Entry, tuple[FieldTag, ...]]] = []
-            for k, (item_id, old, first_seen) in existing.items():
-                new = merge(old, merged[k])
-                if _row_values(new) != _row_values(old):
-                    tags = tag(new)
-                    conn.execute(
-                        update(i)
-                        .where(i.c.id == item_id)
-                        .values(**_with_tags(new, tags, first_seen))
-                    )
-                    changed.append((item_id, new, tags))
-            if to_insert:
-                tagged = [(e, tag(e)) for e in to_insert]
-                rows = [dict(_with_tags(e, tags, now), first_seen_at=now) for e, tags in tagged]
-                result = conn.execute(
-                    i.insert().returning(i.c.id, i.c.key, sort_by_parameter_order=True), rows
+        for attempt in range(INGEST_ATTEMPTS):
+            try:
+                with self._write() as conn:
+                    return self._ingest(conn, keys, merged, delivered, now, merge, prepare, tag)
+            except StorageError as e:
+                # Another worker stored some of the same new items first (PostgreSQL
+                # runs writers side by side: the whole day's listing and a category's
+                # hold the same papers): read them again and merge into them.
+                if attempt + 1 == INGEST_ATTEMPTS or not isinstance(e.__cause__, IntegrityError):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _ingest(
+        self,
+        conn: Connection,
+        keys: Sequence[str],
+        merged: dict[str, Entry],
+        delivered: dict[str, dict[int, str | None]],
+        now: dt.datetime,
+        merge: MergeFn,
+        prepare: PrepareFn,
+        tag: TagFn,
+    ) -> IngestReport:
+        existing = self._by_keys(conn, keys)
+        to_insert = [prepare(merged[k]) for k in keys if k not in existing]
+        id_of = {k: item_id for k, (item_id, _, _) in existing.items()}
+        changed: list[tuple[int, Entry, tuple[FieldTag, ...]]] = []
+        for k, (item_id, old, first_seen) in existing.items():
+            new = merge(old, merged[k])
+            if _row_values(new) != _row_values(old):
+                tags = tag(new)
+                conn.execute(
+                    update(i).where(i.c.id == item_id).values(**_with_tags(new, tags, first_seen))
                 )
-                for row in result:
-                    id_of[row.key] = row.id
-                changed.extend((id_of[e.key], e, tags) for e, tags in tagged)
-            new_items, updated = len(to_insert), len(changed) - len(to_insert)
-            self._write_derived(conn, changed, replace=updated > 0)
-            versions = [
-                dict(item_id=id_of[k], version=e.version, updated_at=e.updated, seen_at=now)
-                for k, e in merged.items()
-                if e.version
-            ]
-            if versions:
-                conn.execute(self._insert_ignore(ver), versions)
-            new_sightings = self._add_sightings(conn, id_of, delivered, now)
+                changed.append((item_id, new, tags))
+        if to_insert:
+            tagged = [(e, tag(e)) for e in to_insert]
+            rows = [dict(_with_tags(e, tags, now), first_seen_at=now) for e, tags in tagged]
+            result = conn.execute(
+                i.insert().returning(i.c.id, i.c.key, sort_by_parameter_order=True), rows
+            )
+            for row in result:
+                id_of[row.key] = row.id
+            changed.extend((id_of[e.key], e, tags) for e, tags in tagged)
+        new_items, updated = len(to_insert), len(changed) - len(to_insert)
+        self._write_derived(conn, changed, replace=updated > 0)
+        versions = [
+            dict(item_id=id_of[k], version=e.version, updated_at=e.updated, seen_at=now)
+            for k, e in merged.items()
+            if e.version
+        ]
+        if versions:
+            conn.execute(self._insert_ignore(ver), versions)
+        new_sightings = self._add_sightings(conn, id_of, delivered, now)
         return IngestReport(new_items, updated, new_sightings, tuple(id_of[k] for k in keys))
 
     def _by_keys(

@@ -216,6 +216,7 @@ digests = Table(
     Column("built_at", UTCDateTime, nullable=False),
     Column("item_count", Integer, nullable=False),
     Column("failing_sources", Text, nullable=False),  # JSON list, shown in the footer
+    Column("rising", Text),  # JSON list of the weekly rising phrases, when there are
     UniqueConstraint("reader", "day"),
 )
 
@@ -231,6 +232,9 @@ digest_items = Table(
     Column("reasons", Text, nullable=False),  # JSON list of [kind, value, detail]
     Column("followed_authors", Text, nullable=False),  # JSON list of names
     Column("announce_type", String(16)),
+    # the reader's relevance score and why it ranks there (JSON), when ranked
+    Column("score", Float),
+    Column("note", Text),
     UniqueConstraint("reader", "item_id"),
     Index(None, "digest_id", "position"),
 )
@@ -268,6 +272,35 @@ attributions = Table(
     Column("rejected", Integer, nullable=False),  # 1: the user said it is not theirs
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "item_id"),
+)
+
+# A reader's explicit feedback on an item: +1 (up) or -1 (down).
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("reader", String(64), primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("value", Integer, nullable=False),
+    Column("rated_at", UTCDateTime, nullable=False),
+)
+
+# A reader's imported library (BibTeX, CSL JSON, RIS): each entry linked to the stored
+# item it matched, or kept as a text of its own for the reader's profile.
+library_entries = Table(
+    "library_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reader", String(64), nullable=False),
+    Column("key", String(255), nullable=False),  # "arxiv:<id>", "doi:<doi>", "title:<hash>"
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="SET NULL")),
+    Column("arxiv_id", String(32)),
+    Column("doi", Text),
+    Column("title", Text, nullable=False),
+    Column("abstract", Text, nullable=False),
+    Column("authors", Text, nullable=False),  # names separated by U+001F
+    Column("year", Integer),
+    Column("imported_at", UTCDateTime, nullable=False),
+    UniqueConstraint("reader", "key"),
 )
 
 # Shared rate limits (arXiv's one request per interval) across every worker process.

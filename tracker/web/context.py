@@ -55,7 +55,7 @@ def marks(authors: Mapping[int, Sequence[str]], saved: set[int] | None = None) -
     ids = list(authors)
     rated: dict[int, str] = {}
     if ratings_enabled() and ids:
-        found = t.ratings(name, ids)  # type: ignore[attr-defined]  # item id -> +1 or -1
+        found = t.ratings(name, ids)  # item id -> +1 or -1
         rated = {item_id: "up" if value > 0 else "down" for item_id, value in found.items()}
     return {
         "saved": t.saved_ids(name, ids) if saved is None else saved,

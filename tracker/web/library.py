@@ -77,7 +77,7 @@ def rate(item_id: int) -> Any:
         abort(400)
     t = facade()
     try:
-        t.rate(reader(), str(item_id), value)  # type: ignore[attr-defined]
+        t.rate(reader(), str(item_id), value)
     except NotFoundError:
         abort(404)
     return _back(item_id, {"rating": value})

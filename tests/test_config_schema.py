@@ -61,6 +61,27 @@ def test_the_example_is_valid_and_mistakes_are_not() -> None:
     assert "readers.0.timezone" not in errors
 
 
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [
+        ('[digest]\nrising_day = "thu"', True),
+        ('[digest]\nrising_day = "Thursday"', True),  # as `tracker config check` takes it
+        ('[digest]\nrising_day = "someday"', False),
+        ("[digest]\ntop_picks = 0\ncross_domain_more = 0", True),
+        ("[digest]\ntop_picks = -1", False),
+        ("[digest]\nsection_items = 0", False),
+        ('[digest]\ndiscover = "yes"', False),
+        ("[[readers]]\nname = 'ada'\ntop_picks = 0\ndiscover = false\nrising = true", True),
+        ("[[readers]]\nname = 'ada'\ntop_picks = -2", False),
+        ("[[readers]]\nname = 'ada'\nrising = 'weekly'", False),
+    ],
+)
+def test_the_schema_checks_the_reading_keys_as_config_check_does(text: str, valid: bool) -> None:
+    document = tomllib.loads(text)
+    document.setdefault("readers", [{"name": "ada"}])
+    assert jsonschema.Draft7Validator(schema()).is_valid(document) == valid
+
+
 def _properties(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
     if isinstance(node, dict):
         for key, value in node.get("properties", {}).items():

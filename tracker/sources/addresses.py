@@ -12,6 +12,12 @@ addresses is not public (blocking on), and connects to an address it checked. TL
 connects through the same backend. Through a proxy the proxy connects, and only the
 ``Fetcher``'s check of the name before the request applies.
 
+The same backend holds every read and write of a fetch to the fetch's deadline
+(``deadline``): httpx's timeouts apply per read, so a server that trickles its status
+line and headers a byte at a time, each within the read timeout, would otherwise hold
+the fetch (and a thread of the cycle) for as long as it liked. Each read and write gets
+at most what is left of the deadline, and none starts once it has passed.
+
 The resolver and the address rule are seams (``AddressGuard``), so tests decide what a
 name resolves to without any DNS. Only the transport is built here; what a fetch
 does with it is ``http.py``'s.
@@ -19,11 +25,15 @@ does with it is ``http.py``'s.
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
 import socket
 import ssl
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpcore
 import httpx
@@ -71,6 +81,68 @@ class AddressGuard:
         return found
 
 
+# When the current fetch must end (time.monotonic()); None outside a fetch. A context
+# variable: each thread of a fetch cycle has its own.
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "fetch_deadline", default=None
+)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Hold every read and write of the connections used inside to ``seconds`` from now."""
+    token = _DEADLINE.set(time.monotonic() + max(seconds, 0.0))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def deadline_passed() -> bool:
+    """Whether the current fetch's deadline has come (a timeout cut by it, say)."""
+    end = _DEADLINE.get()
+    return end is not None and time.monotonic() >= end - 0.005
+
+
+def _left(timeout: float | None, error: type[Exception]) -> float | None:
+    """A step's timeout, cut to what is left of the current fetch's deadline."""
+    end = _DEADLINE.get()
+    if end is None:
+        return timeout
+    left = end - time.monotonic()
+    if left <= 0:
+        raise error("the fetch's deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A network stream whose reads and writes end with the current fetch's deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        left = _left(timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, left))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
 class GuardedBackend(httpcore.SyncBackend):
     """httpcore's blocking network backend, connecting only to checked addresses."""
 
@@ -92,7 +164,14 @@ class GuardedBackend(httpcore.SyncBackend):
         failed: Exception | None = None
         for address in addresses:  # in order, as socket.create_connection tries them
             try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                stream = super().connect_tcp(
+                    address,
+                    port,
+                    _left(timeout, httpcore.ConnectTimeout),
+                    local_address,
+                    socket_options,
+                )
+                return DeadlineStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
                 failed = e
         if failed is not None:

@@ -25,7 +25,13 @@ import httpx
 
 from tracker.errors import BodyTooLargeError, FetchError, HTTPStatusError, RateLimitedError
 from tracker.models import CacheValidators, Response
-from tracker.sources.addresses import AddressGuard, GuardedTransport, RefusedAddress
+from tracker.sources.addresses import (
+    AddressGuard,
+    GuardedTransport,
+    RefusedAddress,
+    deadline,
+    deadline_passed,
+)
 from tracker.sources.pacing import PacingGate, closed
 
 log = logging.getLogger(__name__)
@@ -261,11 +267,22 @@ class Fetcher:
             raise FetchError(f"cannot resolve {host}: {e}", url=url) from e
 
     def _send(self, request: httpx.Request, started: float) -> _Raw:
+        # every read and write of the transport ends with the deadline (addresses.py),
+        # the status line and headers included
+        with deadline(self.deadline - (self._clock() - started)):
+            return self._exchange(request, started)
+
+    def _timed_out(self, otherwise: str) -> str:
+        if deadline_passed():
+            return f"transfer exceeded the {self.deadline:g}s deadline"
+        return otherwise
+
+    def _exchange(self, request: httpx.Request, started: float) -> _Raw:
         url = str(request.url)
         try:
             response = self.client.send(request, stream=True, follow_redirects=False)
         except httpx.TimeoutException as e:
-            raise FetchError("timed out", url=url) from e
+            raise FetchError(self._timed_out("timed out"), url=url) from e
         except httpx.HTTPError as e:
             if isinstance(e.__cause__, RefusedAddress):  # checked at connect time
                 raise _refused(e.__cause__, url) from e
@@ -305,7 +322,7 @@ class Fetcher:
                 chunks.append(chunk)
             return _Raw(status, b"".join(chunks), response.headers)
         except httpx.TimeoutException as e:
-            raise FetchError("timed out while reading", url=url) from e
+            raise FetchError(self._timed_out("timed out while reading"), url=url) from e
         except httpx.DecodingError as e:
             raise FetchError(f"undecodable body: {e}", url=url) from e
         except httpx.HTTPError as e:

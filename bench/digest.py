@@ -1,7 +1,8 @@
 """Digest: build and render a day with N candidate items (database query, selection,
 the digest record, Markdown, the atomic write); against loading the same items from the
 database, measured in the same run. Rendering alone is timed too: the view and its
-Markdown, and both parts of the e-mail from one view."""
+Markdown, and both parts of the e-mail from one view, in English and in Chinese (the
+catalogue compiled before the timing: once per process)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from typing import Any
 from bench.common import median, settings, timed
 from bench.corpus import papers
 from tracker.app.core import follow_spec, make_tracker
-from tracker.digest.render import render_html, render_text
+from tracker.digest.catalogs import language
+from tracker.digest.render import render_html, render_markdown, render_text
+from tracker.digest.view import build_view
 from tracker.models import FollowKind
 
 READERS = 3
@@ -64,6 +67,15 @@ def run(candidates: int) -> dict[str, Any]:
         render = [timed(lambda: tracker.render(digest)) for _ in range(3)]
         view = tracker.digests.view(digest)
         email = [timed(lambda: (render_text(view), render_html(view))) for _ in range(3)]
+        chinese = language("zh")
+        presentation = tracker.digests.presentation
+
+        def in_chinese() -> None:
+            zh = build_view(digest, presentation, chinese)
+            render_markdown(zh), render_text(zh), render_html(zh)
+
+        in_chinese()  # the templates compiled for Chinese once, as in a running process
+        zh = [timed(in_chinese) for _ in range(3)]
         tracker.close()
     build = median(builds)
     return {
@@ -71,6 +83,7 @@ def run(candidates: int) -> dict[str, Any]:
         "build and write s": round(build, 3),
         "of which rendering s": round(median(render), 3),
         "e-mail parts from the view s": round(median(email), 3),
+        "Chinese view, Markdown and e-mail parts s": round(median(zh), 3),
         "loading the items alone s": round(median(load), 3),
         "build / load": round(build / median(load), 1),
     }

@@ -65,6 +65,7 @@ name = "ada"
 timezone = "Mars/Olympus"
 digest_time = "25:00"
 fields = ["Computer Science > Sytems"]
+language = "fr"
 
 [readers.follows]
 categories = ["cs.DC", "cs.XYZ", "cs.dc"]
@@ -74,6 +75,7 @@ feeds = ["ftp://example.org/feed", { title = "no url" }]
 
 [[readers]]
 name = "ada"
+language = "zh-CN"
 """
 
 
@@ -103,6 +105,9 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         "readers[0].follows.feeds[0]: expected an http(s) URL, got 'ftp://example.org/feed'",
         "readers[0].follows.feeds[1]: expected a URL or a table",
         "readers[1].name: reader 'ada' is configured twice",
+        "readers[0].language: no digest translation for 'fr' (available: en (English), zh (中文))",
+        "readers[1].language: no digest translation for 'zh-CN'; did you mean 'zh'? "
+        "(available: en (English), zh (中文))",
     ]
     for fragment in expected:
         assert fragment in text, f"missing: {fragment}\n---\n{text}"
@@ -124,6 +129,20 @@ def test_single_mistakes(tmp_path: Path, text: str, fragment: str) -> None:
     with pytest.raises(ConfigError, match=None) as caught:
         load_settings(_write(tmp_path, text), environ={})
     assert fragment in str(caught.value)
+
+
+def test_a_reader_chooses_the_digest_language(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert load_settings(EXAMPLE, environ={}).readers[0].language == "en"
+    path = _write(tmp_path, text.replace('language = "en"', 'language = "zh"'))
+    assert load_settings(path, environ={}).readers[0].language == "zh"
+    shown = CliRunner().invoke(main, ["--config", str(path), "config", "check"])
+    assert shown.exit_code == 0 and "readers:  ada (zh) (" in shown.output, shown.output
+    path = _write(tmp_path, text.replace('language = "en"\n', ""))
+    assert load_settings(path, environ={}).readers[0].language == "en"  # the default
+    path = _write(tmp_path, text.replace('language = "en"', "language = 1"))
+    with pytest.raises(ConfigError, match=r"readers\[0\]\.language: expected str, got int"):
+        load_settings(path, environ={})
 
 
 def test_missing_file() -> None:

@@ -74,9 +74,11 @@ def test_the_example_is_valid_and_mistakes_are_not() -> None:
         ("[[readers]]\nname = 'ada'\ntop_picks = 0\ndiscover = false\nrising = true", True),
         ("[[readers]]\nname = 'ada'\ntop_picks = -2", False),
         ("[[readers]]\nname = 'ada'\nrising = 'weekly'", False),
+        ("[[readers]]\nname = 'ada'\nlanguage = 'zh'", True),
+        ("[[readers]]\nname = 'ada'\nlanguage = 'fr'", False),  # no catalogue
     ],
 )
-def test_the_schema_checks_the_reading_keys_as_config_check_does(text: str, valid: bool) -> None:
+def test_the_schema_checks_the_newer_keys_as_config_check_does(text: str, valid: bool) -> None:
     document = tomllib.loads(text)
     document.setdefault("readers", [{"name": "ada"}])
     assert jsonschema.Draft7Validator(schema()).is_valid(document) == valid

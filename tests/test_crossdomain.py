@@ -12,11 +12,14 @@ from pathlib import Path
 import pytest
 
 from tests.test_digest import FOLLOWS, SEEN, SYS, paper, post
+from tracker import reasons
 from tracker.digest.crossdomain import Interest, rank_cross, similarities, with_note
+from tracker.digest.language import ENGLISH
 from tracker.digest.render import render_markdown
 from tracker.digest.select import MORE_CROSS, ReaderView, build_digest
 from tracker.digest.view import build_view
-from tracker.models import DigestEntry, FieldTag, FollowKind, Item, Reason, Sighting
+from tracker.digest.wording import reason_text
+from tracker.models import Detail, DigestEntry, FieldTag, FollowKind, Item, Reason, Sighting
 
 GOLDEN = Path(__file__).parent / "golden" / "digest_cross_domain.md"
 DAY = dt.date(2024, 11, 28)
@@ -168,15 +171,22 @@ def test_reasons_name_the_evidence() -> None:
     digest = build_digest(view(limit=5), DAY, SEEN, candidates())
     why = {e.item.id: e.reasons[0] for s in digest.sections for e in s.entries}
     assert why[2] == Reason(
-        FollowKind.QUERY, 'all:"speculative decoding"', "similar to 2 papers you saved"
+        FollowKind.QUERY,
+        'all:"speculative decoding"',
+        (Detail(reasons.SIMILAR_SAVED, (), 2),),
     )
-    assert why[5].detail == "similar to 2 papers you saved"
+    assert why[5].details == (Detail(reasons.SIMILAR_SAVED, (), 2),)
     assert why[6] == Reason(
-        FollowKind.FEED, "Example Lab blog", "similar to 1 paper in your fields"
+        FollowKind.FEED, "Example Lab blog", (Detail(reasons.SIMILAR_FIELDS, (), 1),)
     )
-    assert why[3].detail == "cross-listed in q-bio.BM and cs.LG"
-    assert why[4].detail == ""
-    assert why[1].detail == ""  # main sections carry no ranking note
+    assert why[3].details == (Detail(reasons.CROSS_LISTED_IN, ("q-bio.BM", "cs.LG")),)
+    assert why[4].details == ()
+    assert why[1].details == ()  # main sections carry no ranking note
+    entries = [e for s in digest.sections for e in s.entries]
+    words = {e.item.id: reason_text(e, ENGLISH)[0] for e in entries}
+    assert words[5].endswith("(similar to 2 papers you saved)")
+    assert words[6] == "feed Example Lab blog (similar to 1 paper in your fields)"
+    assert words[3].endswith("(cross-listed in q-bio.BM and cs.LG)")
 
 
 def test_neighbouring_fields_restrict_the_full_entries() -> None:
@@ -214,12 +224,16 @@ def test_rank_cross_and_notes() -> None:
     assert chosen[0].score >= chosen[1].score > 0
     assert [e.item.id for e in rest] == [3, 4, 6]
     noted = with_note(chosen[0].entry, chosen[0].note)
-    assert noted.reasons[0].describe() == "query q (similar to 2 papers you saved)"
-    assert with_note(chosen[0].entry, "") is chosen[0].entry
+    assert chosen[0].note == Detail(reasons.SIMILAR_SAVED, (), 2)
+    assert reason_text(noted, ENGLISH) == ("query q (similar to 2 papers you saved)",)
+    assert with_note(chosen[0].entry, None) is chosen[0].entry
     cross_listed = DigestEntry(
-        entries[0].item, (Reason(FollowKind.CATEGORY, "cs.CL", "cross-list"),)
+        entries[0].item, (Reason(FollowKind.CATEGORY, "cs.CL", (Detail(reasons.CROSS_LIST),)),)
     )
-    assert with_note(cross_listed, "n").reasons[0].detail == "cross-list; n"
+    note = Detail(reasons.CROSS_LISTED_IN, ("cs.CL", "cs.LG", "cs.AR"))
+    assert reason_text(with_note(cross_listed, note), ENGLISH) == (
+        "category cs.CL (cross-list; cross-listed in cs.CL, cs.LG and cs.AR)",
+    )
 
 
 def test_rendered_cross_domain_digest_matches_golden_file() -> None:

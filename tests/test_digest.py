@@ -8,11 +8,15 @@ from pathlib import Path
 
 import yaml
 
+from tracker import reasons
+from tracker.digest.language import ENGLISH
 from tracker.digest.render import escape_markdown as escape
 from tracker.digest.render import render_markdown as render_view
 from tracker.digest.select import ReaderView, build_digest, reasons_for
 from tracker.digest.view import build_view, first_sentences
+from tracker.digest.wording import reason_text
 from tracker.models import (
+    Detail,
     Digest,
     FieldTag,
     Follow,
@@ -202,9 +206,19 @@ def test_sections_and_reasons() -> None:
     assert first.followed_authors == ("Tri Dao",)
     assert first.reasons == (
         Reason(
-            FollowKind.SCHOLAR, "Tri Dao", "name match: full name Tri Dao; usual category cs.LG"
+            FollowKind.SCHOLAR,
+            "Tri Dao",
+            (
+                Detail(reasons.NAME_MATCH),
+                Detail(reasons.FULL_NAME, ("Tri Dao",)),
+                Detail(reasons.USUAL_CATEGORY, ("cs.LG",)),
+            ),
         ),
-        Reason(FollowKind.CATEGORY, "cs.DC", "cross-list"),
+        Reason(FollowKind.CATEGORY, "cs.DC", (Detail(reasons.CROSS_LIST),)),
+    )
+    assert reason_text(first, ENGLISH) == (
+        "scholar Tri Dao (name match: full name Tri Dao; usual category cs.LG)",
+        "category cs.DC (cross-list)",
     )
     assert digest.item_count == 8  # the namesake's paper is not there
 
@@ -213,7 +227,7 @@ def test_reasons_for_each_kind_of_follow() -> None:
     by_id = {item.id: (item, s) for item, s in candidates()}
     assert reasons_for(*by_id[4], VIEW) == [
         Reason(FollowKind.QUERY, 'all:"speculative decoding"'),
-        Reason(FollowKind.CATEGORY, "cs.DC", "cross-list"),
+        Reason(FollowKind.CATEGORY, "cs.DC", (Detail(reasons.CROSS_LIST),)),
     ]
     assert reasons_for(*by_id[8], VIEW) == [Reason(FollowKind.FEED, "Example Lab blog")]
     assert reasons_for(*by_id[6], VIEW) == []

@@ -103,6 +103,7 @@ def test_the_digest_arrives_with_both_parts_item_by_item(
     assert message["Message-ID"] == "<digest.ada.2024-11-28@lab.example.org>"
     assert message["List-Unsubscribe"] == "<mailto:tracker@lab.example.org?subject=unsubscribe>"
     assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Content-Language"] == "en"
     n = outcome.digest.item_count
     assert message["Subject"] == f"Digest for ada, Thu 28 Nov 2024: {n} new"
     text, html = parts(message)
@@ -122,6 +123,26 @@ def test_the_digest_arrives_with_both_parts_item_by_item(
     # nothing is sent twice: a second run the same morning does nothing
     run_once(t)
     assert len(smtp.box.messages) == 1
+    t.close()
+
+
+def test_a_reader_whose_language_is_chinese_gets_everything_in_chinese(
+    server: FixtureServer, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    """The subject, both parts and the Markdown file, from the reader's language."""
+    t, _ = make(server, tmp_path, smtp.port, reader_extra='language = "zh"')
+    _, [outcome] = run_once(t)
+    [message] = smtp.box.messages
+    n = outcome.digest.item_count
+    assert message["Subject"] == f"ada 的学术速递（2024年11月28日周四）：{n} 条新内容"
+    assert message["Content-Language"] == "zh-Hans"
+    text, html = parts(message)
+    assert text.startswith(f"ada 的学术速递 · 2024年11月28日星期四\n{n} 条新内容：")
+    assert "入选理由： 分类 cs.DC" in text
+    assert '<html lang="zh-Hans">' in html and "<em>入选理由：</em>" in html
+    markdown = outcome.path.read_text(encoding="utf-8")
+    assert "# ada · 2024年11月28日星期四" in markdown and "*入选理由：* 分类 cs.DC" in markdown
+    assert "Why" not in text + html + markdown
     t.close()
 
 

@@ -1,4 +1,5 @@
-"""What an install from a wheel has: the built-in field mapping is package data.
+"""What an install from a wheel has: the built-in field mapping, the digest's templates
+and its translation catalogues are package data.
 
 The default category → field mapping ships inside the package (tracker/fields/fields.toml)
 and is read through importlib.resources, so a regular (non-editable) install works with
@@ -70,6 +71,8 @@ def test_a_wheel_install_checks_a_config_without_a_fields_file(tmp_path: Path) -
         "tracker/storage/migrations/env.py",
         "tracker/storage/migrations/script.py.mako",
         "tracker/storage/migrations/versions/0001_initial.py",
+        "tracker/digest/templates/digest.md.j2",
+        "tracker/locale/zh/LC_MESSAGES/tracker.po",
         "tracker/web/templates/base.html",
         "tracker/web/templates/digest.html",
         "tracker/web/static/style.css",
@@ -112,3 +115,18 @@ def test_a_wheel_install_checks_a_config_without_a_fields_file(tmp_path: Path) -
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert str(site / "tracker" / "fields" / "fields.toml") in check.stdout
+    # the digest's catalogues are there, and compiled from the installed .po
+    chinese = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from tracker.digest.catalogs import language, languages; "
+            "print(languages(), language('zh').gettext('Followed scholars'))",
+        ],
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert chinese.stdout.strip() == "('en', 'zh') 关注的学者", chinese.stdout + chinese.stderr

@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import tracker.reasons
 from tests.conftest import LISTING_MORNING, Clock
 from tests.support.server import FixtureServer, Paper
 from tracker.app.core import make_tracker
 from tracker.cli import main
 from tracker.config import Settings
 from tracker.fetch.attribution import Profile, assess, candidates, learn
-from tracker.models import Entry
+from tracker.models import Detail, Entry
 from tracker.sources.openalex import abstract_text, parse_work
 from tracker.worker import run_once
 
@@ -208,8 +209,10 @@ def test_follow_by_id_attributes_across_sources_and_keeps_namesakes_apart(
     in_section = {e.item.arxiv_id for e in scholars.entries}
     assert {p.id for p in A_NEW} <= in_section and not (in_section & b_ids)
     reasons = {e.item.arxiv_id: e.reasons for e in scholars.entries}
-    assert any("OpenAlex A1000100" in r.detail for r in reasons[A_OLD[0].id])
-    assert any("name match" in r.detail for r in reasons[A_NEW[1].id])
+    openalex = Detail(tracker.reasons.OPENALEX, ("A1000100",))
+    assert any(openalex in r.details for r in reasons[A_OLD[0].id])
+    name_match = Detail(tracker.reasons.NAME_MATCH)
+    assert any(name_match in r.details for r in reasons[A_NEW[1].id])
     t.close()
 
 

@@ -12,6 +12,7 @@ field mapping of ``tracker/fields/fields.toml``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tomllib
 import warnings
 from collections.abc import Iterator, Sequence
@@ -26,7 +27,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from tests.support import pg
-from tracker import ids
+from tracker import ids, reasons
 from tracker.errors import NotFoundError, StorageError, UsageError
 from tracker.fetch.merge import merge, normalise_new
 from tracker.fields.mapping import FieldMap
@@ -37,6 +38,7 @@ from tracker.models import (
     LISTING,
     NO_FILTERS,
     CacheValidators,
+    Detail,
     Entry,
     FieldTag,
     FollowKind,
@@ -727,7 +729,15 @@ def test_stored_digest_round_trips(storage: Storage, field_map: FieldMap) -> Non
             "Scholars you follow",
             "scholars",
             (
-                Reason(FollowKind.SCHOLAR, "Ada Lovelace", "author match"),
+                Reason(
+                    FollowKind.SCHOLAR,
+                    "Ada Lovelace",
+                    (
+                        Detail(reasons.NAME_MATCH),
+                        Detail(reasons.COAUTHOR, ("Émilie du Châtelet",)),
+                        Detail(reasons.SIMILAR_SAVED, (), 2),
+                    ),
+                ),
                 Reason(FollowKind.CATEGORY, "cs.DC"),
             ),
             "replace",
@@ -750,6 +760,60 @@ def test_stored_digest_round_trips(storage: Storage, field_map: FieldMap) -> Non
     assert storage.stored_digest("ada", day + DAY) == empty
     assert empty.rows == () and empty.failing_sources == ()
     assert not empty.first  # the reader had a digest before this one
+
+
+def test_reasons_stored_as_text_by_earlier_versions_read_back_as_details(
+    storage: Storage, field_map: FieldMap
+) -> None:
+    """Digests stored before reasons were data hold each detail as English text: they
+    are read back as details, so they are shown in any language as they were."""
+    dc = follow(storage, "ada", category("cs.DC"))
+    [a] = ingest(storage, field_map, [(paper("2411.00001"), [dc])]).item_ids
+    day = dt.date(2024, 11, 28)
+    row = DigestRow(a, "Followed scholars", "scholars", (), None)
+    storage.record_digest("ada", day, T0, [row], T0)
+    old = [
+        ["scholar", "Tri Dao", "name match: full name Tri Dao; usual category cs.LG"],
+        ["category", "cs.DC", "cross-list; similar to 2 papers you saved"],
+        ["query", "ti:attention", "cross-listed in q-bio.BM, cs.LG and cs.AR"],
+        ["scholar", "Ada Lovelace", "ORCID 0000-0002-1825-0097"],
+        ["feed", "Lab blog", "something this version does not know"],
+        ["feed", "Lab", ""],
+    ]
+    with storage.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE digest_items SET reasons = :r"), {"r": json.dumps(old)})
+    stored = storage.stored_digest("ada", day)
+    assert stored is not None
+    assert stored.rows[0].reasons == (
+        Reason(
+            FollowKind.SCHOLAR,
+            "Tri Dao",
+            (
+                Detail(reasons.NAME_MATCH),
+                Detail(reasons.FULL_NAME, ("Tri Dao",)),
+                Detail(reasons.USUAL_CATEGORY, ("cs.LG",)),
+            ),
+        ),
+        Reason(
+            FollowKind.CATEGORY,
+            "cs.DC",
+            (Detail(reasons.CROSS_LIST), Detail(reasons.SIMILAR_SAVED, (), 2)),
+        ),
+        Reason(
+            FollowKind.QUERY,
+            "ti:attention",
+            (Detail(reasons.CROSS_LISTED_IN, ("q-bio.BM", "cs.LG", "cs.AR")),),
+        ),
+        Reason(
+            FollowKind.SCHOLAR, "Ada Lovelace", (Detail(reasons.ORCID, ("0000-0002-1825-0097",)),)
+        ),
+        Reason(
+            FollowKind.FEED,
+            "Lab blog",
+            (Detail(reasons.TEXT, ("something this version does not know",)),),
+        ),
+        Reason(FollowKind.FEED, "Lab"),
+    )
 
 
 # --- retagging, saved marks, lookup -----------------------------------------------------------

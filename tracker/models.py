@@ -269,23 +269,24 @@ class SearchHit:
 
 
 @dataclass(frozen=True, slots=True)
+class Detail:
+    """One fact behind a reason, as data: a code (``tracker.reasons``) and its values,
+    e.g. ("cross-list"), ("coauthor", ("A. Gu",)), ("similar-saved", (), 2). The
+    digest's view words it in the reader's language."""
+
+    code: str
+    values: tuple[str, ...] = ()
+    count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Reason:
-    """Why an item is in a reader's digest: the follow it matched."""
+    """Why an item is in a reader's digest: the follow it matched, and what supports
+    the match (a cross-list, how a scholar's paper was recognised, a ranking note)."""
 
     kind: FollowKind
     value: str
-    detail: str = ""  # e.g. "cross-list", "author match"
-
-    def describe(self) -> str:
-        text = {
-            FollowKind.CATEGORY: f"category {self.value}",
-            # "all:" is the default field; showing it only adds noise
-            FollowKind.QUERY: "query " + self.value.replace("all:", ""),
-            FollowKind.SCHOLAR: f"scholar {self.value}",
-            FollowKind.FEED: f"feed {self.value}",
-            FollowKind.DISCOVERY: "today's arXiv",
-        }[self.kind]
-        return f"{text} ({self.detail})" if self.detail else text
+    details: tuple[Detail, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

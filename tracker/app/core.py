@@ -32,6 +32,7 @@ from tracker.app.following import follow_spec as follow_spec
 from tracker.app.following import scholar_specs as scholar_specs
 from tracker.app.leader import Leadership
 from tracker.config import Settings
+from tracker.digest.picks import why_lines as why_lines
 from tracker.digest.service import DigestOutcome as DigestOutcome  # re-exported: see the docstring
 from tracker.digest.service import DigestService
 from tracker.digest.smtp import SmtpMailer

@@ -49,7 +49,11 @@ def config_check(state: State) -> None:
     click.echo(f"{s.path}: OK")
     click.echo(f"  database: {shown_url(s.database_url)}")
     click.echo(f"  fields:   {s.fields_file} ({len(s.field_map.fields)} fields)")
-    click.echo(f"  readers:  {', '.join(r.name for r in s.readers)} ({follows} follows)")
+    # a digest in another language than English says so: "wei (zh)"
+    names = ", ".join(
+        r.name + (f" ({r.language})" if r.language != "en" else "") for r in s.readers
+    )
+    click.echo(f"  readers:  {names} ({follows} follows)")
     admins = ", ".join(s.web.admins) or "none"
     click.echo(f"  web:      {s.web.host}:{s.web.port}, sign-in {s.web.auth}, admins {admins}")
     for notice in notices(s):

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from tracker.app.core import why_lines
 from tracker.cli.base import (
     WEEKDAY_NAMES,
     State,
@@ -58,10 +59,7 @@ def digest(
                 ident = f"arXiv:{item.arxiv_id}" if item.arxiv_id else f"#{item.id}"
                 score = f"{entry.score:5.1f}" if entry.score is not None else "    -"
                 click.echo(f"{score}  {ident:<18} {item.title}")
-                why = [r.describe() for r in entry.reasons]
-                if entry.note is not None:
-                    why.append(entry.note.describe())
-                click.echo(f"{'':<26}{'; '.join(why)}")
+                click.echo(f"{'':<26}{'; '.join(why_lines(entry))}")
             hidden = len(found.entries) - len(found.entries[:limit])
             if hidden:
                 click.echo(f"… and {hidden} more (--all)")

@@ -184,6 +184,23 @@ def _days(value: Any) -> Any:
     )
 
 
+def _language(code: str) -> str:
+    """A language with a catalogue of the digest's texts, or English."""
+    from tracker.digest.catalogs import languages, names
+
+    if code in languages():
+        return code
+    near = [x for x in languages() if x == code.replace("-", "_").split("_")[0].lower()]
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    raise problem(f"no digest translation for {code!r}{hint} (available: {names()})")
+
+
+def _languages_schema() -> WithJsonSchema:
+    from tracker.digest.catalogs import languages
+
+    return enum(languages())
+
+
 def weekdays(days: str | list[str]) -> tuple[frozenset[int], bool]:
     """The local weekdays of a checked ``days`` value, and whether only arXiv's days."""
     if days == "weekdays":
@@ -257,6 +274,11 @@ class ReaderTable(Table):
         AfterValidator(one_of(("note", "skip"), lambda v: f'expected "note" or "skip", got {v!r}')),
         enum(("note", "skip")),
     ] = Field("note", description='A day with nothing new: "note" or "skip".')
+    language: Annotated[str, AfterValidator(_language), _languages_schema()] = Field(
+        "en",
+        description='The language of the digest\'s fixed texts: "en" (English) or one with a '
+        'catalogue ("zh": Simplified Chinese).',
+    )
     mute: Annotated[
         list[
             Annotated[MuteRule, BeforeValidator(_mute_item, json_schema_input_type=str | MuteRule)]
@@ -300,6 +322,7 @@ class ReaderTable(Table):
             days=days,
             arxiv_days=arxiv_days,
             when_empty=self.when_empty,
+            language=self.language,
             rules=(*(r.rule() for r in self.mute), *(r.rule() for r in self.must)),
             top_picks=self.top_picks,
             discover=self.discover,

@@ -140,6 +140,7 @@ class ReaderSettings:
     days: frozenset[int] = ALL_DAYS  # local weekdays with a digest (Monday is 0)
     arxiv_days: bool = False  # only days after arXiv published a new listing
     when_empty: str = "note"  # on a day with nothing new: "note" or "skip"
+    language: str = "en"  # of the digest's fixed texts: "en" or a catalogue's ("zh")
     rules: tuple[Rule, ...] = ()  # mute and must rules of the config file
     top_picks: int | None = None  # the digest's top picks; None: [digest] top_picks
     discover: bool | None = None  # cross-domain picks from all of arXiv; None: [digest]

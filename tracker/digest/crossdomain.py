@@ -7,7 +7,8 @@ similarity (idf over the candidates and the interests together, sublinear tf, wo
 stemmed as the search index stems them, by ``tracker.words``), the best match counting
 fully for a saved paper and at ``FOLLOWED_WEIGHT`` for a followed one. Reasons, first
 that applies: "similar to 3 papers you saved", "similar to 2 papers in your fields",
-"cross-listed in cs.AR and cs.LG".
+"cross-listed in cs.AR and cs.LG" (as ``Detail``s of ``tracker.reasons``: the view
+words them).
 
 ``rank_cross`` returns the chosen entries (at most ``limit``, best first) and the rest
 in their given order; nothing is dropped, the caller lists the rest compactly.
@@ -23,7 +24,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from tracker.models import CONFIDENT, DigestEntry
+from tracker import reasons
+from tracker.models import CONFIDENT, Detail, DigestEntry
 from tracker.words import content_stems
 
 FOLLOWED_WEIGHT = 0.8  # a followed paper is weaker evidence of interest than a saved one
@@ -44,7 +46,7 @@ class Interest:
 class Ranked:
     entry: DigestEntry
     score: float
-    note: str
+    note: Detail | None  # why it was chosen, when there is something to say
 
 
 def terms(text: str) -> list[str]:
@@ -85,15 +87,6 @@ def text_of(entry: DigestEntry) -> str:
     return f"{entry.item.title}. {entry.item.summary}"
 
 
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _listed(codes: Sequence[str]) -> str:
-    shown = list(codes[:MAX_CATEGORIES_NAMED])
-    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
-
-
 def _neighbouring(entry: DigestEntry, neighbours: Sequence[str]) -> bool:
     if not neighbours:
         return True
@@ -125,14 +118,14 @@ def rank_cross(
         score = max([*saved, *(FOLLOWED_WEIGHT * s for s in followed), 0.0])
         saved_hits = sum(s >= SIMILAR for s in saved)
         followed_hits = sum(s >= SIMILAR for s in followed)
+        note: Detail | None = None
         if saved_hits:
-            note = f"similar to {_plural(saved_hits, 'paper')} you saved"
+            note = Detail(reasons.SIMILAR_SAVED, (), saved_hits)
         elif followed_hits:
-            note = f"similar to {_plural(followed_hits, 'paper')} in your fields"
+            note = Detail(reasons.SIMILAR_FIELDS, (), followed_hits)
         elif len(entry.item.categories) > 1:
-            note = f"cross-listed in {_listed(entry.item.categories)}"
-        else:
-            note = ""
+            shown = entry.item.categories[:MAX_CATEGORIES_NAMED]
+            note = Detail(reasons.CROSS_LISTED_IN, tuple(shown))
         ranked.append(Ranked(entry, round(score, 6), note))
     ranked.sort(key=lambda r: -r.score)  # stable: equal scores keep the given order
     chosen = ranked if limit is None else ranked[:limit]
@@ -140,11 +133,10 @@ def rank_cross(
     return chosen, [e for e in entries if id(e) not in kept]
 
 
-def with_note(entry: DigestEntry, note: str) -> DigestEntry:
-    """The entry with its ranking reason added to the first reason's detail (stored
+def with_note(entry: DigestEntry, note: Detail | None) -> DigestEntry:
+    """The entry with its ranking reason added to the first reason's details (stored
     with the digest, so a rebuilt digest reads the same)."""
-    if not note or not entry.reasons:
+    if note is None or not entry.reasons:
         return entry
     first, *others = entry.reasons
-    detail = f"{first.detail}; {note}" if first.detail else note
-    return replace(entry, reasons=(replace(first, detail=detail), *others))
+    return replace(entry, reasons=(replace(first, details=(*first.details, note)), *others))

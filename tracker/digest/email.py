@@ -3,9 +3,10 @@ digest's view (``render``): plain text readable on its own, and HTML with inline
 styles, no scripts, no event handlers, no images and nothing loaded from elsewhere.
 
 The message has a stable Message-ID per reader and day, so a digest sent twice (a
-crash after the server accepted it) is one message to the client.
+crash after the server accepted it) is one message to the client. The subject is in
+the digest's language, and Content-Language says which (RFC 3282).
 
-Pure: no I/O here.
+Pure: no I/O here (beyond reading the package's templates and catalogues).
 """
 
 from __future__ import annotations
@@ -15,18 +16,34 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
+from tracker.digest.catalogs import language
 from tracker.digest.render import render_html, render_text
 from tracker.digest.view import DigestView
 
 
 def subject(view: DigestView) -> str:
-    day = f"{view.header.day:%a %d %b %Y}"
-    reader = view.header.reader
+    t = language(view.language)
+    values = {
+        "reader": view.header.reader,
+        "day": t.short_day(view.header.day),
+        "num": view.summary.total,
+        "scholars": dict(view.summary.counts).get("scholars", 0),
+    }
     if not view.summary.total:
-        return f"Digest for {reader}, {day}: nothing new"
-    scholars = dict(view.summary.counts).get("scholars", 0)
-    extra = f" ({scholars} from scholars you follow)" if scholars else ""
-    return f"Digest for {reader}, {day}: {view.summary.total} new{extra}"
+        return t.gettext("Digest for %(reader)s, %(day)s: nothing new") % values
+    if values["scholars"]:
+        text = t.ngettext(
+            "Digest for %(reader)s, %(day)s: %(num)d new (%(scholars)d from scholars you follow)",
+            "Digest for %(reader)s, %(day)s: %(num)d new (%(scholars)d from scholars you follow)",
+            view.summary.total,
+        )
+    else:
+        text = t.ngettext(
+            "Digest for %(reader)s, %(day)s: %(num)d new",
+            "Digest for %(reader)s, %(day)s: %(num)d new",
+            view.summary.total,
+        )
+    return text % values
 
 
 def message_id(reader: str, day: dt.date, sender: str) -> str:
@@ -59,4 +76,7 @@ def compose(
         msg["List-Unsubscribe"] = f"<{unsubscribe}>"  # RFC 2369
     msg.set_content(render_text(view))
     msg.add_alternative(render_html(view), subtype="html")
+    # RFC 3282; after the parts: making the message multipart moves Content-* headers
+    # into the first part
+    msg["Content-Language"] = view.tag
     return msg

@@ -2,7 +2,10 @@
 item is a pick, the weekly rising phrases, and where the rest of a cut section is.
 
 Every fixed text goes through the ``Translator`` given (``N_`` marks it where it is
-defined); titles, phrases and names stay as they are.
+defined); titles, phrases and names stay as they are. The follow behind a nearest
+paper is recorded as its kind and value ("category cs.IT") and worded as a reason
+words a follow (``tracker.digest.wording``). ``why_lines`` is what the command line
+lists of an entry (English unless told).
 
 Pure: no I/O here.
 """
@@ -12,20 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from tracker.digest.language import ENGLISH, N_, Language, Translator
 from tracker.digest.links import safe_link
+from tracker.digest.wording import follow_text, reason_text
 from tracker.ids import abs_url, parse_arxiv_id
-from tracker.models import RankReason, RisingPhrase
-
-if TYPE_CHECKING:
-    from tracker.digest.view import Translator
-
-
-def N_(message: str) -> str:
-    """Marks a text for translation where it is defined (it is translated where used)."""
-    return message
-
+from tracker.models import DigestEntry, FollowKind, RankReason, RisingPhrase
 
 # The nearest of the reader's papers, by the kind of evidence it is.
 _NEAR = {
@@ -37,19 +32,38 @@ _NEAR = {
 }
 
 
+def _follow(detail: str, t: Translator) -> str:
+    """The follow that brought the nearest paper, recorded as its kind and value
+    ("category cs.IT", "query kv cache"), worded as a digest's reasons word it."""
+    kind, _, value = detail.partition(" ")
+    try:
+        return follow_text(FollowKind(kind), value, t)
+    except (ValueError, KeyError):  # not a follow's kind: as recorded
+        return detail
+
+
 def pick_text(note: RankReason | None, t: Translator) -> str | None:
     """One line: why the ranking chose an item ("close to your saved 'X' (shared:
     a, b)"), or None."""
     if note is None:
         return None
-    words = ", ".join(note.terms)
+    # Translators: between the words a pick shares with the reader's paper ("a, b")
+    words = t.pgettext("words", ", ").join(note.terms)
     if note.kind == "words":
         return t.gettext("words you read about: %(words)s") % {"words": words}
     near = _NEAR.get(note.kind, N_("close to '%(title)s'"))
-    text = t.gettext(near) % {"title": note.title, "detail": note.detail}
+    detail = _follow(note.detail, t) if note.kind == "follow" else note.detail
+    text = t.gettext(near) % {"title": note.title, "detail": detail}
     if not words:
         return text
     return t.gettext("%(reason)s (shared: %(words)s)") % {"reason": text, "words": words}
+
+
+def why_lines(entry: DigestEntry, t: Language = ENGLISH) -> tuple[str, ...]:
+    """Why an entry is in a digest, as ``tracker digest --section`` lists it: its
+    reasons, then why it is a pick."""
+    pick = pick_text(entry.note, t)
+    return (*reason_text(entry, t), *((pick,) if pick else ()))
 
 
 def more_command(reader: str, day: dt.date, section: str) -> str:
@@ -86,6 +100,9 @@ def rising_views(phrases: tuple[RisingPhrase, ...], t: Translator) -> tuple[Risi
             "now": 100 * r.share,
             "before": 100 * r.before,
         }
+        # Translators: a rising phrase's count, then its shares ("4 papers this week
+        # (2.1%; 0.3% in the weeks before)")
+        detail = t.gettext("%(count)s (%(shares)s)") % {"count": count, "shares": shares}
         examples = tuple(Example(title, _example_link(ref)) for ref, title in r.examples)
-        found.append(RisingView(r.phrase, f"{count} ({shares})", examples))
+        found.append(RisingView(r.phrase, detail, examples))
     return tuple(found)

@@ -12,8 +12,10 @@ What enters each output, and how it is made harmless there:
 - **Text**: printed as it is; free text goes through ``wrap`` (76 columns).
 
 Every fixed text of the templates is wrapped in ``_()`` / ``ngettext()`` (Jinja's i18n
-extension, new-style gettext): a catalogue for a language is installed in its own
-environments by ``translations`` and no template changes. Only English exists so far.
+extension, new-style gettext): each language's catalogue (``catalogs``) is installed in
+its own environments and no template changes. The plain-text part is wrapped by
+display width: a Chinese or Japanese character takes two columns and a line may break
+between two of them.
 
 No decisions here (what is shown, what is a safe link, what is cut: ``view``), and no
 I/O beyond reading the templates from the package.
@@ -21,20 +23,21 @@ I/O beyond reading the templates from the package.
 
 from __future__ import annotations
 
-import gettext
 import json
 import re
+import unicodedata
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
+from tracker.digest.catalogs import languages, translations
 from tracker.digest.links import safe_link
-from tracker.digest.view import DigestView, EntryView, Translator
+from tracker.digest.view import DigestView, EntryView
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
 TEMPLATES = {"markdown": "digest.md.j2", "text": "digest.txt.j2", "html": "digest.html.j2"}
-LANGUAGES = ("en",)
+__all__ = ["languages", "render", "translations"]
 WIDTH = 76  # of the plain-text part
 
 _MD_SPECIAL = re.compile(r"[\\`*_\[\]<|~]")
@@ -122,13 +125,77 @@ def _lines(room: int) -> re.Pattern[str]:
     return re.compile(rf"(\S{{{room + 1},}}|.{{1,{room}}})(?: |$)")
 
 
+def _wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in "WF"
+
+
+# The blocks that hold the wide characters (Unicode's East Asian Width W and F) and a
+# few narrow ones: a quick test before looking at each character.
+_MAYBE_WIDE = re.compile(
+    "[\u1100-\u115f\u2190-\u2bff\u2e80-\ua4cf\ua960-\ua97f\uac00-\ud7a3"
+    "\uf900-\ufaff\ufe10-\ufe6f\uff00-\uffe6\U00016fe0-\U0001b2ff\U0001f000-\U0001faff"
+    "\U00020000-\U0003fffd]"
+)
+
+
+def width_of(text: str) -> int:
+    """Columns a terminal or a fixed-width font gives ``text``: two for a wide
+    (Chinese, Japanese, Korean, full-width) character."""
+    if text.isascii() or not _MAYBE_WIDE.search(text):
+        return len(text)
+    return sum(2 if _wide(c) else 1 for c in text)
+
+
+# No line starts with these (closing punctuation) or ends with those (opening).
+_NO_START = frozenset("，。、；：！？）》」』】〕〉”’)]},.;:!?")
+_NO_END = frozenset("（《「『【〔〈“‘([{")
+
+
+def _units(text: str) -> list[tuple[str, bool]]:
+    """The pieces a line may break between, each with whether a space comes before
+    it: words, and wide characters one by one (punctuation kept with its neighbour)."""
+    units: list[tuple[str, bool]] = []
+    for n, word in enumerate(text.split(" ")):
+        space = n > 0
+        piece = ""
+        for char in word:
+            breakable = piece and (_wide(char) or _wide(piece[-1]))
+            if breakable and char not in _NO_START and piece[-1] not in _NO_END:
+                units.append((piece, space))
+                piece, space = "", False
+            piece += char
+        units.append((piece, space))
+    return units
+
+
+def _wrap_wide(text: str, width: int, first: str, indent: str) -> list[str]:
+    lines: list[str] = []
+    line, used = first, width_of(first)
+    empty = True  # nothing of the text on this line yet
+    for piece, space in _units(text):
+        size = width_of(piece) + (1 if space and not empty else 0)
+        if not empty and used + size > width:
+            lines.append(line)
+            line, used, empty = indent, width_of(indent), True
+            size = width_of(piece)
+        line += (" " if space and not empty else "") + piece
+        used += size
+        empty = False
+    lines.append(line)
+    return lines
+
+
 def wrap(text: str, width: int = WIDTH, first: str = "", indent: str = "") -> list[str]:
-    """Words of ``text`` in lines of at most ``width`` characters, indent included (a
+    """Words of ``text`` in lines of at most ``width`` columns, indent included (a
     longer word has a line of its own: URLs stay whole); the first line starts with
-    ``first``, the others with ``indent``."""
+    ``first``, the others with ``indent``. A line may also break between two wide
+    characters (Chinese has no spaces), never before a closing mark or after an
+    opening one."""
     text = " ".join(text.split())
     if not text:
         return []
+    if not text.isascii() and _MAYBE_WIDE.search(text):
+        return _wrap_wide(text, width, first, indent)
     if len(first) + len(text) <= width:
         return [first + text]
     head = _lines(max(width - len(first), 1)).match(text)
@@ -151,14 +218,7 @@ def _names(entry: EntryView, mark: str = "") -> list[str]:
 
 
 def _underline(text: str, char: str = "=") -> str:
-    return char * len(text)
-
-
-def translations(language: str) -> Translator:
-    """The catalogue of a language (English needs none)."""
-    if language not in LANGUAGES:
-        raise ValueError(f"no digest translation for {language!r} (have: {', '.join(LANGUAGES)})")
-    return gettext.NullTranslations()
+    return char * width_of(text)
 
 
 @cache

@@ -35,6 +35,7 @@ from typing import Protocol
 from tracker.digest.crossdomain import Interest, rank_cross, with_note
 from tracker.models import (
     CONFIDENT,
+    Detail,
     Digest,
     DigestEntry,
     DigestSection,
@@ -46,6 +47,7 @@ from tracker.models import (
     Sighting,
 )
 from tracker.names import same_person_name
+from tracker.reasons import CROSS_LIST, from_attribution
 
 TOP = "Top picks"
 SCHOLARS = "Followed scholars"
@@ -113,15 +115,16 @@ def reasons_for(item: Item, sightings: Sequence[Sighting], reader: ReaderView) -
             # so a namesake's paper is not presented as theirs.
             for scholar, basis, evidence in reader.attributions.get(item.id, ()):
                 if scholar == follow.value:
-                    detail = f"name match: {evidence}" if basis == "name" else evidence
-                    found.append(Reason(FollowKind.SCHOLAR, follow.value, detail))
+                    details = from_attribution(basis, evidence)
+                    found.append(Reason(FollowKind.SCHOLAR, follow.value, details))
         elif follow.kind is FollowKind.DISCOVERY:
             if follow.source_id in sighted:
                 found.append(Reason(FollowKind.DISCOVERY, follow.value))
         elif follow.kind is FollowKind.CATEGORY:
             if follow.value in categories:
-                detail = "cross-list" if primary and primary != follow.value else ""
-                found.append(Reason(FollowKind.CATEGORY, follow.value, detail))
+                cross = primary and primary != follow.value
+                details = (Detail(CROSS_LIST),) if cross else ()
+                found.append(Reason(FollowKind.CATEGORY, follow.value, details))
         elif follow.source_id in sighted:
             if follow.kind is FollowKind.QUERY:
                 found.append(Reason(FollowKind.QUERY, follow.value))

@@ -16,7 +16,8 @@ carries the same Message-ID, which mail clients and many servers use to show it 
 
 Looking changes nothing: ``peek`` (the preview, the web page) gives the recorded digest
 of a day, or the one that would be built now, held in memory only. Every output is
-rendered from the digest's one view (``view``): the Markdown file, the e-mail's parts.
+rendered from the digest's one view (``view``), in the reader's language: the Markdown
+file, the e-mail's parts.
 
 Composition: what a reader's digest depends on is read from storage (``readers``);
 what goes in is ``select``'s decision, what is shown ``view``'s.
@@ -32,10 +33,11 @@ from pathlib import Path
 
 from tracker import decide
 from tracker.config import DigestSettings, EmailSettings, ReaderSettings
+from tracker.digest.catalogs import language
 from tracker.digest.email import compose
 from tracker.digest.files import digest_path, write_atomic
 from tracker.digest.readers import failing_sources, find_reader, reader_view
-from tracker.digest.render import render_html, render_markdown, render_text, translations
+from tracker.digest.render import render_html, render_markdown, render_text
 from tracker.digest.select import Ranker, ReaderView, build_digest
 from tracker.digest.smtp import SmtpMailer
 from tracker.digest.view import DigestView, Presentation, build_view
@@ -284,8 +286,9 @@ class DigestService:
 
     def view(self, digest: Digest) -> DigestView:
         """What every renderer shows of a digest (the Markdown file, the e-mail, the web
-        page)."""
-        return build_view(digest, self.presentation, translations("en"))
+        page), in its reader's language (English for a reader no longer configured)."""
+        code = next((r.language for r in self.readers if r.name == digest.reader), "en")
+        return build_view(digest, self.presentation, language(code))
 
     def render(self, digest: Digest) -> str:
         return render_markdown(self.view(digest))

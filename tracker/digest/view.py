@@ -8,9 +8,11 @@ whether it is a one-line entry, and the footer. The Markdown file, both parts of
 e-mail and the web page are templates over this one structure, so they cannot
 disagree on what a digest holds; the templates only format (``tracker.digest.render``).
 
-Every text the view composes (headings, intros, the summary, reasons) goes through
-the ``Translator`` it is given (``gettext.NullTranslations`` by default: English), so
-a translation needs no change here. Titles, names and abstracts stay as published.
+Every text the view composes (headings, intros, the summary, the day, reasons and
+their details, arXiv's announcement types, the kinds of failing sources) goes through
+the ``Language`` it is given (English by default), so a translation needs no change
+here. Titles, names, abstracts, identifiers, field names and a failing source's own
+error stay as they are.
 
 Pure: no I/O here, no clock.
 """
@@ -18,15 +20,16 @@ Pure: no I/O here, no clock.
 from __future__ import annotations
 
 import datetime as dt
-import gettext
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
+from tracker.digest.language import ENGLISH, Language
+from tracker.digest.language import Translator as Translator  # what wording needs
 from tracker.digest.links import safe_link
 from tracker.digest.picks import RisingView, more_command, pick_text, rising_views
-from tracker.models import CONFIDENT, Digest, DigestEntry, DigestSection, FollowKind, Item, ItemKind
+from tracker.digest.wording import announce_label, failing_text, reason_text
+from tracker.models import CONFIDENT, Digest, DigestEntry, DigestSection, Item, ItemKind
 
 MAX_AUTHORS = 8
 # A sentence ends at ". ", "! " or "? " before a capital, a digit, a bracket or a quote.
@@ -39,31 +42,8 @@ _ABBREVIATIONS = re.compile(
 _ABBREVIATION_TAIL = 12
 
 
-def N_(message: str) -> str:
-    """Marks a text for translation where it is defined (it is translated where used)."""
-    return message
-
-
-_REASONS = {
-    FollowKind.CATEGORY: N_("category %(value)s"),
-    FollowKind.QUERY: N_("query %(value)s"),
-    FollowKind.SCHOLAR: N_("scholar %(value)s"),
-    FollowKind.FEED: N_("feed %(value)s"),
-    FollowKind.DISCOVERY: N_("today's arXiv"),
-}
 # The order of the summary's counts; "cross-more" counts as "cross".
 SUMMARY_KINDS = ("scholars", "field", "cross", "other", "revised")
-
-
-class Translator(Protocol):
-    """What the view needs of a translation catalogue (``gettext.GNUTranslations``)."""
-
-    def gettext(self, message: str, /) -> str: ...
-
-    def ngettext(self, singular: str, plural: str, n: int, /) -> str: ...
-
-
-ENGLISH: Translator = gettext.NullTranslations()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +84,8 @@ class EntryView:
     announce: str | None  # arXiv's announcement type when it is news ("replace", "cross")
     abstract: str  # its first sentences, plain text
     reasons: tuple[str, ...]  # why it is there, one text per follow it matched
+    why: str = ""  # the reasons as one text
+    announce_label: str | None = None  # ``announce`` as the digest shows it
     compact: bool = False  # one line: title, arXiv id, fields, why
     links: tuple[Link, ...] = ()
     score: float | None = None  # relevance to the reader, when ranked
@@ -119,10 +101,6 @@ class EntryView:
         if not self.arxiv_id:
             return None
         return f"{self.arxiv_id}v{self.version}" if self.version else self.arxiv_id
-
-    @property
-    def why(self) -> str:
-        return "; ".join(self.reasons)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +128,7 @@ class SectionView:
 class Header:
     reader: str
     day: dt.date
-    day_label: str  # "Thursday 28 November 2024"
+    day_label: str  # "Thursday 28 November 2024", in the digest's language
     cutoff: dt.datetime
     first: bool  # the reader's first digest
 
@@ -175,7 +153,8 @@ class DigestView:
     summary: Summary
     sections: tuple[SectionView, ...]
     footer: Footer
-    language: str = "en"
+    language: str = "en"  # as in ``[[readers]] language``
+    tag: str = "en"  # its BCP 47 tag ("zh-Hans"): <html lang>, Content-Language
     rising: tuple[RisingView, ...] = ()  # the weekly "Rising across fields"
 
     @property
@@ -235,23 +214,14 @@ def shown_authors(authors: Sequence[str], followed: Sequence[str], most: int) ->
     return (*authors[: most - 1], *(a for a in authors[most - 1 :] if a in marked))
 
 
-def reason_text(entry: DigestEntry, t: Translator) -> tuple[str, ...]:
-    out = []
-    for r in entry.reasons:
-        # "all:" is arXiv's default field; showing it only adds noise
-        value = r.value.replace("all:", "") if r.kind is FollowKind.QUERY else r.value
-        text = t.gettext(_REASONS[r.kind]) % {"value": value}
-        out.append(f"{text} ({r.detail})" if r.detail else text)
-    return tuple(out)
-
-
 def entry_view(
-    entry: DigestEntry, p: Presentation, t: Translator, *, compact: bool = False
+    entry: DigestEntry, p: Presentation, t: Language, *, compact: bool = False
 ) -> EntryView:
     item = entry.item
     paper = item.kind is ItemKind.PAPER and bool(item.arxiv_id)
     link = safe_link(item.url)
     announce = entry.announce_type if entry.announce_type not in (None, "new") else None
+    reasons = reason_text(entry, t)
     return EntryView(
         item_id=item.id,
         key=item.key,
@@ -269,7 +239,10 @@ def entry_view(
         pdf_url=safe_link(item.pdf_url) if paper else None,
         announce=announce if paper else None,
         abstract="" if compact else first_sentences(item.summary, p.sentences, p.max_chars),
-        reasons=reason_text(entry, t),
+        reasons=reasons,
+        # Translators: between the reasons of one entry ("category cs.DC; query ...")
+        why=t.pgettext("reasons", "; ").join(reasons),
+        announce_label=announce_label(announce, t) if paper and announce else None,
         compact=compact,
         score=entry.score,
         pick_reason=pick_text(entry.note, t),
@@ -292,7 +265,7 @@ def section_title(section: DigestSection, t: Translator) -> str:
     return section.title  # a field, or a kind this version does not know
 
 
-def summary(digest: Digest, t: Translator, *, first: bool) -> Summary:
+def summary(digest: Digest, t: Language, *, first: bool) -> Summary:
     counts = {kind: 0 for kind in SUMMARY_KINDS}
     for s in digest.sections:
         kind = s.kind.removesuffix("-more")
@@ -324,7 +297,9 @@ def summary(digest: Digest, t: Translator, *, first: bool) -> Summary:
         }
         parts = [labels[k] % {"num": n} for k, n in counts.items() if n]
         head = t.ngettext("%(num)d new item", "%(num)d new items", total) % {"num": total}
-        text = t.gettext("%(total)s: %(parts)s.") % {"total": head, "parts": ", ".join(parts)}
+        # Translators: between the counts of the summary ("1 in your fields, 2 other")
+        joined = t.pgettext("summary", ", ").join(parts)
+        text = t.gettext("%(total)s: %(parts)s.") % {"total": head, "parts": joined}
     failing = len(digest.sources_failing)
     if failing:
         note = t.ngettext(
@@ -332,7 +307,11 @@ def summary(digest: Digest, t: Translator, *, first: bool) -> Summary:
             "%(num)d sources could not be read (listed at the end).",
             failing,
         )
-        text += " " + note % {"num": failing}
+        # Translators: the summary's counts, then the sentence on failing sources
+        text = t.gettext("%(counts)s %(failing)s") % {
+            "counts": text,
+            "failing": note % {"num": failing},
+        }
     return Summary(total, tuple(counts.items()), text)
 
 
@@ -342,12 +321,10 @@ def summary(digest: Digest, t: Translator, *, first: bool) -> Summary:
 def build_view(
     digest: Digest,
     presentation: Presentation = Presentation(),
-    translator: Translator = ENGLISH,
-    *,
-    language: str = "en",
+    language: Language = ENGLISH,
 ) -> DigestView:
-    """Everything a renderer shows of a digest, in order."""
-    t, p = translator, presentation
+    """Everything a renderer shows of a digest, in order, in ``language``."""
+    t, p = language, presentation
     sections: list[SectionView] = []
     cross_intro = False
     for section in digest.sections:
@@ -377,11 +354,9 @@ def build_view(
                 more_hint=more_command(digest.reader, digest.day, section.title) if cut else None,
             )
         )
-    header = Header(
-        digest.reader, digest.day, f"{digest.day:%A %d %B %Y}", digest.cutoff, digest.first
-    )
+    header = Header(digest.reader, digest.day, t.day(digest.day), digest.cutoff, digest.first)
     footer = Footer(
-        failing=digest.sources_failing,
+        failing=tuple(failing_text(s, t) for s in digest.sources_failing),
         followed_marked=any(e.followed_authors for s in digest.sections for e in s.entries),
     )
     return DigestView(
@@ -389,6 +364,7 @@ def build_view(
         summary(digest, t, first=digest.first),
         tuple(sections),
         footer,
-        language,
+        language.code,
+        language.tag,
         rising_views(digest.rising, t),
     )

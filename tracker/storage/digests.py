@@ -5,6 +5,11 @@ Exactly-once per reader is a database fact: ``digest_items`` has a unique
 digest itself. Candidates are the items sighted in a reader's followed sources up to
 the cutoff that no earlier digest of that reader contained, so a late or skipped run
 loses nothing and repeats nothing.
+
+Each item's reasons are stored as JSON: ``[kind, value, details]``, a detail being
+``[code, [values], count]`` (``tracker.reasons``). Digests stored before details were
+data hold ``[kind, value, "English text"]``; they are read back through
+``reasons.from_text``, so an old digest is shown, in any language, as it was.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from sqlalchemy import and_, exists, func, select, update
 from tracker.errors import StorageError
 from tracker.models import (
     Delivery,
+    Detail,
     FollowKind,
     Item,
     RankReason,
@@ -27,6 +33,7 @@ from tracker.models import (
     RisingPhrase,
     Sighting,
 )
+from tracker.reasons import from_text
 from tracker.storage import schema
 from tracker.storage.items import ItemsMixin
 from tracker.storage.sources import SourcesMixin
@@ -64,6 +71,26 @@ class StoredDigest:
     failing_sources: tuple[str, ...] = ()
     first: bool = False  # no digest of the reader before this one
     rising: tuple[RisingPhrase, ...] = ()
+
+
+def reasons_json(reasons: Sequence[Reason]) -> str:
+    return json.dumps(
+        [
+            [r.kind.value, r.value, [[x.code, list(x.values), x.count] for x in r.details]]
+            for r in reasons
+        ],
+        ensure_ascii=False,
+    )
+
+
+def _details(raw: Any) -> tuple[Detail, ...]:
+    if isinstance(raw, str):  # stored before details were data
+        return from_text(raw)
+    return tuple(Detail(str(code), tuple(map(str, values)), int(n)) for code, values, n in raw)
+
+
+def reasons_from_json(text: str) -> tuple[Reason, ...]:
+    return tuple(Reason(FollowKind(k), v, _details(raw)) for k, v, raw in json.loads(text))
 
 
 def _delivery(row: Any) -> Delivery:
@@ -213,10 +240,7 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                             followed_authors=json.dumps(
                                 list(r.followed_authors), ensure_ascii=False
                             ),
-                            reasons=json.dumps(
-                                [[x.kind.value, x.value, x.detail] for x in r.reasons],
-                                ensure_ascii=False,
-                            ),
+                            reasons=reasons_json(r.reasons),
                             score=r.score,
                             note=json.dumps(r.note.as_json(), ensure_ascii=False)
                             if r.note
@@ -255,9 +279,7 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                     r.item_id,
                     r.section,
                     r.section_kind,
-                    tuple(
-                        Reason(FollowKind(k), v, detail) for k, v, detail in json.loads(r.reasons)
-                    ),
+                    reasons_from_json(r.reasons),
                     r.announce_type,
                     tuple(json.loads(r.followed_authors)),
                     r.score,

@@ -229,7 +229,7 @@ digest_items = Table(
     Column("position", Integer, nullable=False),
     Column("section", String(160), nullable=False),
     Column("section_kind", String(16), nullable=False),
-    Column("reasons", Text, nullable=False),  # JSON list of [kind, value, detail]
+    Column("reasons", Text, nullable=False),  # JSON [kind, value, [[code, [values], n]]]
     Column("followed_authors", Text, nullable=False),  # JSON list of names
     Column("announce_type", String(16)),
     # the reader's relevance score and why it ranks there (JSON), when ranked

@@ -14,7 +14,6 @@ from urllib.parse import quote, quote_plus
 
 from markupsafe import Markup, escape
 
-from tracker.models import Reason
 from tracker.web.security import safe_url
 
 _MARKED = re.compile("«([^«»]*)»")  # how storage/snippets.py marks the searched words
@@ -91,11 +90,6 @@ def field_leaf(name: str) -> str:
     return name.rsplit(" > ", 1)[-1]
 
 
-def why(reasons: Sequence[Reason]) -> str:
-    """Why an item is in a digest: the follows it matched."""
-    return "; ".join(r.describe() for r in reasons)
-
-
 FILTERS: dict[str, Callable[..., Any]] = {
     "highlight": highlight,
     "author_links": author_links,
@@ -106,5 +100,4 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "count": count,
     "excerpt": excerpt,
     "field_leaf": field_leaf,
-    "why": why,
 }

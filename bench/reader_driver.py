@@ -27,6 +27,16 @@ def _rss() -> int:
         return int(f.read().split()[1]) * resource.getpagesize()
 
 
+def _peak_rss() -> int:
+    """This process's peak RSS in bytes (VmHWM). Not ``ru_maxrss``: Linux carries it
+    across fork and exec, so a child started by a large parent reports the parent's."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -58,7 +68,6 @@ def main() -> None:
     unchanged = time.perf_counter() - started
     cpu_unchanged = _cpu() - cpu_before
     reader.close()
-    usage = resource.getrusage(resource.RUSAGE_SELF)
     json.dump(
         {
             "version": sys.modules["reader"].__version__,
@@ -69,7 +78,7 @@ def main() -> None:
             "unchanged cpu s": cpu_unchanged,
             "start-up cpu s": cpu_setup,
             "rss before first MB": rss_before / 1024 / 1024,
-            "peak rss MB": usage.ru_maxrss / 1024,
+            "peak rss MB": _peak_rss() / 1024 / 1024,
         },
         sys.stdout,
     )

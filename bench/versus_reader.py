@@ -5,8 +5,10 @@ cycle (``concurrency = 8``), each in a fresh process with a fresh SQLite databas
 alternating runs so that the machine's noise hits both alike.
 
 For each: entries per second of the first update (every feed new), CPU seconds per
-entry and peak RSS of that process (``os.wait4``'s resource usage of the child: all
-of its life, start-up included; CPU of the update alone as the child measured it),
+entry (``os.wait4``'s resource usage of the child: all of its life, start-up
+included; CPU of the update alone as the child measured it), peak RSS of that
+process (its own VmHWM: ``ru_maxrss`` would count this parent's memory, which Linux
+carries into a child across fork and exec),
 RSS before the first fetch, and the update with nothing changed (all 304); the ratios
 tracker / reader; and feedparser's bare parse rate of the same bytes in this process
 (both use feedparser 6 for RSS).
@@ -66,9 +68,7 @@ def _child(argv: list[str]) -> tuple[dict[str, Any], float, float]:
 def tracker_driver(folder: str, urls_file: str) -> None:
     """The tracker side, in a fresh process: follow every feed, run one fetch cycle,
     then another with nothing changed; prints the same report as reader_driver."""
-    import resource
-
-    from bench.reader_driver import _cpu, _rss
+    from bench.reader_driver import _cpu, _peak_rss, _rss
     from tracker.app.core import follow_spec, make_tracker  # timed with the start-up
     from tracker.models import FollowKind
 
@@ -99,7 +99,7 @@ def tracker_driver(folder: str, urls_file: str) -> None:
             "unchanged cpu s": cpu_unchanged,
             "start-up cpu s": cpu_setup,
             "rss before first MB": rss_before / 1024 / 1024,
-            "peak rss MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak rss MB": _peak_rss() / 1024 / 1024,
         },
         sys.stdout,
     )
@@ -118,7 +118,7 @@ def _summary(runs: list[tuple[dict[str, Any], float, float]]) -> dict[str, Any]:
         ),
         "start-up CPU s": round(median([r["start-up cpu s"] for r, _, _ in runs]), 2),
         "RSS before first fetch MB": round(median([r["rss before first MB"] for r, _, _ in runs])),
-        "peak RSS MB": round(median([rss for _, _, rss in runs])),
+        "peak RSS MB": round(median([r["peak rss MB"] for r, _, _ in runs])),
         "unchanged update s": round(median([r["unchanged s"] for r, _, _ in runs]), 2),
     }
 

@@ -37,7 +37,7 @@ from tracker.cli import main
 from tracker.config import Settings, load_settings
 from tracker.errors import SourceError
 from tracker.fetch.merge import merge, normalise_new
-from tracker.models import API, LISTING
+from tracker.models import API, LISTING, VenueKind
 from tracker.sources.oai import OaiPage
 from tracker.storage import Storage, open_storage
 
@@ -390,6 +390,12 @@ def test_papers_stored_from_the_listing_merge_with_the_harvest(
         merged = t.item(listed[0].arxiv_id or "")
         assert merged.id == listed[0].id and merged.quality == API
         assert merged.journal_ref == "J. Synth. 0"
+        # what the harvest brought is a venue noticed later, recorded once
+        events = [(e.kind, e.value, e.source) for e in t.storage.venue_events(merged.id)]
+        assert events == [
+            (VenueKind.JOURNAL_REF, "J. Synth. 0", "oai"),
+            (VenueKind.DOI, "10.1234/s.0", "oai"),
+        ]
 
 
 # --- flow control and protocol errors -------------------------------------------------------

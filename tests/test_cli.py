@@ -451,3 +451,15 @@ def test_errors_of_any_command_become_one_message_and_an_exit_code(
     # a programming error is not ours to hide
     group.add_command(click.Command("bug", callback=lambda: 1 / 0))
     assert isinstance(CliRunner().invoke(cli, ["sub", "bug"]).exception, ZeroDivisionError)
+
+
+def test_search_has_code_lists_only_papers_with_a_repository(cli: tuple[CliRunner, Path]) -> None:
+    run(cli, "fetch")
+    everything = json.loads(
+        run(cli, "search", "--category", "cs.AR", "--json", "--limit", "500").output
+    )
+    coded = json.loads(run(cli, "search", "--has-code", "--json", "--limit", "500").output)
+    expected = [i["id"] for i in everything if any(c["kind"] == "code" for c in i["code"])]
+    assert expected and sorted(i["id"] for i in coded) == sorted(expected)
+    exported = json.loads(run(cli, "export", "--has-code", "--format", "json").output)
+    assert sorted(i["id"] for i in exported) == sorted(expected)

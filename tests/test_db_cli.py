@@ -46,6 +46,8 @@ from tracker.models import (
     Rule,
     RuleAction,
     SearchFilters,
+    VenueChange,
+    VenueKind,
 )
 from tracker.storage import HEAD_REVISION, DigestRow, Seeds, Storage, open_storage, schema
 from tracker.storage import copy as copy_module
@@ -84,6 +86,12 @@ def fill(url: str) -> None:
         )
         st.save("ada", a, T0 + HOUR)
         st.save("bob", blog_post, T0 + 2 * HOUR)
+        st.record_venue_changes([(b, VenueChange(VenueKind.DOI, "10.1/sparse", "openalex"))], T0)
+        [event] = st.venue_events(b)
+        # "a" is saved and has no venue: the watch claims it
+        assert st.claim_venue_checks(
+            T0 + DAY, since=T0 - 400 * DAY, settled=T0 + DAY, limit=5, lease=HOUR
+        ) == [(a, "2411.00001")]
         day = T0.date()
         st.record_digest(
             "ada",
@@ -112,6 +120,16 @@ def fill(url: str) -> None:
             ("feed https://down.example.org/feed: HTTP 503",),
             channels=("markdown", "email"),
             rising=(RisingPhrase("state space", 3, 0.1, 0.01, (("arXiv:2411.00002", "x"),)),),
+            venue_events=[event.id],
+        )
+        st.record_weekly(
+            "ada",
+            day,
+            T0 + 2 * HOUR,
+            st.week_rows("ada", None, T0 + 2 * HOUR),
+            T0 + 2 * HOUR,
+            ("markdown",),
+            (RisingPhrase("state space", 3, 0.1, 0.01, ()),),
         )
         st.rate("ada", c, -1, T0 + HOUR)
         st.import_library(
@@ -394,6 +412,14 @@ def test_upgrade_and_status_report_revisions(tmp_path: Path) -> None:
     # an older database: the migrations from 0002 on run, and say so
     engine = sa.create_engine(url)
     with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE digest_venues")
+        conn.exec_driver_sql("DROP TABLE venue_checks")
+        conn.exec_driver_sql("DROP TABLE venue_events")
+        conn.exec_driver_sql("DROP TABLE weekly_deliveries")
+        conn.exec_driver_sql("DROP TABLE weekly_digests")
+        conn.exec_driver_sql("ALTER TABLE digests DROP COLUMN removed")
+        conn.exec_driver_sql("ALTER TABLE items DROP COLUMN code_links")
+        conn.exec_driver_sql("ALTER TABLE items DROP COLUMN has_code")
         conn.exec_driver_sql("DROP TABLE ratings")
         conn.exec_driver_sql("DROP TABLE library_entries")
         conn.exec_driver_sql("ALTER TABLE digest_items DROP COLUMN score")

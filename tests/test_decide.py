@@ -10,7 +10,7 @@ from itertools import pairwise
 import pytest
 
 from tracker import decide
-from tracker.models import SourceKind
+from tracker.models import Source, SourceKind
 
 UTC = dt.UTC
 NY = zoneinfo.ZoneInfo("America/New_York")
@@ -200,3 +200,42 @@ def test_unseen_listing_days() -> None:
     assert decide.unseen_listing_days(eastern(2024, 11, 29, 9), eastern(2024, 12, 2, 9)) == [
         dt.date(2024, 12, 2)
     ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        # listings, searches and OpenAlex works: once per arXiv rebuild
+        (SourceKind.ARXIV_LISTING, eastern(2024, 11, 29, 0, 30)),
+        (SourceKind.ARXIV_QUERY, eastern(2024, 11, 29, 0, 30)),
+        (SourceKind.OPENALEX, eastern(2024, 11, 29, 0, 30)),
+        # a scholar's arXiv author feed: on its own slow interval
+        (SourceKind.ARXIV_AUTHOR, eastern(2024, 11, 28, 9) + dt.timedelta(days=3)),
+    ],
+)
+def test_next_check_after_success_by_kind(kind: SourceKind, expected: dt.datetime) -> None:
+    now = eastern(2024, 11, 28, 9)
+    got = decide.after_success(
+        kind, now, dt.timedelta(hours=1), seed=4, author_feed_interval=dt.timedelta(days=3)
+    )
+    assert got == expected
+
+
+def test_searches_ask_from_the_earliest_success_less_the_overlap() -> None:
+    now = dt.datetime(2024, 11, 28, 12, tzinfo=UTC)
+    day = dt.timedelta(days=1)
+    ask = {"overlap": 2 * day, "lookback": 7 * day}
+    assert decide.ask_since([now - day, now - 3 * day], now, **ask) == now - 5 * day
+    # a source never read asks ``lookback`` back, unless another asks further
+    assert decide.ask_since([None, now - day], now, **ask) == now - 7 * day
+    assert decide.ask_since([None, now - 9 * day], now, **ask) == now - 11 * day
+
+
+def test_the_longest_due_go_first() -> None:
+    at = dt.datetime(2024, 11, 28, tzinfo=UTC)
+    sources = [
+        Source(n, SourceKind.ARXIV_AUTHOR, f"a_{n}", None, at - dt.timedelta(hours=h))
+        for n, h in [(1, 1), (2, 5), (3, 3)]
+    ]
+    assert [s.id for s in decide.oldest_due(sources, 2)] == [2, 3]
+    assert decide.oldest_due(sources, 0) == []

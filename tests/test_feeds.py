@@ -451,3 +451,29 @@ def test_json_feed_items() -> None:
 )
 def test_html_to_text(html: str, text: str) -> None:
     assert html_to_text(html) == text
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<p>Hello <b>world</b></p><script>steal()</script><style>p{x:y}</style>",
+        "<p>Hello<!-- a comment --> <i>world</i></p><noscript></noscript>",
+        "<div onclick='steal()'>Hello</div> <a href='javascript:steal()'>world</a>",
+        '<p>Hello <img src=x onerror="steal()"> world</p><iframe src="https://x.example"></iframe>',
+        "<p>Hello <svg><script>steal()</script></svg>world</p>",
+    ],
+)
+@pytest.mark.parametrize("element", ["description", "content:encoded"])
+def test_markup_in_entries_is_reduced_to_text_without_code(markup: str, element: str) -> None:
+    """Entries are read unsanitised (it would be thrown away): every text becomes plain
+    text, which keeps no markup, no script or style and no attribute."""
+    body = (
+        '<?xml version="1.0"?><rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Lab</title>'
+        "<item><title><![CDATA[A <b>bold</b> <script>steal()</script>title]]></title>"
+        f"<{element}><![CDATA[{markup}]]></{element}></item></channel></rss>"
+    ).encode()
+    [entry] = parse_feed(body, url="https://lab.example.org/feed.xml").entries
+    assert entry.title == "A bold title"
+    assert " ".join(entry.summary.split()) == "Hello world"
+    assert "steal" not in entry.summary and "<" not in entry.summary

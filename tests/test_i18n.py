@@ -295,6 +295,7 @@ def kept_as_is(digest: Digest, view: DigestView) -> list[str]:
         values += [entry.title, entry.abstract, *entry.authors, *entry.categories]
         values += [*entry.fields, entry.arxiv_ref or "", entry.link or "", entry.pdf_url or ""]
         values.append("; ".join(entry.fields))
+        values += [link.url for link in entry.links]  # code and project links
     for s in digest.sections:
         for e in s.entries:
             for r in e.reasons:
@@ -504,7 +505,13 @@ def test_the_catalogues_are_in_sync_with_the_sources(tmp_path: Path) -> None:
         assert keys(po) == extracted, f"run pybabel update for {code}"
 
 
-SAME = {"PDF", "ORCID %(value)s", "OpenAlex %(value)s", "openalex"}  # names of things
+SAME = {
+    "PDF",
+    "ORCID %(value)s",
+    "OpenAlex %(value)s",
+    "openalex",
+    "DOI %(doi)s",
+}  # names of things
 _PLACEHOLDER = re.compile(r"%\((\w+)\)(?:\.\d+)?([sdf])")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -20,6 +21,7 @@ from tests.support.server import FixtureServer, Paper
 from tracker.app.core import make_tracker
 from tracker.cli import main
 from tracker.config import Settings
+from tracker.errors import StorageError
 from tracker.fetch.attribution import Profile, assess, candidates, learn
 from tracker.models import Detail, Entry
 from tracker.sources.openalex import abstract_text, parse_work
@@ -308,3 +310,56 @@ def test_scholar_commands(
         main, ["--config", config, "follow", "scholar", "X Y", "--orcid", "12", "--reader", "bob"]
     )
     assert bad.exit_code == 2 and "expected an ORCID" in bad.output
+
+
+CONTAINED = """
+[[readers]]
+name = "ada"
+timezone = "UTC"
+digest_time = "00:00"
+
+[readers.follows]
+categories = ["cs.LG"]
+scholars = [
+    { name = "Wei Zhang", openalex = "A1000100" },
+    { name = "Quinn Rho", orcid = "0000-0002-0000-0009" },
+    { name = "Jürgen Schmidhuber", arxiv = "schmidhuber_j_1" },
+]
+"""
+
+
+def test_a_storage_error_in_one_openalex_source_is_contained(
+    namesakes: FixtureServer, settings_for: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like every other source kind: the OpenAlex batch whose works cannot be stored
+    fails and backs off; the other OpenAlex batch and every later source of the cycle
+    are still fetched and recorded."""
+    clock = Clock(LISTING_MORNING)
+    t = make_tracker(settings_for(namesakes.url, readers=CONTAINED), clock=clock)
+    ingest = t.storage.ingest
+    calls: list[int] = []
+
+    def failing_first(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:  # the first write of the cycle: OpenAlex A1000100's works
+            raise StorageError("database is locked")
+        return ingest(*args, **kwargs)
+
+    monkeypatch.setattr(t.storage, "ingest", failing_first)
+    try:
+        report, _ = run_once(t)
+        states = {(s.source.kind.value, s.source.value): s.source for s in t.status()}
+        failed = states[("openalex", "A1000100")]
+        assert failed.error_count == 1 and "database is locked" in (failed.last_error or "")
+        assert failed.next_check > clock.now and failed.last_success is None
+        assert [e for e in report.errors if "A1000100" in e] and len(report.errors) == 1
+        for key in [
+            ("openalex", "orcid:0000-0002-0000-0009"),
+            ("arxiv_author", "schmidhuber_j_1"),
+            ("arxiv_listing", "cs.LG"),
+        ]:
+            assert states[key].last_success == clock.now and states[key].error_count == 0, key
+        theirs = {i.arxiv_id for i, *_ in t.scholar_items("Jürgen Schmidhuber")}
+        assert {J_ALL[0].id, J_ALL[2].id} <= theirs
+    finally:
+        t.close()

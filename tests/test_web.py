@@ -393,3 +393,18 @@ def test_rating_from_every_list_is_the_readers_own(
     )
     ada.post(f"/item/{item.id}/rate", data={"rating": "none", "csrf_token": token(ada)})
     assert t.ratings("ada", [item.id]) == {}  # type: ignore[attr-defined]
+
+
+def test_code_links_on_the_item_page_and_the_with_code_search(
+    site: Installation, ada: FlaskClient
+) -> None:
+    t = site.tracker
+    with_code = [h.item for h in t.search("", SearchFilters(has_code=True), limit=20)]
+    assert with_code and all(i.has_code for i in with_code)
+    assert item_ids(text(ada.get("/search?code=1"))) == [i.id for i in with_code]
+    paper = with_code[0]
+    html = text(ada.get(f"/item/{paper.id}"))
+    repo = next(link.url for link in paper.code if link.kind.value == "code")
+    assert f'Code: <a href="{esc(repo)}" rel="noopener noreferrer">' in html
+    plain = next(h.item for h in t.search("quantum", limit=50) if not h.item.code)
+    assert "Code:" not in text(ada.get(f"/item/{plain.id}"))

@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 import zoneinfo
+from collections.abc import Sequence
 
-from tracker.models import SourceKind
+from tracker.models import Source, SourceKind
 
 EASTERN = zoneinfo.ZoneInfo("America/New_York")
 LISTING_READY = dt.time(0, 30)  # Eastern; listings are rebuilt around midnight
@@ -68,12 +69,21 @@ def after_listing(now: dt.datetime, listing_day: dt.date | None) -> dt.datetime:
 
 
 def after_success(
-    kind: SourceKind, now: dt.datetime, feed_interval: dt.timedelta, seed: int = 0
+    kind: SourceKind,
+    now: dt.datetime,
+    feed_interval: dt.timedelta,
+    seed: int = 0,
+    *,
+    author_feed_interval: dt.timedelta = dt.timedelta(days=7),
 ) -> dt.datetime:
     """Next check after a successful fetch (listings: see ``after_listing``)."""
-    if kind in (SourceKind.ARXIV_LISTING, SourceKind.ARXIV_QUERY):
-        # arXiv's search index changes with the announcements: once per rebuild.
+    if kind in (SourceKind.ARXIV_LISTING, SourceKind.ARXIV_QUERY, SourceKind.OPENALEX):
+        # arXiv's search index changes with the announcements: once per rebuild; a
+        # scholar's OpenAlex works are asked for as often (once a day).
         return next_listing_time(now)
+    if kind is SourceKind.ARXIV_AUTHOR:
+        # a scholar's own arXiv feed adds little to the listings and searches: slowly
+        return now + author_feed_interval
     # Spread feeds over the interval (up to 10% later) so they do not all fall due at once.
     spread = random.Random(seed).uniform(0.0, 0.1)
     return now + feed_interval * (1 + spread)
@@ -96,6 +106,24 @@ def after_failure(
     if retry_after is not None:
         delay = max(delay, dt.timedelta(seconds=retry_after))
     return now + delay
+
+
+def ask_since(
+    last_successes: Sequence[dt.datetime | None],
+    now: dt.datetime,
+    *,
+    overlap: dt.timedelta,
+    lookback: dt.timedelta,
+) -> dt.datetime:
+    """From when a batch of searches asks (one request for several sources): the
+    earliest of their last successes less ``overlap`` (the upstream index lags), or
+    ``lookback`` before ``now`` for a source never read."""
+    return min((last - overlap) if last else now - lookback for last in last_successes)
+
+
+def oldest_due(sources: Sequence[Source], limit: int) -> list[Source]:
+    """At most ``limit`` sources, those due the longest first (the rest wait)."""
+    return sorted(sources, key=lambda s: s.next_check)[: max(0, limit)]
 
 
 def unseen_listing_days(last_success: dt.datetime | None, now: dt.datetime) -> list[dt.date]:

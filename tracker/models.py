@@ -7,6 +7,7 @@
 ``Response``  one HTTP answer, as the fetch seam hands it over.
 ``Digest*``   what a reader's digest for one day contains.
 ``Library*``  a reader's imported reference library (BibTeX, CSL JSON, RIS).
+``Venue*``    a paper's journal reference, DOI or venue, noticed after it was stored.
 
 All datetimes are aware and in UTC. This module imports nothing of ours.
 """
@@ -57,6 +58,30 @@ class FieldTag:
 
 
 CONFIDENT = 0.5  # a field this sure is shown in digests and places an item there
+
+
+class LinkKind(StrEnum):
+    """What a paper's code or project link points to (``tracker.codelinks``)."""
+
+    CODE = "code"
+    MODEL = "model"
+    DATASET = "dataset"
+    DEMO = "demo"
+    PROJECT = "project"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeLink:
+    """A repository, model, data set, demo or project page a paper points to."""
+
+    kind: LinkKind
+    url: str  # canonical https
+
+    @property
+    def label(self) -> str:
+        """English, for the command line and exports (digests word it through gettext)."""
+        names = {LinkKind.PROJECT: "project page", LinkKind.DATASET: "data"}
+        return names.get(self.kind, self.kind.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +136,11 @@ class Item:
     first_seen: dt.datetime
     quality: int
     fields: tuple[FieldTag, ...] = ()
+    code: tuple[CodeLink, ...] = ()  # found in the abstract and comments, stored at ingest
+
+    @property
+    def has_code(self) -> bool:
+        return any(link.kind is LinkKind.CODE for link in self.code)
 
     def as_entry(self) -> Entry:
         return Entry(
@@ -255,6 +285,7 @@ class SearchFilters:
     since: dt.date | None = None
     until: dt.date | None = None
     saved_by: str | None = None  # only items saved by this reader
+    has_code: bool = False  # only papers that link a code repository
 
 
 NO_FILTERS = SearchFilters()
@@ -411,6 +442,44 @@ class RisingPhrase:
         return cls(str(phrase), int(papers), float(share), float(before), pairs)
 
 
+class VenueKind(StrEnum):
+    """What a venue event says a paper got: arXiv's journal-ref, a DOI, or the name of
+    the journal or conference that published it (OpenAlex's primary location)."""
+
+    JOURNAL_REF = "journal_ref"
+    DOI = "doi"
+    VENUE = "venue"
+
+
+@dataclass(frozen=True, slots=True)
+class VenueChange:
+    """A venue a stored paper got, as one source told it (not stored yet)."""
+
+    kind: VenueKind
+    value: str
+    source: str  # "arxiv" (API), "arxiv listing", "oai", "openalex", "feed"
+
+
+@dataclass(frozen=True, slots=True)
+class VenueEvent:
+    """A stored venue change: recorded once per (item, kind, value)."""
+
+    id: int
+    item_id: int
+    kind: VenueKind
+    value: str
+    source: str
+    noticed_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedEntry:
+    """One paper of a digest's "Now published": the item and what it got."""
+
+    item: Item
+    events: tuple[VenueEvent, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Digest:
     reader: str
@@ -420,6 +489,9 @@ class Digest:
     sources_failing: tuple[str, ...] = field(default=())
     first: bool = False  # the reader's first digest (no earlier one to be "since")
     rising: tuple[RisingPhrase, ...] = ()  # the weekly "Rising across fields", when due
+    removed: int = 0  # items the reader's mute and must rules kept out
+    weekly: bool = False  # a weekly digest (the week's top picks), beside the daily ones
+    published: tuple[PublishedEntry, ...] = ()  # "Now published": venues noticed since
 
     @property
     def item_count(self) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from tracker.app.accounts import Accounts
 from tracker.app.filters import check_filters
 from tracker.config import Settings
+from tracker.digest.links import safe_link
 from tracker.digest.service import DigestService
 from tracker.digest.view import DigestView
 from tracker.models import NO_FILTERS, Item, SearchFilters
@@ -44,8 +45,9 @@ class Browsing:
         return self.storage.saved_ids(self.settings.reader(reader).name, item_ids)
 
     def code_links(self, item: Item) -> list[tuple[str, str]]:
-        """(label, URL) of the code, models and project pages a paper points to."""
-        return []
+        """(label, URL) of the code, models and project pages a paper points to (found
+        in its abstract and comments when it was stored; only http(s) links)."""
+        return [(link.label, url) for link in item.code if (url := safe_link(link.url))]
 
     # --- digests ------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from tracker import decide
 from tracker.app.accounts import Accounts
 from tracker.app.browsing import Browsing
 from tracker.app.clients import connect
-from tracker.app.filters import check_filters
+from tracker.app.filters import check_filters, muted_in_search
 from tracker.app.following import Following
 from tracker.app.following import follow_spec as follow_spec
 from tracker.app.following import scholar_specs as scholar_specs
@@ -37,6 +37,7 @@ from tracker.digest.service import DigestOutcome as DigestOutcome  # re-exported
 from tracker.digest.service import DigestService
 from tracker.digest.smtp import SmtpMailer
 from tracker.digest.view import DigestView
+from tracker.digest.weekly import WeeklyOutcome
 from tracker.errors import NotFoundError, UsageError
 from tracker.fetch.backfill import Backfill, BackfillReport, Harvest
 from tracker.fetch.claims import new_worker_id
@@ -217,6 +218,35 @@ class Tracker(Browsing, Following):
         """Build every digest that is due, then deliver everything pending."""
         return self.digests.due()
 
+    def build_weekly(
+        self, reader_name: str | None, day: dt.date | None = None
+    ) -> tuple[WeeklyOutcome, list[Delivery]]:
+        """Build (or find) a reader's weekly digest of a local day and deliver what is
+        pending for it (left to a running worker when one leads)."""
+        reader = self.settings.reader(reader_name)
+        if reader.rhythm != "both":
+            raise UsageError(
+                f'{reader.name} has no weekly digest beside the daily one (rhythm = "both")'
+            )
+        with self._delivering() as leading:
+            outcome = self.digests.weekly.build(reader.name, day)
+            if leading:
+                self.digests.weekly.deliver(reader.name)
+        found = self.storage.weekly_deliveries(reader.name)
+        return outcome, [d for d in found if d.day == outcome.day]
+
+    def weekly_status(self, name: str) -> tuple[dt.datetime | None, list[Delivery]]:
+        """When a reader's next weekly digest is due, and its latest one's deliveries."""
+        reader = self.settings.reader(name)
+        if reader.rhythm != "both":
+            return None, []
+        upcoming = decide.next_delivery(
+            self.clock(), reader.digest_time, reader.tz, frozenset({reader.weekly_day})
+        )
+        last = self.storage.last_weekly(reader.name)
+        found = self.storage.weekly_deliveries(reader.name)
+        return upcoming, [d for d in found if last and d.day == last[0]]
+
     def send_digest(self, reader: str | None, day: dt.date | None = None) -> DigestOutcome:
         with self._delivering() as leading:
             return self.digests.send_now(reader, day, deliver=leading)
@@ -292,7 +322,9 @@ class Tracker(Browsing, Following):
         filters = check_filters(self.settings, filters)
         if limit < 1 or offset < 0:
             raise UsageError(f"--limit: expected 1 or more, got {limit}")
-        return self.storage.search(text, filters, limit=limit, offset=offset, reader=reader)
+        hits = self.storage.search(text, filters, limit=limit, offset=offset, reader=reader)
+        # the reader's mute rules marked "search" leave their search results too
+        return muted_in_search(self.storage.rules(reader), hits) if reader else hits
 
     def item(self, ref: str) -> Item:
         return self.storage.item(ref)

@@ -7,11 +7,13 @@ Pure: no I/O here (the field mapping is part of the settings).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from tracker.config import Settings, did_you_mean
+from tracker.digest.rules import RuleSet
 from tracker.errors import UsageError
-from tracker.models import SearchFilters
+from tracker.models import Rule, RuleAction, SearchFilters, SearchHit
 
 
 def check_filters(settings: Settings, filters: SearchFilters) -> SearchFilters:
@@ -50,3 +52,12 @@ def check_filters(settings: Settings, filters: SearchFilters) -> SearchFilters:
     if filters.since and filters.until and filters.since > filters.until:
         raise UsageError(f"--since {filters.since} is after --until {filters.until}")
     return filters
+
+
+def muted_in_search(rules: Sequence[Rule], hits: Sequence[SearchHit]) -> list[SearchHit]:
+    """The hits that none of the reader's mute rules marked ``search`` removes (rules by
+    text, author and category; a feed rule concerns the digest only)."""
+    muting = RuleSet.of([r for r in rules if r.search and r.action is RuleAction.MUTE])
+    if not muting:
+        return list(hits)
+    return [h for h in hits if muting.apply(h.item, (), {})[1] is None]

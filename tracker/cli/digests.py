@@ -37,6 +37,7 @@ from tracker.cli.base import (
     help='List one section of a built digest ("Top picks", a field, "More from other fields").',
 )
 @click.option("--all", "show_all", is_flag=True, help="With --section: every entry, not the first.")
+@click.option("--weekly", is_flag=True, help='The weekly digest (readers with rhythm = "both").')
 @pass_state
 def digest(
     state: State,
@@ -46,6 +47,7 @@ def digest(
     preview: str | None,
     section: str | None,
     show_all: bool,
+    weekly: bool,
 ) -> None:
     """Build a digest now and deliver it (or write an existing one again)."""
     when = _date(day, "--date")
@@ -65,6 +67,19 @@ def digest(
                 click.echo(f"… and {hidden} more (--all)")
             return
         names = [reader] if reader else [r.name for r in t.settings.readers]
+        if weekly:
+            for name in (
+                names if reader else [r.name for r in t.settings.readers if r.rhythm == "both"]
+            ):
+                built, deliveries = t.build_weekly(name, when)
+                verb = "built" if built.created else "found"
+                count = built.digest.item_count
+                click.echo(f"{verb} the weekly digest of {name} for {built.day} ({count} items)")
+                for d in deliveries:
+                    where = built.path if d.channel == "markdown" else "e-mail"
+                    note = f": {d.last_error}" if d.last_error else ""
+                    click.echo(f"  {d.channel}: {d.state} ({where}){note}")
+            return
         for name in names:
             if folder:
                 for path in t.preview_digest(name, when, folder):
@@ -92,6 +107,7 @@ def readers(state: State, as_json: bool) -> None:
     with state.tracker() as t:
         for r in t.settings.readers:
             upcoming, deliveries = t.reader_status(r.name)
+            weekly_at, weekly = t.weekly_status(r.name)
             local = upcoming.astimezone(r.tz) if upcoming else None  # the reader's wall clock
             rows.append(
                 dict(
@@ -102,6 +118,12 @@ def readers(state: State, as_json: bool) -> None:
                     channels=list(r.channels),
                     email=r.email,
                     next_digest=local.isoformat() if local else None,
+                    rhythm=r.rhythm,
+                    next_weekly=weekly_at.astimezone(r.tz).isoformat() if weekly_at else None,
+                    latest_weekly=[
+                        dict(day=d.day.isoformat(), channel=d.channel, state=d.state)
+                        for d in weekly
+                    ],
                     latest=[
                         dict(
                             day=d.day.isoformat(),
@@ -125,7 +147,12 @@ def readers(state: State, as_json: bool) -> None:
         )
         upcoming = dt.datetime.fromisoformat(row["next_digest"]) if row["next_digest"] else None
         when = f"{upcoming:%a %Y-%m-%d %H:%M} {row['timezone']}" if upcoming else "never"
-        click.echo(f"    next digest {when}")
+        click.echo(f"    next digest {when}" + (" (weekly)" if row["rhythm"] == "weekly" else ""))
+        if row["next_weekly"]:
+            weekly_at = dt.datetime.fromisoformat(row["next_weekly"])
+            click.echo(f"    next weekly digest {weekly_at:%a %Y-%m-%d %H:%M} {row['timezone']}")
+        for d in row["latest_weekly"]:
+            click.echo(f"    {d['day']} weekly {d['channel']}: {d['state']}")
         for d in row["latest"]:
             error = f" ({d['error']})" if d["error"] else ""
             click.echo(f"    {d['day']} {d['channel']}: {d['state']}{error}")

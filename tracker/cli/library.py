@@ -30,6 +30,7 @@ def _filters(
     since: str | None,
     until: str | None,
     saved_by: str | None,
+    has_code: bool = False,
 ) -> SearchFilters:
     return SearchFilters(
         author=author,
@@ -39,6 +40,7 @@ def _filters(
         since=_date(since, "--since"),
         until=_date(until, "--until"),
         saved_by=saved_by,
+        has_code=has_code,
     )
 
 
@@ -56,6 +58,9 @@ def search_options(fn: F) -> F:
             click.option("--since", metavar="YYYY-MM-DD"),
             click.option("--until", metavar="YYYY-MM-DD"),
             click.option("--saved", is_flag=True, help="Only items you saved."),
+            click.option(
+                "--has-code", is_flag=True, help="Only papers that link a code repository."
+            ),
             click.option("--reader"),
         ]
     ):
@@ -79,6 +84,7 @@ def search(
     since: str | None,
     until: str | None,
     saved: bool,
+    has_code: bool,
     reader: str | None,
     limit: int,
     as_json: bool,
@@ -93,7 +99,9 @@ def search(
         who = t.settings.reader(reader).name if (saved or reader) else None
         hits = t.search(
             text,
-            _filters(author, field, category, source, since, until, who if saved else None),
+            _filters(
+                author, field, category, source, since, until, who if saved else None, has_code
+            ),
             limit=limit,
             reader=who,
         )
@@ -193,18 +201,19 @@ def export(
     since: str | None,
     until: str | None,
     saved: bool,
+    has_code: bool,
     reader: str | None,
     limit: int,
     output: str | None,
 ) -> None:
     """Export saved items (or a search result) as BibTeX or JSON."""
     target = _output_file(output, "--output") if output else None
-    filters = _filters(author, field, category, source, since, until, None)
+    filters = _filters(author, field, category, source, since, until, None, has_code)
     searching = text is not None or filters != SearchFilters()
     with state.tracker() as t:
         if searching:
             who = t.settings.reader(reader).name if saved else None
-            filters = _filters(author, field, category, source, since, until, who)
+            filters = _filters(author, field, category, source, since, until, who, has_code)
             items = [h.item for h in t.search(text or "", filters, limit=limit)]
         else:
             items = t.saved(reader)

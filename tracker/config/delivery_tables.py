@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, ValidationInfo, WithJsonSchema, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from tracker.config.settings import WEEKDAYS, DigestSettings, EmailSettings, WebSettings
+from tracker.config.settings import DigestSettings, EmailSettings, WebSettings
 from tracker.config.values import (
     EMAIL,
     AtLeastZero,
@@ -22,9 +22,11 @@ from tracker.config.values import (
     Positive,
     PositiveFloat,
     Table,
+    Weekday,
     enum,
     one_of,
     problem,
+    weekday_number,
 )
 
 SECURITY = ("starttls", "tls", "none")
@@ -33,17 +35,6 @@ _HEADER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 
 
 # --- [digest] --------------------------------------------------------------------
-
-
-# "mon", "Monday", "THU": the first three letters, in any case (JSON Schema's patterns
-# have no flag for case)
-_WEEKDAY_PATTERN = "^(" + "|".join("".join(f"[{c.upper()}{c}]" for c in d) for d in WEEKDAYS) + ")"
-
-
-def _weekday(value: str) -> str:
-    if value[:3].lower() not in WEEKDAYS:
-        raise problem(f'expected a weekday such as "mon", got {value!r}')
-    return value
 
 
 class DigestTable(Table):
@@ -80,11 +71,9 @@ class DigestTable(Table):
     rising_weeks: Positive = Field(
         8, description="Earlier weeks a phrase's share of papers is compared with."
     )
-    rising_day: Annotated[
-        str,
-        AfterValidator(_weekday),
-        WithJsonSchema({"type": "string", "pattern": _WEEKDAY_PATTERN}),
-    ] = Field("mon", description='The weekday whose digest has the rising section ("mon").')
+    rising_day: Weekday = Field(
+        "mon", description='The weekday whose digest has the rising section ("mon").'
+    )
 
     def settings(self) -> DigestSettings:
         return DigestSettings(
@@ -98,7 +87,7 @@ class DigestTable(Table):
             discover=self.discover,
             rising_phrases=self.rising_phrases,
             rising_weeks=self.rising_weeks,
-            rising_day=WEEKDAYS.index(self.rising_day[:3].lower()),
+            rising_day=weekday_number(self.rising_day),
         )
 
 

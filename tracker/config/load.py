@@ -81,6 +81,7 @@ def settings_from_dict(
     fields = found.validate(t.FieldsTable, data.get("fields", {}), ("fields",))
     openalex = found.validate(t.OpenAlexTable, data.get("openalex", {}), ("openalex",))
     web = found.validate(d.WebTable, data.get("web", {}), ("web",))
+    published = found.validate(t.PublishedTable, data.get("published", {}), ("published",))
     email = found.validate(d.EmailTable, data["email"], ("email",)) if "email" in data else None
     readers, names = _readers(found, data.get("readers"), context)
 
@@ -95,6 +96,7 @@ def settings_from_dict(
 
     # every table validated: none is None below
     assert top and arxiv and fetch and schedule and digest and fields and openalex and web
+    assert published
     assert field_map is not None and all(readers)
     data_dir = Path(environ.get("TRACKER_DATA_DIR") or base_dir / top.data_dir)
     digests_dir = environ.get("TRACKER_DIGESTS_DIR")
@@ -121,6 +123,7 @@ def settings_from_dict(
         openalex=openalex.settings(contact),
         fields=fields.settings(base_dir),
         web=web.settings(),
+        published=published.settings(),
     )
 
 

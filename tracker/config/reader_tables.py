@@ -41,10 +41,12 @@ from tracker.config.values import (
     AtLeastZero,
     FieldName,
     Table,
+    Weekday,
     enum,
     field_map,
     one_of,
     problem,
+    weekday_number,
 )
 from tracker.digest.rules import check_rule
 from tracker.fields.mapping import FieldMap
@@ -53,6 +55,7 @@ from tracker.models import FollowKind, Rule, RuleAction
 READER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 DAY_WORDS = ("every day", "daily", "weekdays", "arxiv")
+RHYTHMS = ("daily", "weekly", "both")
 
 
 # --- mute and must rules -------------------------------------------------------------------
@@ -184,6 +187,12 @@ def _days(value: Any) -> Any:
     )
 
 
+def _at_least_one(value: int) -> int:
+    if value < 1:
+        raise problem(f"expected 1 or more, got {value}")
+    return value
+
+
 def _language(code: str) -> str:
     """A language with a catalogue of the digest's texts, or English."""
     from tracker.digest.catalogs import languages, names
@@ -264,6 +273,31 @@ class ReaderTable(Table):
     email: str = Field(
         "", validate_default=True, description='The reader\'s address (for "email" channels).'
     )
+    # weekly_day and weekly_picks come before rhythm, and rhythm before days: their
+    # checks read the keys above them (None: the key is not in the file)
+    weekly_day: Weekday | SkipJsonSchema[None] = Field(
+        None,
+        description='The weekday of the weekly digest ("mon"), in the reader\'s time zone.',
+        json_schema_extra={"default": "mon"},
+    )
+    weekly_picks: (
+        Annotated[int, AfterValidator(_at_least_one), Field(json_schema_extra={"minimum": 1})]
+        | SkipJsonSchema[None]
+    ) = Field(
+        None,
+        description="Entries of the weekly digest's top picks (1 or more).",
+        json_schema_extra={"default": 10},
+    )
+    rhythm: Annotated[
+        str,
+        AfterValidator(one_of(RHYTHMS, lambda v: f"expected one of {list(RHYTHMS)}, got {v!r}")),
+        enum(RHYTHMS),
+    ] = Field(
+        "daily",
+        validate_default=True,
+        description='"daily" digests; "weekly": one digest a week, on weekly_day; "both": '
+        "the daily ones and a weekly one (the week's top picks and rising phrases).",
+    )
     days: Annotated[str | list[str], PlainValidator(_days), _DAYS_SCHEMA] = Field(
         "every day",
         description='Days with a digest: "every day", "weekdays", "arxiv" (after a new arXiv '
@@ -299,6 +333,22 @@ class ReaderTable(Table):
         False, description='A weekly "Rising across fields" section (see [digest] rising_day).'
     )
 
+    @field_validator("rhythm")
+    @classmethod
+    def _weekly_keys_for_weekly(cls, value: str, info: ValidationInfo) -> str:
+        given = [k for k in ("weekly_day", "weekly_picks") if info.data.get(k) is not None]
+        if value == "daily" and given:
+            raise problem('weekly_day is used only with rhythm "weekly" or "both"')
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _no_days_for_weekly(cls, value: str | list[str], info: ValidationInfo) -> Any:
+        # validated only when given: a weekly rhythm's one day is weekly_day
+        if info.data.get("rhythm") == "weekly":
+            raise problem('a weekly rhythm delivers on weekly_day: leave "days" out')
+        return value
+
     @field_validator("email")
     @classmethod
     def _address_for_email(cls, value: str, info: ValidationInfo) -> str:
@@ -310,6 +360,9 @@ class ReaderTable(Table):
         match = CLOCK.match(self.digest_time)
         assert match is not None  # checked
         days, arxiv_days = weekdays(self.days)
+        weekly_day = weekday_number(self.weekly_day or "mon")
+        if self.rhythm == "weekly":
+            days, arxiv_days = frozenset({weekly_day}), False
         return ReaderSettings(
             name=self.name,
             timezone=self.timezone,
@@ -327,4 +380,7 @@ class ReaderTable(Table):
             top_picks=self.top_picks,
             discover=self.discover,
             rising=self.rising,
+            rhythm=self.rhythm,
+            weekly_day=weekly_day,
+            weekly_picks=self.weekly_picks or 10,
         )

@@ -24,6 +24,7 @@ from tracker.config.tables import (
     FetchTable,
     FieldsTable,
     OpenAlexTable,
+    PublishedTable,
     ScheduleTable,
     TrackerTable,
 )
@@ -61,6 +62,10 @@ class ConfigFile(Table):
         default_factory=OpenAlexTable, description="OpenAlex, for scholars' works."
     )
     web: WebTable = Field(default_factory=WebTable, description="The web page (tracker web).")
+    published: PublishedTable = Field(
+        default_factory=PublishedTable,
+        description='Venues noticed later: papers asked about again for "Now published".',
+    )
 
 
 class _Generator(GenerateJsonSchema):

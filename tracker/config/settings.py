@@ -73,6 +73,19 @@ class OpenAlexSettings:
 
 
 @dataclass(frozen=True)
+class PublishedSettings:
+    """Venues noticed later ("Now published"): which papers are asked about again, how
+    often and in how many requests."""
+
+    enabled: bool = True
+    window: dt.timedelta = dt.timedelta(days=365)  # papers whose first version is this recent
+    check_every: dt.timedelta = dt.timedelta(hours=24)  # one paper asked about this often
+    batch_size: int = 100  # arXiv ids in one API request (id_list)
+    batches_per_cycle: int = 3  # arXiv requests of the watch in one fetch cycle, at most
+    openalex: bool = True  # also ask OpenAlex for each paper's published version
+
+
+@dataclass(frozen=True)
 class FetchSettings:
     timeout: float = 20.0  # connect and read timeouts, seconds
     deadline: float = 60.0  # whole transfer, seconds
@@ -145,6 +158,11 @@ class ReaderSettings:
     top_picks: int | None = None  # the digest's top picks; None: [digest] top_picks
     discover: bool | None = None  # cross-domain picks from all of arXiv; None: [digest]
     rising: bool = False  # a weekly "Rising across fields" section
+    # "daily"; "weekly": one digest a week (on weekly_day); "both": daily digests and a
+    # weekly one (the week's top picks and rising phrases) on weekly_day
+    rhythm: str = "daily"
+    weekly_day: int = 0  # the local weekday of the weekly digest (Monday is 0)
+    weekly_picks: int = 10  # entries of the weekly digest's top picks
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -240,6 +258,7 @@ class Settings:
     openalex: OpenAlexSettings = field(default_factory=OpenAlexSettings)
     fields: FieldsSettings = field(default_factory=FieldsSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    published: PublishedSettings = field(default_factory=PublishedSettings)
 
     def reader(self, name: str | None) -> ReaderSettings:
         from tracker.errors import UsageError

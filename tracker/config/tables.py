@@ -1,5 +1,5 @@
 """The config file's tables as it spells them (pydantic models): [tracker], [arxiv],
-[fetch], [schedule], [openalex] and [fields]; [digest], [email] and [web] are in
+[fetch], [schedule], [openalex], [published] and [fields]; [digest], [email] and [web] are in
 ``delivery_tables``, readers in ``reader_tables`` and ``follow_tables``.
 
 A model says which keys a table may have, their types, defaults and ranges, and
@@ -30,6 +30,7 @@ from tracker.config.settings import (
     FetchSettings,
     FieldsSettings,
     OpenAlexSettings,
+    PublishedSettings,
     ScheduleSettings,
 )
 from tracker.config.values import (
@@ -317,4 +318,52 @@ class OpenAlexTable(Table):
             batch=min(100, self.batch),
             min_interval=self.min_interval,
             lookback_days=self.lookback_days,
+        )
+
+
+# --- [published] ---------------------------------------------------------------------------
+
+MAX_ID_LIST = 2000  # the API's largest max_results: more ids than that in one request fail
+
+
+def _id_list(value: int) -> int:
+    if value > MAX_ID_LIST:
+        raise problem(
+            f"expected at most {MAX_ID_LIST} ids per request (arXiv's largest page), got {value}"
+        )
+    return value
+
+
+class PublishedTable(Table):
+    """Venues noticed later ("Now published"): saved and followed scholars' papers asked
+    about again until they have a journal reference, a DOI or a venue."""
+
+    enabled: bool = Field(
+        True,
+        description="Ask about papers again; false: only the journal-refs fetches bring count.",
+    )
+    window_days: PositiveFloat = Field(
+        365.0, description="Papers whose first version is at most this many days old."
+    )
+    check_hours: PositiveFloat = Field(
+        24.0, description="How often one paper is asked about (spread by a tenth of it)."
+    )
+    batch_size: Annotated[Positive, AfterValidator(_id_list)] = Field(
+        100,
+        description="arXiv ids per request (at most 2000).",
+        json_schema_extra={"maximum": MAX_ID_LIST},
+    )
+    batches_per_cycle: Positive = Field(3, description="arXiv requests per fetch cycle, at most.")
+    openalex: bool = Field(
+        True, description="Also ask OpenAlex for each paper's published version."
+    )
+
+    def settings(self) -> PublishedSettings:
+        return PublishedSettings(
+            enabled=self.enabled,
+            window=dt.timedelta(days=self.window_days),
+            check_every=dt.timedelta(hours=self.check_hours),
+            batch_size=self.batch_size,
+            batches_per_cycle=self.batches_per_cycle,
+            openalex=self.openalex,
         )

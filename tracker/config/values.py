@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from tracker.config.problems import did_you_mean
+from tracker.config.settings import WEEKDAYS
 from tracker.fields.mapping import FieldMap
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -72,6 +73,29 @@ def enum(values: Sequence[str]) -> WithJsonSchema:
 Positive = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 AtLeastZero = Annotated[int, Field(ge=0)]
+
+
+# "mon", "Monday", "THU": the first three letters, in any case (JSON Schema's patterns
+# have no flag for case)
+_WEEKDAY_PATTERN = "^(" + "|".join("".join(f"[{c.upper()}{c}]" for c in d) for d in WEEKDAYS) + ")"
+
+
+def _weekday(value: str) -> str:
+    if value[:3].lower() not in WEEKDAYS:
+        raise problem(f'expected a weekday such as "mon", got {value!r}')
+    return value
+
+
+def weekday_number(value: str) -> int:
+    """A checked weekday's number (Monday is 0)."""
+    return WEEKDAYS.index(value[:3].lower())
+
+
+Weekday = Annotated[
+    str,
+    AfterValidator(_weekday),
+    WithJsonSchema({"type": "string", "pattern": _WEEKDAY_PATTERN}),
+]
 
 
 def check_http_url(value: str) -> str:

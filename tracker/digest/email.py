@@ -29,6 +29,13 @@ def subject(view: DigestView) -> str:
         "num": view.summary.total,
         "scholars": dict(view.summary.counts).get("scholars", 0),
     }
+    if view.header.weekly:
+        text = t.ngettext(
+            "Weekly digest for %(reader)s, %(day)s: %(num)d top pick",
+            "Weekly digest for %(reader)s, %(day)s: %(num)d top picks",
+            view.summary.total,
+        )
+        return text % values
     if not view.summary.total:
         return t.gettext("Digest for %(reader)s, %(day)s: nothing new") % values
     if values["scholars"]:
@@ -46,10 +53,12 @@ def subject(view: DigestView) -> str:
     return text % values
 
 
-def message_id(reader: str, day: dt.date, sender: str) -> str:
-    """The same for every send of one reader's digest for one day."""
+def message_id(reader: str, day: dt.date, sender: str, *, weekly: bool = False) -> str:
+    """The same for every send of one reader's digest for one day (the weekly digest of
+    that day has its own)."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "tracker.invalid"
-    return f"<digest.{reader}.{day.isoformat()}@{domain}>"
+    kind = "weekly." if weekly else ""
+    return f"<digest.{reader}.{kind}{day.isoformat()}@{domain}>"
 
 
 def compose(
@@ -68,7 +77,7 @@ def compose(
     name, address = parseaddr(to)
     msg["To"] = Address(display_name=name or reader, addr_spec=address)
     msg["Date"] = format_datetime(now.astimezone(dt.UTC))
-    msg["Message-ID"] = message_id(reader, view.header.day, sender)
+    msg["Message-ID"] = message_id(reader, view.header.day, sender, weekly=view.header.weekly)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
     domain = parseaddr(sender)[1].rpartition("@")[2] or "tracker.invalid"
     msg["List-Id"] = f"tracker digest for {reader} <digest.{reader}.{domain}>"

@@ -22,6 +22,10 @@ whose only reason is the reader's ``discovery`` follow): those become picks when
 are among the closest, and are left out otherwise. Without one, the older similarity
 to the reader's interests decides (``tracker.digest.crossdomain``).
 
+The reader's mute and must rules (``tracker.digest.rules``) are applied to every
+candidate first: what they remove is left out and counted (``Digest.removed``: only
+items that arrived since the previous digest, so that none is counted twice).
+
 Pure: no I/O here; ``now`` is not needed (the digest's cutoff is given).
 """
 
@@ -33,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from tracker.digest.crossdomain import Interest, rank_cross, with_note
+from tracker.digest.rules import RuleSet
 from tracker.models import (
     CONFIDENT,
     Detail,
@@ -98,6 +103,7 @@ class ReaderView:
     # the previous digest's cutoff: the whole day's papers count when seen after it
     # (what no follow brought is not carried over to the next digest)
     since: dt.datetime | None = None
+    rules: RuleSet | None = None  # the reader's mute and must rules
 
     def canonical(self, code: str) -> str:
         return self.aliases.get(code, code)
@@ -265,8 +271,21 @@ def build_digest(
     discovered: list[DigestEntry] = []
     other: list[DigestEntry] = []
     revised: list[DigestEntry] = []
+    removed = 0
+    feed_urls = {
+        reader.source_titles.get(f.source_id) or f.value: f.value
+        for f in reader.follows
+        if f.kind is FollowKind.FEED
+    }
     for item, sightings in candidates:
         reasons = reasons_for(item, sightings, reader)
+        if reasons and reader.rules:
+            # what only the whole day's listing brought is not counted as removed
+            followed = any(r.kind is not FollowKind.DISCOVERY for r in reasons)
+            reasons, rule = reader.rules.apply(item, reasons, feed_urls)
+            fresh = reader.since is None or any(s.seen_at > reader.since for s in sightings)
+            if rule is not None and followed and fresh:
+                removed += 1
         if not reasons:
             continue
         announce = _announce(sightings)
@@ -314,4 +333,6 @@ def build_digest(
         sections.append(DigestSection(OTHER, "other", tuple(sorted(other, key=_sort_key))))
     if revised:
         sections.append(DigestSection(REVISED, "revised", tuple(sorted(revised, key=_sort_key))))
-    return Digest(reader.name, day, cutoff, tuple(sections), tuple(failing_sources))
+    return Digest(
+        reader.name, day, cutoff, tuple(sections), tuple(failing_sources), removed=removed
+    )

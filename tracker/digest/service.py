@@ -2,9 +2,10 @@
 
 Exactly once, in two steps that each survive a crash:
 
-1. **Build** (one transaction): the digest, its items and one *pending* delivery per
-   channel are recorded together. An item is in at most one digest of a reader (a
-   unique key), and everything that arrived since the previous digest is in this one.
+1. **Build** (one transaction): the digest, its items, its "Now published" venue
+   events and one *pending* delivery per channel are recorded together. An item, and
+   a venue event, is in at most one digest of a reader (a unique key), and everything
+   that arrived or was noticed since the previous digest is in this one.
 2. **Deliver**: each pending delivery is written or sent, then marked *sent*. A crash
    before the mark leaves it pending, so it is delivered on restart, with the same
    Message-ID; a refused or dropped SMTP attempt is retried with backoff (4xx,
@@ -38,9 +39,11 @@ from tracker.digest.email import compose
 from tracker.digest.files import digest_path, write_atomic
 from tracker.digest.readers import failing_sources, find_reader, reader_view
 from tracker.digest.render import render_html, render_markdown, render_text
+from tracker.digest.rules import RuleSet
 from tracker.digest.select import Ranker, ReaderView, build_digest
 from tracker.digest.smtp import SmtpMailer
 from tracker.digest.view import DigestView, Presentation, build_view
+from tracker.digest.weekly import WeeklyDigests
 from tracker.errors import DeliveryError, StorageError, UsageError
 from tracker.fields.mapping import FieldMap
 from tracker.models import Delivery, Digest, DigestEntry, DigestSection, Item, RisingPhrase
@@ -88,6 +91,7 @@ class DigestService:
         self.mailer = mailer
         self._rank = rank
         self._rising = rising
+        self.weekly = WeeklyDigests(self)
         self.presentation = Presentation(
             settings.abstract_sentences,
             settings.abstract_max_chars,
@@ -170,8 +174,11 @@ class DigestService:
                 reader.name, [c.item.id for c in candidates]
             ),
             ranking=self._ranking(reader.name, [c.item for c in candidates]),
-            top_picks=self.settings.picks_for(reader),
+            top_picks=reader.weekly_picks
+            if reader.rhythm == "weekly"
+            else self.settings.picks_for(reader),
             since=last[1] if last else None,
+            rules=RuleSet.of(self.storage.rules(reader.name)),
         )
         digest = build_digest(
             view,
@@ -180,9 +187,15 @@ class DigestService:
             [(c.item, c.sightings) for c in candidates],
             failing_sources(self.storage, reader.name),
         )
-        if reader.rising and day.weekday() == self.settings.rising_day:
+        # a digest of the week (rhythm "weekly") always has the week's rising phrases
+        if reader.rhythm == "weekly" or (
+            reader.rising and day.weekday() == self.settings.rising_day
+        ):
             digest = replace(digest, rising=tuple(self._rising_phrases(view, now)))
-        return replace(digest, first=last is None)
+        # "Now published": venues noticed since the last digest, each event once
+        since = not_before if not_before is not None else now - self.settings.first_lookback
+        published = self.storage.published_candidates(reader.name, now, since)
+        return replace(digest, first=last is None, published=tuple(published))
 
     def _new(self, reader: ReaderSettings, day: dt.date, now: dt.datetime) -> Digest | None:
         """Record a new digest; None when another process recorded it first."""
@@ -210,8 +223,12 @@ class DigestService:
                 now,
                 digest.sources_failing,
                 channels=reader.channels,
-                skip=digest.item_count == 0 and reader.when_empty == "skip",
+                skip=digest.item_count == 0
+                and not digest.published
+                and reader.when_empty == "skip",
                 rising=digest.rising,
+                removed=digest.removed,
+                venue_events=[e.id for p in digest.published for e in p.events],
             )
         except StorageError:
             if self.storage.stored_digest(reader.name, day) is None:
@@ -248,6 +265,12 @@ class DigestService:
             return []
         return self._rising(self.neighbours(view.own_fields), now)
 
+    def rising_for(self, reader: ReaderSettings, now: dt.datetime) -> list[RisingPhrase]:
+        """The week's rising phrases in the fields next to the reader's own."""
+        if self._rising is None:
+            return []
+        return self._rising_phrases(self.reader_view(reader), now)
+
     def from_stored(self, stored: StoredDigest) -> Digest:
         items = {i.id: i for i in self.storage.items([r.item_id for r in stored.rows])}
         sections: list[DigestSection] = []
@@ -280,6 +303,10 @@ class DigestService:
             stored.failing_sources,
             first=stored.first,
             rising=stored.rising,
+            removed=stored.removed,
+            published=tuple(self.storage.published_entries(stored.venue_events))
+            if stored.venue_events
+            else (),
         )
 
     # --- delivering -------------------------------------------------------------------
@@ -301,7 +328,15 @@ class DigestService:
         except OSError as e:
             raise DeliveryError(f"cannot write the digest file: {e}", retryable=True) from e
 
-    def _send(self, reader: ReaderSettings, digest: Digest, now: dt.datetime) -> None:
+    def retry_at(self, attempts: int, now: dt.datetime) -> dt.datetime:
+        """When a failed delivery is tried again."""
+        email = self.email
+        first = dt.timedelta(minutes=email.retry_minutes if email else 5.0)
+        longest = dt.timedelta(hours=email.retry_max_hours if email else 6.0)
+        return decide.retry_delivery(attempts, now, first, longest)
+
+    def send(self, reader: ReaderSettings, digest: Digest, now: dt.datetime) -> None:
+        """E-mail a digest to the reader (a DeliveryError when it cannot be sent)."""
         email = self.email
         if email is None or self.mailer is None or not reader.email:
             raise DeliveryError(
@@ -343,16 +378,9 @@ class DigestService:
                 if delivery.channel == "markdown":
                     self._write(settings, digest)
                 else:
-                    self._send(settings, digest, now)
+                    self.send(settings, digest, now)
             except DeliveryError as e:
-                email = self.email
-                first = dt.timedelta(minutes=email.retry_minutes if email else 5.0)
-                longest = dt.timedelta(hours=email.retry_max_hours if email else 6.0)
-                retry = (
-                    decide.retry_delivery(delivery.attempts + 1, now, first, longest)
-                    if e.retryable
-                    else None
-                )
+                retry = self.retry_at(delivery.attempts + 1, now) if e.retryable else None
                 self.storage.delivery_failed(delivery.id, str(e), retry)
                 log.warning(
                     "delivery failed reader=%s day=%s channel=%s retry_at=%s error=%s",
@@ -391,7 +419,10 @@ class DigestService:
             )
             if day is not None:
                 outcomes.append(self.build(reader.name, day))
+        # after the dailies: a weekly digest due today holds today's daily digest too
+        self.weekly.due()
         self.deliver()
+        self.weekly.deliver()
         return outcomes
 
     def send_now(

@@ -24,12 +24,21 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from tracker.digest.language import ENGLISH, Language
+from tracker.digest.language import ENGLISH, N_, Language
 from tracker.digest.language import Translator as Translator  # what wording needs
 from tracker.digest.links import safe_link
 from tracker.digest.picks import RisingView, more_command, pick_text, rising_views
+from tracker.digest.published import PublishedView, published_note, published_views
 from tracker.digest.wording import announce_label, failing_text, reason_text
-from tracker.models import CONFIDENT, Digest, DigestEntry, DigestSection, Item, ItemKind
+from tracker.models import (
+    CONFIDENT,
+    Digest,
+    DigestEntry,
+    DigestSection,
+    Item,
+    ItemKind,
+    LinkKind,
+)
 
 MAX_AUTHORS = 8
 # A sentence ends at ". ", "! " or "? " before a capital, a digit, a bracket or a quote.
@@ -42,6 +51,13 @@ _ABBREVIATIONS = re.compile(
 _ABBREVIATION_TAIL = 12
 
 
+_LINK_LABELS = {
+    LinkKind.CODE: N_("code"),
+    LinkKind.MODEL: N_("model"),
+    LinkKind.DATASET: N_("data"),
+    LinkKind.DEMO: N_("demo"),
+    LinkKind.PROJECT: N_("project page"),
+}
 # The order of the summary's counts; "cross-more" counts as "cross".
 SUMMARY_KINDS = ("scholars", "field", "cross", "other", "revised")
 
@@ -131,6 +147,7 @@ class Header:
     day_label: str  # "Thursday 28 November 2024", in the digest's language
     cutoff: dt.datetime
     first: bool  # the reader's first digest
+    weekly: bool = False  # the weekly digest beside the daily ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +173,7 @@ class DigestView:
     language: str = "en"  # as in ``[[readers]] language``
     tag: str = "en"  # its BCP 47 tag ("zh-Hans"): <html lang>, Content-Language
     rising: tuple[RisingView, ...] = ()  # the weekly "Rising across fields"
+    published: tuple[PublishedView, ...] = ()  # "Now published": venues noticed since
 
     @property
     def entries(self) -> Iterator[EntryView]:
@@ -214,6 +232,16 @@ def shown_authors(authors: Sequence[str], followed: Sequence[str], most: int) ->
     return (*authors[: most - 1], *(a for a in authors[most - 1 :] if a in marked))
 
 
+def code_links(item: Item, t: Translator) -> tuple[Link, ...]:
+    """The paper's code and project links that are safe to show, labelled."""
+    found: list[Link] = []
+    for link in item.code:
+        url = safe_link(link.url)
+        if url:
+            found.append(Link(t.gettext(_LINK_LABELS[link.kind]), url))
+    return tuple(found)
+
+
 def entry_view(
     entry: DigestEntry, p: Presentation, t: Language, *, compact: bool = False
 ) -> EntryView:
@@ -244,6 +272,7 @@ def entry_view(
         why=t.pgettext("reasons", "; ").join(reasons),
         announce_label=announce_label(announce, t) if paper and announce else None,
         compact=compact,
+        links=() if compact else code_links(item, t),
         score=entry.score,
         pick_reason=pick_text(entry.note, t),
     )
@@ -252,6 +281,8 @@ def entry_view(
 def section_title(section: DigestSection, t: Translator) -> str:
     if section.kind == "top":
         return t.gettext("Top picks")
+    if section.kind == "week-top":
+        return t.gettext("Top picks of the week")
     if section.kind == "scholars":
         return t.gettext("Followed scholars")
     if section.kind == "cross":
@@ -272,7 +303,18 @@ def summary(digest: Digest, t: Language, *, first: bool) -> Summary:
         if kind in counts:
             counts[kind] += len(s.entries)
     total = digest.item_count
-    if total == 0:
+    if digest.weekly:
+        text = (
+            t.ngettext(
+                "The week's %(num)d best item from your digests.",
+                "The week's %(num)d best items from your digests.",
+                total,
+            )
+            % {"num": total}
+            if total
+            else t.gettext("No digest this week had anything to pick.")
+        )
+    elif total == 0:
         text = (
             t.gettext("Nothing new yet: this is your first digest.")
             if first
@@ -311,6 +353,11 @@ def summary(digest: Digest, t: Language, *, first: bool) -> Summary:
         text = t.gettext("%(counts)s %(failing)s") % {
             "counts": text,
             "failing": note % {"num": failing},
+        }
+    if digest.published:
+        text = t.gettext("%(counts)s %(failing)s") % {
+            "counts": text,
+            "failing": published_note(len(digest.published), t),
         }
     return Summary(total, tuple(counts.items()), text)
 
@@ -354,9 +401,20 @@ def build_view(
                 more_hint=more_command(digest.reader, digest.day, section.title) if cut else None,
             )
         )
-    header = Header(digest.reader, digest.day, t.day(digest.day), digest.cutoff, digest.first)
+    header = Header(
+        digest.reader, digest.day, t.day(digest.day), digest.cutoff, digest.first, digest.weekly
+    )
+    notes: list[str] = []
+    if digest.removed:
+        note = t.ngettext(
+            "%(num)d item removed by your rules",
+            "%(num)d items removed by your rules",
+            digest.removed,
+        )
+        notes.append(note % {"num": digest.removed})
     footer = Footer(
         failing=tuple(failing_text(s, t) for s in digest.sources_failing),
+        notes=tuple(notes),
         followed_marked=any(e.followed_authors for s in digest.sections for e in s.entries),
     )
     return DigestView(
@@ -367,4 +425,5 @@ def build_view(
         language.code,
         language.tag,
         rising_views(digest.rising, t),
+        published_views(digest.published, t),
     )

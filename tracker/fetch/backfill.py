@@ -36,7 +36,8 @@ from tracker import ids
 from tracker.errors import NotFoundError, SourceError
 from tracker.fetch.merge import dated_by_id, merge, normalise_new
 from tracker.fetch.readahead import PageEnd, ReadAhead
-from tracker.models import Entry
+from tracker.fetch.venues import venue_changes
+from tracker.models import Entry, VenueChange
 from tracker.sources.oai import BAD_TOKEN, OaiClient, OaiError, OaiPage, OaiRecord
 from tracker.storage import Storage
 from tracker.storage.items import PretagFn
@@ -96,6 +97,11 @@ class _State:
     counts: Counts
     started: dt.datetime | None
     last_completed: dt.datetime | None
+
+
+def _noticed_by_oai(old: Entry, new: Entry, merged: Entry) -> tuple[VenueChange, ...]:
+    """Journal-refs and DOIs a harvest brings for stored papers (venue events)."""
+    return venue_changes(old, new, merged, source="oai")
 
 
 def merge_harvested(old: Entry, new: Entry) -> Entry:
@@ -280,7 +286,12 @@ class Backfill:
         keyed = [(replace(e, key=ids.item_key(e, "")), ()) for e in batch]
         tag = self.pretag([entry for entry, _ in keyed])
         result = self.storage.ingest(
-            keyed, self.clock(), merge=merge_harvested, prepare=normalise_new, tag=tag
+            keyed,
+            self.clock(),
+            merge=merge_harvested,
+            prepare=normalise_new,
+            tag=tag,
+            notice=_noticed_by_oai,
         )
         counts.new += result.new_items
         counts.updated += result.updated_items

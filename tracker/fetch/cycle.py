@@ -6,8 +6,11 @@ joined with "+"), all due arXiv queries are OR-ed into a few API requests within
 a link are completed by id in batches. Feeds are fetched concurrently (arXiv hosts
 still pass the pacing gate one at a time) and written by the calling thread.
 
-One broken source never stops the others: each batch's failure is recorded on its
-sources, with backoff, and the cycle goes on.
+Every source kind is read by a step that returns one ``Outcome`` (entries, validators,
+next check, or an error), recorded the same way by ``fetch.outcome.Recorder``: one
+broken source never stops the others; each batch's failure is recorded on its sources,
+with backoff, and the cycle goes on. When sources are next due is decided in
+``tracker.decide`` only.
 
 Several workers share the queue: sources are claimed before they are fetched, a batch
 at a time (a listing request's categories, the cycle's searches, a few feeds more than
@@ -17,17 +20,21 @@ the pool has threads), so each due source is fetched by one worker (``fetch.clai
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from tracker import decide, ids
 from tracker.config import Settings
-from tracker.errors import ParseError, SourceError, TrackerError
+from tracker.errors import ParseError, SourceError
 from tracker.fetch.claims import Claimer, new_worker_id
 from tracker.fetch.merge import merge, normalise_new
-from tracker.fetch.scholars import Attributor, author_feeds, openalex_works
+from tracker.fetch.outcome import Batch, CycleReport, Outcome, Recorder, Stored
+from tracker.fetch.published import watch_published
+from tracker.fetch.scholars import Attributor, author_feed, openalex_batches, openalex_works
+from tracker.fetch.venues import venue_changes
 from tracker.models import CacheValidators, Entry, Response, Source, SourceKind
 from tracker.sources import arxiv_query as query
 from tracker.sources.arxiv import WHOLE_DAY, ArxivClient
@@ -36,43 +43,18 @@ from tracker.sources.http import Fetcher
 from tracker.sources.openalex import OpenAlexClient
 from tracker.storage import Storage
 from tracker.storage.items import PretagFn
-from tracker.text import clean_line, shorten
+
+__all__ = ["CycleReport", "Ingestor", "Progress"]
 
 log = logging.getLogger(__name__)
 QUERY_OVERLAP = dt.timedelta(days=2)  # re-ask this far back: arXiv's index lags
 ENRICH_REQUESTS = 2  # id lookups per cycle at most
-MAX_ERROR = 500  # characters of a source's last error
+FEED_ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/feed+json, "
+    "application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+)
 Progress = Callable[[str], None]
-
-
-@dataclass
-class CycleReport:
-    checked: int = 0
-    not_modified: int = 0
-    new_items: int = 0
-    new_sightings: int = 0
-    enriched: int = 0
-    attributed: int = 0
-    errors: list[str] = field(default_factory=list)
-    tried_sources: set[int] = field(default_factory=set)  # ids of the sources fetched
-    failed_sources: set[int] = field(default_factory=set)  # ... of those that failed
-
-    @property
-    def tried(self) -> int:
-        return len(self.tried_sources)
-
-    @property
-    def failed(self) -> int:
-        return len(self.failed_sources & self.tried_sources)
-
-    @property
-    def all_failed(self) -> bool:
-        """Nothing could be fetched: every source tried failed (none tried: False)."""
-        return bool(self.tried_sources) and self.tried_sources <= self.failed_sources
-
-    def trying(self, sources: Sequence[Source]) -> list[Source]:
-        self.tried_sources.update(s.id for s in sources)
-        return list(sources)
+Fetched = tuple[ParsedFeed | None, Response]
 
 
 class Ingestor:
@@ -109,8 +91,15 @@ class Ingestor:
             self.clock,
             everything=everything,
         )
+        recorder = Recorder(
+            self.storage,
+            functools.partial(self._store, report=report),
+            self.clock,
+            self.settings.fetch.max_backoff,
+            report,
+        )
         with claims.kept():
-            self._cycle(claims, report, progress or (lambda message: None))
+            self._cycle(claims, recorder, progress or (lambda message: None))
         log.info(
             "cycle done tried=%d failed=%d checked=%d not_modified=%d new_items=%d "
             "new_sightings=%d errors=%d",
@@ -124,60 +113,72 @@ class Ingestor:
         )
         return report
 
-    def _cycle(self, claims: Claimer, report: CycleReport, say: Progress) -> None:
+    def _cycle(self, claims: Claimer, recorder: Recorder, say: Progress) -> None:
+        report = recorder.report
         # Scholars' id-keyed sources first: what they bring tells apart namesakes in
         # everything found by name later in the cycle.
+        if self.openalex is not None:
+            client = self.openalex
+            found = report.trying(claims.claim([SourceKind.OPENALEX]))
+            if found:
+                say(f"OpenAlex: {len(found)} scholar ids")
+            for key, batch in openalex_batches(found, self.settings.openalex.batch):
+                step = functools.partial(
+                    openalex_works,
+                    key,
+                    batch,
+                    settings=self.settings,
+                    client=client,
+                    clock=self.clock,
+                )
+                recorder.contain(batch, step)
+        a = self.settings.arxiv
         found = report.trying(
-            claims.claim([SourceKind.OPENALEX]) if self.openalex is not None else []
-        )
-        if found and self.openalex is not None:
-            say(f"OpenAlex: {len(found)} scholar ids")
-            openalex_works(
-                found,
-                settings=self.settings,
-                client=self.openalex,
-                storage=self.storage,
-                store=lambda b: self._store(b, report),
-                fail=lambda s, e: self._fail(s, e, report),
-                clock=self.clock,
-            )
-        found = report.trying(
-            claims.claim(
-                [SourceKind.ARXIV_AUTHOR], limit=self.settings.arxiv.author_feeds_per_cycle
-            )
+            claims.claim([SourceKind.ARXIV_AUTHOR], limit=a.author_feeds_per_cycle)
         )
         if found:
             say(f"arXiv author feeds: {len(found)} due")
-            report.checked += author_feeds(
-                found,
+        for source in decide.oldest_due(found, a.author_feeds_per_cycle):
+            step = functools.partial(
+                author_feed,
+                source,
                 settings=self.settings,
                 fetcher=self.fetcher,
                 storage=self.storage,
-                store=lambda b: self._store(b, report),
-                fail=lambda s, e: self._fail(s, e, report),
                 clock=self.clock,
             )
-        self._listings(claims, report, say)
+            recorder.contain([source], step)
+        self._listings(claims, recorder, say)
         # together: OR-ed into few requests
         found = report.trying(claims.claim([SourceKind.ARXIV_QUERY]))
         if found:
             say(f"arXiv searches: {len(found)} queries")
-            self._queries(found, report)
-        self._feeds(claims, report, say)
+        for indexes in query.batch([s.value for s in found], a.max_query_chars):
+            group = [found[n] for n in indexes]
+            recorder.contain(group, functools.partial(self._query_batch, group))
+        self._feeds(claims, recorder, say)
         self._enrich(report)
+        # venues noticed later: papers readers care about, asked about again (paced)
+        watch_published(
+            self.storage,
+            self.arxiv,
+            self.openalex,
+            self.settings,
+            self.clock,
+            store=lambda b: self._store(b, report),
+            errors=report.errors,
+        )
 
     # --- storing ------------------------------------------------------------------------
 
-    def _store(
-        self, batch: Sequence[tuple[Entry, Sequence[int]]], report: CycleReport
-    ) -> list[tuple[Entry, int, tuple[int, ...]]]:
+    def _store(self, batch: Batch, report: CycleReport) -> Stored:
         """Store entries, then attribute them to the scholars followed. Their fields
         are computed first: the write transaction only maps categories."""
         if not batch:
             return []
         tag = self.pretag([entry for entry, _ in batch])
         result = self.storage.ingest(
-            batch, self.clock(), merge=merge, prepare=normalise_new, tag=tag
+            batch, self.clock(), merge=merge, prepare=normalise_new, tag=tag, notice=venue_changes
         )
         report.new_items += result.new_items
         report.new_sightings += result.new_sightings
@@ -195,60 +196,31 @@ class Ingestor:
         report.attributed += self._attributor(stored)
         return stored
 
-    def _fail(self, sources: Sequence[Source], error: Exception, report: CycleReport) -> None:
-        now = self.clock()
-        if isinstance(error, TrackerError):
-            message = str(error)
-            log.warning("source failed sources=%s error=%s", [s.id for s in sources], message)
-        else:  # a bug or an unforeseen input: keep the cycle going, keep the trace
-            message = f"internal error: {type(error).__name__}: {error}"
-            log.exception("source failed unexpectedly sources=%s", [s.id for s in sources])
-        # Stored and shown by `tracker status` and the digest: one line, bounded.
-        message = shorten(clean_line(message), MAX_ERROR)
-        retry_after = getattr(error, "retry_after", None)
-        for source in sources:
-            next_check = decide.after_failure(
-                source.error_count + 1,
-                now,
-                retry_after=retry_after,
-                max_backoff=self.settings.fetch.max_backoff,
-                seed=source.id,
-            )
-            self.storage.record_failure(source.id, now, message, next_check)
-            report.errors.append(f"{source.kind.value} {source.value}: {message}")
-            report.failed_sources.add(source.id)
-
     # --- arXiv listings -----------------------------------------------------------------
 
-    def _listings(self, claims: Claimer, report: CycleReport, say: Progress) -> None:
+    def _listings(self, claims: Claimer, recorder: Recorder, say: Progress) -> None:
         """One listing request's categories claimed at a time, until none is due."""
         size = self.settings.arxiv.listing_batch
-        while sources := report.trying(claims.claim([SourceKind.ARXIV_LISTING], limit=size)):
+        while sources := recorder.report.trying(
+            claims.claim([SourceKind.ARXIV_LISTING], limit=size)
+        ):
             say(f"arXiv listings: {len(sources)} categories")
             for start in range(0, len(sources), size):
                 group = sources[start : start + size]
-                try:
-                    self._listing_batch(group, report)
-                except Exception as e:
-                    self._fail(group, e, report)
+                recorder.contain(group, functools.partial(self._listing_batch, group))
 
-    def _listing_batch(self, group: list[Source], report: CycleReport) -> None:
+    def _listing_batch(self, group: list[Source]) -> Outcome:
         codes = [s.value for s in group]
         url = self.arxiv.listing_address(codes)
         response, listing = self.arxiv.listing(codes, self.storage.validators(url))
-        report.checked += len(group)
         now = self.clock()
         if listing is None:  # 304: not rebuilt since we last looked
-            report.not_modified += len(group)
-            self.storage.record_success(
-                [s.id for s in group], now, decide.after_listing(now, dt.date.min)
-            )
-            return
-        batch = [
+            next_check = decide.after_listing(now, dt.date.min)
+            return Outcome(tuple(group), next_check, now, not_modified=True)
+        batch: list[tuple[Entry, Sequence[int]]] = [
             (replace(e, key=ids.item_key(e, "")), self._category_sources(e, group))
             for e in listing.entries
         ]
-        self._store(batch, report)
         # The listing shows one day only: sources that missed days catch up by search
         # (the whole day's listing does not: its missed days are not worth the requests).
         behind = [
@@ -257,19 +229,16 @@ class Ingestor:
         if behind:
             since = min(s.last_success for s in behind if s.last_success) - dt.timedelta(days=1)
             expression = query.combine([f"cat:{s.value}" for s in behind])
-            found = self.arxiv.search(expression, since)
-            self._store(
-                [
-                    (replace(e, key=ids.item_key(e, "")), self._category_sources(e, behind))
-                    for e in found
-                ],
-                report,
-            )
-        self.storage.store_validators(
-            url, CacheValidators(response.etag, response.last_modified), now
-        )
-        self.storage.record_success(
-            [s.id for s in group], now, decide.after_listing(now, listing.day)
+            batch += [
+                (replace(e, key=ids.item_key(e, "")), self._category_sources(e, behind))
+                for e in self.arxiv.search(expression, since)
+            ]
+        return Outcome(
+            tuple(group),
+            decide.after_listing(now, listing.day),
+            now,
+            entries=batch,
+            validators=(url, CacheValidators(response.etag, response.last_modified)),
         )
 
     def _category_sources(self, entry: Entry, group: Sequence[Source]) -> list[int]:
@@ -283,22 +252,16 @@ class Ingestor:
 
     # --- arXiv searches -----------------------------------------------------------------
 
-    def _queries(self, sources: list[Source], report: CycleReport) -> None:
-        expressions = [s.value for s in sources]
-        for indexes in query.batch(expressions, self.settings.arxiv.max_query_chars):
-            group = [sources[n] for n in indexes]
-            try:
-                self._query_batch(group, report)
-            except Exception as e:
-                self._fail(group, e, report)
-
-    def _query_batch(self, group: list[Source], report: CycleReport) -> None:
+    def _query_batch(self, group: list[Source]) -> Outcome:
         now = self.clock()
-        lookback = now - dt.timedelta(days=self.settings.arxiv.lookback_days)
-        since = min((s.last_success - QUERY_OVERLAP) if s.last_success else lookback for s in group)
+        since = decide.ask_since(
+            [s.last_success for s in group],
+            now,
+            overlap=QUERY_OVERLAP,
+            lookback=dt.timedelta(days=self.settings.arxiv.lookback_days),
+        )
         nodes = [query.parse(s.value) for s in group]
         found = self.arxiv.search(query.combine([s.value for s in group]), since)
-        report.checked += len(group)
         batch: list[tuple[Entry, Sequence[int]]] = []
         for entry in found:
             matched = [
@@ -309,70 +272,57 @@ class Ingestor:
             batch.append(
                 (replace(entry, key=ids.item_key(entry, "")), matched or [s.id for s in group])
             )
-        self._store(batch, report)
-        self.storage.record_success(
-            [s.id for s in group],
-            now,
-            decide.after_success(SourceKind.ARXIV_QUERY, now, self.settings.fetch.feed_interval),
+        next_check = decide.after_success(
+            SourceKind.ARXIV_QUERY, now, self.settings.fetch.feed_interval
         )
+        return Outcome(tuple(group), next_check, now, entries=batch)
 
     # --- feeds --------------------------------------------------------------------------
 
-    def _fetch_feed(self, source: Source) -> tuple[ParsedFeed | None, Response]:
-        validators = self.storage.validators(source.value)
-        response = self.fetcher.get(
-            source.value,
-            validators=validators,
-            accept="application/atom+xml, application/rss+xml, application/feed+json, "
-            "application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1",
-        )
+    def _fetch_feed(self, source: Source, validators: CacheValidators) -> Fetched:
+        """In a pool thread: the transfer and the parse, no database (each thread
+        would hold a connection of its own, and SQLite a page cache with it)."""
+        response = self.fetcher.get(source.value, validators=validators, accept=FEED_ACCEPT)
         if response.not_modified:
             return None, response
         parsed = parse_feed(response.body, url=response.url, content_type=response.content_type)
         return parsed, response
 
-    def _feeds(self, claims: Claimer, report: CycleReport, say: Progress) -> None:
+    def _feeds(self, claims: Claimer, recorder: Recorder, say: Progress) -> None:
         """Feeds fetched by a pool of threads and written by this one. Claims stay a
         little ahead of the pool (twice its threads), so that several workers share
         the feeds and a claim is not held long before its fetch begins."""
         width = max(1, self.settings.fetch.concurrency)
-        running: dict[Future[tuple[ParsedFeed | None, Response]], Source] = {}
+        running: dict[Future[Fetched], Source] = {}
         more, done = True, 0
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="feed") as pool:
             while True:
                 if more and len(running) < width:
-                    fresh = report.trying(
+                    fresh = recorder.report.trying(
                         claims.claim([SourceKind.FEED], limit=2 * width - len(running))
                     )
                     more = bool(fresh)
                     for s in fresh:
-                        running[pool.submit(self._fetch_feed, s)] = s
+                        validators = self.storage.validators(s.value)
+                        running[pool.submit(self._fetch_feed, s, validators)] = s
                 if not running:
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     source = running.pop(future)
-                    try:
-                        parsed, response = future.result()
-                        self._feed_done(source, parsed, response, report)
-                    except Exception as e:
-                        self._fail([source], e, report)
+                    recorder.contain([source], functools.partial(self._feed, source, future))
                     done += 1
                     if done % 50 == 0:
                         say(f"feeds: {done} fetched")
 
-    def _feed_done(
-        self, source: Source, parsed: ParsedFeed | None, response: Response, report: CycleReport
-    ) -> None:
+    def _feed(self, source: Source, fetched: Future[Fetched]) -> Outcome:
+        parsed, response = fetched.result()  # the pool thread's error, if any, is raised here
         now = self.clock()
         next_check = decide.after_success(
             source.kind, now, self.settings.fetch.feed_interval, seed=source.id
         )
         if parsed is None:
-            report.checked += 1
-            report.not_modified += 1
-            self.storage.record_success([source.id], now, next_check)
-            return
+            return Outcome((source,), next_check, now, not_modified=True)
         if parsed.warning:
             log.info(
                 "feed read with warnings source=%d url=%s warning=%s",
@@ -380,17 +330,18 @@ class Ingestor:
                 source.value,
                 parsed.warning,
             )
-        self._store([(e, [source.id]) for e in self._keyed(source, parsed.entries)], report)
-        if parsed.truncated:
+        return Outcome(
+            (source,),
+            next_check,
+            now,
+            entries=[(e, [source.id]) for e in self._keyed(source, parsed.entries)],
+            validators=(source.value, CacheValidators(response.etag, response.last_modified)),
+            title=parsed.title,
             # What was read in full is kept (storing never loses anything), but the
             # source failed, and the cut response's validators are not kept: the next
             # fetch must get the whole body, not a 304 for the part that never came.
-            raise ParseError(TRUNCATED, url=response.url)
-        report.checked += 1
-        self.storage.store_validators(
-            source.value, CacheValidators(response.etag, response.last_modified), now
+            error=ParseError(TRUNCATED, url=response.url) if parsed.truncated else None,
         )
-        self.storage.record_success([source.id], now, next_check, title=parsed.title)
 
     def _keyed(self, source: Source, entries: Sequence[Entry]) -> list[Entry]:
         """Entries with their keys. A post is known by its feed and guid (or its link,

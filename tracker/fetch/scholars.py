@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 
 from tracker import decide, ids
 from tracker.config import Settings
-from tracker.errors import SourceError
 from tracker.fetch.attribution import Profile, assess, learn
+from tracker.fetch.outcome import Outcome
 from tracker.models import CacheValidators, Entry, Source, SourceKind
 from tracker.names import surname_key
 from tracker.sources.arxiv_xml import parse_api
@@ -29,8 +29,6 @@ from tracker.storage import Seeds, Storage
 
 log = logging.getLogger(__name__)
 OVERLAP = dt.timedelta(days=7)  # OpenAlex dates works late: ask again this far back
-Store = Callable[[Sequence[tuple[Entry, Sequence[int]]]], list[tuple[Entry, int, tuple[int, ...]]]]
-Fail = Callable[[Sequence[Source], Exception], None]
 
 
 def _basis(source: Source) -> str | None:
@@ -123,82 +121,74 @@ class Attributor:
             log.info("name matches withdrawn scholar=%r count=%d", name, len(wrong))
 
 
-def author_feeds(
-    sources: Sequence[Source],
+def author_feed(
+    source: Source,
     *,
     settings: Settings,
     fetcher: Fetcher,
     storage: Storage,
-    store: Store,
-    fail: Fail,
     clock: Callable[[], dt.datetime],
-) -> int:
-    """Read due arXiv author feeds, at most ``author_feeds_per_cycle`` of them (the
-    oldest due first; the others wait for the next cycle). Returns how many were read."""
+) -> Outcome:
+    """Read one arXiv author feed (one request, through the arXiv pacing gate)."""
     a = settings.arxiv
-    done = 0
-    for source in sorted(sources, key=lambda s: s.next_check)[: a.author_feeds_per_cycle]:
-        url = f"{a.author_url.rstrip('/')}/{source.value}.atom"
-        try:
-            response = fetcher.get(
-                url, validators=storage.validators(url), accept="application/atom+xml"
-            )
-            now = clock()
-            if not response.not_modified:
-                page = parse_api(response.body)
-                store([(replace(e, key=ids.item_key(e, "")), [source.id]) for e in page.entries])
-                storage.store_validators(
-                    url, CacheValidators(response.etag, response.last_modified), now
-                )
-            storage.record_success([source.id], now, now + dt.timedelta(days=a.author_feed_days))
-            done += 1
-        except Exception as e:
-            fail([source], e)
-    return done
-
-
-def openalex_works(
-    sources: Sequence[Source],
-    *,
-    settings: Settings,
-    client: OpenAlexClient,
-    storage: Storage,
-    store: Store,
-    fail: Fail,
-    clock: Callable[[], dt.datetime],
-) -> int:
-    """Works of the due scholars' OpenAlex ids and ORCIDs, ``batch`` ids per request."""
+    url = f"{a.author_url.rstrip('/')}/{source.value}.atom"
+    response = fetcher.get(url, validators=storage.validators(url), accept="application/atom+xml")
     now = clock()
-    oa = settings.openalex
+    next_check = decide.after_success(
+        source.kind,
+        now,
+        settings.fetch.feed_interval,
+        author_feed_interval=dt.timedelta(days=a.author_feed_days),
+    )
+    if response.not_modified:
+        return Outcome((source,), next_check, now)
+    page = parse_api(response.body)
+    return Outcome(
+        (source,),
+        next_check,
+        now,
+        entries=[(replace(e, key=ids.item_key(e, "")), [source.id]) for e in page.entries],
+        validators=(url, CacheValidators(response.etag, response.last_modified)),
+    )
+
+
+def openalex_batches(sources: Sequence[Source], size: int) -> list[tuple[str, list[Source]]]:
+    """Due scholars' OpenAlex ids and ORCIDs, ``size`` per request: (filter key, sources)."""
     by_key: dict[str, list[Source]] = {"author.id": [], "author.orcid": []}
     for s in sources:
         by_key["author.orcid" if s.value.startswith("orcid:") else "author.id"].append(s)
-    requests = 0
-    for key, group in by_key.items():
-        for start in range(0, len(group), oa.batch):
-            batch = group[start : start + oa.batch]
-            since = min(
-                (s.last_success - OVERLAP)
-                if s.last_success
-                else now - dt.timedelta(days=oa.lookback_days)
-                for s in batch
-            ).date()
-            wanted = {s.value.removeprefix("orcid:"): s for s in batch}
-            try:
-                works = client.works(key, list(wanted), since)
-                requests += 1
-                rows: list[tuple[Entry, Sequence[int]]] = []
-                for work in works:
-                    mine = work.orcids if key == "author.orcid" else work.author_ids
-                    hit = [wanted[v].id for v in mine if v in wanted]
-                    if hit:
-                        rows.append((replace(work.entry, key=ids.item_key(work.entry, "")), hit))
-                store(rows)
-                storage.record_success(
-                    [s.id for s in batch],
-                    clock(),
-                    decide.after_success(SourceKind.ARXIV_QUERY, clock(), dt.timedelta(days=1)),
-                )
-            except SourceError as e:
-                fail(batch, e)
-    return requests
+    return [
+        (key, group[start : start + size])
+        for key, group in by_key.items()
+        for start in range(0, len(group), max(1, size))
+    ]
+
+
+def openalex_works(
+    key: str,
+    batch: Sequence[Source],
+    *,
+    settings: Settings,
+    client: OpenAlexClient,
+    clock: Callable[[], dt.datetime],
+) -> Outcome:
+    """Works of one batch of scholars' OpenAlex ids (or ORCIDs: ``key``), each credited
+    to the ids among its authors."""
+    oa = settings.openalex
+    since = decide.ask_since(
+        [s.last_success for s in batch],
+        clock(),
+        overlap=OVERLAP,
+        lookback=dt.timedelta(days=oa.lookback_days),
+    ).date()
+    wanted = {s.value.removeprefix("orcid:"): s for s in batch}
+    works = client.works(key, list(wanted), since)
+    rows: list[tuple[Entry, Sequence[int]]] = []
+    for work in works:
+        mine = work.orcids if key == "author.orcid" else work.author_ids
+        hit = [wanted[v].id for v in mine if v in wanted]
+        if hit:
+            rows.append((replace(work.entry, key=ids.item_key(work.entry, "")), hit))
+    now = clock()
+    next_check = decide.after_success(SourceKind.OPENALEX, now, settings.fetch.feed_interval)
+    return Outcome(tuple(batch), next_check, now, entries=rows)

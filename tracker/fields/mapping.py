@@ -52,6 +52,7 @@ class FieldMap:
     )
     _prefixes: frozenset[tuple[str, ...]] = field(default=frozenset(), repr=False)
     _singles: frozenset[str] = field(default=frozenset(), repr=False)  # one-word keywords
+    _starts: frozenset[str] = field(default=frozenset(), repr=False)  # first words of phrases
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], origin: str) -> FieldMap:
@@ -129,6 +130,7 @@ class FieldMap:
             _index=(index := _keyword_index(keywords)),
             _prefixes=frozenset(gram[:n] for gram in index for n in range(1, len(gram))),
             _singles=frozenset(gram[0] for gram in index if len(gram) == 1),
+            _starts=frozenset(gram[0] for gram in index if len(gram) > 1),
         )
 
     def knows(self, code: str) -> bool:
@@ -184,8 +186,11 @@ class FieldMap:
             keyword, names = index[(word,)]
             for name in names:
                 found.setdefault(name, set()).add(keyword)
+        starts = self._starts
+        if starts.isdisjoint(words):
+            return found
         for start, first in enumerate(words):
-            if (first,) not in prefixes:
+            if first not in starts:
                 continue
             gram: tuple[str, ...] = (first,)
             for word in words[start + 1 : start + MAX_PHRASE_WORDS]:
@@ -228,14 +233,14 @@ def _is_str_list(value: object) -> bool:
 def words_of(text: str) -> list[str]:
     """Lower-case words as keywords are matched: hyphenated words and inner marks
     ("802.11", "ads/cft", "f(r)", "fermat's") stay whole."""
-    words = []
-    for token in text.lower().split():
-        word = token.strip(_EDGES)
-        if "(" in word and word.count("(") > word.count(")"):
-            word += ")"  # "f(r)" lost its closing parenthesis to the strip
-        if word:
-            words.append(word)
-    return words
+    words = [token.strip(_EDGES) for token in text.lower().split()]
+    if "(" in text:
+        words = [
+            # "f(r)" lost its closing parenthesis to the strip
+            word + ")" if "(" in word and word.count("(") > word.count(")") else word
+            for word in words
+        ]
+    return [word for word in words if word]
 
 
 def _keyword_index(

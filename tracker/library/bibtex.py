@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from tracker.models import Item, ItemKind
+from tracker.models import Item, ItemKind, LinkKind
 from tracker.names import PARTICLES
 
 _SPECIALS = {
@@ -113,14 +113,46 @@ def to_bibtex(items: Sequence[Item]) -> str:
                 fields.append(("primaryClass", item.primary_category))
         if item.doi:
             fields.append(("doi", item.doi))
-        if item.journal_ref:
-            fields.append(("note", latex_escape(item.journal_ref)))
+        note = [latex_escape(item.journal_ref)] if item.journal_ref else []
+        note += [f"{_NOTE_LABELS[k]}: {urls}" for k, urls in _grouped_links(item)]
+        if note:
+            fields.append(("note", ". ".join(note)))
         if item.url:
             fields.append(("url", item.url))
         width = max(len(name) for name, _ in fields)
         body = ",\n".join(f"  {name.ljust(width)} = {{{value}}}" for name, value in fields)
         entries.append(f"@misc{{{key},\n{body}\n}}\n")
     return "\n".join(entries)
+
+
+# how a link is introduced in a BibTeX note (as Zotero and arXiv's own exports write it)
+_NOTE_LABELS = {
+    LinkKind.CODE: "Code",
+    LinkKind.MODEL: "Model",
+    LinkKind.DATASET: "Data",
+    LinkKind.DEMO: "Demo",
+    LinkKind.PROJECT: "Project page",
+}
+
+
+def bib_url(url: str) -> str:
+    r"""A URL for ``\url{}``: only http(s); braces, spaces and backslashes (which would
+    end the argument or break BibTeX) percent-encoded, ``%`` and ``#`` escaped as
+    LaTeX wants them inside an argument."""
+    if not url.lower().startswith(("http://", "https://")):
+        return ""
+    bad = {"{": "%7B", "}": "%7D", " ": "%20", "\\": "%5C", "%": "\\%", "#": "\\#"}
+    return "".join(bad.get(c, c) for c in url if c.isprintable())
+
+
+def _grouped_links(item: Item) -> list[tuple[LinkKind, str]]:
+    """The item's code links by kind, in the order kinds first appear: (kind, urls)."""
+    grouped: dict[LinkKind, list[str]] = {}
+    for link in item.code:
+        url = bib_url(link.url)
+        if url:
+            grouped.setdefault(link.kind, []).append(f"\\url{{{url}}}")
+    return [(kind, ", ".join(urls)) for kind, urls in grouped.items()]
 
 
 def to_json(items: Sequence[Item]) -> str:
@@ -143,6 +175,7 @@ def item_dict(item: Item) -> dict[str, Any]:
         "journal_ref": item.journal_ref,
         "primary_category": item.primary_category,
         "categories": list(item.categories),
+        "code": [{"kind": link.kind.value, "url": link.url} for link in item.code],
         "fields": [
             {"field": t.field, "confidence": t.confidence, "origin": t.origin, "basis": t.basis}
             for t in item.fields

@@ -1,11 +1,15 @@
-"""OpenAlex (https://docs.openalex.org): scholars' works by author id or ORCID, and
-author search for `tracker follow scholar`.
+"""OpenAlex (https://docs.openalex.org): scholars' works by author id or ORCID,
+author search for `tracker follow scholar`, and where arXiv papers were published.
 
 Many scholars cost few requests: up to ``batch`` ids are OR-ed into one filter
 (``author.id:A1|A2|...``), pages follow the cursor, and ``mailto`` puts us in the
 polite pool. A work becomes an ``Entry``: its arXiv id when any location or its DOI
 names one (so it is the same item as the listing's), else its DOI. Each work says
 which of the asked ids are among its authors, so attribution needs no guessing.
+
+A paper's published version is its work's ``primary_location``: a source of type
+journal or conference (or, where the type is not given, a ``publishedVersion`` that
+is not arXiv's) gives the venue's name and the work's own DOI (``publications``).
 
 The parsing functions are pure; ``OpenAlexClient`` is the seam (through ``Fetcher``).
 """
@@ -20,13 +24,14 @@ from typing import Any
 
 from tracker.errors import ParseError
 from tracker.ids import parse_arxiv_id
-from tracker.models import FEED_POST, LINK_ONLY, Entry
+from tracker.models import FEED_POST, LINK_ONLY, Entry, VenueChange, VenueKind
 from tracker.sources.http import Fetcher
 from tracker.text import clean_entry
 
 _OA = "https://openalex.org/"
 _ORCID = "https://orcid.org/"
 _DOI = "https://doi.org/"
+_VENUE_TYPES = frozenset({"journal", "conference"})  # a source that publishes, not a repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +139,45 @@ def parse_works(body: bytes) -> tuple[list[Work], str | None]:
     return works, cursor if isinstance(cursor, str) and cursor else None
 
 
+def publication(work: Mapping[str, Any]) -> tuple[str, tuple[VenueChange, ...]] | None:
+    """The arXiv id of a work and where it was published (its primary location's venue
+    and its own DOI); None when it is not an arXiv paper or not published elsewhere."""
+    arxiv = _arxiv(work)
+    primary = work.get("primary_location")
+    primary = primary if isinstance(primary, dict) else {}
+    source = primary.get("source")
+    if arxiv is None or not isinstance(source, dict):
+        return None
+    name = source.get("display_name")
+    kind = source.get("type")
+    if not isinstance(name, str) or not name.strip() or "arxiv" in name.lower():
+        return None
+    published = kind is None and primary.get("version") == "publishedVersion"
+    if kind not in _VENUE_TYPES and not published:
+        return None
+    changes = [VenueChange(VenueKind.VENUE, " ".join(name.split()), "openalex")]
+    doi = work.get("doi")
+    doi = doi.removeprefix(_DOI).lower() if isinstance(doi, str) else ""
+    if doi.startswith("10.") and not doi.startswith("10.48550/"):
+        changes.append(VenueChange(VenueKind.DOI, doi, "openalex"))
+    return arxiv[0], tuple(changes)
+
+
+def parse_publications(body: bytes) -> dict[str, tuple[VenueChange, ...]]:
+    """One page of /works: the venues of the arXiv papers among them, by arXiv id."""
+    try:
+        doc = json.loads(body)
+    except ValueError as e:
+        raise ParseError(f"OpenAlex answered something that is not JSON: {e}") from e
+    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
+        raise ParseError("OpenAlex answer has no results list")
+    found: dict[str, tuple[VenueChange, ...]] = {}
+    for work in doc["results"]:
+        if isinstance(work, dict) and (seen := publication(work)) is not None:
+            found.setdefault(seen[0], seen[1])
+    return found
+
+
 def parse_authors(body: bytes) -> list[AuthorMatch]:
     try:
         doc = json.loads(body)
@@ -191,6 +235,18 @@ class OpenAlexClient:
             page, cursor = parse_works(response.body)
             found.extend(page)
         return found
+
+    def publications(self, arxiv_ids: Sequence[str]) -> dict[str, tuple[VenueChange, ...]]:
+        """Where these arXiv papers were published, by id (one request: their arXiv
+        DOIs OR-ed; the caller keeps to OpenAlex's 100 values per filter)."""
+        dois = "|".join(f"10.48550/arxiv.{a}" for a in arxiv_ids)
+        params: dict[str, str | int] = {
+            "filter": f"doi:{dois}",
+            "per-page": min(200, max(1, len(arxiv_ids))),
+            "mailto": self.mailto,
+        }
+        response = self.fetcher.get(f"{self.url}/works", params=params, accept="application/json")
+        return parse_publications(response.body)
 
     def authors(self, name: str) -> list[AuthorMatch]:
         params: dict[str, str | int] = {"search": name, "per-page": 10, "mailto": self.mailto}

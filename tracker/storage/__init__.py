@@ -22,6 +22,8 @@ from tracker.storage.saved import SavedMixin
 from tracker.storage.scholars import ScholarsMixin, ScholarSummary, Seeds
 from tracker.storage.search import SearchMixin
 from tracker.storage.sources import FollowSpec
+from tracker.storage.venues import VenuesMixin
+from tracker.storage.weekly import StoredWeekly, WeeklyMixin
 
 __all__ = [
     "HEAD_REVISION",
@@ -36,6 +38,7 @@ __all__ = [
     "Seeds",
     "Storage",
     "StoredDigest",
+    "StoredWeekly",
     "TableCopy",
     "copy_database",
     "library_key",
@@ -55,6 +58,8 @@ class Storage(
     SavedMixin,
     AccountsMixin,
     RulesMixin,
+    WeeklyMixin,
+    VenuesMixin,
 ):
     """Everything tracker keeps, behind intent-named methods."""
 

@@ -71,6 +71,8 @@ class StoredDigest:
     failing_sources: tuple[str, ...] = ()
     first: bool = False  # no digest of the reader before this one
     rising: tuple[RisingPhrase, ...] = ()
+    removed: int = 0  # items the reader's rules kept out
+    venue_events: tuple[int, ...] = ()  # "Now published": the venue events shown, in order
 
 
 def reasons_json(reasons: Sequence[Reason]) -> str:
@@ -187,10 +189,12 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
         channels: Sequence[str] = ("markdown",),
         skip: bool = False,
         rising: Sequence[RisingPhrase] = (),
+        removed: int = 0,
+        venue_events: Sequence[int] = (),
     ) -> StoredDigest:
-        """Store a digest, its items and one pending delivery per channel, all at once
-        (``skip``: deliveries are recorded as skipped); fails if any item was already
-        in a digest of this reader."""
+        """Store a digest, its items, its venue events and one pending delivery per
+        channel, all at once (``skip``: deliveries are recorded as skipped); fails if
+        any item or venue event was already in a digest of this reader."""
         with self._write() as conn:
             if conn.scalar(select(d.c.id).where(d.c.reader == reader, d.c.day == day)):
                 raise StorageError(f"a digest for {reader} on {day} already exists")
@@ -205,6 +209,7 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                     cutoff_at=cutoff,
                     built_at=now,
                     item_count=len(rows),
+                    removed=removed,
                     failing_sources=json.dumps(list(failing_sources), ensure_ascii=False),
                     rising=json.dumps([r.as_json() for r in rising], ensure_ascii=False)
                     if rising
@@ -249,6 +254,14 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                         for n, r in enumerate(rows)
                     ],
                 )
+            if venue_events:
+                conn.execute(
+                    schema.digest_venues.insert(),
+                    [
+                        dict(digest_id=digest_id, reader=reader, event_id=e, position=n)
+                        for n, e in enumerate(venue_events)
+                    ],
+                )
         return StoredDigest(
             reader,
             day,
@@ -257,6 +270,8 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
             tuple(failing_sources),
             first=earlier is None,
             rising=tuple(rising),
+            removed=removed,
+            venue_events=tuple(venue_events),
         )
 
     def stored_digest(self, reader: str, day: dt.date) -> StoredDigest | None:
@@ -269,6 +284,12 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
             ).all()
             earlier = conn.scalar(
                 select(d.c.id).where(d.c.reader == reader, d.c.day < day).limit(1)
+            )
+            dv = schema.digest_venues
+            venue_events = tuple(
+                conn.scalars(
+                    select(dv.c.event_id).where(dv.c.digest_id == head.id).order_by(dv.c.position)
+                )
             )
         return StoredDigest(
             reader,
@@ -294,6 +315,8 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                 for raw in (json.loads(head.rising) if head.rising else [])
                 if (phrase := RisingPhrase.from_json(raw)) is not None
             ),
+            removed=head.removed,
+            venue_events=venue_events,
         )
 
     def due_deliveries(self, now: dt.datetime, reader: str | None = None) -> list[Delivery]:

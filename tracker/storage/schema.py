@@ -155,6 +155,10 @@ items = Table(
     Column("updated_at", UTCDateTime),
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("quality", Integer, nullable=False),
+    # code and project links of the abstract and comments ("kind url" lines; NULL: not
+    # looked for yet, read lazily), and whether one is a code repository
+    Column("code_links", Text),
+    Column("has_code", Boolean, nullable=False, server_default=false()),
     Index(None, "published_at"),
 )
 
@@ -217,7 +221,44 @@ digests = Table(
     Column("item_count", Integer, nullable=False),
     Column("failing_sources", Text, nullable=False),  # JSON list, shown in the footer
     Column("rising", Text),  # JSON list of the weekly rising phrases, when there are
+    # items the reader's mute and must rules kept out (said in the footer)
+    Column("removed", Integer, nullable=False, server_default="0"),
     UniqueConstraint("reader", "day"),
+)
+
+# A reader's weekly digest (``rhythm = "both"``): the week's top picks of their daily
+# digests and the rising phrases, recorded once per reader and day with one delivery
+# per channel, as daily digests are; its items stay in their daily digests.
+weekly_digests = Table(
+    "weekly_digests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reader", String(64), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("cutoff_at", UTCDateTime, nullable=False),
+    Column("built_at", UTCDateTime, nullable=False),
+    Column("item_count", Integer, nullable=False),
+    # JSON list of entries: [item id, section, kind, reasons, followed, announce, score, note]
+    Column("entries", Text, nullable=False),
+    Column("rising", Text),
+    UniqueConstraint("reader", "day"),
+)
+
+weekly_deliveries = Table(
+    "weekly_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "weekly_id", Integer, ForeignKey("weekly_digests.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("channel", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("weekly_id", "channel"),
+    Index(None, "state", "next_attempt_at"),
 )
 
 digest_items = Table(
@@ -301,6 +342,42 @@ library_entries = Table(
     Column("year", Integer),
     Column("imported_at", UTCDateTime, nullable=False),
     UniqueConstraint("reader", "key"),
+)
+
+# Venues noticed later: a journal-ref, DOI or venue a stored paper got, once each.
+venue_events = Table(
+    "venue_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # "journal_ref" | "doi" | "venue"
+    Column("value", Text, nullable=False),
+    Column("source", String(32), nullable=False),  # "arxiv", "arxiv listing", "oai", ...
+    Column("noticed_at", UTCDateTime, nullable=False),
+    UniqueConstraint("item_id", "kind", "value"),
+    Index(None, "noticed_at"),
+)
+
+# The watch step's schedule: when each watched paper was last asked about, and next.
+venue_checks = Table(
+    "venue_checks",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("checked_at", UTCDateTime),
+    Column("next_check_at", UTCDateTime, nullable=False),
+    Index(None, "next_check_at"),
+)
+
+# Which venue events each reader's digests held: each one in one digest of a reader.
+digest_venues = Table(
+    "digest_venues",
+    metadata,
+    Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
+    Column("reader", String(64), nullable=False),
+    Column("event_id", Integer, ForeignKey("venue_events.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    UniqueConstraint("reader", "event_id"),
+    Index(None, "digest_id", "position"),
 )
 
 # Shared rate limits (arXiv's one request per interval) across every worker process.

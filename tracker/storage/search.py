@@ -144,6 +144,9 @@ def _sql_filters(
     if filters.saved_by:
         where.append("items.id IN (SELECT v.item_id FROM saved v WHERE v.reader = :saved_by)")
         params["saved_by"] = filters.saved_by
+    if filters.has_code:
+        where.append("items.has_code = :has_code")
+        params["has_code"] = True
     return where, params
 
 

@@ -15,7 +15,7 @@ bp = Blueprint("pages", __name__)
 PAGE_SIZE = 20
 MAX_PAGE = 50  # deeper than 1,000 results, narrow the search instead
 COUNT_CAP = 1000  # results counted exactly up to this many
-SEARCH_KEYS = ("q", "author", "field", "category", "source", "since", "until", "saved")
+SEARCH_KEYS = ("q", "author", "field", "category", "source", "since", "until", "saved", "code")
 
 
 @bp.route("/")
@@ -83,6 +83,7 @@ def _filters(args: Any, name: str) -> tuple[str, SearchFilters]:
         since=_date(args.get("since", "").strip(), "since"),
         until=_date(args.get("until", "").strip(), "until"),
         saved_by=name if args.get("saved") else None,
+        has_code=bool(args.get("code")),
     )
 
 

@@ -388,6 +388,9 @@ contact_email = "lab@university.edu"
         ),
         ("top_picks = '5'", "readers[0].top_picks: expected int, got a string"),
         ("discover = 'yes'", "readers[0].discover: expected bool, got a string"),
+        ("weekly_picks = 4", 'readers[0].rhythm: weekly_day is used only with rhythm "weekly"'),
+        ("rhythm = 'weekly'\nweekly_day = 3", "readers[0].weekly_day: expected str, got int"),
+        ("rhythm = 'both'\nweekly_picks = '4'", "readers[0].weekly_picks: expected int, got a"),
     ],
 )
 def test_each_kind_of_reader_mistake_is_explained(tmp_path: Path, text: str, problem: str) -> None:
@@ -507,3 +510,18 @@ from = "tracker <t@example.org>"
         ("must", "inverse problem*", None, False),
     ]
     assert settings.email is not None and settings.email.port == 587
+
+
+def test_a_weekly_rhythm_delivers_on_its_weekly_day_only(tmp_path: Path) -> None:
+    text = READER + "name = 'ada'\nrhythm = 'weekly'\nweekly_day = 'Friday'\nweekly_picks = 4\n"
+    reader = load_settings(_write(tmp_path, text), environ={}).readers[0]
+    assert (reader.rhythm, reader.weekly_day, reader.weekly_picks) == ("weekly", 4, 4)
+    assert (reader.days, reader.arxiv_days) == (frozenset({4}), False)
+    both = load_settings(
+        _write(tmp_path, READER + "name = 'ada'\nrhythm = 'both'\ndays = 'weekdays'\n"), environ={}
+    )
+    assert both.readers[0].days == frozenset(range(5)) and both.readers[0].weekly_day == 0
+    # a weekly reader's mistake in "days" does not hide the others
+    problems = _problems(tmp_path, READER + "rhythm = 'weekly'\ndays = ['mon']\ntop_picks = -1\n")
+    assert any(p.startswith("readers[0].days: a weekly rhythm delivers") for p in problems)
+    assert any(p.startswith("readers[0].top_picks: expected 0 or more") for p in problems)

@@ -76,6 +76,18 @@ def test_the_example_is_valid_and_mistakes_are_not() -> None:
         ("[[readers]]\nname = 'ada'\nrising = 'weekly'", False),
         ("[[readers]]\nname = 'ada'\nlanguage = 'zh'", True),
         ("[[readers]]\nname = 'ada'\nlanguage = 'fr'", False),  # no catalogue
+        (
+            "[[readers]]\nname = 'ada'\nrhythm = 'both'\nweekly_day = 'Sunday'\nweekly_picks = 3",
+            True,
+        ),
+        ("[[readers]]\nname = 'ada'\nrhythm = 'monthly'", False),
+        ("[[readers]]\nname = 'ada'\nrhythm = 'weekly'\nweekly_day = 'someday'", False),
+        ("[[readers]]\nname = 'ada'\nrhythm = 'weekly'\nweekly_picks = 0", False),
+        ("[published]\nenabled = false\nwindow_days = 30\ncheck_hours = 12.5", True),
+        ("[published]\nbatch_size = 2000\nbatches_per_cycle = 1\nopenalex = false", True),
+        ("[published]\nbatch_size = 2001", False),
+        ("[published]\nwindow_days = 0", False),
+        ("[published]\nevery = 1", False),
     ],
 )
 def test_the_schema_checks_the_newer_keys_as_config_check_does(text: str, valid: bool) -> None:

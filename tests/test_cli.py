@@ -12,12 +12,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
 from tests.conftest import write_config
 from tests.support.server import FixtureServer
 from tracker.cli import main
+from tracker.cli.base import TrackerGroup
+from tracker.errors import (
+    ConfigError,
+    NotFoundError,
+    StorageError,
+    TrackerError,
+    UsageError,
+)
 
 READERS = """
 [[readers]]
@@ -410,6 +419,38 @@ def test_a_new_version_of_an_old_paper_keeps_its_year(
     assert "version 5: 2024-11-28" in shown
     in_2022 = run(cli, "search", "--since", "2022-01-01", "--until", "2022-12-31", "--json")
     assert "2210.03055" in {h["arxiv_id"] for h in json.loads(in_2022.output)}
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "output"),
+    [
+        (
+            ConfigError(["t.toml: a.b: bad", "t.toml: c: worse"]),
+            2,
+            "configuration errors:\n  t.toml: a.b: bad\n  t.toml: c: worse\n",
+        ),
+        (UsageError("unknown reader 'x'"), 2, "error: unknown reader 'x'\n"),
+        (NotFoundError("no stored item 7"), 1, "error: no stored item 7\n"),
+        (StorageError("database is locked"), 1, "error: database is locked\n"),
+    ],
+)
+def test_errors_of_any_command_become_one_message_and_an_exit_code(
+    error: TrackerError, code: int, output: str
+) -> None:
+    """The group maps our errors: a command, even in a subgroup, needs no decorator."""
+    group = click.Group("sub")
+
+    @group.command()
+    def fails() -> None:
+        raise error
+
+    cli = TrackerGroup("tracker", commands={"sub": group})
+    result = CliRunner().invoke(cli, ["sub", "fails"])
+    assert (result.exit_code, result.stderr) == (code, output)
+    assert result.stdout == ""
+    # a programming error is not ours to hide
+    group.add_command(click.Command("bug", callback=lambda: 1 / 0))
+    assert isinstance(CliRunner().invoke(cli, ["sub", "bug"]).exception, ZeroDivisionError)
 
 
 def test_search_has_code_lists_only_papers_with_a_repository(cli: tuple[CliRunner, Path]) -> None:

@@ -77,7 +77,14 @@ def test_parse_never_fails_otherwise(text: str) -> None:
         ('"speculative decoding"', True),
         ("speculative decoding", True),
         ('ti:"decoding for large"', True),
-        ("abs:decoding", True),  # light stemming: "decode" in the abstract
+        ("abs:decoding", True),  # Porter stems, as the search index: "decode" in the abstract
+        ("abs:verifying", True),  # "verify"
+        ("ti:models AND ti:language", True),
+        ('ti:"fast speculation"', True),  # "speculation" and "speculative": one stem
+        ('ti:"decoding fast"', False),  # not in this order
+        ("ti:decod*", True),  # a prefix
+        ('ti:"speculative decod*"', True),
+        ("ti:decode*", False),  # "decoding" does not start with "decode"
         ("abs:speculative", False),
         ("au:Dao_T", True),
         ("au:Dao_X", False),

@@ -273,6 +273,8 @@ def test_ast() -> None:
 def test_words_are_positive_lowercased_and_unique() -> None:
     query = parse_search('Speculative "Speculative Decoding" -greedy NOT "beam search" dec*')
     assert query.words() == ("speculative", "decoding", "dec")
+    assert query.highlights() == ("speculative", "decoding", "dec*")
+    assert parse_search("speculative-dec*").highlights() == ("speculative", "dec*")
 
 
 def test_tokenize() -> None:
@@ -601,7 +603,13 @@ def test_fts5_and_tsquery_mean_what_the_ast_means(
         ("Decoders decode", "decoding", "«Decoders» «decode»"),
         ("Naïve Schrödinger", "naive schrodinger", "«Naïve» «Schrödinger»"),
         ("an e-mail to Ann", "e", "an «e-mail» to Ann"),
+        # Porter stems, as the index: "running" is "run", not the "run" of "runtime"
+        ("Runs at runtime", "running", "«Runs» at runtime"),
+        ("Generalization generalizes", "generalized", "«Generalization» «generalizes»"),
+        ("A transformer transfers", "transf*", "A «transformer» «transfers»"),
+        ("A transformer transfers", "transformers", "A «transformer» transfers"),
+        ("Speculative decoding", "-speculative decoding", "Speculative «decoding»"),
     ],
 )
 def test_snippets_mark_what_the_index_matched(text: str, search: str, expected: str) -> None:
-    assert snippet(text, parse_search(search).words()) == expected
+    assert snippet(text, parse_search(search).highlights()) == expected

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tracker.words import content_stems, stem, stems, tokens
 
 WORDS = "decoding decoders generalization running studies models happily agreed naïve"
@@ -31,3 +34,33 @@ def test_content_stems_drop_stop_words_numbers_and_short_words() -> None:
     assert content_stems("We propose a new approach to decoding 3 large models") == [
         "decod", "larg", "model",
     ]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=80))
+def test_ascii_text_is_split_as_sqlite_splits_it(text: str) -> None:
+    """The fast path for ASCII text splits exactly as FTS5's unicode61 tokenizer."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='unicode61 remove_diacritics 2')")
+    conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, instance)")
+    conn.execute("INSERT INTO t VALUES (?)", (text,))
+    index = [row[0] for row in conn.execute("SELECT term FROM v ORDER BY offset")]
+    assert tokens(text) == index
+
+
+SUFFIXES = """ational tional enci anci izer bli alli entli eli ousli ization ation ator alism
+iveness fulness ousness aliti iviti biliti logi icate ative alize iciti ical ful ness ing ed ies
+sses s y e ement ment ent ion ou ism ate iti ous ive ize al ance ence er ic able ible ant at bl iz
+eed ly""".split()  # Porter's suffixes
+
+
+@settings(max_examples=2000)
+@given(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8),
+    st.lists(st.sampled_from(SUFFIXES), max_size=3),
+)
+def test_a_stem_but_its_last_letter_starts_its_word(start: str, suffixes: list[str]) -> None:
+    """What snippets rely on to skip a text without the searched words: Porter only
+    rewrites a word's end ("happy" → "happi", "relational" → "relat")."""
+    word = start + "".join(suffixes)
+    assert word.startswith(stem(word)[:-1])

@@ -10,6 +10,7 @@ Pure: no I/O here.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -18,6 +19,7 @@ import snowballstemmer  # type: ignore[import-untyped]
 from tracker.names import fold
 
 _PORTER = snowballstemmer.stemmer("porter")
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
 STOP_WORDS = frozenset(
     """a about above after again against all also among an and any are as at based be been
     before being between both but by can could does doing down during each few for from
@@ -37,6 +39,8 @@ def _is_word_char(ch: str) -> bool:
 
 def tokens(text: str) -> list[str]:
     """The folded words of ``text``, split as FTS5's unicode61 tokenizer splits them."""
+    if text.isascii():  # most text: ASCII letters and digits are its only word characters
+        return _ASCII_WORD.findall(text.lower())
     text = fold(unicodedata.normalize("NFC", text))
     return "".join(ch if _is_word_char(ch) else " " for ch in text).split()
 

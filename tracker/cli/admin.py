@@ -17,13 +17,12 @@ from tracker.cli.base import (
     EXIT_PARTIAL,
     State,
     _date,
-    _errors,
     _progress,
     _setup_logging,
     main,
     pass_state,
 )
-from tracker.config import notices
+from tracker.config import json_schema_text, notices
 from tracker.errors import TrackerError
 from tracker.worker import run_forever, run_once
 
@@ -37,7 +36,6 @@ def config() -> None:
 
 @config.command("check")
 @pass_state
-@_errors
 def config_check(state: State) -> None:
     """Validate the config file and report every problem."""
     s = state.settings
@@ -62,13 +60,19 @@ def config_check(state: State) -> None:
         click.echo(f"warning: {notice}")
 
 
+@config.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of the config file, for editors that check TOML (the same
+    as config/tracker.schema.json)."""
+    click.echo(json_schema_text(), nl=False)
+
+
 # --- fetching and status ------------------------------------------------------------------
 
 
 @main.command()
 @click.option("--all", "everything", is_flag=True, help="Fetch every source, due or not.")
 @pass_state
-@_errors
 def fetch(state: State, everything: bool) -> None:
     """Run one fetch cycle for the sources that are due."""
     with state.tracker() as t:
@@ -124,7 +128,6 @@ def _report_fetch(report: CycleReport) -> int:
     help="Metadata format: arXiv, or arXivRaw (with every version's date).",
 )
 @pass_state
-@_errors
 def backfill(state: State, set_spec: str, since: str, until: str | None, prefix: str) -> None:
     """Harvest a set's arXiv metadata through OAI-PMH (resumable: run it again)."""
     start, end = _date(since, "--from"), _date(until, "--until")
@@ -158,7 +161,6 @@ def _when(value: dt.datetime | None) -> str:
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-@_errors
 def status(state: State, as_json: bool) -> None:
     """Each source: last success, last error, next check, items."""
     with state.tracker() as t:
@@ -222,7 +224,6 @@ def status(state: State, as_json: bool) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="One fetch cycle and the due digests, then exit.")
 @pass_state
-@_errors
 def run(state: State, once: bool) -> None:
     """Run the worker: fetch on schedule, write digests at each reader's time."""
     _setup_logging(state.verbose, default=state.settings.log_level)
@@ -243,7 +244,6 @@ def db() -> None:
 
 @db.command("upgrade")
 @pass_state
-@_errors
 def db_upgrade(state: State) -> None:
     """Bring the configured database to the latest migration (the worker also does
     this when it starts)."""
@@ -260,7 +260,6 @@ def db_upgrade(state: State) -> None:
 
 @db.command("status")
 @pass_state
-@_errors
 def db_status(state: State) -> None:
     """The configured database: backend, revision and item count."""
     s = database_status(state.settings)
@@ -280,7 +279,6 @@ def db_status(state: State) -> None:
     "--replace", is_flag=True, help="Delete what the target holds first (in the same transaction)."
 )
 @pass_state
-@_errors
 def db_copy(state: State, target: str, replace: bool) -> None:
     """Copy the whole configured database into another one, e.g. from SQLite into a
     lab's PostgreSQL; ids are kept, so history, saved marks and digests carry over.

@@ -1,8 +1,10 @@
 """The ``tracker`` command: a thin layer over ``Tracker``.
 
 Every command loads the config once, wires a tracker through ``make_tracker`` and
-calls one method. Errors of ours become one clear line and a non-zero exit; progress
-goes to stderr only on a terminal. Exit codes, the same for every command:
+calls one method. Errors of ours become one clear line and a non-zero exit, for every
+command alike: the group (``TrackerGroup``) turns a ``TrackerError`` raised anywhere
+below it into a ``click.ClickException``; progress goes to stderr only on a terminal.
+Exit codes, the same for every command:
 
     0  done (for fetch and run --once: every source tried was fetched, or none was due)
     1  failed: an operational error (database, network, delivery), or, for fetch and
@@ -24,7 +26,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 
@@ -34,7 +36,7 @@ from tracker.config import Settings, load_settings
 from tracker.errors import ConfigError, TrackerError, UsageError
 from tracker.models import Item
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., Any])  # a decorated function
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 CONFIG_CANDIDATES = ("tracker.toml", "config/tracker.toml")
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -95,27 +97,44 @@ def _setup_logging(verbose: int, default: str = "WARNING") -> None:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose >= 2 else logging.WARNING)
 
 
-def _errors(fn: F) -> F:
-    """Turn our errors into one line on stderr and an exit code."""
+class Failure(click.ClickException):
+    """One of our errors as click reports it: one line on stderr (every problem of a
+    ``ConfigError``, one per line) and exit code 1."""
 
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    exit_code = EXIT_FAILED
+
+    def __init__(self, error: TrackerError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        err = file is None
+        if isinstance(self.error, ConfigError):
+            click.echo("configuration errors:", file=file, err=err)
+            for problem in self.error.problems:
+                click.echo(f"  {problem}", file=file, err=err)
+        else:
+            click.echo(f"error: {self.error}", file=file, err=err)
+
+
+class UsageFailure(Failure):
+    """Bad usage or configuration (``UsageError``, ``ConfigError``): exit code 2."""
+
+    exit_code = EXIT_USAGE
+
+
+class TrackerGroup(click.Group):
+    """The ``tracker`` group: every command and subgroup runs inside its ``invoke``,
+    so an error of ours raised anywhere becomes a ``Failure`` (no command has to
+    remember to catch them)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            return fn(*args, **kwargs)
-        except ConfigError as e:
-            click.echo("configuration errors:", err=True)
-            for problem in e.problems:
-                click.echo(f"  {problem}", err=True)
-            sys.exit(EXIT_USAGE)
-        except UsageError as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(EXIT_USAGE)
+            return super().invoke(ctx)
+        except (ConfigError, UsageError) as e:
+            raise UsageFailure(e) from e
         except TrackerError as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(EXIT_FAILED)
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper  # type: ignore[return-value]
+            raise Failure(e) from e
 
 
 def _progress() -> Callable[[str], None] | None:
@@ -179,7 +198,7 @@ def _write_file(path: Path, text: str, option: str) -> None:
 pass_state = click.make_pass_decorator(State)
 
 
-@click.group()
+@click.group(cls=TrackerGroup)
 @click.option(
     "--config",
     "config",

@@ -13,7 +13,6 @@ from tracker.cli.base import (
     WEEKDAY_NAMES,
     State,
     _date,
-    _errors,
     _output_folder,
     main,
     pass_state,
@@ -40,7 +39,6 @@ from tracker.cli.base import (
 @click.option("--all", "show_all", is_flag=True, help="With --section: every entry, not the first.")
 @click.option("--weekly", is_flag=True, help='The weekly digest (readers with rhythm = "both").')
 @pass_state
-@_errors
 def digest(
     state: State,
     reader: str | None,
@@ -103,7 +101,6 @@ def digest(
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-@_errors
 def readers(state: State, as_json: bool) -> None:
     """Readers, their delivery settings, next digest and the latest deliveries."""
     rows: list[dict[str, Any]] = []

@@ -13,7 +13,6 @@ import click
 from tracker.app.core import MIN_SUPPORT, Tracker, report_lines
 from tracker.cli.base import (
     State,
-    _errors,
     main,
     pass_state,
 )
@@ -50,7 +49,6 @@ def fields(ctx: click.Context, as_json: bool) -> None:
     _fields_list(state, as_json)
 
 
-@_errors
 def _fields_list(state: State, as_json: bool) -> None:
     with state.tracker() as t:
         counts = _synced(t).field_counts()
@@ -84,7 +82,6 @@ def _fields_list(state: State, as_json: bool) -> None:
 @fields.command("explain")
 @click.argument("ref")
 @pass_state
-@_errors
 def fields_explain(state: State, ref: str) -> None:
     """Why an item has its fields (arXiv id, URL or number)."""
     with state.tracker() as t:
@@ -132,7 +129,6 @@ def fields_explain(state: State, ref: str) -> None:
     help="Also train on arXiv metadata JSONL (a file or a folder); repeatable.",
 )
 @pass_state
-@_errors
 def fields_train(state: State, extra: tuple[Path, ...]) -> None:
     """Train a new field model from the database's arXiv papers (and training data),
     then re-tag the items without categories."""
@@ -196,7 +192,6 @@ def fields_train(state: State, extra: tuple[Path, ...]) -> None:
 )
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-@_errors
 def fields_eval(
     state: State,
     data: Path | None,

@@ -13,7 +13,6 @@ from tracker.app.core import Tracker
 from tracker.app.follows import describe_source
 from tracker.cli.base import (
     State,
-    _errors,
     _one_line,
     _output_file,
     _write_file,
@@ -41,7 +40,6 @@ KINDS = click.Choice([k.value for k in FollowKind])
 @click.option("--candidates", is_flag=True, help="Scholar: list who the name may stand for.")
 @click.option("--pick", type=int, help="Scholar: follow candidate N of --candidates.")
 @pass_state
-@_errors
 def follow(
     state: State,
     kind: str,
@@ -143,7 +141,6 @@ def _follow_candidate(t: Tracker, reader: str | None, name: str, pick: int | Non
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-@_errors
 def scholars(state: State, as_json: bool) -> None:
     """Followed scholars: their ids and feeds, items found, latest paper."""
     with state.tracker() as t:
@@ -192,7 +189,6 @@ def scholar() -> None:
 @click.argument("name")
 @click.option("--limit", default=30, show_default=True, type=click.IntRange(min=1))
 @pass_state
-@_errors
 def scholar_show(state: State, name: str, limit: int) -> None:
     """Their recent items from every source, and why each is theirs."""
     with state.tracker() as t:
@@ -211,7 +207,6 @@ def scholar_show(state: State, name: str, limit: int) -> None:
 @click.argument("name")
 @click.argument("ref")
 @pass_state
-@_errors
 def scholar_reject(state: State, name: str, ref: str) -> None:
     """Say an item is not theirs (a namesake's): it never comes back."""
     with state.tracker() as t:
@@ -224,7 +219,6 @@ def scholar_reject(state: State, name: str, ref: str) -> None:
 @click.argument("value")
 @click.option("--reader")
 @pass_state
-@_errors
 def unfollow(state: State, kind: str, value: str, reader: str | None) -> None:
     """Stop following something added with `tracker follow`.
 
@@ -239,7 +233,6 @@ def unfollow(state: State, kind: str, value: str, reader: str | None) -> None:
 @click.option("--reader")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@_errors
 def follows(ctx: click.Context, reader: str | None, as_json: bool) -> None:
     """List follows (import and export them as OPML).
 
@@ -298,7 +291,6 @@ def follows(ctx: click.Context, reader: str | None, as_json: bool) -> None:
 @click.option("--skip-invalid", is_flag=True, help="Import what can be followed, list the rest.")
 @click.option("--dry-run", is_flag=True, help="Check the file and say what would change.")
 @pass_state
-@_errors
 def follows_import(
     state: State, file: Path, reader: str | None, skip_invalid: bool, dry_run: bool
 ) -> None:
@@ -327,7 +319,6 @@ def follows_import(
 @click.option("--reader", help="Whose follows (default: the only reader).")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE (default: standard output).")
 @pass_state
-@_errors
 def follows_export(state: State, reader: str | None, output: str | None) -> None:
     """Write follows as OPML 2.0: feeds, arXiv listings, searches and author feeds that
     any feed reader can subscribe to, and that tracker imports back as the same follows."""
@@ -352,7 +343,6 @@ def follows_export(state: State, reader: str | None, output: str | None) -> None
 @click.option("--search", "in_search", is_flag=True, help="Hide it from your searches too.")
 @click.option("--reader")
 @pass_state
-@_errors
 def mute(
     state: State,
     text: str | None,
@@ -385,7 +375,6 @@ def mute(
 @click.argument("text")
 @click.option("--reader")
 @pass_state
-@_errors
 def must(state: State, kind: str, value: str, text: str, reader: str | None) -> None:
     """Narrow a noisy follow: what it brings must match TEXT (the search syntax).
 
@@ -403,7 +392,6 @@ def must(state: State, kind: str, value: str, text: str, reader: str | None) -> 
 @click.argument("rule_id", type=int)
 @click.option("--reader")
 @pass_state
-@_errors
 def unmute(state: State, rule_id: int, reader: str | None) -> None:
     """Remove a mute or must rule (its number is in `tracker follows`)."""
     with state.tracker() as t:

@@ -11,7 +11,6 @@ from tracker.cli.base import (
     F,
     State,
     _date,
-    _errors,
     _one_line,
     _output_file,
     _write_file,
@@ -75,7 +74,6 @@ def search_options(fn: F) -> F:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-@_errors
 def search(
     state: State,
     text: str,
@@ -131,7 +129,6 @@ def search(
 @click.argument("ref")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-@_errors
 def show(state: State, ref: str, as_json: bool) -> None:
     """Show one item (arXiv id, URL or number)."""
     with state.tracker() as t:
@@ -164,7 +161,6 @@ def show(state: State, ref: str, as_json: bool) -> None:
 @click.argument("ref")
 @click.option("--reader")
 @pass_state
-@_errors
 def save(state: State, ref: str, reader: str | None) -> None:
     """Save (star) an item (arXiv id, URL or number)."""
     with state.tracker() as t:
@@ -176,7 +172,6 @@ def save(state: State, ref: str, reader: str | None) -> None:
 @click.argument("ref")
 @click.option("--reader")
 @pass_state
-@_errors
 def unsave(state: State, ref: str, reader: str | None) -> None:
     """Remove an item from your saved ones (arXiv id, URL or number)."""
     with state.tracker() as t:
@@ -195,7 +190,6 @@ def unsave(state: State, ref: str, reader: str | None) -> None:
 @click.option("--limit", default=200, show_default=True, type=click.IntRange(min=1))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True))
 @pass_state
-@_errors
 def export(
     state: State,
     fmt: str,

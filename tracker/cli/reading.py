@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tracker.app.core import LIBRARY_FORMATS
-from tracker.cli.base import State, _errors, _one_line, main, pass_state
+from tracker.cli.base import State, _one_line, main, pass_state
 
 
 @main.command()
@@ -15,7 +15,6 @@ from tracker.cli.base import State, _errors, _one_line, main, pass_state
 @click.argument("rating", type=click.Choice(["up", "down", "none"]))
 @click.option("--reader")
 @pass_state
-@_errors
 def rate(state: State, ref: str, rating: str, reader: str | None) -> None:
     """Rate an item up or down (none: forget the rating); your ranking learns from it."""
     with state.tracker() as t:
@@ -39,7 +38,6 @@ def library() -> None:
     help="Default: from the file's name or content.",
 )
 @pass_state
-@_errors
 def import_(state: State, file: Path, reader: str | None, fmt: str | None) -> None:
     """Import a BibTeX (.bib), CSL JSON (.json) or RIS (.ris) export of your library.
 
@@ -66,7 +64,6 @@ def import_(state: State, file: Path, reader: str | None, fmt: str | None) -> No
 @click.option("--reader")
 @click.option("--limit", default=50, show_default=True)
 @pass_state
-@_errors
 def show_library(state: State, reader: str | None, limit: int) -> None:
     """The entries of your imported library, and the stored papers they matched."""
     with state.tracker() as t:
@@ -86,7 +83,6 @@ def show_library(state: State, reader: str | None, limit: int) -> None:
 @click.option("--reader")
 @click.confirmation_option(prompt="Remove your whole imported library?")
 @pass_state
-@_errors
 def forget_library(state: State, reader: str | None) -> None:
     """Remove your imported library (to import a new export from scratch)."""
     with state.tracker() as t:

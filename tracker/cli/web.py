@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from tracker.cli.base import State, _errors, _setup_logging, main, pass_state
+from tracker.cli.base import State, _setup_logging, main, pass_state
 from tracker.errors import UsageError
 
 
@@ -15,7 +15,6 @@ from tracker.errors import UsageError
 @click.option("--host", help="Address to listen on (default: [web] host, 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default: [web] port, 8080).")
 @click.pass_context
-@_errors
 def web(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the web page: digests, search, saved papers, follows, status."""
     if ctx.invoked_subcommand is not None:
@@ -38,7 +37,6 @@ def web(ctx: click.Context, host: str | None, port: int | None) -> None:
 @click.option("--stdin", "from_stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--remove", is_flag=True, help="Remove the reader's password (no more sign-in).")
 @pass_state
-@_errors
 def passwd(state: State, reader: str, from_stdin: bool, remove: bool) -> None:
     """Set a reader's password for the web page (stored as an argon2 hash)."""
     with state.tracker() as t:

@@ -1,45 +1,36 @@
-"""Reading a config file into settings: ``load_settings`` and the tables that
-decide the rest (schedule, fields)."""
+"""Reading a config file into settings: ``load_settings`` and ``settings_from_dict``.
+
+The file is validated table by table with the models of ``tables`` and
+``reader_tables`` (so a bad table never hides another's problems), after the
+environment's overrides are put in; then what needs more than one table, or the disk,
+is checked here: unique reader names, an [email] table for e-mail readers, web admins
+that are readers, a claim lease longer than a fetch, files that exist. Every problem
+is collected before anything is built: a bad file never yields settings.
+
+This module reads the config and field-mapping files and looks for the files they
+name; pydantic is imported on the first load, not by importing the package.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
-from tracker.config.checker import (
-    _Checker,
-    _did_you_mean,
-    _url,
-)
-from tracker.config.readers import (
-    _email,
-    _readers,
-)
-from tracker.config.settings import (
-    WEEKDAYS,
-    DigestSettings,
-    FetchSettings,
-    FieldsSettings,
-    OpenAlexSettings,
-    ScheduleSettings,
-    Settings,
-)
-from tracker.config.sources import (
-    _arxiv,
-    _fetch,
-    _published,
-)
-from tracker.config.web import _web
+from tracker.config.problems import Problems, did_you_mean, environ_flag
+from tracker.config.settings import Settings
+from tracker.config.web import exposure_problem, is_loopback
 from tracker.errors import ConfigError
 from tracker.fields.mapping import FieldMap
+
+if TYPE_CHECKING:
+    from tracker.config.delivery_tables import EmailTable, WebTable
+    from tracker.config.reader_tables import ReaderTable
+    from tracker.config.tables import FetchTable, FieldsTable, ScheduleTable
 
 
 def load_settings(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,216 +56,186 @@ def settings_from_dict(
     base_dir: Path,
     environ: Mapping[str, str],
 ) -> Settings:
-    c = _Checker(origin)
-    c.unknown_keys(
-        data,
-        "",
-        {
-            "tracker",
-            "arxiv",
-            "fetch",
-            "schedule",
-            "digest",
-            "readers",
-            "email",
-            "openalex",
-            "fields",
-            "web",
-            "published",
-        },
-    )
-    top = c.table(data, "tracker", {"data_dir", "database_url", "log_level", "fields_file"})
-    data_dir = Path(
-        environ.get("TRACKER_DATA_DIR") or base_dir / c.get(top, "tracker", "data_dir", str, "data")
-    )
-    database_url = environ.get("TRACKER_DATABASE_URL") or c.get(
-        top, "tracker", "database_url", str, ""
-    )
-    if not database_url:
-        database_url = f"sqlite:///{data_dir / 'tracker.db'}"
-    else:
-        from_env = bool(environ.get("TRACKER_DATABASE_URL"))
-        where = "TRACKER_DATABASE_URL" if from_env else "tracker.database_url"
-        _check_database_url(c, where, database_url)
-    log_level = c.get(top, "tracker", "log_level", str, "INFO").upper()
-    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        c.problem("tracker.log_level", "expected one of DEBUG, INFO, WARNING, ERROR")
-    fields_file, field_map = _load_field_map(c, top, base_dir)
+    """Settings from a parsed file; raises ConfigError listing every problem."""
+    from tracker.config import delivery_tables as d
+    from tracker.config import tables as t
+    from tracker.config.schema import ConfigFile
 
-    arxiv = _arxiv(c, data, environ)
-    fetch = _fetch(c, data, environ)
-    schedule = _schedule(c, data, fetch)
-    dig = c.table(
-        data,
-        "digest",
-        {
-            "abstract_sentences",
-            "abstract_max_chars",
-            "cross_domain_items",
-            "cross_domain_fields",
-            "top_picks",
-            "section_items",
-            "cross_domain_more",
-            "discover",
-            "rising_phrases",
-            "rising_weeks",
-            "rising_day",
-        },
+    found = Problems(origin)
+    for key in data:
+        if key not in ConfigFile.model_fields:
+            found.add(key, f"unknown key{did_you_mean(key, sorted(ConfigFile.model_fields))}")
+    data = _with_environment(data, environ, found)
+
+    top = found.validate(t.TrackerTable, data.get("tracker", {}), ("tracker",))
+    given = data.get("tracker", {})
+    configured = given.get("fields_file") if isinstance(given, dict) else None
+    fields_file, field_map = _load_field_map(
+        found, configured if isinstance(configured, str) else "", base_dir
     )
-    rising_day = c.get(dig, "digest", "rising_day", str, "mon")
-    if rising_day[:3].lower() not in WEEKDAYS:
-        c.problem("digest.rising_day", f'expected a weekday such as "mon", got {rising_day!r}')
-        rising_day = "mon"
-    digest = DigestSettings(
-        abstract_sentences=c.positive(dig, "digest", "abstract_sentences", int, 2),
-        abstract_max_chars=c.positive(dig, "digest", "abstract_max_chars", int, 400),
-        cross_domain_items=_at_least_zero(c, dig, "digest", "cross_domain_items", 5),
-        cross_domain_fields=_neighbours(c, dig, field_map),
-        top_picks=_at_least_zero(c, dig, "digest", "top_picks", 10),
-        section_items=c.positive(dig, "digest", "section_items", int, 20),
-        cross_domain_more=_at_least_zero(c, dig, "digest", "cross_domain_more", 10),
-        discover=c.get(dig, "digest", "discover", bool, True),
-        rising_phrases=c.positive(dig, "digest", "rising_phrases", int, 8),
-        rising_weeks=c.positive(dig, "digest", "rising_weeks", int, 8),
-        rising_day=WEEKDAYS.index(rising_day[:3].lower()),
-    )
-    fields_settings = _fields(c, data, base_dir)
+    context = {"field_map": field_map}
+    arxiv = found.validate(t.ArxivTable, data.get("arxiv", {}), ("arxiv",))
+    fetch = found.validate(t.FetchTable, data.get("fetch", {}), ("fetch",))
+    schedule = found.validate(t.ScheduleTable, data.get("schedule", {}), ("schedule",))
+    digest = found.validate(d.DigestTable, data.get("digest", {}), ("digest",), context)
+    fields = found.validate(t.FieldsTable, data.get("fields", {}), ("fields",))
+    openalex = found.validate(t.OpenAlexTable, data.get("openalex", {}), ("openalex",))
+    web = found.validate(d.WebTable, data.get("web", {}), ("web",))
+    published = found.validate(t.PublishedTable, data.get("published", {}), ("published",))
+    email = found.validate(d.EmailTable, data["email"], ("email",)) if "email" in data else None
+    readers, names = _readers(found, data.get("readers"), context)
+
+    _check_lease(found, fetch, schedule)
+    _check_files(found, base_dir, fields, email)
+    wanted = [r.name for r in readers if r is not None and "email" in r.channels]
+    if wanted and "email" not in data:
+        found.add("email", f"readers {wanted} get e-mail, but there is no [email] table")
+    _check_web(found, web, names, exposed="web" in data)
+    if found.lines:
+        raise ConfigError(found.lines)
+
+    # every table validated: none is None below
+    assert top and arxiv and fetch and schedule and digest and fields and openalex and web
+    assert published
+    assert field_map is not None and all(readers)
+    data_dir = Path(environ.get("TRACKER_DATA_DIR") or base_dir / top.data_dir)
     digests_dir = environ.get("TRACKER_DIGESTS_DIR")
-    readers = _readers(c, data, base_dir, field_map, Path(digests_dir) if digests_dir else None)
-    email = _email(c, data, base_dir, readers, environ)
-    oa = c.table(data, "openalex", {"url", "mailto", "batch", "min_interval", "lookback_days"})
-    openalex = OpenAlexSettings(
-        url=_url(c, "openalex.url", c.get(oa, "openalex", "url", str, "https://api.openalex.org")),
-        mailto=c.get(oa, "openalex", "mailto", str, "") or arxiv.contact_email,
-        batch=min(100, c.positive(oa, "openalex", "batch", int, 50)),
-        min_interval=c.get(oa, "openalex", "min_interval", float, 0.2),
-        lookback_days=c.positive(oa, "openalex", "lookback_days", int, 30),
-    )
-    web = _web(c, data, readers)
-    published = _published(c, data)
-    if c.problems:
-        raise ConfigError(c.problems)
-    assert field_map is not None  # problems were recorded otherwise
+    contact = arxiv.contact_email
     return Settings(
         path=Path(origin),
         data_dir=data_dir,
-        database_url=database_url,
-        arxiv=arxiv,
+        database_url=environ.get("TRACKER_DATABASE_URL")
+        or top.database_url
+        or f"sqlite:///{data_dir / 'tracker.db'}",
+        arxiv=arxiv.settings(contact),
         field_map=field_map,
         fields_file=fields_file,
-        readers=tuple(readers),
-        fetch=fetch,
-        schedule=schedule,
-        digest=digest,
-        log_level=log_level,
-        email=email,
-        openalex=openalex,
-        fields=fields_settings,
-        web=web,
-        published=published,
+        readers=tuple(
+            r.settings(Path(digests_dir) if digests_dir else base_dir / r.output_dir, field_map)
+            for r in readers
+            if r is not None
+        ),
+        fetch=fetch.settings(environ_flag(environ, "TRACKER_BLOCK_PRIVATE_ADDRESSES")),
+        schedule=schedule.settings(),
+        digest=digest.settings(),
+        log_level=top.log_level,
+        email=email.settings(base_dir) if email else None,
+        openalex=openalex.settings(contact),
+        fields=fields.settings(base_dir),
+        web=web.settings(),
+        published=published.settings(),
     )
 
 
-def _check_database_url(c: _Checker, where: str, url: str) -> None:
-    """A database URL's form; the URL itself is never repeated (it may hold a password)."""
-    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", url):
-        c.problem(where, "expected a sqlite:/// or postgresql:// URL")
+def _with_environment(
+    data: Mapping[str, Any], environ: Mapping[str, str], found: Problems
+) -> dict[str, Any]:
+    """The file's tables with the environment's overrides in them. A variable replaces
+    its key (the file's value is then not used, nor checked); a bad value is a
+    problem named by the variable, except the contact address, which is checked as
+    ``arxiv.contact_email`` whichever gave it."""
+    from tracker.config.delivery_tables import SECURITY, security_wording
+    from tracker.config.tables import database_url_problem
+
+    data = dict(data)
+
+    def put(table: str, key: str, value: object) -> None:
+        current = data.get(table, {})
+        if isinstance(current, dict):
+            data[table] = {**current, key: value}
+
+    def drop(table: str, key: str) -> None:
+        current = data.get(table)
+        if isinstance(current, dict):
+            data[table] = {k: v for k, v in current.items() if k != key}
+
+    if environ.get("TRACKER_ARXIV_CONTACT"):
+        put("arxiv", "contact_email", environ["TRACKER_ARXIV_CONTACT"])
+    if url := environ.get("TRACKER_DATABASE_URL"):
+        drop("tracker", "database_url")
+        if why := database_url_problem(url):
+            found.add("TRACKER_DATABASE_URL", why)
+    # TRACKER_SMTP_HOST, _PORT, _SECURITY and _USERNAME choose the server without
+    # editing the file (docker-compose points them at its mail catcher); without an
+    # [email] table they change nothing
+    if "email" not in data:
+        return data
+    for variable, key in (("TRACKER_SMTP_HOST", "host"), ("TRACKER_SMTP_USERNAME", "username")):
+        if environ.get(variable):
+            put("email", key, environ[variable])
+    if security := environ.get("TRACKER_SMTP_SECURITY"):
+        drop("email", "security")
+        if security in SECURITY:
+            put("email", "security", security)
+        else:
+            found.add("TRACKER_SMTP_SECURITY", security_wording(security))
+    if port := environ.get("TRACKER_SMTP_PORT"):
+        drop("email", "port")
+        if port.strip().isdigit() and 0 < int(port) < 65536:
+            put("email", "port", int(port))
+        else:
+            found.add("TRACKER_SMTP_PORT", f"expected a port number, got {port!r}")
+    return data
+
+
+def _readers(
+    found: Problems, raw: object, context: dict[str, Any]
+) -> tuple[list[ReaderTable | None], list[str]]:
+    """Each [[readers]] table (see ``Problems.validate``) and the names given."""
+    from tracker.config.reader_tables import READER_NAME, ReaderTable
+
+    if not isinstance(raw, list) or not raw:
+        found.add("readers", "expected at least one [[readers]] table")
+        return [], []
+    readers: list[ReaderTable | None] = []
+    names: list[str] = []
+    for i, given in enumerate(raw):
+        readers.append(found.validate(ReaderTable, given, ("readers", i), context))
+        name = given.get("name") if isinstance(given, dict) else None
+        if isinstance(name, str) and READER_NAME.match(name.strip()):
+            if name.strip() in names:
+                found.add(f"readers[{i}].name", f"reader {name.strip()!r} is configured twice")
+            names.append(name.strip())
+    return readers, names
+
+
+def _check_lease(found: Problems, fetch: FetchTable | None, schedule: ScheduleTable | None) -> None:
+    # a claim must outlast one fetch, or a slow fetch's source goes to a second worker
+    if fetch is None or schedule is None:
         return
-    try:
-        urlsplit(url).port  # noqa: B018 - a port that is not a number raises here
-    except ValueError:
-        c.problem(where, "not a database URL: its port is not a number from 1 to 65535")
-
-
-def _schedule(c: _Checker, data: Mapping[str, Any], fetch: FetchSettings) -> ScheduleSettings:
-    sched = c.table(
-        data, "schedule", {"fetch_every_minutes", "claim_lease_minutes", "leader_retry_seconds"}
-    )
-    lease = dt.timedelta(minutes=c.positive(sched, "schedule", "claim_lease_minutes", float, 5.0))
-    if lease.total_seconds() <= fetch.deadline:
-        # a claim must outlast one fetch, or a slow fetch's source goes to a second worker
-        c.problem(
+    lease = schedule.claim_lease_minutes * 60
+    if lease <= fetch.deadline:
+        found.add(
             "schedule.claim_lease_minutes",
             f"must be longer than one fetch's deadline ([fetch] deadline = {fetch.deadline:g} s), "
-            f"got {lease.total_seconds():g} s",
+            f"got {lease:g} s",
         )
-    return ScheduleSettings(
-        fetch_every=dt.timedelta(
-            minutes=c.positive(sched, "schedule", "fetch_every_minutes", float, 15.0)
-        ),
-        claim_lease=lease,
-        leader_retry=dt.timedelta(
-            seconds=c.positive(sched, "schedule", "leader_retry_seconds", float, 30.0)
-        ),
-    )
 
 
-def _at_least_zero(
-    c: _Checker, table: Mapping[str, Any], where: str, key: str, default: int
-) -> int:
-    value = c.get(table, where, key, int, default)
-    if value < 0:
-        c.problem(f"{where}.{key}", f"expected 0 or more, got {value}")
-        return default
-    return value
+def _check_files(
+    found: Problems, base_dir: Path, fields: FieldsTable | None, email: EmailTable | None
+) -> None:
+    if fields is not None and fields.training_data:
+        training_data = base_dir / fields.training_data
+        if not training_data.exists():
+            found.add(
+                "fields.training_data",
+                f"{training_data} does not exist (a JSONL file or a folder of arXiv metadata)",
+            )
+    if email is not None and email.ca_file and not (base_dir / email.ca_file).is_file():
+        found.add("email.ca_file", f"no such file {base_dir / email.ca_file}")
 
 
-def _neighbours(
-    c: _Checker, table: Mapping[str, Any], field_map: FieldMap | None
-) -> tuple[str, ...]:
-    names = c.str_list(table, "digest", "cross_domain_fields")
-    if field_map is not None:
-        known = [*field_map.fields, *dict.fromkeys(field_map.group_of(f) for f in field_map.fields)]
-        for name in names:
-            if name not in known:
-                hint = _did_you_mean(name, known)
-                c.problem("digest.cross_domain_fields", f"unknown field or group {name!r}{hint}")
-    return tuple(names)
-
-
-def _fields(c: _Checker, data: Mapping[str, Any], base_dir: Path) -> FieldsSettings:
-    t = c.table(
-        data,
-        "fields",
-        {
-            "training_data",
-            "min_papers",
-            "retrain_days",
-            "max_examples",
-            "stored_weight",
-            "stored_priors",
-        },
-    )
-    given = c.get(t, "fields", "training_data", str, "")
-    training_data = base_dir / given if given else None
-    if training_data is not None and not training_data.exists():
-        c.problem(
-            "fields.training_data",
-            f"{training_data} does not exist (a JSONL file or a folder of arXiv metadata)",
-        )
-    stored_weight = c.get(t, "fields", "stored_weight", float, 1.0)
-    if not 1.0 <= stored_weight <= 100.0:
-        c.problem(
-            "fields.stored_weight",
-            f"expected a number from 1 (a stored paper counts like a cold-start one) to 100, "
-            f"got {stored_weight}",
-        )
-        stored_weight = 1.0
-    stored_priors = c.get(t, "fields", "stored_priors", float, 0.0)
-    if not 0.0 <= stored_priors <= 1.0:
-        c.problem(
-            "fields.stored_priors",
-            f"expected a share from 0 (no priors from stored papers) to 1, got {stored_priors}",
-        )
-        stored_priors = 0.0
-    return FieldsSettings(
-        training_data=training_data,
-        min_papers=c.positive(t, "fields", "min_papers", int, 1000),
-        retrain_every=dt.timedelta(days=c.positive(t, "fields", "retrain_days", float, 7.0)),
-        max_examples=c.positive(t, "fields", "max_examples", int, 100_000),
-        stored_weight=stored_weight,
-        stored_priors=stored_priors,
-    )
+def _check_web(found: Problems, web: WebTable | None, names: list[str], exposed: bool) -> None:
+    if web is None:
+        return
+    for admin in web.admins:
+        if admin not in names:
+            found.add("web.admins", f"unknown reader {admin!r}{did_you_mean(admin, names)}")
+    # without authentication the page may only listen on loopback, for one reader
+    problem = exposure_problem(web.settings(), web.host, len(names))
+    if problem and exposed:
+        found.add("web.auth" if is_loopback(web.host) else "web.host", problem)
 
 
 def default_fields_file() -> Traversable:
@@ -283,9 +244,8 @@ def default_fields_file() -> Traversable:
 
 
 def _load_field_map(
-    c: _Checker, top: Mapping[str, Any], base_dir: Path
+    found: Problems, configured: str, base_dir: Path
 ) -> tuple[Path, FieldMap | None]:
-    configured = c.get(top, "tracker", "fields_file", str, "")
     # a file you name, else your own fields.toml beside the config, else the built-in one
     candidates: list[Traversable] = (
         [base_dir / configured] if configured else [base_dir / "fields.toml", default_fields_file()]
@@ -297,11 +257,11 @@ def _load_field_map(
                 with candidate.open("rb") as f:
                     return where, FieldMap.from_dict(tomllib.load(f), str(where))
             except tomllib.TOMLDecodeError as e:
-                c.problem("tracker.fields_file", f"{where} is not valid TOML: {e}")
+                found.add("tracker.fields_file", f"{where} is not valid TOML: {e}")
             except ConfigError as e:
-                c.problems.extend(e.problems)
+                found.lines.extend(e.problems)
             return where, None
-    c.problem(
+    found.add(
         "tracker.fields_file",
         f"field mapping not found (looked for {', '.join(str(p) for p in candidates)}); "
         "set this key to your copy, or remove it to use the built-in mapping",

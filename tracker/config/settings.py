@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +19,6 @@ ARXIV_HOSTS = ("arxiv.org",)
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
 DEFAULT_LISTING_URL = "https://rss.arxiv.org/rss/"
 DEFAULT_OAI_URL = "https://export.arxiv.org/oai2"
-_READER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 @dataclass(frozen=True)

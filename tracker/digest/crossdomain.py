@@ -3,11 +3,12 @@ closest to the reader's interests, each with a one-line reason.
 
 Interests are texts: the papers the reader saved and the papers of their recent
 digests' own sections (scholars and own fields). Relevance is TF-IDF cosine
-similarity (idf over the candidates and the interests together, sublinear tf, plural
-"-s" folded), the best match counting fully for a saved paper and at
-``FOLLOWED_WEIGHT`` for a followed one. Reasons, first that applies: "similar to 3
-papers you saved", "similar to 2 papers in your fields", "cross-listed in cs.AR and
-cs.LG" (as ``Detail``s of ``tracker.reasons``: the view words them).
+similarity (idf over the candidates and the interests together, sublinear tf, words
+stemmed as the search index stems them, by ``tracker.words``), the best match counting
+fully for a saved paper and at ``FOLLOWED_WEIGHT`` for a followed one. Reasons, first
+that applies: "similar to 3 papers you saved", "similar to 2 papers in your fields",
+"cross-listed in cs.AR and cs.LG" (as ``Detail``s of ``tracker.reasons``: the view
+words them).
 
 ``rank_cross`` returns the chosen entries (at most ``limit``, best first) and the rest
 in their given order; nothing is dropped, the caller lists the rest compactly.
@@ -19,27 +20,17 @@ need one.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from tracker import reasons
 from tracker.models import CONFIDENT, Detail, DigestEntry
+from tracker.words import content_stems
 
 FOLLOWED_WEIGHT = 0.8  # a followed paper is weaker evidence of interest than a saved one
 SIMILAR = 0.15  # cosine from which two abstracts are "similar" in a reason
 MAX_CATEGORIES_NAMED = 3
-_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]")
-_STOP = frozenset(
-    """about above after again against all also among and any are based been before being
-    between both but can could does doing down during each few for from further had has
-    have having here how however into its itself more most new not now off once only other
-    our ours out over own paper propose proposed same show shows some such than that the
-    their them then there these they this those through too under until using very was
-    way we were what when where which while who why will with within without would yet
-    you your results approach method methods study work""".split()
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +50,9 @@ class Ranked:
 
 
 def terms(text: str) -> list[str]:
-    """Lower-case words of 3 letters or more, without stop words and numbers, a plural
-    "-s" folded ("models" and "model" are one term)."""
-    words = [w for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _STOP]
-    return [
-        w[:-1] if len(w) > 4 and w[-1] == "s" and w[-2] != "s" else w
-        for w in words
-        if not w.isdigit()
-    ]
+    """The words that carry meaning, as stems (``tracker.words``: no stop words, numbers
+    or words under 3 letters; Porter stems, so "models" and "modelling" are one term)."""
+    return content_stems(text)
 
 
 def _unit(counts: Counter[str], idf: Mapping[str, float]) -> dict[str, float]:

@@ -5,7 +5,8 @@ A keyword follow is an arXiv search expression (``all:"speculative decoding"``,
 ``all:`` terms joined by AND. Several follows are OR-ed into one request
 (``batch``); because arXiv does not say which part of an OR matched, each result is
 attributed back by evaluating the expressions locally (``matches``). Local matching
-is deliberately lenient (light stemming, initials) since arXiv already filtered.
+is deliberately lenient (Porter stems as in ``tracker.words``, initials) since arXiv
+already filtered.
 
 Grammar (arXiv's): ``expr := and (OR and)*``, ``and := unary ((AND|ANDNOT) unary)*``,
 ``unary := "(" expr ")" | [field ":"] (word | "quoted phrase")``.
@@ -20,11 +21,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tracker.models import Entry
-from tracker.names import fold, same_person_name
+from tracker.names import same_person_name
+from tracker.words import stem, tokens
 
 FIELDS = frozenset({"ti", "au", "abs", "co", "jr", "cat", "rn", "id", "all"})
 _TOKEN = re.compile(r'\s*(?:(\()|(\))|"([^"]*)"|([^\s()"]+))')
-_WORD = re.compile(r"\w+")
 
 
 class QuerySyntaxError(ValueError):
@@ -198,30 +199,31 @@ def combine(expressions: Sequence[str]) -> str:
 # --- local matching ---------------------------------------------------------------
 
 
-def _stem(word: str) -> str:
-    """A light stemmer: enough to see "decode", "decoded" and "decoding" as one word."""
-    for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            break
-    return word[:-1] if word.endswith("e") and len(word) > 4 else word
-
-
-def _stems(text: str) -> list[str]:
-    return [_stem(w) for w in _WORD.findall(fold(text))]
-
-
-def _contains(haystack: list[str], needle: list[str]) -> bool:
-    if not needle:
+def _contains(text: str, term: str) -> bool:
+    """Whether the words of ``term`` occur in a row in ``text``, compared by their
+    stems; a final "*" makes the last one a prefix of a word ("decod*")."""
+    wanted = tokens(term)
+    if not wanted:
         return False
-    n = len(needle)
-    return any(haystack[i : i + n] == needle for i in range(len(haystack) - n + 1))
+    words = tokens(text)
+    have = [stem(w) for w in words]
+    *head, last = wanted
+    head = [stem(w) for w in head]
+    prefix = term.endswith("*")
+    last_stem = stem(last)
+    n = len(wanted)
+    for i in range(len(words) - n + 1):
+        end = i + n - 1
+        if have[i:end] == head and (
+            words[end].startswith(last) if prefix else have[end] == last_stem
+        ):
+            return True
+    return False
 
 
 def _text_term(get: Callable[[Entry], str]) -> Callable[[Entry, Term], bool]:
     def check(entry: Entry, term: Term) -> bool:
-        words = [w.rstrip("*") for w in _stems(term.text)]
-        return _contains(_stems(get(entry)), words)
+        return _contains(get(entry), term.text)
 
     return check
 

@@ -174,7 +174,7 @@ class SearchMixin(ItemsMixin):
             item_ids = [item_id for item_id, _ in ranked]
             saved = self._saved_among(conn, reader, item_ids)
             items = {item.id: item for item in self._items(conn, item_ids)}
-        words = parsed.words() if parsed is not None else ()
+        words = parsed.highlights() if parsed is not None else ()
         return [
             SearchHit(
                 items[i], score, snippet(items[i].summary, words) if words else "", i in saved

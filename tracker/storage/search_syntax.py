@@ -259,13 +259,19 @@ def _check(node: Node) -> bool:
 
 def _leaves(node: Node, excluded: bool = False) -> Iterator[tuple[tuple[str, ...], bool]]:
     """The words of every Term and Phrase, with whether they are excluded."""
+    for leaf, out in _marked(node, excluded):
+        yield leaf.words, out
+
+
+def _marked(node: Node, excluded: bool = False) -> Iterator[tuple[Term | Phrase, bool]]:
+    """Every Term and Phrase, with whether it is excluded."""
     if isinstance(node, Term | Phrase):
-        yield node.words, excluded
+        yield node, excluded
     elif isinstance(node, Not):
-        yield from _leaves(node.child, not excluded)
+        yield from _marked(node.child, not excluded)
     else:
         for child in node.children:
-            yield from _leaves(child, excluded)
+            yield from _marked(child, excluded)
 
 
 def _nodes(node: Node) -> Iterator[Term | Phrase]:
@@ -360,6 +366,16 @@ class SearchQuery:
     def words(self) -> tuple[str, ...]:
         """The words searched for (not excluded), lowercased and deduplicated, to highlight."""
         found = (word for words, out in _leaves(self.node) if not out for word in words)
+        return tuple(dict.fromkeys(found))
+
+    def highlights(self) -> tuple[str, ...]:
+        """The words a snippet marks: ``words()``, with a "*" after a prefix."""
+        found = (
+            word + ("*" if node.prefix and k == len(node.words) - 1 else "")
+            for node, out in _marked(self.node)
+            if not out
+            for k, word in enumerate(node.words)
+        )
         return tuple(dict.fromkeys(found))
 
 

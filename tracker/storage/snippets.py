@@ -2,59 +2,62 @@
 
 Built in Python from the stored text for the few rows shown, instead of by the
 database's snippet function, which re-runs the whole full-text match to make them.
-Matching is by word start after folding accents and case, so "decod" marks "decoding"
-and "naive" marks "naïve", close to what the stemmed index matched. Words shorter than
-``MIN_PREFIX`` characters ("a", the "c" of "C++") mark only themselves, as the index
-matches them: a one-letter search does not mark every word that starts with the letter.
+A word of the text is marked as the stemmed index matched it (``tracker.words``: split
+like FTS5's unicode61 tokenizer, case and accents folded, Porter stems): "decoding"
+marks "decoders" and "decode", "naive" marks "naïve", "a" marks only "a". A prefix
+("decod*", given with its star) marks every word that starts with it.
 
 Pure: no I/O here.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tracker.names import fold
+from tracker.words import stem, tokens
 
 OPEN, CLOSE, ELLIPSIS = "«", "»", "…"
-_EDGES = ".,;:!?\"'“”‘’()[]{}<>"
-MIN_PREFIX = 3  # a shorter searched word marks whole words only
-_PARTS = re.compile(r"\w+")  # word parts as the full-text tokenizers split them
-
-
-def _stem(word: str) -> str:
-    """Enough of a word to recognise its inflections: "decoding" -> "decod"."""
-    word = fold(word)
-    for suffix in ("ations", "ation", "ings", "ing", "ies", "es", "ed", "s", "e"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
 
 
 def snippet(text: str, words: Sequence[str], width: int = 24) -> str:
-    """About ``width`` words of ``text`` around the first searched word, marked."""
-    tokens = text.split()
-    if not tokens:
+    """About ``width`` words of ``text`` around the first searched word, marked.
+    ``words`` are the searched words; one ending in "*" is a prefix."""
+    shown_words = text.split()
+    if not shown_words:
         return ""
-    stems = tuple(s for s in {_stem(w) for w in words if w} if len(s) >= MIN_PREFIX)
-    short = {fold(w) for w in words if w and len(_stem(w)) < MIN_PREFIX}
-    whole = fold(text)
-    if not any(stem in whole for stem in (*stems, *short)):  # nothing to mark
-        end = min(len(tokens), width)
-        return " ".join(tokens[:end]) + (ELLIPSIS if end < len(tokens) else "")
-    # Folding keeps whitespace where it was, so the folded words line up with the words.
-    folded = whole.split()
-    if len(folded) != len(tokens):
-        folded = [fold(t) for t in tokens]
+    prefixes = tuple(t for w in words if w.endswith("*") for t in tokens(w))
+    stems = {stem(t) for w in words if w and not w.endswith("*") for t in tokens(w)}
+    folded = fold(text)
+    # A Porter stem but its last letter starts the word it stems ("happi" of "happy"):
+    # a text holding none of these starts marks nothing, and is not split into words.
+    starts = [*prefixes, *(s[:-1] for s in stems)]
+    if not starts or (all(starts) and not any(s in folded for s in starts)):
+        return _shown(shown_words, 0, width, lambda i: False)
+    # Folding keeps white space where it was, so the folded words line up.
+    folded_words = folded.split()
+    if len(folded_words) != len(shown_words):
+        folded_words = [fold(w) for w in shown_words]
+
+    def marks(part: str) -> bool:
+        return stem(part) in stems or (bool(prefixes) and part.startswith(prefixes))
+
+    known: dict[str, bool] = {}  # a text repeats its words
 
     def hit(i: int) -> bool:
-        if stems and folded[i].strip(_EDGES).startswith(stems):
-            return True
-        return bool(short) and not short.isdisjoint(_PARTS.findall(folded[i]))
+        word = folded_words[i]
+        found = known.get(word)
+        if found is None:
+            found = known[word] = any(marks(part) for part in tokens(word))
+        return found
 
-    first = next((i for i in range(len(folded)) if hit(i)), 0)
+    first = next((i for i in range(len(shown_words)) if hit(i)), 0)
+    return _shown(shown_words, first, width, hit)
+
+
+def _shown(words: list[str], first: int, width: int, hit: Callable[[int], bool]) -> str:
+    """About ``width`` of ``words`` from a little before ``first``, the hits marked."""
     start = max(0, first - width // 4)
-    end = min(len(tokens), start + width)
-    shown = [f"{OPEN}{tokens[i]}{CLOSE}" if hit(i) else tokens[i] for i in range(start, end)]
-    return (ELLIPSIS if start else "") + " ".join(shown) + (ELLIPSIS if end < len(tokens) else "")
+    end = min(len(words), start + width)
+    shown = " ".join(f"{OPEN}{words[i]}{CLOSE}" if hit(i) else words[i] for i in range(start, end))
+    return (ELLIPSIS if start else "") + shown + (ELLIPSIS if end < len(words) else "")

@@ -15,8 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from tracker import decide
 from tracker.app.accounts import Accounts
 from tracker.app.browsing import Browsing
 from tracker.app.clients import connect
+from tracker.app.digesting import Digesting
 from tracker.app.filters import check_filters, muted_in_search
 from tracker.app.following import Following
 from tracker.app.following import follow_spec as follow_spec
@@ -33,13 +33,10 @@ from tracker.app.following import scholar_specs as scholar_specs
 from tracker.app.leader import Leadership
 from tracker.config import Settings
 from tracker.digest.picks import why_lines as why_lines
-from tracker.digest.readers import due_by
 from tracker.digest.service import DigestOutcome as DigestOutcome  # re-exported: see the docstring
 from tracker.digest.service import DigestService
 from tracker.digest.smtp import SmtpMailer
-from tracker.digest.view import DigestView
-from tracker.digest.weekly import WeeklyOutcome
-from tracker.errors import NotFoundError, UsageError
+from tracker.errors import UsageError
 from tracker.fetch.backfill import Backfill, BackfillReport, Harvest
 from tracker.fetch.claims import new_worker_id
 from tracker.fetch.cycle import CycleReport as CycleReport
@@ -55,9 +52,6 @@ from tracker.library.bibtex import to_bibtex, to_json
 from tracker.library.importing import FORMATS
 from tracker.models import (
     NO_FILTERS,
-    Delivery,
-    Digest,
-    DigestSection,
     Item,
     LibraryEntry,
     SearchFilters,
@@ -82,8 +76,6 @@ from tracker.storage import (
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 NOT_BEFORE_SLACK = dt.timedelta(days=1)
-# readers' models are trained ahead for the digests due before the next fetch ends
-PREPARE_SLACK = dt.timedelta(minutes=5)
 LIBRARY_FORMATS = FORMATS  # what ``tracker library import --format`` accepts
 
 
@@ -97,7 +89,7 @@ def dated_by_month(item: Item) -> bool:
     return bool(item.arxiv_id) and item.published == id_month(item.arxiv_id or "")
 
 
-class Tracker(Browsing, Following):
+class Tracker(Browsing, Following, Digesting):
     def __init__(
         self,
         settings: Settings,
@@ -176,110 +168,6 @@ class Tracker(Browsing, Following):
             else s
             for s in self.storage.source_statuses()
         ]
-
-    # --- digests ------------------------------------------------------------------------
-
-    @contextmanager
-    def _delivering(self) -> Iterator[bool]:
-        """Whether this process may deliver now: only the scheduler leader delivers, so
-        a digest typed at the command line while a worker leads is left to the worker
-        (which sends within a minute) instead of racing it to send the same e-mail."""
-        taken = not self.leadership.held and self.leadership.try_lead()
-        try:
-            yield self.leadership.held
-        finally:
-            if taken:
-                self.leadership.release()
-
-    def build_digest(self, reader_name: str | None, day: dt.date | None = None) -> DigestOutcome:
-        """Build (or find) a reader's digest for a local day and deliver it."""
-        with self._delivering() as leading:
-            return self.digests.build(reader_name, day, deliver=leading)
-
-    def render(self, digest: Digest) -> str:
-        return self.digests.render(digest)
-
-    def digest_section(
-        self, reader_name: str | None, day: dt.date | None, name: str
-    ) -> DigestSection:
-        """One section of a built digest, whole, by its name as recorded ("Top picks", a
-        field) or as shown ("Cross-domain: <field>"), letter case aside."""
-        reader = self.settings.reader(reader_name)
-        day = day or self.clock().astimezone(reader.tz).date()
-        stored = self.storage.stored_digest(reader.name, day)
-        if stored is None:
-            raise NotFoundError(f"no digest of {reader.name} for {day} (tracker digest builds it)")
-        digest = self.digests.from_stored(stored)
-        wanted = name.strip().casefold().removeprefix("cross-domain:").strip()
-        for section in digest.sections:
-            if section.title.casefold() == wanted:
-                return section
-        names = ", ".join(f"{s.title!r}" for s in digest.sections) or "none"
-        raise NotFoundError(f"the digest of {day} has no section {name!r} (it has {names})")
-
-    def prepare_rankings(self, within: dt.timedelta | None = None) -> int:
-        """Train ahead the relevance models of the readers whose digest is due within
-        ``within`` (by default before the next fetch: the scheduler leader calls this
-        after each fetch, so a model is trained once on the day's last papers, not
-        after every fetch of the hour); returns how many were trained."""
-        ahead = self.settings.schedule.fetch_every + PREPARE_SLACK if within is None else within
-        soon = due_by(self.storage, self.settings.readers, self.clock() + ahead)
-        return self.reading.prepare([r.name for r in soon])
-
-    def deliver_due(self) -> list[DigestOutcome]:
-        """Build every digest that is due, then deliver everything pending."""
-        return self.digests.due()
-
-    def build_weekly(
-        self, reader_name: str | None, day: dt.date | None = None
-    ) -> tuple[WeeklyOutcome, list[Delivery]]:
-        """Build (or find) a reader's weekly digest of a local day and deliver what is
-        pending for it (left to a running worker when one leads)."""
-        reader = self.settings.reader(reader_name)
-        if reader.rhythm != "both":
-            raise UsageError(
-                f'{reader.name} has no weekly digest beside the daily one (rhythm = "both")'
-            )
-        with self._delivering() as leading:
-            outcome = self.digests.weekly.build(reader.name, day)
-            if leading:
-                self.digests.weekly.deliver(reader.name)
-        found = self.storage.weekly_deliveries(reader.name)
-        return outcome, [d for d in found if d.day == outcome.day]
-
-    def weekly_status(self, name: str) -> tuple[dt.datetime | None, list[Delivery]]:
-        """When a reader's next weekly digest is due, and its latest one's deliveries."""
-        reader = self.settings.reader(name)
-        if reader.rhythm != "both":
-            return None, []
-        upcoming = decide.next_delivery(
-            self.clock(), reader.digest_time, reader.tz, frozenset({reader.weekly_day})
-        )
-        last = self.storage.last_weekly(reader.name)
-        found = self.storage.weekly_deliveries(reader.name)
-        return upcoming, [d for d in found if last and d.day == last[0]]
-
-    def send_digest(self, reader: str | None, day: dt.date | None = None) -> DigestOutcome:
-        with self._delivering() as leading:
-            return self.digests.send_now(reader, day, deliver=leading)
-
-    def preview_digest(self, reader: str | None, day: dt.date | None, folder: Path) -> list[Path]:
-        """The e-mail's HTML and text written to ``folder``; nothing else changes."""
-        return self.digests.preview(reader, day, folder)
-
-    def digest_view(self, reader: str | None, day: dt.date | None = None) -> DigestView:
-        """What every renderer shows of a reader's digest for a day: the recorded one,
-        or what it would hold now (not recorded)."""
-        return self.digests.view(self.digests.peek(reader, day))
-
-    def reader_status(self, name: str) -> tuple[dt.datetime | None, list[Delivery]]:
-        """A reader's next delivery time and the deliveries of their latest digest."""
-        reader = self.settings.reader(name)
-        upcoming = decide.next_delivery(
-            self.clock(), reader.digest_time, reader.tz, reader.days, reader.arxiv_days
-        )
-        last = self.storage.last_digest(reader.name)
-        return upcoming, self.storage.deliveries(reader.name, last[0]) if last else []
 
     # --- fields -------------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from tracker.models import Entry, Item
 from tracker.storage import schema
-from tracker.storage.items import ItemsMixin, _entry
+from tracker.storage.items import ItemsMixin
+from tracker.storage.rows import _entry
 
 i, fl, sv, di = schema.items, schema.item_fields, schema.saved, schema.digest_items
 OWN_SECTIONS = ("scholars", "field")

@@ -21,13 +21,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, select, tuple_, update
+from sqlalchemy import Connection, delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from tracker import ids
-from tracker.codelinks import decode_links, encode_links, find_links, has_code
 from tracker.errors import NotFoundError, StorageError, UsageError
 from tracker.models import (
     FEED_POST,
@@ -35,11 +33,11 @@ from tracker.models import (
     Entry,
     FieldTag,
     Item,
-    ItemKind,
     VenueChange,
 )
 from tracker.storage import schema
-from tracker.storage.base import StorageBase, dumps, loads
+from tracker.storage.base import StorageBase, loads
+from tracker.storage.rows import ITEM_COLUMNS, _entry, _field_row, _item, _row_values, _with_tags
 from tracker.storage.tags import item_tags
 
 i, fl, cat, ver, sg = (
@@ -68,72 +66,6 @@ class IngestReport:
     new_sightings: int = 0
     item_ids: tuple[int, ...] = ()  # stored id of each distinct key, in input order
     venue_events: int = 0  # journal-refs and DOIs noticed on stored papers
-
-
-def _entry(row: Row[tuple[object, ...]]) -> Entry:
-    m = row._mapping
-    return Entry(
-        key=m["key"],
-        title=m["title"],
-        summary=m["summary"],
-        authors=loads(m["authors"]),
-        url=m["url"],
-        arxiv_id=m["arxiv_id"],
-        version=m["version"],
-        pdf_url=m["pdf_url"],
-        doi=m["doi"],
-        journal_ref=m["journal_ref"],
-        comment=m["comment"],
-        primary_category=m["primary_category"],
-        categories=loads(m["categories"]),
-        published=m["published_at"],
-        updated=m["updated_at"],
-        quality=m["quality"],
-    )
-
-
-def _with_tags(e: Entry, tags: Sequence[FieldTag], first_seen: dt.datetime) -> dict[str, object]:
-    when = e.published or first_seen  # the date search filters use
-    links = find_links(e.summary, e.comment)  # only for rows written: cheap enough here
-    return dict(
-        _row_values(e),
-        tags=item_tags(e.categories, [t.field for t in tags], when),
-        code_links=encode_links(links),
-        has_code=has_code(links),
-    )
-
-
-def _row_values(e: Entry) -> dict[str, object]:
-    return dict(
-        key=e.key,
-        kind=e.kind.value,
-        arxiv_id=e.arxiv_id,
-        version=e.version,
-        title=e.title,
-        summary=e.summary,
-        authors=dumps(e.authors),
-        url=e.url,
-        pdf_url=e.pdf_url,
-        doi=e.doi,
-        journal_ref=e.journal_ref,
-        comment=e.comment,
-        primary_category=e.primary_category,
-        categories=dumps(e.categories),
-        published_at=e.published,
-        updated_at=e.updated,
-        quality=e.quality,
-    )
-
-
-def _field_row(item_id: int, position: int, t: FieldTag) -> dict[str, object]:
-    return dict(
-        item_id=item_id,
-        field=t.field,
-        position=position,
-        confidence=t.confidence,
-        origin=t.origin,
-        basis=t.basis,
-    )
 
 
 def _chunks(values: Sequence[object], size: int = CHUNK) -> Iterator[Sequence[object]]:
@@ -491,78 +423,3 @@ class ItemsMixin(StorageBase):
                 .order_by(ver.c.version)
             )
             return [(r.version, r.updated_at, r.seen_at) for r in rows]
-
-
-ITEM_COLUMNS = (
-    i.c.id,
-    i.c.key,
-    i.c.kind,
-    i.c.title,
-    i.c.summary,
-    i.c.authors,
-    i.c.url,
-    i.c.arxiv_id,
-    i.c.version,
-    i.c.pdf_url,
-    i.c.doi,
-    i.c.journal_ref,
-    i.c.comment,
-    i.c.primary_category,
-    i.c.categories,
-    i.c.published_at,
-    i.c.updated_at,
-    i.c.first_seen_at,
-    i.c.quality,
-    i.c.code_links,
-)
-_KINDS = {k.value: k for k in ItemKind}
-
-
-def _item(row: Sequence[Any], tags: Sequence[FieldTag]) -> Item:
-    """An item from a row of ``ITEM_COLUMNS``."""
-    (
-        id_,
-        key,
-        kind,
-        title,
-        summary,
-        authors,
-        url,
-        arxiv_id,
-        version,
-        pdf_url,
-        doi,
-        journal_ref,
-        comment,
-        primary_category,
-        categories,
-        published,
-        updated,
-        first_seen,
-        quality,
-        code_links,
-    ) = row
-    return Item(
-        id=id_,
-        key=key,
-        kind=_KINDS.get(kind) or ItemKind(kind),
-        title=title,
-        summary=summary,
-        authors=loads(authors),
-        url=url,
-        arxiv_id=arxiv_id,
-        version=version,
-        pdf_url=pdf_url,
-        doi=doi,
-        journal_ref=journal_ref,
-        comment=comment,
-        primary_category=primary_category,
-        categories=loads(categories),
-        published=published,
-        updated=updated,
-        first_seen=first_seen,
-        quality=quality,
-        fields=tuple(tags),
-        # rows written before links were stored get theirs when read
-        code=find_links(summary, comment) if code_links is None else decode_links(code_links),
-    )

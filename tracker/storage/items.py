@@ -19,6 +19,8 @@ between a read and a short write, never while holding the write lock.
 from __future__ import annotations
 
 import datetime as dt
+import random
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -56,7 +58,7 @@ PretagFn = Callable[[Sequence[Entry]], TagFn]
 NoticeFn = Callable[[Entry, Entry, Entry], Sequence[VenueChange]]
 CHUNK = 500
 READ_CHUNK = 5000  # ids per query when reading items (within both backends' limits)
-INGEST_ATTEMPTS = 3  # a batch whose new items another worker stored meanwhile is read again
+INGEST_ATTEMPTS = 8  # a batch whose new items another worker stored meanwhile is read again
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +110,10 @@ class ItemsMixin(StorageBase):
                 # Another worker stored some of the same new items first (PostgreSQL
                 # runs writers side by side: the whole day's listing and a category's
                 # hold the same papers): read them again and merge into them.
-                if attempt + 1 == INGEST_ATTEMPTS or not isinstance(e.__cause__, IntegrityError):
+                if attempt + 1 == INGEST_ATTEMPTS or not _contended(e.__cause__):
                     raise
+                # several workers storing one day's papers: let the others commit first
+                time.sleep(random.uniform(0.0, 0.05 * (attempt + 1)))
         raise AssertionError("unreachable")
 
     def _ingest(
@@ -125,7 +129,9 @@ class ItemsMixin(StorageBase):
         notice: NoticeFn | None = None,
     ) -> IngestReport:
         existing = self._by_keys(conn, keys)
-        to_insert = [prepare(merged[k]) for k in keys if k not in existing]
+        # new rows in key order: writers storing overlapping batches side by side take
+        # the unique index's entries in one order, so they wait rather than deadlock
+        to_insert = [prepare(merged[k]) for k in sorted(keys) if k not in existing]
         id_of = {k: item_id for k, (item_id, _, _) in existing.items()}
         changed: list[tuple[int, Entry, tuple[FieldTag, ...]]] = []
         venues: list[tuple[int, VenueChange]] = []
@@ -153,7 +159,7 @@ class ItemsMixin(StorageBase):
         self._write_derived(conn, changed, replace=updated > 0)
         versions = [
             dict(item_id=id_of[k], version=e.version, updated_at=e.updated, seen_at=now)
-            for k, e in merged.items()
+            for k, e in sorted(merged.items(), key=lambda pair: id_of[pair[0]])
             if e.version
         ]
         if versions:
@@ -252,7 +258,7 @@ class ItemsMixin(StorageBase):
                 self._insert_ignore(sg),
                 [
                     dict(item_id=item_id, source_id=sid, seen_at=now, announce_type=announce)
-                    for (item_id, sid), announce in wanted.items()
+                    for (item_id, sid), announce in sorted(wanted.items())
                 ],
             )
         return len(wanted)
@@ -423,3 +429,13 @@ class ItemsMixin(StorageBase):
                 .order_by(ver.c.version)
             )
             return [(r.version, r.updated_at, r.seen_at) for r in rows]
+
+
+def _contended(error: BaseException | None) -> bool:
+    """Whether a write failed only because another writer got there first: a duplicate
+    key (it stored the same new items), or PostgreSQL's deadlock or serialization
+    failure (SQLSTATE 40P01, 40001); the batch is then read again and merged."""
+    if isinstance(error, IntegrityError):
+        return True
+    code = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return code in ("40P01", "40001")

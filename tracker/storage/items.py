@@ -129,9 +129,7 @@ class ItemsMixin(StorageBase):
         notice: NoticeFn | None = None,
     ) -> IngestReport:
         existing = self._by_keys(conn, keys)
-        # new rows in key order: writers storing overlapping batches side by side take
-        # the unique index's entries in one order, so they wait rather than deadlock
-        to_insert = [prepare(merged[k]) for k in sorted(keys) if k not in existing]
+        to_insert = [prepare(merged[k]) for k in keys if k not in existing]
         id_of = {k: item_id for k, (item_id, _, _) in existing.items()}
         changed: list[tuple[int, Entry, tuple[FieldTag, ...]]] = []
         venues: list[tuple[int, VenueChange]] = []

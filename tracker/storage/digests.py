@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import Table, Update, and_, exists, func, select, update
 
 from tracker.errors import StorageError
 from tracker.models import (
@@ -75,6 +75,25 @@ class StoredDigest:
     rising: tuple[RisingPhrase, ...] = ()
     removed: int = 0  # items the reader's rules kept out
     venue_events: tuple[int, ...] = ()  # "Now published": the venue events shown, in order
+
+
+def sent(table: Table, delivery_id: int, now: dt.datetime) -> Update:
+    """A delivery (of ``deliveries`` or ``weekly_deliveries``) marked sent."""
+    return (
+        update(table)
+        .where(table.c.id == delivery_id)
+        .values(state="sent", sent_at=now, attempts=table.c.attempts + 1, last_error=None)
+    )
+
+
+def failed(table: Table, delivery_id: int, error: str, next_attempt: dt.datetime | None) -> Update:
+    """A delivery's failed attempt: retried at ``next_attempt``, or given up (None)."""
+    values: dict[str, object] = dict(attempts=table.c.attempts + 1, last_error=error[:2000])
+    if next_attempt is None:
+        values["state"] = "failed"
+    else:
+        values["next_attempt_at"] = next_attempt
+    return update(table).where(table.c.id == delivery_id).values(**values)
 
 
 def reasons_json(reasons: Sequence[Reason]) -> str:
@@ -364,23 +383,14 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
 
     def delivery_done(self, delivery_id: int, now: dt.datetime) -> None:
         with self._write() as conn:
-            conn.execute(
-                update(dl)
-                .where(dl.c.id == delivery_id)
-                .values(state="sent", sent_at=now, attempts=dl.c.attempts + 1, last_error=None)
-            )
+            conn.execute(sent(dl, delivery_id, now))
 
     def delivery_failed(
         self, delivery_id: int, error: str, next_attempt: dt.datetime | None
     ) -> None:
         """Record a failed attempt: retried at ``next_attempt``, or given up (None)."""
-        values: dict[str, object] = dict(attempts=dl.c.attempts + 1, last_error=error[:2000])
-        if next_attempt is None:
-            values["state"] = "failed"
-        else:
-            values["next_attempt_at"] = next_attempt
         with self._write() as conn:
-            conn.execute(update(dl).where(dl.c.id == delivery_id).values(**values))
+            conn.execute(failed(dl, delivery_id, error, next_attempt))
 
     def last_digest(self, reader: str) -> tuple[dt.date, dt.datetime] | None:
         """The day and cutoff of the reader's latest digest."""

@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tracker.errors import StorageError
 from tracker.models import Delivery, FollowKind, RankReason, Reason, RisingPhrase
 from tracker.storage import schema
 from tracker.storage.base import StorageBase
-from tracker.storage.digests import DigestRow, reasons_from_json, reasons_json
+from tracker.storage.digests import DigestRow, failed, reasons_from_json, reasons_json, sent
 
 d, di = schema.digests, schema.digest_items
 wd, wl = schema.weekly_digests, schema.weekly_deliveries
@@ -203,20 +203,11 @@ class WeeklyMixin(StorageBase):
 
     def weekly_delivery_done(self, delivery_id: int, now: dt.datetime) -> None:
         with self._write() as conn:
-            conn.execute(
-                update(wl)
-                .where(wl.c.id == delivery_id)
-                .values(state="sent", sent_at=now, attempts=wl.c.attempts + 1, last_error=None)
-            )
+            conn.execute(sent(wl, delivery_id, now))
 
     def weekly_delivery_failed(
         self, delivery_id: int, error: str, next_attempt: dt.datetime | None
     ) -> None:
         """A failed attempt: retried at ``next_attempt``, or given up (None)."""
-        values: dict[str, object] = dict(attempts=wl.c.attempts + 1, last_error=error[:2000])
-        if next_attempt is None:
-            values["state"] = "failed"
-        else:
-            values["next_attempt_at"] = next_attempt
         with self._write() as conn:
-            conn.execute(update(wl).where(wl.c.id == delivery_id).values(**values))
+            conn.execute(failed(wl, delivery_id, error, next_attempt))

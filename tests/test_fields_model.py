@@ -146,6 +146,45 @@ def test_a_trained_model_stores_its_calibration(field_map: FieldMap) -> None:
     assert model.threshold == DEFAULT_THRESHOLD and model.info.threshold_precision is None
 
 
+def test_stored_papers_teach_their_own_sense_of_a_word(field_map: FieldMap) -> None:
+    """Cold-start genomics papers say "diffusion" of molecules; the installation's
+    stored papers say it of language models. Adapting to the stored papers moves a
+    new "diffusion" paper towards their sense more than weighing them alike does,
+    and the model keeps one weight per term either way."""
+    old = dt.date(2019, 1, 1)
+    cold = synthetic() + [
+        Example(f"1901.{k:05d}", f"diffusion of {w} in the genome",
+                f"diffusion gene {w} chromosome diffusion dna", (GEN,), old)
+        for k, w in enumerate(["protein", "variant", "expression", "assembly"] * 15)
+    ]  # fmt: skip
+    stored = [
+        Example(f"2507.{n}{k:04d}", f"{w} {topic}", f"a {w} {topic} with {extra}", (name,), DAY, True)
+        for n, (name, topic, extra, words) in enumerate([
+            (NLP, "diffusion model", "diffusion", ["language", "tokens", "translation", "parsing"]),
+            (GEN, "genome study", "dna", ["protein", "variant", "expression", "assembly"]),
+            (SYS, "cluster study", "kernel", ["cache", "latency", "scheduler", "throughput"]),
+        ])
+        for k, w in enumerate(words * 3)
+    ]  # fmt: skip
+    text = "Diffusion at scale. Diffusion, diffusion and more diffusion."
+
+    def margin(adapt: float) -> float:
+        model = train([*cold, *stored], {}, trained_at=NOW, weighting=Weighting(adapt=adapt))
+        assert model.coef.shape == (3, len(model.vectorizer.vocabulary_))
+        assert model.info.adapt == adapt
+        scores = model.scores([text])[0]
+        return float(scores[model.labels.index(NLP)] - scores[model.labels.index(GEN)])
+
+    assert margin(1.0) > margin(0.0) + 0.05
+
+
+def test_without_stored_papers_adaptation_changes_nothing(field_map: FieldMap) -> None:
+    plain = train(synthetic(), field_map.keywords, trained_at=NOW, weighting=Weighting(adapt=0))
+    adapted = train(synthetic(), field_map.keywords, trained_at=NOW, weighting=Weighting(adapt=1))
+    assert plain.fingerprint() == adapted.fingerprint()
+    assert adapted.info.adapt == 0.0
+
+
 # --- the tagger: threshold and evidence ------------------------------------------------------
 
 

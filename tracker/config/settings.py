@@ -222,6 +222,7 @@ class FieldsSettings:
     max_examples: int = 100_000  # newest database papers used in one training
     stored_weight: float = 1.0  # a stored paper of the newest day, in cold-start papers
     stored_priors: float = 0.0  # share of the fields' priors learned from stored papers
+    stored_adapt: float = 1.0  # scale of the stored papers' own features; 0: no adaptation
 
 
 @dataclass(frozen=True)

@@ -263,6 +263,14 @@ def _stored_priors(value: float) -> float:
     return value
 
 
+def _stored_adapt(value: float) -> float:
+    if not 0.0 <= value <= 10.0:
+        raise problem(
+            f"expected a number from 0 (no adaptation to stored papers) to 10, got {value}"
+        )
+    return value
+
+
 class FieldsTable(Table):
     """The field classifier for items without categories."""
 
@@ -288,6 +296,13 @@ class FieldsTable(Table):
         json_schema_extra={"minimum": 0, "maximum": 1},
     )
 
+    stored_adapt: Annotated[float, AfterValidator(_stored_adapt)] = Field(
+        1.0,
+        description="How far the model adapts to stored papers: the scale (0 to 10; 0 is off) "
+        "of the stored papers' own copy of their features in training.",
+        json_schema_extra={"minimum": 0, "maximum": 10},
+    )
+
     def settings(self, base_dir: Path) -> FieldsSettings:
         return FieldsSettings(
             training_data=base_dir / self.training_data if self.training_data else None,
@@ -296,6 +311,7 @@ class FieldsTable(Table):
             max_examples=self.max_examples,
             stored_weight=self.stored_weight,
             stored_priors=self.stored_priors,
+            stored_adapt=self.stored_adapt,
         )
 
 

@@ -193,6 +193,7 @@ def _info(data: dict[str, Any]) -> ModelInfo:
         priors={str(k): float(v) for k, v in (data.get("priors") or {}).items()},
         prior_strength=float(data.get("prior_strength", 0.0)),
         n_stored=int(data.get("n_stored", 0)),
+        adapt=float(data.get("adapt", 0.0)),
     )
 
 

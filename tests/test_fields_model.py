@@ -158,7 +158,8 @@ def test_stored_papers_teach_their_own_sense_of_a_word(field_map: FieldMap) -> N
         for k, w in enumerate(["protein", "variant", "expression", "assembly"] * 15)
     ]  # fmt: skip
     stored = [
-        Example(f"2507.{n}{k:04d}", f"{w} {topic}", f"a {w} {topic} with {extra}", (name,), DAY, True)
+        Example(f"2507.{n}{k:04d}", f"{w} {topic}", f"a {w} {topic} with {extra}", (name,), DAY,
+                True)
         for n, (name, topic, extra, words) in enumerate([
             (NLP, "diffusion model", "diffusion", ["language", "tokens", "translation", "parsing"]),
             (GEN, "genome study", "dna", ["protein", "variant", "expression", "assembly"]),

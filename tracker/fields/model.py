@@ -63,7 +63,6 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.svm import LinearSVC
 
 SEED = 0
 MAX_FEATURES = 50_000  # 50k terms x ~65 fields of float32 weights: about 13 MB

@@ -211,9 +211,7 @@ class FieldService:
         """How much stored papers count, from ``[fields] stored_weight``,
         ``stored_priors`` and ``stored_adapt``."""
         f = self.settings.fields
-        return Weighting(
-            stored=f.stored_weight, prior_share=f.stored_priors, adapt=f.stored_adapt
-        )
+        return Weighting(stored=f.stored_weight, prior_share=f.stored_priors, adapt=f.stored_adapt)
 
     def train(
         self, extra: Sequence[Path] = (), *, seed: int = SEED, weighting: Weighting | None = None

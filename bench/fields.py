@@ -40,12 +40,14 @@ from typing import Any
 
 from tracker.errors import ModelError
 from tracker.fields import model as model_code
+from tracker.fields import training as training_code
 from tracker.fields.evaluate import Evaluation, report_lines, score, split_given, time_split
 from tracker.fields.mapping import FieldMap
-from tracker.fields.model import WEIGHTING, Example, FieldModel, Weighting, train
+from tracker.fields.model import Example, FieldModel
 from tracker.fields.model import examples_from_papers as examples
 from tracker.fields.store import ModelStore, read_arxiv_metadata
 from tracker.fields.tagger import EVIDENCE_TERMS, MIN_EVIDENCE, Tagger, distinct_words
+from tracker.fields.training import WEIGHTING, Weighting, train
 from tracker.models import CONFIDENT, Entry
 from tracker.sources.feeds import html_to_text, parse_feed
 
@@ -88,6 +90,7 @@ def cached_train(
     cached)."""
     h = hashlib.sha256()
     h.update(Path(model_code.__file__).read_bytes())
+    h.update(Path(training_code.__file__).read_bytes())
     h.update(repr(weighting).encode())
     h.update(json.dumps(sorted(fmap.keywords.items())).encode())
     for e in sorted(found, key=lambda e: e.key):

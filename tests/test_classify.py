@@ -17,9 +17,10 @@ from tests.test_fields_mapping import FIELDS_FILE
 from tracker.errors import ModelError
 from tracker.fields.evaluate import evaluate, report_lines, time_split
 from tracker.fields.mapping import FieldMap
-from tracker.fields.model import Example, FieldModel, examples_from_papers, train
+from tracker.fields.model import Example, FieldModel, examples_from_papers
 from tracker.fields.store import ModelStore, read_arxiv_metadata
 from tracker.fields.tagger import Tagger, own_fields_from_saved, training_due
+from tracker.fields.training import train
 from tracker.models import CONFIDENT, Entry
 
 NOW = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)

@@ -307,7 +307,7 @@ def test_a_readers_interests_and_learned_fields(
 def test_stored_papers_weigh_as_configured(
     server: FixtureServer, settings_for: Callable[..., Settings]
 ) -> None:
-    from tracker.fields.model import WEIGHTING, Weighting
+    from tracker.fields.training import WEIGHTING, Weighting
 
     plain = settings_for(server.url)
     assert FieldService(plain, None, Clock(LISTING_MORNING)).weighting() == WEIGHTING  # type: ignore[arg-type]

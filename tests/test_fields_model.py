@@ -15,20 +15,18 @@ from tests.test_classify import GEN, NLP, NOW, SYS, synthetic
 from tests.test_fields_mapping import FIELDS_FILE
 from tracker.errors import ModelError
 from tracker.fields.mapping import MAX_KEYWORD_CONFIDENCE, FieldMap, keyword_confidence
-from tracker.fields.model import (
-    DEFAULT_THRESHOLD,
+from tracker.fields.model import DEFAULT_THRESHOLD, Example, log_prior_bias
+from tracker.fields.store import ModelStore
+from tracker.fields.tagger import MIN_PROBABILITY, Tagger, distinct_words
+from tracker.fields.training import (
     MIN_PRIOR_PAPERS,
     WEIGHTING,
-    Example,
     Weighting,
     choose_threshold,
     example_weights,
-    log_prior_bias,
     stored_priors,
     train,
 )
-from tracker.fields.store import ModelStore
-from tracker.fields.tagger import MIN_PROBABILITY, Tagger, distinct_words
 from tracker.models import CONFIDENT, Entry
 
 DAY = dt.date(2025, 7, 22)

@@ -33,17 +33,10 @@ from pathlib import Path
 from tracker.config import Settings
 from tracker.errors import ModelError, UsageError
 from tracker.fields.evaluate import MIN_SUPPORT, Evaluation, evaluate, score
-from tracker.fields.model import (
-    SEED,
-    Example,
-    FieldModel,
-    ModelInfo,
-    Weighting,
-    examples_from_papers,
-    train,
-)
+from tracker.fields.model import Example, FieldModel, ModelInfo, examples_from_papers
 from tracker.fields.store import ModelStore, read_arxiv_metadata
 from tracker.fields.tagger import Tagger, model_floor, training_due
+from tracker.fields.training import SEED, Weighting, train
 from tracker.models import Entry, FieldTag, Item
 from tracker.storage import Storage
 from tracker.storage.items import TagFn

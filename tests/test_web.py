@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,60 @@ def test_each_reader_reads_their_own_digest(site: Installation, bob: FlaskClient
     assert view is not None
     assert item_ids(html) == [e.item_id for e in view.entries]
     assert all("quant-ph" in site.tracker.item(str(n)).categories for n in item_ids(html))
+
+
+def test_the_weekly_digest_page_shows_the_weekly_view(
+    site: Installation, ada: FlaskClient, bob: FlaskClient
+) -> None:
+    day = site.clock.now.date()  # a Thursday, ada's weekly day
+    view = site.tracker.stored_weekly_view("ada", day)
+    assert view is not None and view.entries
+    html = text(ada.get("/week"))
+    assert item_ids(html) == [e.item_id for e in view.entries]
+    assert len(item_ids(html)) == 5  # weekly_picks
+    for e in view.entries:  # the reasons of the daily digests, details and all
+        assert esc(e.why) in html
+    assert any("Guido Burkard" in e.why for e in view.entries)
+    assert f"<h1>{view.header.day_label}</h1>" in html
+    assert '<a href="/week" aria-current="page">Week</a>' in html
+    assert item_ids(text(ada.get(f"/week/{day}"))) == item_ids(html)
+    assert "No weekly digest for 2024-11-21." in text(ada.get("/week/2024-11-21"))
+    assert ada.get("/week/someday").status_code == 400
+    # a reader without a weekly digest: no link, and the page says how to get one
+    other = text(bob.get("/week"))
+    assert 'href="/week"' not in other and "No weekly digest yet." in other
+    assert site.tracker.weekly_days("bob") == []
+
+
+def test_the_rising_phrases_are_shown_with_their_examples(
+    site: Installation, ada: FlaskClient
+) -> None:
+    from flask import render_template
+
+    from tracker.digest.picks import Example, RisingView
+
+    view = site.tracker.stored_weekly_view("ada", site.clock.now.date())
+    assert view is not None
+    rising = RisingView(
+        "diffusion <b>policies</b>",
+        "4 papers this week (2.1%; 0.3% in the weeks before)",
+        (Example("A paper", "https://arxiv.org/abs/2411.00001"), Example("A post", None)),
+    )
+    app = site.app()
+    with app.test_request_context("/week"):
+        from flask import g
+
+        g.reader = "ada"
+        html = render_template(
+            "digest.html", page="week", endpoint="pages.week", weekly=True,
+            view=replace(view, rising=(rising,), sections=()), days=[], wanted=view.header.day,
+            older=None, newer=None, note=None, marks={},
+        )  # fmt: skip
+    assert '<h2>Rising across fields <span class="count">1</span></h2>' in html
+    assert "<strong>diffusion &lt;b&gt;policies&lt;/b&gt;</strong>" in html
+    link = '<a href="https://arxiv.org/abs/2411.00001" rel="noopener noreferrer">A paper</a>'
+    assert link in html
+    assert " · A post</li>" in html
 
 
 # --- search ---------------------------------------------------------------------------------------

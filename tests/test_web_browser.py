@@ -151,6 +151,15 @@ def test_a_reader_uses_the_page_in_a_real_browser(
             page.screenshot(path=str(shots / "digest.png"))
             page.screenshot(path=str(shots / "digest-full.png"), full_page=True)
 
+            # the weekly digest, from the menu
+            page.click("nav >> text=Week")
+            page.wait_for_url(base + "/week")
+            weekly = t.stored_weekly_view("ada", installation.clock.now.date())
+            assert weekly is not None
+            assert page.locator("h1").inner_text() == weekly.header.day_label
+            assert page.locator("article.item, li.compact").count() == len(list(weekly.entries))
+            page.screenshot(path=str(shots / "week.png"), full_page=True)
+
             # search, with a filter, and the count
             page.goto(base + "/search")
             page.fill("input[name=q]", "quantum")

@@ -47,6 +47,9 @@ admins = ["ada"]
 name = "ada"
 timezone = "Europe/Berlin"
 digest_time = "07:30"
+rhythm = "both"
+weekly_day = "thu"
+weekly_picks = 5
 
 [readers.follows]
 categories = ["cs.DC", "cs.AR"]

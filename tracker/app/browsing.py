@@ -61,6 +61,16 @@ class Browsing:
         stored = self.storage.stored_digest(self.settings.reader(reader).name, day)
         return self.digests.view(self.digests.from_stored(stored)) if stored else None
 
+    def weekly_days(self, reader: str, limit: int = 60) -> list[tuple[dt.date, int]]:
+        """The reader's latest weekly digests: (day, item count), newest first."""
+        return self.storage.weekly_days(self.settings.reader(reader).name, limit)
+
+    def stored_weekly_view(self, reader: str, day: dt.date) -> DigestView | None:
+        """What every renderer shows of the reader's weekly digest of a day, as it was
+        built; None when there is none."""
+        stored = self.storage.stored_weekly(self.settings.reader(reader).name, day)
+        return self.digests.view(self.digests.weekly.from_stored(stored)) if stored else None
+
     def reader_today(self, reader: str, now: dt.datetime) -> dt.date:
         """The reader's local day at ``now``."""
         return now.astimezone(self.settings.reader(reader).tz).date()

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tracker.errors import StorageError
-from tracker.models import Delivery, FollowKind, RankReason, Reason, RisingPhrase
+from tracker.models import Delivery, RankReason, RisingPhrase
 from tracker.storage import schema
 from tracker.storage.base import StorageBase
 from tracker.storage.digests import DigestRow, failed, reasons_from_json, reasons_json, sent
@@ -103,9 +103,7 @@ class WeeklyMixin(StorageBase):
                     r.item_id,
                     r.section,
                     r.section_kind,
-                    tuple(
-                        Reason(FollowKind(k), v, detail) for k, v, detail in json.loads(r.reasons)
-                    ),
+                    reasons_from_json(r.reasons),
                     r.announce_type,
                     tuple(json.loads(r.followed_authors)),
                     r.score,
@@ -173,6 +171,17 @@ class WeeklyMixin(StorageBase):
                 if (phrase := RisingPhrase.from_json(raw)) is not None
             ),
         )
+
+    def weekly_days(self, reader: str, limit: int = 60) -> list[tuple[dt.date, int]]:
+        """The reader's latest weekly digests, newest first: (day, item count)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(wd.c.day, wd.c.item_count)
+                .where(wd.c.reader == reader)
+                .order_by(wd.c.day.desc())
+                .limit(limit)
+            )
+            return [(_day(r.day), r.item_count) for r in rows]
 
     def last_weekly(self, reader: str) -> tuple[dt.date, dt.datetime] | None:
         """The day and cutoff of the reader's latest weekly digest."""

@@ -59,6 +59,11 @@ def create_app(tracker: Tracker, *, secret_key: str) -> Flask:
         auth.load_reader()
         return auth.require_reader()
 
+    weekly_readers = {r.name for r in tracker.settings.readers if r.rhythm == "both"}
+
+    def _weekly(name: str | None) -> bool:
+        return name in weekly_readers
+
     @app.context_processor
     def _globals() -> dict[str, Any]:
         return {
@@ -67,6 +72,7 @@ def create_app(tracker: Tracker, *, secret_key: str) -> Flask:
             "ratings": ratings_enabled(),
             "auth_mode": web.auth,
             "readers_count": len(tracker.settings.readers),
+            "weekly_reader": _weekly(g.get("reader")),
             # the site's root, for links built in loops (url_for costs ~50 µs a call)
             "base": request.script_root,
             # the session's CSRF token, once per page rather than once per form

@@ -1,4 +1,4 @@
-"""Reading pages: the digest of a day, search, one item."""
+"""Reading pages: the digest of a day, the weekly digest, search, one item."""
 
 from __future__ import annotations
 
@@ -38,24 +38,38 @@ def digest(day: str | None = None) -> Any:
     """A reader's digest of a day, from the view model every digest output renders
     (the same sections, items and order as the Markdown file and the e-mail). Only
     digests the worker built are shown: reading the page never builds one."""
+    return _digest_page(day, weekly=False)
+
+
+@bp.route("/week")
+@bp.route("/week/<day>")
+def week(day: str | None = None) -> Any:
+    """A reader's weekly digest (``rhythm = "both"``): the week's top picks and the
+    phrases rising across fields, as the weekly Markdown file and e-mail show them."""
+    return _digest_page(day, weekly=True)
+
+
+def _digest_page(day: str | None, *, weekly: bool) -> Any:
     t = facade()
     name = reader()
     day = day or request.args.get("day") or None  # the day list sends ?day=
     today = t.reader_today(name, t.clock())
     wanted = _date(day, "day") if day else today
     assert wanted is not None
-    days = t.digest_days(name)
+    days = t.weekly_days(name) if weekly else t.digest_days(name)
     built = {d for d, _ in days}
     if day is None and wanted not in built and days:
         wanted = days[0][0]  # today's is not built yet: the latest, and when the next comes
-    view = t.stored_digest_view(name, wanted) if wanted in built else None
+    stored_view = t.stored_weekly_view if weekly else t.stored_digest_view
+    view = stored_view(name, wanted) if wanted in built else None
     note = None
     if view is None or (view.header.day != today and day is None):
-        upcoming, _ = t.reader_status(name)
+        upcoming, _ = t.weekly_status(name) if weekly else t.reader_status(name)
         if upcoming is not None:
             settings = t.settings.reader(name)
             local = upcoming.astimezone(settings.tz)
-            note = f"The next digest comes {local:%A %d %B at %H:%M} ({settings.timezone})."
+            what = "weekly digest" if weekly else "digest"
+            note = f"The next {what} comes {local:%A %d %B at %H:%M} ({settings.timezone})."
     listed = sorted(built)
     shown = view.header.day if view else wanted
     older = [d for d in listed if d < shown]
@@ -63,7 +77,9 @@ def digest(day: str | None = None) -> Any:
     entries = {e.item_id: e.authors for e in view.entries} if view else {}
     return render_template(
         "digest.html",
-        page="digest",
+        page="week" if weekly else "digest",
+        endpoint="pages.week" if weekly else "pages.digest",
+        weekly=weekly,
         view=view,
         wanted=wanted,
         days=days,

@@ -36,6 +36,7 @@ from tracker.models import NO_FILTERS, Entry, Item, SearchFilters, SearchHit, So
 from tracker.sources.arxiv_xml import parse_listing
 from tracker.storage import Storage, open_storage
 from tracker.storage.search_syntax import MAX_LENGTH, tokenize
+from tracker.storage.tags import archive_token, category_token, field_token, month_token
 
 LISTING_FILE = "arxiv-rss/new-format-2024/rss_all_archives_2024-11-28.xml"
 UTC = dt.UTC
@@ -560,6 +561,27 @@ def test_grammar_like_text_and_authors_never_escape(
 ) -> None:
     with contextlib.suppress(SearchQueryError):  # anything else fails the test
         filled.storage.search(text, SearchFilters(author=author), limit=5)
+
+
+def test_filter_tokens_are_never_text(filled: Filled) -> None:
+    """The category, field and month tokens written into the index beside the text
+    are found by the filters only, never by the words of a search, whatever those are
+    (a word that can be no such token is searched without a column filter)."""
+    item = filled.items[filled.post["words"]]
+    listed = next(i for i in filled.items.values() if i.categories and i.fields)
+    tokens = [
+        category_token(listed.categories[0]),
+        archive_token(listed.categories[0].split(".", 1)[0]),
+        field_token(listed.fields[0].field),
+        month_token(_when(item).date()),
+    ]
+    quantum = filled.search_ids("quantum")
+    assert quantum
+    for token in tokens:
+        assert filled.search_ids(token) == set()
+        assert filled.search_ids(f"{token[:4]}*") == set()
+        assert filled.search_ids(f"quantum -{token}") == quantum
+        assert filled.storage.search_count(token) == 0
 
 
 # --- common terms and the rank window ------------------------------------------------------------

@@ -359,6 +359,10 @@ class SearchQuery:
                 found['"' + word.replace('"', '""') + '"' + star] = None
         return tuple(found)
 
+    def every_word(self) -> tuple[str, ...]:
+        """Every word of the query, excluded ones too, deduplicated."""
+        return tuple(dict.fromkeys(word for words, _ in _leaves(self.node) for word in words))
+
     def excludes(self) -> bool:
         """Whether the query excludes anything (``-word``, ``NOT``)."""
         return any(out for _, out in _leaves(self.node))

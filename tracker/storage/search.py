@@ -34,7 +34,7 @@ from tracker.models import NO_FILTERS, SearchFilters, SearchHit, SourceKind
 from tracker.storage import schema
 from tracker.storage.base import reason
 from tracker.storage.items import ItemsMixin
-from tracker.storage.search_pg import TSQUERY, rank_postgresql, tsquery_text
+from tracker.storage.search_pg import TSQUERY, in_columns, rank_postgresql, tsquery_text
 from tracker.storage.search_syntax import SearchQuery, parse_search
 from tracker.storage.snippets import snippet
 from tracker.storage.tags import (
@@ -222,8 +222,9 @@ class SearchMixin(ItemsMixin):
             else:
                 where, params = _sql_filters(filters, with_tags=True, dialect=self.dialect)
                 if parsed or author:
-                    where = ["items.search @@ " + TSQUERY, *where]
-                    params = dict(params, q=tsquery_text(parsed, author))
+                    columns, column_params = in_columns(parsed, author)
+                    where = ["items.search @@ " + TSQUERY, *columns, *where]
+                    params = dict(params, q=tsquery_text(parsed, author), **column_params)
                 inner = f"SELECT id FROM items WHERE {' AND '.join(where)}"
             try:
                 return int(

@@ -30,6 +30,7 @@ CONFIG = "tracker_text"  # English stemming, no stop words, accents folded (migr
 TSQUERY = f"to_tsquery('{CONFIG}', :q)"
 ABSENT = "'zqxjvkwpfy'"  # a word no statistics know: the planner's guess for rare words
 DATED_SCAN = 50_000  # a date range the planner expects to hold fewer items is read whole
+COLUMN_WEIGHTS = {"title": "a", "authors": "b"}  # columns with an index of their own
 
 
 def _estimate(conn: Connection, conditions: str, params: dict[str, Any]) -> float:
@@ -86,6 +87,26 @@ def _ranked(
     return [(r.id, float(r.score)) for r in rows]
 
 
+def in_columns(
+    parsed: SearchQuery | None, author: SearchQuery | None
+) -> tuple[list[str], dict[str, Any]]:
+    """Conditions that find, through the title's or the authors' own index (migration
+    searchtail_1), the rows a ``title:`` or ``author:`` restriction can match; implied
+    by the query itself, so they change nothing but how the rows are found."""
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    for q in (parsed, author):
+        for column, query in q.in_columns() if q else ():
+            if column in COLUMN_WEIGHTS:
+                name = f"in_column_{len(where)}"
+                where.append(
+                    f"ts_filter(items.search, '{{{COLUMN_WEIGHTS[column]}}}') "
+                    f"@@ to_tsquery('{CONFIG}', :{name})"
+                )
+                params[name] = query
+    return where, params
+
+
 def tsquery_text(parsed: SearchQuery | None, author: SearchQuery | None) -> str:
     parts = [q.tsquery() for q in (parsed, author) if q is not None]
     return " & ".join(f"({p})" for p in parts)
@@ -133,8 +154,9 @@ def rank_postgresql(
     newest would visit every newer item first (seconds for a common word and an old
     ``--until``).
     """
-    conditions = " AND ".join(["items.search @@ " + TSQUERY, *where])
-    params = dict(params, q=tsquery_text(parsed, author))
+    columns, column_params = in_columns(parsed, author)
+    conditions = " AND ".join(["items.search @@ " + TSQUERY, *columns, *where])
+    params = dict(params, q=tsquery_text(parsed, author), **column_params)
     wanted = offset + limit
     need = max(exact_limit + 1, wanted, broad_window)
     # The planner's estimate is good for words in its statistics (the common ones) and

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from tracker.errors import SearchQueryError
@@ -357,6 +357,18 @@ class SearchQuery:
             for i, word in enumerate(leaf.words):
                 star = "*" if leaf.prefix and i == last else ""
                 found['"' + word.replace('"', '""') + '"' + star] = None
+        return tuple(found)
+
+    def in_columns(self) -> tuple[tuple[Column, str], ...]:
+        """The words and phrases the whole query needs in one column (those it ANDs at
+        its top level), each with that column and as a tsquery without weights: an
+        index of that column's lexemes alone finds the rows that can match."""
+        children = self.node.children if isinstance(self.node, And) else (self.node,)
+        found = {
+            (child.column, _tsquery(replace(child, column=None))): None
+            for child in children
+            if isinstance(child, Term | Phrase) and child.column is not None
+        }
         return tuple(found)
 
     def every_word(self) -> tuple[str, ...]:

@@ -292,13 +292,15 @@ class SearchMixin(ItemsMixin):
         if ids == ():
             return []  # nothing is dated in the range
 
-        def newest(match: str, where: list[str], params: dict[str, Any], n: int) -> list[int]:
+        def newest(
+            match: str, where: list[str], params: dict[str, Any], n: int, order: str = "DESC"
+        ) -> list[int]:
             conditions = " AND ".join(["items_fts MATCH :match", *where])
             rows = conn.execute(
                 text(
                     "SELECT items_fts.rowid AS id FROM items_fts CROSS JOIN items "
                     f"ON items.id = items_fts.rowid WHERE {conditions} "
-                    "ORDER BY items_fts.rowid DESC LIMIT :n"
+                    f"ORDER BY items_fts.rowid {order} LIMIT :n"
                 ),
                 dict(params, match=match, n=n),
             )
@@ -334,13 +336,18 @@ class SearchMixin(ItemsMixin):
                 # A title match is a match of the whole query only without exclusions
                 # (the excluded word may be in the abstract) and other conditions.
                 title = f"({title}) AND {match}"
+            # Every title match from the window's oldest id up is in the window (a title
+            # match is a match), so there are at most BROAD_WINDOW of them: read oldest
+            # first, which FTS5 does without stepping through every row of a column
+            # filter's common words (0.7 ms against 28 ms for three words in a title).
             floor = window[-1] if len(window) == BROAD_WINDOW else 0
             first = newest(
                 title,
                 [*where, "items_fts.rowid >= :floor"],
                 dict(params, floor=floor),
-                min(wanted, BROAD_WINDOW),
-            )
+                BROAD_WINDOW,
+                order="ASC",
+            )[::-1][: min(wanted, BROAD_WINDOW)]
         seen = set(first)
         order = [(i, 2.0) for i in first] + [(i, 1.0) for i in window + older if i not in seen]
         return order[offset:wanted]

@@ -12,8 +12,13 @@ included columns: PostgreSQL reads an expression index alone (an index-only scan
 when the columns of the expression are in it, and the ids of a date range (where a
 search with ``--since``/``--until`` starts its walk) were read from every row instead.
 
-SQLite: nothing (FTS5 restricts columns in its own index; SQLite reads expression
-indexes alone).
+``ix_item_categories_item_id_category`` (both backends): an item's categories by its id. A
+common word with a category filter walks the newest matches and checks each one's
+categories; with the primary key alone (category first) PostgreSQL read every item of
+the category first (143,000 index entries for cs.LG at a million papers, 200 ms).
+
+SQLite otherwise: nothing (FTS5 restricts columns in its own index; SQLite reads
+expression indexes alone).
 
 Revision ID: searchtail_1
 Revises: bulk_1
@@ -30,10 +35,12 @@ branch_labels = None
 depends_on = None
 
 INDEXES = {"ix_items_search_title": "a", "ix_items_search_authors": "b"}
+CATEGORIES = "ix_item_categories_item_id_category"
 DATED = "ix_items_dated ON items ((COALESCE(published_at, first_seen_at)), id)"
 
 
 def upgrade() -> None:
+    op.create_index(CATEGORIES, "item_categories", ["item_id", "category"])
     if op.get_bind().dialect.name == "sqlite":
         return
     for name, weight in INDEXES.items():
@@ -47,6 +54,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(CATEGORIES, table_name="item_categories")
     if op.get_bind().dialect.name == "sqlite":
         return
     for name in INDEXES:

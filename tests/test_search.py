@@ -350,6 +350,34 @@ def test_date_filters(filled: Filled, since: dt.date | None, until: dt.date | No
     assert filled.search_ids("", SearchFilters(since=since, until=until)) == expected
 
 
+@pytest.mark.parametrize("text", ["the", "of -the", "quantum", "zyxquokka"])
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [
+        (dt.date(2024, 11, 29), None),
+        (dt.date(2024, 10, 1), None),  # most of the stored months, the newest among them
+        (dt.date(2000, 1, 1), None),
+        (dt.date(2000, 1, 1), dt.date(2030, 1, 1)),
+        (None, dt.date(2024, 11, 24)),
+        (dt.date(2024, 11, 24), dt.date(2024, 11, 26)),
+    ],
+)
+def test_date_filters_with_words(
+    filled: Filled, text: str, since: dt.date | None, until: dt.date | None
+) -> None:
+    """Words and a date range find the word's matches dated in the range, however wide
+    the range is next to the stored dates (a wide one is checked row by row)."""
+
+    def in_range(item: Item) -> bool:
+        when = _when(item).date()
+        return (since is None or when >= since) and (until is None or when <= until)
+
+    filters = SearchFilters(since=since, until=until)
+    expected = filled.search_ids(text) & filled.ids(in_range)
+    assert filled.search_ids(text, filters) == expected
+    assert filled.storage.search_count(text, filters, cap=EVERYTHING) == len(expected)
+
+
 def test_date_filters_fall_back_to_first_seen(filled: Filled) -> None:
     late = filled.search_ids("", SearchFilters(since=dt.date(2024, 11, 29)))
     assert late == {filled.post["cpp"]}  # no published date: first seen on 2024-12-01

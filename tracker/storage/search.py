@@ -219,8 +219,8 @@ class SearchMixin(ItemsMixin):
                 words = [_in_text(parsed.fts5(), parsed.every_word())] if parsed else []
                 words += [f"({author.fts5()})"] if author else []
                 span = self._date_span(conn) if filters.since or filters.until else None
-                recent = bool(words) and _recent_half(filters, span)
-                tags = _tag_match(filters, None if recent else span)
+                walked = bool(words) and _recent_half(filters, span)
+                tags = _tag_match(filters, None if walked else span)
                 if words or tags:
                     where, params = _sql_filters(filters, with_tags=False)
                     match = " AND ".join([*words, *([tags] if tags else [])])
@@ -298,11 +298,11 @@ class SearchMixin(ItemsMixin):
         words = [_in_text(parsed.fts5(), parsed.every_word())] if parsed else []
         words += [f"({author.fts5()})"] if author else []
         stored = self._date_span(conn) if filters.since or filters.until else None
-        recent = bool(words) and _recent_half(filters, stored)
-        tags = _tag_match(filters, None if recent else stored)
+        walked = bool(words) and _recent_half(filters, stored)
+        tags = _tag_match(filters, None if walked else stored)
         if not words and not tags:  # only filters FTS5 cannot help with
             return self._filtered(conn, filters, limit, offset)
-        ids = None if recent else self._dated_ids(conn, filters)
+        ids = None if walked else self._dated_ids(conn, filters)
         if ids == ():
             return []  # nothing is dated in the range
 

@@ -40,8 +40,14 @@ def snippet(text: str, words: Sequence[str], width: int = 24) -> str:
     if not aligned:
         folded_words = [fold(w) for w in shown_words]
 
+    stem_starts = tuple(s[:-1] for s in stems)
+
     def marks(part: str) -> bool:
-        return stem(part) in stems or (bool(prefixes) and part.startswith(prefixes))
+        # Only a word that holds a stem's start can have that stem: Porter's stemmer
+        # (pure Python, 0.1 ms a word) runs for those only.
+        if part.startswith(stem_starts) and stem(part) in stems:
+            return True
+        return bool(prefixes) and part.startswith(prefixes)
 
     known: dict[str, bool] = {}  # a text repeats its words
 

@@ -184,9 +184,10 @@ def rank_postgresql(
     statistics at a fixed share of the rows (0.5% of a million), so for a rare word (200
     matches) it walks the whole table backwards by id looking for 300 matches, and for
     a common one a GIN bitmap reads a million postings. So: when the estimate is near
-    that guess or below, the newest matches are read in bands of ids through the GIN
-    index (``_newest_in_bands``); above it the words are common, their matches dense,
-    and the newest ones are found by walking the id index backwards.
+    that guess or below, every match is read through the GIN index at once (they are
+    few); up to four times ``common`` the newest matches are read in bands of ids
+    through the GIN index (``_newest_in_bands``); above it the words are common, their
+    matches dense, and the newest ones are found by walking the id index backwards.
 
     A date filter (``dated``: its conditions, also in ``where``) that leaves few items
     is read first (``_newest_dated``): walking ids from the newest would visit every
@@ -207,11 +208,20 @@ def rank_postgresql(
         if len(recent) <= exact_limit:
             return _ranked(conn, recent, params, limit, offset)
     elif estimate <= max(3 * rare, 4 * common):
-        # The newest in bands, from the newest id down: for a rare word the first band
-        # spans every id and these are all the matches; for a phrase or a column
-        # restriction (checked row by row) only the newest rows are checked. (Asking
-        # for any 301 matches first read the oldest, and then the newest again.)
-        recent = _newest_in_bands(conn, conditions, params, need, estimate)
+        if estimate <= 3 * rare:
+            # Words below the planner's statistics (under about 1% of the rows): every
+            # match read at once through the GIN index is cheaper than a band's id
+            # range (0.5 ms against 20-100 ms for a word in 500 papers of a million).
+            with _plan(conn, seqscan=False, indexscan=False):
+                rows = conn.execute(
+                    text(f"SELECT id FROM items WHERE {conditions} ORDER BY id DESC LIMIT :n"),
+                    dict(params, n=need),
+                )
+                recent = [r.id for r in rows]
+        else:
+            # The newest in bands, from the newest id down: for a phrase or a column
+            # restriction (checked row by row) only the newest rows are checked.
+            recent = _newest_in_bands(conn, conditions, params, need, estimate)
         if len(recent) <= exact_limit:
             return _ranked(conn, recent, params, limit, offset)
     else:

@@ -30,6 +30,7 @@ CONFIG = "tracker_text"  # English stemming, no stop words, accents folded (migr
 TSQUERY = f"to_tsquery('{CONFIG}', :q)"
 ABSENT = "'zqxjvkwpfy'"  # a word no statistics know: the planner's guess for rare words
 DATED_SCAN = 50_000  # a date range the planner expects to hold fewer items is read whole
+AT_ONCE = 2_000  # matches expected below a band that are read at once, not in bands
 WALKED = 5_000  # rows a walk over a date range's ids may expect to check
 COLUMN_WEIGHTS = {"title": "a", "authors": "b"}  # columns with an index of their own
 
@@ -55,7 +56,10 @@ def _newest_in_bands(
     phrase or a column restriction is checked row by row, and a band four times too
     wide would check four times the rows."""
     top = conn.scalar(text("SELECT max(id) FROM items")) or 0
-    width = max(2000, int(2 * need * top / max(estimate, 1.0)))
+    # The first band is a probe, a quarter of what the estimate says holds ``need``
+    # (the estimate of a word below the planner's statistics is a guess); its matches
+    # size the next band, or show that the few left are better read at once.
+    width = max(2000, int(need * top / max(estimate, 1.0) / 2))
     found: list[int] = []
     high = top
     with _plan(conn, seqscan=False, indexscan=False):
@@ -67,6 +71,15 @@ def _newest_in_bands(
             )
             found += sorted((r.id for r in rows), reverse=True)
             density = len(found) / max(top - low, 1)
+            if 0 < low and len(found) < need and density * low <= AT_ONCE:
+                # Few matches left below: all of them through the GIN index at once
+                # (a band's id range read from the primary key would cost more: 0.5 ms
+                # against 20-100 ms for a word in 500 papers of a million).
+                rows = conn.execute(
+                    text(f"SELECT id FROM items WHERE {conditions} ORDER BY id DESC LIMIT :n"),
+                    dict(params, n=need),
+                )
+                return [r.id for r in rows]
             wanted = int(1.25 * (need - len(found)) / density) if density else 4 * width
             high, width = low, min(max(wanted, width), 4 * width)
     return found
@@ -184,10 +197,10 @@ def rank_postgresql(
     statistics at a fixed share of the rows (0.5% of a million), so for a rare word (200
     matches) it walks the whole table backwards by id looking for 300 matches, and for
     a common one a GIN bitmap reads a million postings. So: when the estimate is near
-    that guess or below, every match is read through the GIN index at once (they are
-    few); up to four times ``common`` the newest matches are read in bands of ids
-    through the GIN index (``_newest_in_bands``); above it the words are common, their
-    matches dense, and the newest ones are found by walking the id index backwards.
+    that guess or below, the newest matches are read in bands of ids through the GIN
+    index (``_newest_in_bands``; the first band tells how rare the words are, and few
+    matches left are read at once); above it the words are common, their matches
+    dense, and the newest ones are found by walking the id index backwards.
 
     A date filter (``dated``: its conditions, also in ``where``) that leaves few items
     is read first (``_newest_dated``): walking ids from the newest would visit every
@@ -208,20 +221,9 @@ def rank_postgresql(
         if len(recent) <= exact_limit:
             return _ranked(conn, recent, params, limit, offset)
     elif estimate <= max(3 * rare, 4 * common):
-        if estimate <= 3 * rare:
-            # Words below the planner's statistics (under about 1% of the rows): every
-            # match read at once through the GIN index is cheaper than a band's id
-            # range (0.5 ms against 20-100 ms for a word in 500 papers of a million).
-            with _plan(conn, seqscan=False, indexscan=False):
-                rows = conn.execute(
-                    text(f"SELECT id FROM items WHERE {conditions} ORDER BY id DESC LIMIT :n"),
-                    dict(params, n=need),
-                )
-                recent = [r.id for r in rows]
-        else:
-            # The newest in bands, from the newest id down: for a phrase or a column
-            # restriction (checked row by row) only the newest rows are checked.
-            recent = _newest_in_bands(conn, conditions, params, need, estimate)
+        # The newest in bands, from the newest id down: for a phrase or a column
+        # restriction (checked row by row) only the newest rows are checked.
+        recent = _newest_in_bands(conn, conditions, params, need, estimate)
         if len(recent) <= exact_limit:
             return _ranked(conn, recent, params, limit, offset)
     else:

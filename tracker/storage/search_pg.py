@@ -71,7 +71,7 @@ def _newest_in_bands(
             )
             found += sorted((r.id for r in rows), reverse=True)
             density = len(found) / max(top - low, 1)
-            if 0 < low and len(found) < need and density * low <= AT_ONCE:
+            if low > 0 and len(found) < need and density * low <= AT_ONCE:
                 # Few matches left below: all of them through the GIN index at once
                 # (a band's id range read from the primary key would cost more: 0.5 ms
                 # against 20-100 ms for a word in 500 papers of a million).

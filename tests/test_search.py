@@ -670,6 +670,32 @@ def test_broad_title_matches_honour_exclusions(
     assert titled and all("the" in tokenize(h.item.title) for h in titled)
 
 
+@pytest.mark.parametrize(
+    ("query", "wanted", "excluded"),
+    [
+        ("zyxquokka -river", "zyxquokka", ["river"]),
+        ("quantum -the", "quantum", ["the"]),
+        ("quantum error -the -(of OR scale)", "quantum error", ["the", "of", "scale"]),
+        ('quantum -"error correction"', "quantum", ['"error correction"']),
+        ("title:quantum -the", "title:quantum", ["the"]),
+    ],
+)
+def test_exclusions_of_common_words(
+    filled: Filled, query: str, wanted: str, excluded: list[str]
+) -> None:
+    """What a query wants, less every paper holding an excluded word or phrase, however
+    common the excluded words are next to the wanted ones; the page shows the same
+    papers in the same order as the whole query ranked at once."""
+    out = set().union(*(filled.search_ids(word) for word in excluded))
+    expected = filled.search_ids(wanted) - out
+    assert filled.search_ids(query) == expected
+    assert filled.storage.search_count(query, cap=EVERYTHING) == len(expected)
+    hits = filled.storage.search(query, limit=5)
+    assert [h.item.id for h in hits] == [
+        h.item.id for h in filled.storage.search(query, limit=EVERYTHING)[:5]
+    ]
+
+
 def test_a_common_word_is_never_weighed_by_bm25(
     filled: Filled, monkeypatch: pytest.MonkeyPatch
 ) -> None:

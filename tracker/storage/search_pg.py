@@ -159,6 +159,28 @@ def in_columns(
     return where, params
 
 
+def _excluding(
+    conn: Connection, parsed: SearchQuery | None, author: SearchQuery | None, few: float
+) -> tuple[list[str], dict[str, Any]]:
+    """The text condition rows are found by: the whole query through the GIN index; or,
+    when it excludes words and what it wants is in at most ``few`` rows, what it wants
+    through the index and each excluded word checked on those rows only. (GIN reads an
+    excluded word's entries whole, a million for a word in every paper, to answer a
+    rare word without it.)"""
+    split = parsed.excluded_apart() if parsed is not None else None
+    if split is not None:
+        wanted, unwanted = split
+        params: dict[str, Any] = {"wanted": tsquery_text(wanted, author)}
+        condition = f"items.search @@ to_tsquery('{CONFIG}', :wanted)"
+        if _estimate(conn, condition, params) <= few:
+            where = [condition]
+            for n, q in enumerate(unwanted):
+                where.append(f"NOT (items.search @@ to_tsquery('{CONFIG}', :unwanted_{n}))")
+                params[f"unwanted_{n}"] = q.tsquery()
+            return where, params
+    return ["items.search @@ " + TSQUERY], {}
+
+
 def tsquery_text(parsed: SearchQuery | None, author: SearchQuery | None) -> str:
     parts = [q.tsquery() for q in (parsed, author) if q is not None]
     return " & ".join(f"({p})" for p in parts)
@@ -206,14 +228,15 @@ def rank_postgresql(
     is read first (``_newest_dated``): walking ids from the newest would visit every
     newer item first (seconds for a common word and an old ``--until``).
     """
-    columns, column_params = in_columns(parsed, author)
-    conditions = " AND ".join(["items.search @@ " + TSQUERY, *columns, *where])
-    params = dict(params, q=tsquery_text(parsed, author), **column_params)
-    wanted = offset + limit
-    need = max(exact_limit + 1, wanted, broad_window)
     # The planner's estimate is good for words in its statistics (the common ones) and
     # a fixed guess below them for all others: above the guess, the word is common.
     rare = _estimate(conn, "items.search @@ " + TSQUERY, {"q": ABSENT})
+    columns, column_params = in_columns(parsed, author)
+    found_by, found_params = _excluding(conn, parsed, author, max(3 * rare, 4 * common))
+    conditions = " AND ".join([*found_by, *columns, *where])
+    params = dict(params, q=tsquery_text(parsed, author), **column_params, **found_params)
+    wanted = offset + limit
+    need = max(exact_limit + 1, wanted, broad_window)
     estimate = _estimate(conn, conditions, params)
     span = _estimate(conn, " AND ".join(dated), params) if dated else DATED_SCAN + 1
     if span <= DATED_SCAN:
@@ -236,16 +259,18 @@ def rank_postgresql(
     window, older = recent[:broad_window], recent[broad_window:wanted]
     first: list[int] = []
     if parsed is not None and window:
-        # Title matches among the window's rows only: the index cannot tell a title
-        # word from an abstract word, so asking it would recheck every match.
-        rows = conn.execute(
-            text(
-                "SELECT id FROM items WHERE id = ANY(:ids) AND "
-                f"items.search @@ to_tsquery('{CONFIG}', :title) ORDER BY id DESC LIMIT :n"
-            ),
-            {"ids": window, "title": parsed.tsquery("title"), "n": min(wanted, broad_window)},
-        )
-        first = [r.id for r in rows]
+        # Title matches among the window's rows only, each row looked up by its id: the
+        # index cannot tell a title word from an abstract word (and reads an excluded
+        # word's entries whole), so asking it would recheck every match.
+        with _plan(conn, seqscan=False, bitmapscan=False):
+            rows = conn.execute(
+                text(
+                    "SELECT id FROM items WHERE id = ANY(:ids) AND "
+                    f"items.search @@ to_tsquery('{CONFIG}', :title) ORDER BY id DESC LIMIT :n"
+                ),
+                {"ids": window, "title": parsed.tsquery("title"), "n": min(wanted, broad_window)},
+            )
+            first = [r.id for r in rows]
     seen = set(first)
     order = [(i, 2.0) for i in first] + [(i, 1.0) for i in window + older if i not in seen]
     return order[offset:wanted]

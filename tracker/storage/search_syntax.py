@@ -371,6 +371,18 @@ class SearchQuery:
         }
         return tuple(found)
 
+    def excluded_apart(self) -> tuple[SearchQuery, tuple[SearchQuery, ...]] | None:
+        """The query as what it wants and what it excludes at its top level (``a b -c``:
+        ``a b``, and ``c``), or None when it excludes nothing there; a match of the
+        query is a match of the first that matches none of the others."""
+        if not isinstance(self.node, And):
+            return None
+        unwanted = tuple(SearchQuery(c.child) for c in self.node.children if isinstance(c, Not))
+        if not unwanted:
+            return None
+        wanted = [child for child in self.node.children if not isinstance(child, Not)]
+        return SearchQuery(wanted[0] if len(wanted) == 1 else And(tuple(wanted))), unwanted
+
     def every_word(self) -> tuple[str, ...]:
         """Every word of the query, excluded ones too, deduplicated."""
         return tuple(dict.fromkeys(word for words, _ in _leaves(self.node) for word in words))

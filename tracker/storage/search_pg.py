@@ -100,16 +100,19 @@ def _newest_dated(
     ``need`` are found (a few rows per match); else the index on the date and the
     text index together (a bitmap AND: a common word's index entries are read whole,
     a hundred milliseconds at a million papers)."""
+    bounds = None
     if need * span / max(estimate, 1.0) <= WALKED:
-        low, high = conn.execute(  # from the index on the date (a LIMIT keeps it there)
+        bounds = conn.execute(  # from the index on the date (a LIMIT keeps it there)
             text(
-                "SELECT min(id), max(id) FROM (SELECT id FROM items WHERE "
+                "SELECT count(*), min(id), max(id) FROM (SELECT id FROM items WHERE "
                 f"{' AND '.join(dated)} LIMIT :dated_cap) AS dated"
             ),
-            dict(params, dated_cap=4 * DATED_SCAN),
+            dict(params, dated_cap=4 * DATED_SCAN + 1),
         ).one()
-        if low is None:
+        if bounds[0] == 0:
             return []
+    if bounds is not None and bounds[0] <= 4 * DATED_SCAN:  # else the estimate was wrong
+        low, high = bounds[1], bounds[2]
         switches = {"seqscan": False, "bitmapscan": False}
         conditions += " AND id BETWEEN :dated_low AND :dated_high"
         params = dict(params, dated_low=low, dated_high=high)

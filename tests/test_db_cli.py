@@ -413,6 +413,7 @@ def test_upgrade_and_status_report_revisions(tmp_path: Path) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP INDEX ix_items_first_seen_at_id")
+        conn.exec_driver_sql("DROP INDEX ix_item_categories_item_id_category")
         conn.exec_driver_sql("DROP TABLE digest_venues")
         conn.exec_driver_sql("DROP TABLE venue_checks")
         conn.exec_driver_sql("DROP TABLE venue_events")

@@ -36,6 +36,7 @@ from tracker.models import NO_FILTERS, Entry, Item, SearchFilters, SearchHit, So
 from tracker.sources.arxiv_xml import parse_listing
 from tracker.storage import Storage, open_storage
 from tracker.storage.search_syntax import MAX_LENGTH, tokenize
+from tracker.storage.tags import archive_token, category_token, field_token, month_token
 
 LISTING_FILE = "arxiv-rss/new-format-2024/rss_all_archives_2024-11-28.xml"
 UTC = dt.UTC
@@ -349,6 +350,34 @@ def test_date_filters(filled: Filled, since: dt.date | None, until: dt.date | No
     assert filled.search_ids("", SearchFilters(since=since, until=until)) == expected
 
 
+@pytest.mark.parametrize("text", ["the", "of -the", "quantum", "zyxquokka"])
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [
+        (dt.date(2024, 11, 29), None),
+        (dt.date(2024, 10, 1), None),  # most of the stored months, the newest among them
+        (dt.date(2000, 1, 1), None),
+        (dt.date(2000, 1, 1), dt.date(2030, 1, 1)),
+        (None, dt.date(2024, 11, 24)),
+        (dt.date(2024, 11, 24), dt.date(2024, 11, 26)),
+    ],
+)
+def test_date_filters_with_words(
+    filled: Filled, text: str, since: dt.date | None, until: dt.date | None
+) -> None:
+    """Words and a date range find the word's matches dated in the range, however wide
+    the range is next to the stored dates (a wide one is checked row by row)."""
+
+    def in_range(item: Item) -> bool:
+        when = _when(item).date()
+        return (since is None or when >= since) and (until is None or when <= until)
+
+    filters = SearchFilters(since=since, until=until)
+    expected = filled.search_ids(text) & filled.ids(in_range)
+    assert filled.search_ids(text, filters) == expected
+    assert filled.storage.search_count(text, filters, cap=EVERYTHING) == len(expected)
+
+
 def test_date_filters_fall_back_to_first_seen(filled: Filled) -> None:
     late = filled.search_ids("", SearchFilters(since=dt.date(2024, 11, 29)))
     assert late == {filled.post["cpp"]}  # no published date: first seen on 2024-12-01
@@ -562,6 +591,27 @@ def test_grammar_like_text_and_authors_never_escape(
         filled.storage.search(text, SearchFilters(author=author), limit=5)
 
 
+def test_filter_tokens_are_never_text(filled: Filled) -> None:
+    """The category, field and month tokens written into the index beside the text
+    are found by the filters only, never by the words of a search, whatever those are
+    (a word that can be no such token is searched without a column filter)."""
+    item = filled.items[filled.post["words"]]
+    listed = next(i for i in filled.items.values() if i.categories and i.fields)
+    tokens = [
+        category_token(listed.categories[0]),
+        archive_token(listed.categories[0].split(".", 1)[0]),
+        field_token(listed.fields[0].field),
+        month_token(_when(item).date()),
+    ]
+    quantum = filled.search_ids("quantum")
+    assert quantum
+    for token in tokens:
+        assert filled.search_ids(token) == set()
+        assert filled.search_ids(f"{token[:4]}*") == set()
+        assert filled.search_ids(f"quantum -{token}") == quantum
+        assert filled.storage.search_count(token) == 0
+
+
 # --- common terms and the rank window ------------------------------------------------------------
 
 
@@ -618,6 +668,32 @@ def test_broad_title_matches_honour_exclusions(
     assert {h.item.id for h in hits} == expected
     titled = [h for h in hits if h.score == 2.0]
     assert titled and all("the" in tokenize(h.item.title) for h in titled)
+
+
+@pytest.mark.parametrize(
+    ("query", "wanted", "excluded"),
+    [
+        ("zyxquokka -river", "zyxquokka", ["river"]),
+        ("quantum -the", "quantum", ["the"]),
+        ("quantum error -the -(of OR scale)", "quantum error", ["the", "of", "scale"]),
+        ('quantum -"error correction"', "quantum", ['"error correction"']),
+        ("title:quantum -the", "title:quantum", ["the"]),
+    ],
+)
+def test_exclusions_of_common_words(
+    filled: Filled, query: str, wanted: str, excluded: list[str]
+) -> None:
+    """What a query wants, less every paper holding an excluded word or phrase, however
+    common the excluded words are next to the wanted ones; the page shows the same
+    papers in the same order as the whole query ranked at once."""
+    out = set().union(*(filled.search_ids(word) for word in excluded))
+    expected = filled.search_ids(wanted) - out
+    assert filled.search_ids(query) == expected
+    assert filled.storage.search_count(query, cap=EVERYTHING) == len(expected)
+    hits = filled.storage.search(query, limit=5)
+    assert [h.item.id for h in hits] == [
+        h.item.id for h in filled.storage.search(query, limit=EVERYTHING)[:5]
+    ]
 
 
 def test_a_common_word_is_never_weighed_by_bm25(

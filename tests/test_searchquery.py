@@ -609,6 +609,17 @@ def test_fts5_and_tsquery_mean_what_the_ast_means(
         ("A transformer transfers", "transf*", "A «transformer» «transfers»"),
         ("A transformer transfers", "transformers", "A «transformer» transfers"),
         ("Speculative decoding", "-speculative decoding", "Speculative «decoding»"),
+        # the first marked word follows words that hold its stem but are other words
+        (
+            "Undecodable codes (unlike the self-decoding kind) decode",
+            "decoding",
+            "Undecodable codes (unlike the «self-decoding» kind) «decode»",
+        ),
+        (
+            " ".join(["filler"] * 40) + " then decoding",
+            "decoding",
+            "…" + " ".join(["filler"] * 5) + " then «decoding»",
+        ),
     ],
 )
 def test_snippets_mark_what_the_index_matched(text: str, search: str, expected: str) -> None:

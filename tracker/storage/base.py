@@ -24,7 +24,7 @@ from tracker.errors import StorageError, UsageError
 from tracker.storage import schema
 
 log = logging.getLogger(__name__)
-HEAD_REVISION = "bulk_1"
+HEAD_REVISION = "searchtail_1"
 MAX_REASON = 160  # characters of a database error in a message
 
 

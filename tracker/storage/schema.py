@@ -168,6 +168,7 @@ item_categories = Table(
     metadata,
     Column("category", String(32), primary_key=True),
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Index(None, "item_id", "category"),  # an item's categories (a search's filter, per row)
 )
 
 item_versions = Table(

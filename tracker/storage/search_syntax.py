@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from tracker.errors import SearchQueryError
@@ -358,6 +358,34 @@ class SearchQuery:
                 star = "*" if leaf.prefix and i == last else ""
                 found['"' + word.replace('"', '""') + '"' + star] = None
         return tuple(found)
+
+    def in_columns(self) -> tuple[tuple[Column, str], ...]:
+        """The words and phrases the whole query needs in one column (those it ANDs at
+        its top level), each with that column and as a tsquery without weights: an
+        index of that column's lexemes alone finds the rows that can match."""
+        children = self.node.children if isinstance(self.node, And) else (self.node,)
+        found = {
+            (child.column, _tsquery(replace(child, column=None))): None
+            for child in children
+            if isinstance(child, Term | Phrase) and child.column is not None
+        }
+        return tuple(found)
+
+    def excluded_apart(self) -> tuple[SearchQuery, tuple[SearchQuery, ...]] | None:
+        """The query as what it wants and what it excludes at its top level (``a b -c``:
+        ``a b``, and ``c``), or None when it excludes nothing there; a match of the
+        query is a match of the first that matches none of the others."""
+        if not isinstance(self.node, And):
+            return None
+        unwanted = tuple(SearchQuery(c.child) for c in self.node.children if isinstance(c, Not))
+        if not unwanted:
+            return None
+        wanted = [child for child in self.node.children if not isinstance(child, Not)]
+        return SearchQuery(wanted[0] if len(wanted) == 1 else And(tuple(wanted))), unwanted
+
+    def every_word(self) -> tuple[str, ...]:
+        """Every word of the query, excluded ones too, deduplicated."""
+        return tuple(dict.fromkeys(word for words, _ in _leaves(self.node) for word in words))
 
     def excludes(self) -> bool:
         """Whether the query excludes anything (``-word``, ``NOT``)."""

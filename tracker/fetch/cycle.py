@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
@@ -306,25 +307,33 @@ class Ingestor:
         if response.not_modified:
             return None, response
         parsed = parse_feed(response.body, url=response.url, content_type=response.content_type)
-        return parsed, response
+        # the body is not needed once parsed: a feed waiting to be stored keeps its entries
+        return parsed, replace(response, body=b"")
 
     def _feeds(self, claims: Claimer, recorder: Recorder, say: Progress) -> None:
         """Feeds fetched by a pool of threads and written by this one. Claims stay a
         little ahead of the pool (twice its threads), so that several workers share
-        the feeds and a claim is not held long before its fetch begins."""
+        the feeds and a claim is not held long before its fetch begins. At most twice
+        as many feeds as the pool has threads are fetched and not yet stored (``fetch
+        --all`` claims every feed at once: the rest wait, unfetched), so a cycle's
+        memory does not grow with the number of feeds when storing is slower than
+        fetching."""
         width = max(1, self.settings.fetch.concurrency)
         running: dict[Future[Fetched], Source] = {}
+        waiting: deque[Source] = deque()  # claimed, not fetched yet
         more, done = True, 0
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="feed") as pool:
             while True:
-                if more and len(running) < width:
+                if more and not waiting and len(running) < width:
                     fresh = recorder.report.trying(
                         claims.claim([SourceKind.FEED], limit=2 * width - len(running))
                     )
                     more = bool(fresh)
-                    for s in fresh:
-                        validators = self.storage.validators(s.value)
-                        running[pool.submit(self._fetch_feed, s, validators)] = s
+                    waiting.extend(fresh)
+                while waiting and len(running) < 2 * width:
+                    s = waiting.popleft()
+                    validators = self.storage.validators(s.value)
+                    running[pool.submit(self._fetch_feed, s, validators)] = s
                 if not running:
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -153,9 +153,14 @@ class ItemsMixin(StorageBase):
             tagged = [(e, tag(e)) for e in to_insert]
             rows = [dict(_with_tags(e, tags, now), first_seen_at=now) for e, tags in tagged]
             if index_later and self.dialect == "sqlite":
-                # BEGIN IMMEDIATE: the next rowid is the largest one's successor
-                top = conn.exec_driver_sql("SELECT max(id) FROM items").scalar()
-                self._index_from(conn, int(top or 0) + 1)
+                # Without a mark, the new rows' ids start at the largest one's successor
+                # (BEGIN IMMEDIATE: no other writer). With one they wait already: an
+                # item is in the index exactly when its id is below the mark.
+                conn.exec_driver_sql(
+                    "INSERT INTO items_fts_pending(from_id) "
+                    "SELECT (SELECT coalesce(max(id), 0) + 1 FROM items) "
+                    "WHERE NOT EXISTS (SELECT 1 FROM items_fts_pending)"
+                )
             # One executemany, then the new ids by key: RETURNING with the parameters'
             # order is not batched on SQLite (one INSERT per row, a tenth of the ingest).
             conn.execute(i.insert(), rows)
@@ -172,7 +177,8 @@ class ItemsMixin(StorageBase):
         ]
         if versions:
             conn.execute(self._insert_ignore(ver), versions)
-        new_sightings = self._add_sightings(conn, id_of, delivered, now)
+        fresh = {id_of[e.key] for e in to_insert}
+        new_sightings = self._add_sightings(conn, id_of, delivered, now, fresh)
         noticed = self._add_venue_events(conn, venues, now)
         return IngestReport(
             new_items, updated, new_sightings, tuple(id_of[k] for k in keys), noticed
@@ -254,7 +260,10 @@ class ItemsMixin(StorageBase):
         id_of: dict[str, int],
         delivered: dict[str, dict[int, str | None]],
         now: dt.datetime,
+        fresh: set[int] | frozenset[int] = frozenset(),
     ) -> int:
+        """Record each (item, source) pair once; ``fresh``: ids of items written in
+        this transaction, which cannot have been seen before."""
         wanted = {
             (id_of[k], sid): announce
             for k, per_source in delivered.items()
@@ -262,7 +271,7 @@ class ItemsMixin(StorageBase):
         }
         if not wanted:
             return 0
-        pairs = list(wanted)
+        pairs = [pair for pair in wanted if pair[0] not in fresh]
         for chunk in _chunks(pairs):
             seen = conn.execute(
                 select(sg.c.item_id, sg.c.source_id).where(

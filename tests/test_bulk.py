@@ -236,6 +236,59 @@ def test_papers_a_fetch_cycle_stores_during_a_harvest_are_all_indexed(
             cycle.close()
 
 
+def test_a_fetch_cycles_new_papers_wait_for_the_index_and_are_all_found_after(
+    backend: str, tmp_path: Path, field_map: FieldMap
+) -> None:
+    """``ingest(index_later=True)``, as a fetch cycle stores: new papers wait from the
+    first of them on, batch after batch (a mark already there stays where it is); a
+    waiting paper and an indexed one are updated meanwhile; a harvest's papers wait
+    among them; the index is consistent at every step and whole after
+    ``index_waiting``."""
+    papers = keyed(parsed(envelope("".join(record_xml(n) for n in range(400)), None)))
+    common = dict(merge=merge_harvested, prepare=normalise_new, tag=field_map.tag)
+    with database_url(backend, tmp_path) as url:
+        storage = open_storage(url)
+        try:
+            storage.ingest([(e, ()) for e in papers[:100]], NOW, **common)  # type: ignore[arg-type]
+            assert waiting_from(storage) is None if backend == "sqlite" else True
+            first = None
+            for batch in (papers[100:150], papers[150:200]):
+                report = storage.ingest(
+                    [(e, ()) for e in batch],
+                    NOW,
+                    index_later=True,
+                    **common,  # type: ignore[arg-type]
+                )
+                assert report.new_items == 50
+                first = first or min(report.item_ids)
+                assert_index_consistent(storage)
+                if backend == "sqlite":  # from the first new paper on, however many batches
+                    assert waiting_from(storage) == first
+            changed = [
+                replace(papers[5], title="Indexed paper number 5 renamed"),
+                replace(papers[120], title="Waiting paper number 120 renamed"),
+                *papers[200:250],
+            ]
+            storage.ingest([(e, ()) for e in changed], NOW, index_later=True, **common)  # type: ignore[arg-type]
+            assert_index_consistent(storage)
+            storage.store_harvested(papers[250:300], NOW, **common)  # type: ignore[arg-type]
+            storage.ingest([(e, ()) for e in papers[300:]], NOW, index_later=True, **common)  # type: ignore[arg-type]
+            assert_index_consistent(storage)
+            storage.index_waiting()
+            assert_index_consistent(storage)
+            if backend == "sqlite":
+                assert waiting_from(storage) is None
+            assert storage.check_integrity() == []
+            assert storage.count_items() == 400
+            assert_every_paper_found(storage, range(6, 120))
+            assert_every_paper_found(storage, range(121, 400))
+            for word, n in (("indexed", 5), ("waiting", 120)):
+                hits = storage.search(f"{word} renamed")
+                assert [h.item.arxiv_id for h in hits] == [f"2401.{n:05d}"]
+        finally:
+            storage.close()
+
+
 def test_a_fetch_cycle_running_while_a_harvest_stores_loses_nothing(
     backend: str, tmp_path: Path, field_map: FieldMap, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -81,3 +81,34 @@ def test_the_fetch_path_starts_without_numpy_or_scikit_learn(config: Path) -> No
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["built"] == [] and found["fetched"] == [], found
     assert found["tried"] > 0  # the cycle did run its sources
+
+
+LIGHT_FETCH = """
+import json, sys
+from tracker.app.core import make_tracker
+from tracker.config import load_settings
+tracker = make_tracker(load_settings(sys.argv[1]))
+report = tracker.fetch(everything=True)  # every source fails: nothing listens there
+tracker.close()
+unwanted = ("alembic", "mako", "rich", "pygments", "snowballstemmer")
+print(json.dumps({"loaded": sorted(m for m in unwanted if m in sys.modules)}))
+"""
+
+
+def test_a_fetch_over_a_database_at_head_loads_no_migration_tool_cli_or_stemmer(
+    config: Path,
+) -> None:
+    """Once the database is at the latest revision (the first run made it), a fetch
+    process does not import Alembic and Mako (its revision is read directly), httpx's
+    command-line client (click, rich, pygments when installed) or the stemmers
+    (used by search and arXiv query matching, not by a cycle that reads no answer)."""
+    for _ in range(2):  # the first run migrates the new database
+        done = subprocess.run(
+            [sys.executable, "-c", LIGHT_FETCH, str(config)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["loaded"] == [], found

@@ -13,12 +13,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-
-import snowballstemmer  # type: ignore[import-untyped]
+from typing import Any
 
 from tracker.names import fold
 
-_PORTER = snowballstemmer.stemmer("porter")
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
 STOP_WORDS = frozenset(
     """a about above after again against all also among an and any are as at based be been
@@ -45,10 +43,19 @@ def tokens(text: str) -> list[str]:
     return "".join(ch if _is_word_char(ch) else " " for ch in text).split()
 
 
+@lru_cache(maxsize=1)
+def _porter() -> Any:
+    # imported when first needed: the package loads the stemmers of thirty languages
+    # (3 MB), which a fetch cycle of feeds never uses
+    import snowballstemmer  # type: ignore[import-untyped]
+
+    return snowballstemmer.stemmer("porter")
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """The Porter stem of a folded word: "decoding" → "decod"."""
-    return str(_PORTER.stemWord(word))
+    return str(_porter().stemWord(word))
 
 
 def stems(text: str) -> list[str]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
@@ -49,6 +50,7 @@ __all__ = ["CycleReport", "Ingestor", "Progress"]
 log = logging.getLogger(__name__)
 QUERY_OVERLAP = dt.timedelta(days=2)  # re-ask this far back: arXiv's index lags
 ENRICH_REQUESTS = 2  # id lookups per cycle at most
+INDEX_BATCH = 5_000  # new items of a cycle put into SQLite's search index together
 FEED_ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json, "
     "application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
@@ -80,6 +82,7 @@ class Ingestor:
         self.pretag = pretag or (lambda entries: settings.field_map.tag)
         self.openalex = openalex
         self._attributor: Attributor | None = None
+        self._unindexed = 0  # new items of this cycle waiting for the search index
 
     def run(self, *, everything: bool = False, progress: Progress | None = None) -> CycleReport:
         report = CycleReport()
@@ -98,11 +101,15 @@ class Ingestor:
             self.settings.fetch.max_backoff,
             report,
         )
-        with claims.kept():
-            self._cycle(claims, recorder, progress or (lambda message: None))
-        # papers a harvest stored (running, or interrupted) wait for SQLite's search
-        # index, and so does what this cycle stored meanwhile (storage/bulk.py)
-        self.storage.index_waiting()
+        self._unindexed = 0
+        try:
+            with claims.kept():
+                self._cycle(claims, recorder, progress or (lambda message: None))
+        finally:
+            # What this cycle stored waits for SQLite's search index, and so do the
+            # papers of a harvest (running, or interrupted): indexed here in large
+            # batches, which costs half as much as a row at a time (storage/bulk.py).
+            self.storage.index_waiting()
         log.info(
             "cycle done tried=%d failed=%d checked=%d not_modified=%d new_items=%d "
             "new_sightings=%d errors=%d",
@@ -181,8 +188,19 @@ class Ingestor:
             return []
         tag = self.pretag([entry for entry, _ in batch])
         result = self.storage.ingest(
-            batch, self.clock(), merge=merge, prepare=normalise_new, tag=tag, notice=venue_changes
+            batch,
+            self.clock(),
+            merge=merge,
+            prepare=normalise_new,
+            tag=tag,
+            notice=venue_changes,
+            index_later=True,
         )
+        # the new items are searchable a few thousand at a time during the cycle
+        self._unindexed += result.new_items
+        if self._unindexed >= INDEX_BATCH:
+            self.storage.index_waiting()
+            self._unindexed = 0
         report.new_items += result.new_items
         report.new_sightings += result.new_sightings
         sources: dict[str, set[int]] = {}
@@ -289,25 +307,33 @@ class Ingestor:
         if response.not_modified:
             return None, response
         parsed = parse_feed(response.body, url=response.url, content_type=response.content_type)
-        return parsed, response
+        # the body is not needed once parsed: a feed waiting to be stored keeps its entries
+        return parsed, replace(response, body=b"")
 
     def _feeds(self, claims: Claimer, recorder: Recorder, say: Progress) -> None:
         """Feeds fetched by a pool of threads and written by this one. Claims stay a
         little ahead of the pool (twice its threads), so that several workers share
-        the feeds and a claim is not held long before its fetch begins."""
+        the feeds and a claim is not held long before its fetch begins. At most twice
+        as many feeds as the pool has threads are fetched and not yet stored (``fetch
+        --all`` claims every feed at once: the rest wait, unfetched), so a cycle's
+        memory does not grow with the number of feeds when storing is slower than
+        fetching."""
         width = max(1, self.settings.fetch.concurrency)
         running: dict[Future[Fetched], Source] = {}
+        waiting: deque[Source] = deque()  # claimed, not fetched yet
         more, done = True, 0
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="feed") as pool:
             while True:
-                if more and len(running) < width:
+                if more and not waiting and len(running) < width:
                     fresh = recorder.report.trying(
                         claims.claim([SourceKind.FEED], limit=2 * width - len(running))
                     )
                     more = bool(fresh)
-                    for s in fresh:
-                        validators = self.storage.validators(s.value)
-                        running[pool.submit(self._fetch_feed, s, validators)] = s
+                    waiting.extend(fresh)
+                while waiting and len(running) < 2 * width:
+                    s = waiting.popleft()
+                    validators = self.storage.validators(s.value)
+                    running[pool.submit(self._fetch_feed, s, validators)] = s
                 if not running:
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -104,11 +104,10 @@ class Recorder:
         return True
 
     def _succeeded(self, outcome: Outcome) -> None:
-        if outcome.validators is not None:
-            url, validators = outcome.validators
-            self.storage.store_validators(url, validators, outcome.at)
         ids = [s.id for s in outcome.sources]
-        self.storage.record_success(ids, outcome.at, outcome.next_check, title=outcome.title)
+        self.storage.record_success(
+            ids, outcome.at, outcome.next_check, title=outcome.title, validators=outcome.validators
+        )
         self.report.checked += len(ids)
         if outcome.not_modified:
             self.report.not_modified += len(ids)

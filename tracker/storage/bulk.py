@@ -248,13 +248,7 @@ class BulkMixin(ItemsMixin):
     ) -> None:
         items, fields, categories, versions = self._rows(tagged, ids_, now, _SqliteTime())
         # the new items wait for the search index from the first of them on
-        first = ids_[0]
-        conn.exec_driver_sql("DELETE FROM items_fts_pending WHERE from_id > ?", (first,))
-        conn.exec_driver_sql(
-            "INSERT INTO items_fts_pending(from_id) SELECT ? "
-            "WHERE NOT EXISTS (SELECT 1 FROM items_fts_pending)",
-            (first,),
-        )
+        self._index_from(conn, ids_[0])
         conn.exec_driver_sql(f"INSERT INTO items ({ITEM_COLUMNS}) VALUES ({_marks(22)})", items)
         for table, columns, rows in (
             ("item_fields", FIELD_COLUMNS, fields),

@@ -85,9 +85,14 @@ class ItemsMixin(StorageBase):
         prepare: PrepareFn,
         tag: TagFn,
         notice: NoticeFn | None = None,
+        index_later: bool = False,
     ) -> IngestReport:
         """Store entries (each with the ids of the sources that delivered it); with
-        ``notice``, record the venues stored papers got (``venue_events``)."""
+        ``notice``, record the venues stored papers got (``venue_events``).
+
+        With ``index_later``, new items wait for SQLite's search index as a
+        harvest's do (``bulk.py``): the caller indexes them in batches
+        (``index_waiting``); a fetch cycle does so every few thousand and at its end."""
         # Collapse repeats of one key inside the batch first.
         merged: dict[str, Entry] = {}
         delivered: dict[str, dict[int, str | None]] = {}
@@ -104,7 +109,7 @@ class ItemsMixin(StorageBase):
             try:
                 with self._write() as conn:
                     return self._ingest(
-                        conn, keys, merged, delivered, now, merge, prepare, tag, notice
+                        conn, keys, merged, delivered, now, merge, prepare, tag, notice, index_later
                     )
             except StorageError as e:
                 # Another worker stored some of the same new items first (PostgreSQL
@@ -127,6 +132,7 @@ class ItemsMixin(StorageBase):
         prepare: PrepareFn,
         tag: TagFn,
         notice: NoticeFn | None = None,
+        index_later: bool = False,
     ) -> IngestReport:
         existing = self._by_keys(conn, keys)
         to_insert = [prepare(merged[k]) for k in keys if k not in existing]
@@ -146,6 +152,15 @@ class ItemsMixin(StorageBase):
         if to_insert:
             tagged = [(e, tag(e)) for e in to_insert]
             rows = [dict(_with_tags(e, tags, now), first_seen_at=now) for e, tags in tagged]
+            if index_later and self.dialect == "sqlite":
+                # Without a mark, the new rows' ids start at the largest one's successor
+                # (BEGIN IMMEDIATE: no other writer). With one they wait already: an
+                # item is in the index exactly when its id is below the mark.
+                conn.exec_driver_sql(
+                    "INSERT INTO items_fts_pending(from_id) "
+                    "SELECT (SELECT coalesce(max(id), 0) + 1 FROM items) "
+                    "WHERE NOT EXISTS (SELECT 1 FROM items_fts_pending)"
+                )
             # One executemany, then the new ids by key: RETURNING with the parameters'
             # order is not batched on SQLite (one INSERT per row, a tenth of the ingest).
             conn.execute(i.insert(), rows)
@@ -162,10 +177,21 @@ class ItemsMixin(StorageBase):
         ]
         if versions:
             conn.execute(self._insert_ignore(ver), versions)
-        new_sightings = self._add_sightings(conn, id_of, delivered, now)
+        fresh = {id_of[e.key] for e in to_insert}
+        new_sightings = self._add_sightings(conn, id_of, delivered, now, fresh)
         noticed = self._add_venue_events(conn, venues, now)
         return IngestReport(
             new_items, updated, new_sightings, tuple(id_of[k] for k in keys), noticed
+        )
+
+    def _index_from(self, conn: Connection, first: int) -> None:
+        """SQLite: items from id ``first`` on wait for the search index (the mark of
+        ``items_fts_pending``, moved down only; see ``bulk.py``)."""
+        conn.exec_driver_sql("DELETE FROM items_fts_pending WHERE from_id > ?", (first,))
+        conn.exec_driver_sql(
+            "INSERT INTO items_fts_pending(from_id) SELECT ? "
+            "WHERE NOT EXISTS (SELECT 1 FROM items_fts_pending)",
+            (first,),
         )
 
     def _add_venue_events(
@@ -234,7 +260,10 @@ class ItemsMixin(StorageBase):
         id_of: dict[str, int],
         delivered: dict[str, dict[int, str | None]],
         now: dt.datetime,
+        fresh: set[int] | frozenset[int] = frozenset(),
     ) -> int:
+        """Record each (item, source) pair once; ``fresh``: ids of items written in
+        this transaction, which cannot have been seen before."""
         wanted = {
             (id_of[k], sid): announce
             for k, per_source in delivered.items()
@@ -242,7 +271,7 @@ class ItemsMixin(StorageBase):
         }
         if not wanted:
             return 0
-        pairs = list(wanted)
+        pairs = [pair for pair in wanted if pair[0] not in fresh]
         for chunk in _chunks(pairs):
             seen = conn.execute(
                 select(sg.c.item_id, sg.c.source_id).where(
@@ -356,13 +385,17 @@ class ItemsMixin(StorageBase):
         found: dict[str, str] = {}
         with self._read() as conn:
             for chunk in _chunks(list(urls)):
+                # arxiv_id is tested here, not in SQL: given "arxiv_id IS NULL", SQLite
+                # walks every post of every feed through that column's index instead of
+                # this source's sightings (a table scan per feed, quadratic in a cycle)
                 rows = conn.execute(
-                    select(i.c.url, i.c.key)
+                    select(i.c.url, i.c.key, i.c.arxiv_id)
                     .join(sg, sg.c.item_id == i.c.id)
-                    .where(sg.c.source_id == source_id, i.c.url.in_(chunk), i.c.arxiv_id.is_(None))
+                    .where(sg.c.source_id == source_id, i.c.url.in_(chunk))
                 )
-                for row in rows:
-                    found.setdefault(row.url, row.key)
+                for url, key, arxiv_id in rows:
+                    if arxiv_id is None:
+                        found.setdefault(url, key)
         return found
 
     def count_items(self) -> int:

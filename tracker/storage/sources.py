@@ -267,7 +267,10 @@ class SourcesMixin(StorageBase):
         now: dt.datetime,
         next_check: dt.datetime,
         title: str | None = None,
+        validators: tuple[str, CacheValidators] | None = None,
     ) -> None:
+        """Sources read successfully (their claims released); with ``validators``,
+        the (URL, validators) to send next time, kept in the same transaction."""
         values: dict[str, object] = dict(
             last_checked_at=now,
             last_success_at=now,
@@ -278,6 +281,8 @@ class SourcesMixin(StorageBase):
         if title:
             values["title"] = title
         with self._write() as conn:
+            if validators is not None:
+                self._store_validators(conn, *validators, now)
             conn.execute(update(s).where(s.c.id.in_(source_ids)).values(**values))
 
     def record_failure(
@@ -313,18 +318,23 @@ class SourcesMixin(StorageBase):
         return CacheValidators(row.etag, row.last_modified) if row else CacheValidators()
 
     def store_validators(self, url: str, validators: CacheValidators, now: dt.datetime) -> None:
-        t = schema.http_cache
         with self._write() as conn:
-            conn.execute(delete(t).where(t.c.url == url))
-            if validators.etag or validators.last_modified:
-                conn.execute(
-                    t.insert().values(
-                        url=url,
-                        etag=validators.etag,
-                        last_modified=validators.last_modified,
-                        updated_at=now,
-                    )
+            self._store_validators(conn, url, validators, now)
+
+    def _store_validators(
+        self, conn: Connection, url: str, validators: CacheValidators, now: dt.datetime
+    ) -> None:
+        t = schema.http_cache
+        conn.execute(delete(t).where(t.c.url == url))
+        if validators.etag or validators.last_modified:
+            conn.execute(
+                t.insert().values(
+                    url=url,
+                    etag=validators.etag,
+                    last_modified=validators.last_modified,
+                    updated_at=now,
                 )
+            )
 
     # --- status -----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -177,9 +178,11 @@ def test_stored_papers_teach_their_own_sense_of_a_word(field_map: FieldMap) -> N
     assert margin(1.0) > margin(0.0) + 0.05
 
 
-def test_without_stored_papers_adaptation_changes_nothing(field_map: FieldMap) -> None:
-    plain = train(synthetic(), field_map.keywords, trained_at=NOW, weighting=Weighting(adapt=0))
-    adapted = train(synthetic(), field_map.keywords, trained_at=NOW, weighting=Weighting(adapt=1))
+@pytest.mark.parametrize("stored", [False, True], ids=["none stored", "all stored"])
+def test_adaptation_needs_stored_and_cold_start_papers(field_map: FieldMap, stored: bool) -> None:
+    found = [replace(e, stored=stored) for e in synthetic()]
+    plain = train(found, field_map.keywords, trained_at=NOW, weighting=Weighting(adapt=0))
+    adapted = train(found, field_map.keywords, trained_at=NOW, weighting=Weighting(adapt=1))
     assert plain.fingerprint() == adapted.fingerprint()
     assert adapted.info.adapt == 0.0
 

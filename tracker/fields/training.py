@@ -180,6 +180,13 @@ def _documents(
     return docs
 
 
+def _adaptation(examples: Sequence[Example], weighting: Weighting) -> float:
+    """The scale of the stored papers' own features: 0 unless there are stored and
+    cold-start papers both (all stored, the copy would only double the work)."""
+    stored = sum(e.stored for e in examples)
+    return weighting.adapt if 0 < stored < len(examples) else 0.0
+
+
 @dataclass(frozen=True, eq=False)
 class _Fitted:
     vectorizer: TfidfVectorizer
@@ -202,7 +209,7 @@ def _fit(
     docs = _documents(examples, example_weights(examples, weighting), keywords)
     vectorizer = _vectorizer(max_features)
     matrix = vectorizer.fit_transform(docs.texts)
-    adapt = weighting.adapt if any(docs.stored) else 0.0
+    adapt = _adaptation(examples, weighting)
     if adapt > 0:  # the stored rows' own copy of their features, beside the shared one
         own = sp.diags(np.asarray(docs.stored, dtype=np.float64) * adapt) @ matrix
         matrix = sp.hstack([matrix, own], format="csr")
@@ -304,7 +311,7 @@ def train(
         priors=priors,
         prior_strength=strength,
         n_stored=sum(e.stored for e in ordered),
-        adapt=weighting.adapt if any(e.stored for e in rest) else 0.0,
+        adapt=_adaptation(rest, weighting),
     )
     model = FieldModel(vectorizer, fitted.coef, fitted.intercept, info)
     return _calibrated(model, held)

@@ -12,11 +12,17 @@ Three ways, three readers each (all with the same candidates):
 - **no ranking**: a digest service without a ranker.
 
 Training alone, and checking and loading a kept model from disk (as after a
-restart), are timed too, and the kept model's file measured; so are rendering alone
-(the view and its Markdown) and both parts of the e-mail from one view, in English
-and in Chinese (the catalogue compiled before the timing: once per process). Each time is
-given as wall-clock seconds and as the process's CPU seconds (steadier on a loaded
-machine)."""
+restart), are timed too, and the kept model's file measured; so is ranking the
+candidates alone, their words split afresh (the first reader of the day in a
+process) and kept (``reading.text.Tokens``: every other reader; the ranked builds
+above are of those); so are rendering alone (the view and its Markdown) and both
+parts of the e-mail from one view, in English and in Chinese (the catalogue compiled
+before the timing: once per process). Each time is given as wall-clock seconds and
+as the process's CPU seconds (steadier on a loaded machine).
+
+A build pauses CPython's cyclic garbage collector (``tracker.heap``); loading the
+items alone does not, so a full collection may fall in that baseline or not: its CPU
+time varies by about 0.1 s from run to run."""
 
 from __future__ import annotations
 
@@ -35,8 +41,10 @@ from tracker.digest.render import render_html, render_markdown, render_text
 from tracker.digest.service import DigestService
 from tracker.digest.view import build_view
 from tracker.models import FollowKind
+from tracker.reading.rank import Candidate, Ranking
 from tracker.reading.service import ReadingService
 from tracker.reading.store import ReaderModelStore
+from tracker.reading.text import Tokens
 
 READERS = 3
 KINDS = ("ready", "trained", "plain")
@@ -117,6 +125,17 @@ def run(candidates: int) -> dict[str, Any]:
         kept = [clocked(lambda r=r: r.model("ready0")) for r in restarts]
         assert not any(r.trained for r in restarts)
         stored = ReaderModelStore(s.data_dir / "readers").path("ready0").stat().st_size
+        # ranking alone: the candidates' words split afresh, or kept from another
+        # reader's ranking of the same day (as the digest service keeps them)
+        model = restarts[0].model("ready0")
+        candidates = [
+            Candidate(item.id, item.title, f"{item.title}. {item.summary}", item.categories)
+            for item in storage.items(ids)
+        ]
+        cold = [clocked(lambda: Ranking(model, candidates, Tokens())) for _ in range(3)]
+        kept_words = Tokens()
+        Ranking(model, candidates, kept_words)
+        warm = [clocked(lambda: Ranking(model, candidates, kept_words)) for _ in range(3)]
         digest = tracker.build_digest("ready0", day).digest
         render = [clocked(lambda: tracker.render(digest)) for _ in range(3)]
         view = tracker.digests.view(digest)
@@ -137,6 +156,8 @@ def run(candidates: int) -> dict[str, Any]:
         "build and write, model trained in it": medians(trained),
         "training a model": medians(training),
         "checking and loading a kept model": medians(kept),
+        "ranking the candidates, words split afresh": medians(cold),
+        "ranking the candidates, words kept": medians(warm),
         "of which rendering": medians(render),
         "e-mail parts from the view": medians(email),
         "Chinese view, Markdown and e-mail parts": medians(zh),

@@ -183,12 +183,13 @@ class Tokens:
     then turns the numbers into its columns with one array lookup. The rows are the
     same as without it.
 
-    At most ``limit`` texts are kept: past that, everything is forgotten (the
-    numbering too, so that it does not grow without end in a long-running process)
-    and kept afresh. Safe across threads.
+    At most ``limit`` texts are kept (about 2 KB each, the text itself included; a
+    busy day of a reader following many categories is 5,000): past that, everything
+    is forgotten (the numbering too, so that it does not grow without end in a
+    long-running process) and kept afresh. Safe across threads.
     """
 
-    def __init__(self, limit: int = 20_000) -> None:
+    def __init__(self, limit: int = 10_000) -> None:
         self.limit = limit
         self._lock = threading.Lock()
         self._numbering = _Numbering({_BETWEEN: 0})

@@ -40,6 +40,7 @@ from tracker.digest.catalogs import language
 from tracker.digest.render import render_html, render_markdown, render_text
 from tracker.digest.service import DigestService
 from tracker.digest.view import build_view
+from tracker.heap import collector_paused
 from tracker.models import FollowKind
 from tracker.reading.rank import Candidate, Ranking
 from tracker.reading.service import ReadingService
@@ -132,10 +133,11 @@ def run(candidates: int) -> dict[str, Any]:
             Candidate(item.id, item.title, f"{item.title}. {item.summary}", item.categories)
             for item in storage.items(ids)
         ]
-        cold = [clocked(lambda: Ranking(model, candidates, Tokens())) for _ in range(3)]
-        kept_words = Tokens()
-        Ranking(model, candidates, kept_words)
-        warm = [clocked(lambda: Ranking(model, candidates, kept_words)) for _ in range(3)]
+        with collector_paused():  # as in a build
+            cold = [clocked(lambda: Ranking(model, candidates, Tokens())) for _ in range(3)]
+            kept_words = Tokens()
+            Ranking(model, candidates, kept_words)
+            warm = [clocked(lambda: Ranking(model, candidates, kept_words)) for _ in range(3)]
         digest = tracker.build_digest("ready0", day).digest
         render = [clocked(lambda: tracker.render(digest)) for _ in range(3)]
         view = tracker.digests.view(digest)

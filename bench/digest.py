@@ -2,14 +2,15 @@
 selection, the digest record, Markdown, the atomic write); against loading the same
 items from the database, measured in the same run.
 
-Three ways, three readers each (all with the same candidates):
+Three ways (and one with rules), three readers each (all with the same candidates):
 
 - **model ready**: the reader's relevance model was trained ahead (as the scheduler
   leader does after each fetch for the digests due within the hour): the digest
   checks the model's fingerprint and scores with it;
 - **model trained in the build**: nothing kept for the reader, the build trains it
   (the first build of the run also imports scikit-learn);
-- **no ranking**: a digest service without a ranker.
+- **no ranking**: a digest service without a ranker; and the same for readers with
+  three mute rules by text (``RULES``: every candidate's words are looked at).
 
 Training alone, and checking and loading a kept model from disk (as after a
 restart), are timed too, and the kept model's file measured; so is ranking the
@@ -41,14 +42,16 @@ from tracker.digest.render import render_html, render_markdown, render_text
 from tracker.digest.service import DigestService
 from tracker.digest.view import build_view
 from tracker.heap import collector_paused
-from tracker.models import FollowKind
+from tracker.models import FollowKind, Rule, RuleAction
 from tracker.reading.rank import Candidate, Ranking
 from tracker.reading.service import ReadingService
 from tracker.reading.store import ReaderModelStore
 from tracker.reading.text import Tokens
 
 READERS = 3
-KINDS = ("ready", "trained", "plain")
+KINDS = ("ready", "trained", "plain", "ruled")
+# a reader's mute rules: a phrase in any column, a title word, a prefix
+RULES = ('"quantum annealing"', "title:survey", "blockchain*")
 
 
 def clocked(fn: Callable[[], object]) -> tuple[float, float]:
@@ -116,6 +119,10 @@ def run(candidates: int) -> dict[str, Any]:
             field_map=s.field_map,
         )
         plain = [clocked(lambda n=n: plain_service.build(f"plain{n}", day)) for n in range(READERS)]
+        for n in range(READERS):
+            for text in RULES:
+                storage.add_rule(f"ruled{n}", Rule(RuleAction.MUTE, text=text), clock_now)
+        ruled = [clocked(lambda n=n: plain_service.build(f"ruled{n}", day)) for n in range(READERS)]
         # services that keep nothing: each trains
         fresh = [ReadingService(storage, lambda: clock_now) for _ in range(READERS)]
         training = [clocked(lambda r=r: r.model("ready0")) for r in fresh]
@@ -155,6 +162,7 @@ def run(candidates: int) -> dict[str, Any]:
     figures = {
         "build and write, model ready": medians(ready),
         "build and write, no ranking": medians(plain),
+        "build and write, no ranking, 3 mute rules": medians(ruled),
         "build and write, model trained in it": medians(trained),
         "training a model": medians(training),
         "checking and loading a kept model": medians(kept),

@@ -6,6 +6,7 @@ import sqlite3
 import sys
 import unicodedata
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -88,3 +89,11 @@ def test_any_text_splits_as_character_by_character(text: str) -> None:
     spaced = "".join(ch if words._is_word_char(ch) else " " for ch in folded)
     expected = words._ASCII_WORD.findall(text.lower()) if text.isascii() else spaced.split()
     assert tokens(text) == expected
+
+
+def test_stems_are_kept_up_to_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(words, "STEMS_KEPT", 3)
+    words._STEMS.clear()
+    assert stems("decoding decoders models modelling") == ["decod", "decod", "model", "model"]
+    assert len(words._STEMS) <= 3
+    assert stem("running") == "run" and len(words._STEMS) <= 3

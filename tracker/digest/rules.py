@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from tracker.models import FollowKind, Item, Reason, Rule, RuleAction
 from tracker.names import same_person_name
 from tracker.storage.search_syntax import And, Node, Not, Or, Phrase, Term, parse_search
-from tracker.words import stem, tokens
+from tracker.words import stem, stem_all, tokens
 
 COLUMNS = ("title", "authors", "summary")
 
@@ -46,7 +46,7 @@ class _Doc:
             else:
                 text = item.title if name == "title" else item.summary
             words = tuple(tokens(text))
-            found = self.columns[name] = (words, tuple(map(stem, words)))
+            found = self.columns[name] = (words, tuple(map(stem_all, words)))
         return found
 
 

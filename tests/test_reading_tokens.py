@@ -3,6 +3,8 @@ vocabulary are exactly those it makes without them, cold or warm, for any text."
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -70,3 +72,36 @@ def test_a_text_holding_the_separator_is_split_as_without_kept_words() -> None:
     tokens = text.Tokens()
     same(vocabulary.matrix(odd, tokens), vocabulary.matrix(odd))
     same(vocabulary.matrix(odd[::-1], tokens), vocabulary.matrix(odd[::-1]))
+
+
+def reference(vocabulary: text.Vocabulary, texts: list[str]) -> np.ndarray:
+    """Rows made text by text, word by word, as the module docstring says."""
+    phrase = {
+        int(code): int(column)
+        for code, column in zip(vocabulary.pair_codes, vocabulary.pair_columns, strict=True)
+    }
+    rows = np.zeros((len(texts), vocabulary.size))
+    for n, one in enumerate(texts):
+        columns = [vocabulary.raw.get(w, -1) for w in text.words(one.replace("\x01", " "))]
+        for column in columns:
+            if column >= 0:
+                rows[n, column] += 1
+        for a, b in itertools.pairwise(columns):
+            if a >= 0 and b >= 0 and a * vocabulary.words + b in phrase:
+                rows[n, phrase[a * vocabulary.words + b]] += 1
+        counted = rows[n] > 0
+        rows[n, counted] = (1 + np.log(rows[n, counted])) * vocabulary.idf[counted]
+        norm = np.linalg.norm(rows[n])
+        if norm:
+            rows[n] /= norm
+    return rows
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts)
+def test_rows_are_those_made_text_by_text(some: list[str]) -> None:
+    vocabulary = text.fit(TRAINING + TRAINING[:4])  # phrases need two texts
+    assert vocabulary.size > vocabulary.words  # there are phrases
+    expected = reference(vocabulary, some)
+    assert np.allclose(vocabulary.matrix(some).toarray(), expected)
+    assert np.allclose(vocabulary.matrix(some, text.Tokens()).toarray(), expected)

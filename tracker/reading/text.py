@@ -141,13 +141,15 @@ class Vocabulary:
             # a phrase is two neighbouring terms: a stop word or the end of a text between
             # two words breaks it
             first, second = all_columns[:-1], all_columns[1:]
-            pair = (first >= 0) & (second >= 0)
-            pair[pair] = self.starts[first[pair]]
+            # whether a phrase begins with the first word, by one lookup (columns are
+            # -2 or more: two places for the no-terms in front)
+            starts = np.concatenate([np.zeros(2, dtype=np.bool_), self.starts])
+            pair = np.flatnonzero(starts[first + 2] & (second >= 0))
             codes = first[pair] * self.words + second[pair]
             at = np.searchsorted(self.pair_codes, codes)
             at[at == len(self.pair_codes)] = 0
             hit = self.pair_codes[at] == codes
-            rows = np.concatenate([rows, all_rows[:-1][pair][hit]])
+            rows = np.concatenate([rows, all_rows[pair[hit]]])
             columns = np.concatenate([columns, self.pair_columns[at[hit]]])
         counts = sparse.csr_matrix(
             (np.ones(len(rows)), (rows, columns)), shape=(len(texts), self.size)

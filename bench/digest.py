@@ -2,21 +2,28 @@
 selection, the digest record, Markdown, the atomic write); against loading the same
 items from the database, measured in the same run.
 
-Three ways, three readers each (all with the same candidates):
+Three ways (and one with rules), three readers each (all with the same candidates):
 
 - **model ready**: the reader's relevance model was trained ahead (as the scheduler
   leader does after each fetch for the digests due within the hour): the digest
   checks the model's fingerprint and scores with it;
 - **model trained in the build**: nothing kept for the reader, the build trains it
   (the first build of the run also imports scikit-learn);
-- **no ranking**: a digest service without a ranker.
+- **no ranking**: a digest service without a ranker; and the same for readers with
+  three mute rules by text (``RULES``: every candidate's words are looked at).
 
 Training alone, and checking and loading a kept model from disk (as after a
-restart), are timed too, and the kept model's file measured; so are rendering alone
-(the view and its Markdown) and both parts of the e-mail from one view, in English
-and in Chinese (the catalogue compiled before the timing: once per process). Each time is
-given as wall-clock seconds and as the process's CPU seconds (steadier on a loaded
-machine)."""
+restart), are timed too, and the kept model's file measured; so is ranking the
+candidates alone, their words split afresh (the first reader of the day in a
+process) and kept (``reading.text.Tokens``: every other reader; the ranked builds
+above are of those); so are rendering alone (the view and its Markdown) and both
+parts of the e-mail from one view, in English and in Chinese (the catalogue compiled
+before the timing: once per process). Each time is given as wall-clock seconds and
+as the process's CPU seconds (steadier on a loaded machine).
+
+A build pauses CPython's cyclic garbage collector (``tracker.heap``); loading the
+items alone does not, so a full collection may fall in that baseline or not: its CPU
+time varies by about 0.1 s from run to run."""
 
 from __future__ import annotations
 
@@ -34,12 +41,17 @@ from tracker.digest.catalogs import language
 from tracker.digest.render import render_html, render_markdown, render_text
 from tracker.digest.service import DigestService
 from tracker.digest.view import build_view
-from tracker.models import FollowKind
+from tracker.heap import collector_paused
+from tracker.models import FollowKind, Rule, RuleAction
+from tracker.reading.rank import Candidate, Ranking
 from tracker.reading.service import ReadingService
 from tracker.reading.store import ReaderModelStore
+from tracker.reading.text import Tokens
 
 READERS = 3
-KINDS = ("ready", "trained", "plain")
+KINDS = ("ready", "trained", "plain", "ruled")
+# a reader's mute rules: a phrase in any column, a title word, a prefix
+RULES = ('"quantum annealing"', "title:survey", "blockchain*")
 
 
 def clocked(fn: Callable[[], object]) -> tuple[float, float]:
@@ -107,6 +119,10 @@ def run(candidates: int) -> dict[str, Any]:
             field_map=s.field_map,
         )
         plain = [clocked(lambda n=n: plain_service.build(f"plain{n}", day)) for n in range(READERS)]
+        for n in range(READERS):
+            for text in RULES:
+                storage.add_rule(f"ruled{n}", Rule(RuleAction.MUTE, text=text), clock_now)
+        ruled = [clocked(lambda n=n: plain_service.build(f"ruled{n}", day)) for n in range(READERS)]
         # services that keep nothing: each trains
         fresh = [ReadingService(storage, lambda: clock_now) for _ in range(READERS)]
         training = [clocked(lambda r=r: r.model("ready0")) for r in fresh]
@@ -117,6 +133,18 @@ def run(candidates: int) -> dict[str, Any]:
         kept = [clocked(lambda r=r: r.model("ready0")) for r in restarts]
         assert not any(r.trained for r in restarts)
         stored = ReaderModelStore(s.data_dir / "readers").path("ready0").stat().st_size
+        # ranking alone: the candidates' words split afresh, or kept from another
+        # reader's ranking of the same day (as the digest service keeps them)
+        model = restarts[0].model("ready0")
+        candidates = [
+            Candidate(item.id, item.title, f"{item.title}. {item.summary}", item.categories)
+            for item in storage.items(ids)
+        ]
+        with collector_paused():  # as in a build
+            cold = [clocked(lambda: Ranking(model, candidates, Tokens())) for _ in range(3)]
+            kept_words = Tokens()
+            Ranking(model, candidates, kept_words)
+            warm = [clocked(lambda: Ranking(model, candidates, kept_words)) for _ in range(3)]
         digest = tracker.build_digest("ready0", day).digest
         render = [clocked(lambda: tracker.render(digest)) for _ in range(3)]
         view = tracker.digests.view(digest)
@@ -134,9 +162,12 @@ def run(candidates: int) -> dict[str, Any]:
     figures = {
         "build and write, model ready": medians(ready),
         "build and write, no ranking": medians(plain),
+        "build and write, no ranking, 3 mute rules": medians(ruled),
         "build and write, model trained in it": medians(trained),
         "training a model": medians(training),
         "checking and loading a kept model": medians(kept),
+        "ranking the candidates, words split afresh": medians(cold),
+        "ranking the candidates, words kept": medians(warm),
         "of which rendering": medians(render),
         "e-mail parts from the view": medians(email),
         "Chinese view, Markdown and e-mail parts": medians(zh),

@@ -6,9 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tracker.digest.rules import RuleSet, check_rule
+from tracker.digest.rules import RuleSet, _Doc, _has, _matches, check_rule
 from tracker.models import FollowKind, Item, ItemKind, Reason, Rule, RuleAction
+from tracker.storage.search_syntax import parse_search
+from tracker.words import stem
 
 MUTE, MUST = RuleAction.MUTE, RuleAction.MUST
 WHEN = dt.datetime(2026, 12, 3, tzinfo=dt.UTC)
@@ -136,3 +140,49 @@ def test_describe() -> None:
     assert Rule(MUST, text="theory", follow=(FollowKind.QUERY, "diffusion")).describe() == (
         "query diffusion must match theory"
     )
+
+
+def _has_word_by_word(
+    words: tuple[str, ...], stems: tuple[str, ...], wanted: list[str], prefix: bool
+) -> bool:
+    """The match without the quick look at the whole column first (the reference)."""
+    size, targets = len(wanted), [stem(w) for w in wanted]
+    for start in range(len(stems) - size + 1):
+        if stems[start : start + size - 1] != tuple(targets[:-1]):
+            continue
+        last = start + size - 1
+        if prefix:
+            if stems[last].startswith(wanted[-1]) or words[last].startswith(wanted[-1]):
+                return True
+        elif stems[last] == targets[-1]:
+            return True
+    return False
+
+
+VOCABULARY = "decoding decoders decod model models modelling gra graph graphs a an sea seas".split()
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.sampled_from(VOCABULARY), max_size=12),
+    st.lists(st.sampled_from(VOCABULARY), min_size=1, max_size=3),
+    st.booleans(),
+)
+def test_a_column_matches_as_word_by_word(
+    column: list[str], wanted: list[str], prefix: bool
+) -> None:
+    words = tuple(column)
+    stems = tuple(map(stem, words))
+    assert _has(words, stems, wanted, prefix) == _has_word_by_word(words, stems, wanted, prefix)
+
+
+def test_a_text_rule_splits_only_the_columns_it_looks_at() -> None:
+    doc = _Doc(paper("Graph decoders", "Long abstract on seas.", authors=("Ada Lovelace",)))
+    assert _matches(parse_search("title:graph").node, doc)
+    assert list(doc.columns) == ["title"]
+    assert _matches(parse_search("lovel*").node, doc)  # title, then authors
+    assert list(doc.columns) == ["title", "authors"]
+    assert not _matches(parse_search("author:graph").node, doc)
+    assert list(doc.columns) == ["title", "authors"]
+    assert _matches(parse_search("sea").node, doc)
+    assert list(doc.columns) == ["title", "authors", "summary"]

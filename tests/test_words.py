@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
+import unicodedata
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tracker import words
+from tracker.names import fold
 from tracker.words import content_stems, stem, stems, tokens
 
 WORDS = "decoding decoders generalization running studies models happily agreed naïve"
@@ -64,3 +69,31 @@ def test_a_stem_but_its_last_letter_starts_its_word(start: str, suffixes: list[s
     rewrites a word's end ("happy" → "happi", "relational" → "relat")."""
     word = start + "".join(suffixes)
     assert word.startswith(stem(word)[:-1])
+
+
+def test_every_code_point_is_a_word_character_exactly_as_unicode61_has_it() -> None:
+    # the one regular expression that splits non-ASCII text, against the categories
+    # (L, N and private use) character by character, over all of Unicode
+    differ = [
+        n
+        for n in range(sys.maxunicode + 1)
+        if bool(words._WORD.fullmatch(chr(n))) != words._is_word_char(chr(n))
+    ]
+    assert differ == []
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60))
+def test_any_text_splits_as_character_by_character(text: str) -> None:
+    folded = fold(unicodedata.normalize("NFC", text))
+    spaced = "".join(ch if words._is_word_char(ch) else " " for ch in folded)
+    expected = words._ASCII_WORD.findall(text.lower()) if text.isascii() else spaced.split()
+    assert tokens(text) == expected
+
+
+def test_stems_are_kept_up_to_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(words, "STEMS_KEPT", 3)
+    words._STEMS.clear()
+    assert stems("decoding decoders models modelling") == ["decod", "decod", "model", "model"]
+    assert len(words._STEMS) <= 3
+    assert stem("running") == "run" and len(words._STEMS) <= 3

@@ -23,26 +23,31 @@ from dataclasses import dataclass, field
 from tracker.models import FollowKind, Item, Reason, Rule, RuleAction
 from tracker.names import same_person_name
 from tracker.storage.search_syntax import And, Node, Not, Or, Phrase, Term, parse_search
-from tracker.words import stem, tokens
+from tracker.words import stem, stem_all, tokens
+
+COLUMNS = ("title", "authors", "summary")
 
 
 @dataclass(frozen=True, slots=True)
 class _Doc:
-    """An item's words per column: (folded words, stems)."""
+    """An item's words per column: (folded words, stems), each column split and
+    stemmed when a rule first looks at it (a day holds thousands of items, and most
+    rules look at few of them, or at one column)."""
 
+    item: Item
     columns: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
 
-
-def _doc(item: Item) -> _Doc:
-    doc = _Doc()
-    for column, text in (
-        ("title", item.title),
-        ("authors", " ".join(item.authors)),
-        ("summary", item.summary),
-    ):
-        words = tuple(tokens(text))
-        doc.columns[column] = (words, tuple(stem(w) for w in words))
-    return doc
+    def column(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        found = self.columns.get(name)
+        if found is None:
+            item = self.item
+            if name == "authors":
+                text = " ".join(item.authors)
+            else:
+                text = item.title if name == "title" else item.summary
+            words = tuple(tokens(text))
+            found = self.columns[name] = (words, tuple(map(stem_all, words)))
+        return found
 
 
 def _has(
@@ -50,6 +55,12 @@ def _has(
 ) -> bool:
     size = len(wanted)
     targets = [stem(w) for w in wanted]
+    # the last word must be there somewhere: a look at the whole column first
+    if not prefix and targets[-1] not in stems:
+        return False
+    start_of = " " + wanted[-1]
+    if prefix and start_of not in f" {' '.join(stems)}" and start_of not in f" {' '.join(words)}":
+        return False
     for start in range(len(stems) - size + 1):
         if stems[start : start + size - 1] != tuple(targets[:-1]):
             continue
@@ -67,8 +78,8 @@ def _matches(node: Node, doc: _Doc) -> bool:
         wanted = [w for t in node.words for w in tokens(t)]
         if not wanted:
             return False
-        columns = [node.column] if node.column else list(doc.columns)
-        return any(_has(*doc.columns[c], wanted, node.prefix) for c in columns)
+        columns = [node.column] if node.column else COLUMNS
+        return any(_has(*doc.column(c), wanted, node.prefix) for c in columns)
     if isinstance(node, Not):
         return not _matches(node.child, doc)
     if isinstance(node, And):
@@ -125,7 +136,7 @@ class RuleSet:
     ) -> tuple[list[Reason], Rule | None]:
         """The reasons that remain for an item, and the rule that removed it (None when
         it stays). ``feed_values`` maps a feed reason's value (its title) to its URL."""
-        doc = _doc(item) if self._nodes else None
+        doc = _Doc(item) if self._nodes else None  # split when a text rule looks
         for n, rule in enumerate(self.rules):
             muted = rule.action is RuleAction.MUTE and rule.feed is None
             if muted and self._item_matches(n, rule, item, doc):

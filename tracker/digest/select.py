@@ -109,11 +109,23 @@ class ReaderView:
         return self.aliases.get(code, code)
 
 
+_ORDER = {
+    FollowKind.SCHOLAR: 0,
+    FollowKind.QUERY: 1,
+    FollowKind.FEED: 2,
+    FollowKind.CATEGORY: 3,
+    FollowKind.DISCOVERY: 4,
+}
+
+
 def reasons_for(item: Item, sightings: Sequence[Sighting], reader: ReaderView) -> list[Reason]:
     """Every follow of the reader that this item matches, most specific first."""
     sighted = {s.source_id for s in sightings}
-    categories = [reader.canonical(c) for c in item.categories]
-    primary = reader.canonical(item.primary_category) if item.primary_category else None
+    if reader.aliases:
+        categories: Sequence[str] = [reader.canonical(c) for c in item.categories]
+        primary = reader.canonical(item.primary_category) if item.primary_category else None
+    else:  # the common case, and thousands of items a day
+        categories, primary = item.categories, item.primary_category or None
     found: list[Reason] = []
     for follow in reader.follows:
         if follow.kind is FollowKind.SCHOLAR:
@@ -137,14 +149,9 @@ def reasons_for(item: Item, sightings: Sequence[Sighting], reader: ReaderView) -
             else:
                 title = reader.source_titles.get(follow.source_id) or follow.value
                 found.append(Reason(FollowKind.FEED, title))
-    order = {
-        FollowKind.SCHOLAR: 0,
-        FollowKind.QUERY: 1,
-        FollowKind.FEED: 2,
-        FollowKind.CATEGORY: 3,
-        FollowKind.DISCOVERY: 4,
-    }
-    ordered = sorted(dict.fromkeys(found), key=lambda r: order[r.kind])
+    if len(found) < 2:
+        return found
+    ordered = sorted(dict.fromkeys(found), key=lambda r: _ORDER[r.kind])
     # the whole day's listing is a reason only for what no follow brought
     return [r for r in ordered if r.kind is not FollowKind.DISCOVERY] or ordered
 
@@ -152,6 +159,8 @@ def reasons_for(item: Item, sightings: Sequence[Sighting], reader: ReaderView) -
 def followed_authors(item: Item, scholars: Iterable[str]) -> tuple[str, ...]:
     """The authors who are the item's attributed followed scholars (to mark them)."""
     names = list(scholars)
+    if not names:
+        return ()
     return tuple(a for a in item.authors if any(same_person_name(s, a) for s in names))
 
 

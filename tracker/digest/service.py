@@ -46,6 +46,7 @@ from tracker.digest.view import DigestView, Presentation, build_view
 from tracker.digest.weekly import WeeklyDigests
 from tracker.errors import DeliveryError, StorageError, UsageError
 from tracker.fields.mapping import FieldMap
+from tracker.heap import collector_paused
 from tracker.models import Delivery, Digest, DigestEntry, DigestSection, Item, RisingPhrase
 from tracker.storage import DigestRow, Storage, StoredDigest
 
@@ -122,7 +123,8 @@ class DigestService:
         stored = self.storage.stored_digest(reader.name, day)
         digest: Digest | None = None
         if stored is None:
-            digest = self._new(reader, day, now)
+            with collector_paused():  # thousands of candidates alive at once (tracker.heap)
+                digest = self._new(reader, day, now)
         if digest is None:
             stored = stored or self.storage.stored_digest(reader.name, day)
             assert stored is not None
@@ -152,7 +154,8 @@ class DigestService:
         stored = self.storage.stored_digest(reader.name, day)
         if stored is not None:
             return self.from_stored(stored)
-        return self._select(reader, day, now)
+        with collector_paused():  # thousands of candidates alive at once (tracker.heap)
+            return self._select(reader, day, now)
 
     def _select(self, reader: ReaderSettings, day: dt.date, now: dt.datetime) -> Digest:
         """What the reader's digest for ``day`` holds if built now (nothing recorded)."""

@@ -32,7 +32,7 @@ from scipy import sparse
 
 from tracker.reading import text
 from tracker.reading.profile import UNLABELLED_WEIGHT, WEIGHTS, Evidence
-from tracker.reading.text import Vocabulary
+from tracker.reading.text import Tokens, Vocabulary
 
 SVM_C = 0.1  # chosen on the ranking benchmark (0.02-0.2 differ by about 0.01 nDCG@10)
 CENTROID_WEIGHT = 2.0  # the cosine to the positives' centre, beside the margin
@@ -55,8 +55,8 @@ class ReaderModel:
     positive_rows: sparse.csr_matrix  # unit rows of the positives, in that order
     trained_on: int  # texts (positives and negatives)
 
-    def rows(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        return self.vocabulary.matrix(texts)
+    def rows(self, texts: Sequence[str], tokens: Tokens | None = None) -> sparse.csr_matrix:
+        return self.vocabulary.matrix(texts, tokens)
 
     def score_rows(self, rows: sparse.csr_matrix) -> NDArray[np.float64]:
         scores: NDArray[np.float64] = np.asarray(rows @ self.weights).ravel() + self.bias

@@ -31,6 +31,7 @@ from scipy import sparse
 from tracker.models import RankReason
 from tracker.reading.model import ReaderModel
 from tracker.reading.profile import Evidence
+from tracker.reading.text import Tokens
 
 NEAR = 0.1  # cosine from which one of the reader's papers is named in a reason
 SHARED_TERMS = 3  # words or phrases named in a reason
@@ -58,11 +59,14 @@ class Scored:
 class Ranking:
     """The candidates of one reader scored once; their order, reasons and picks."""
 
-    def __init__(self, model: ReaderModel, candidates: Sequence[Candidate]) -> None:
+    def __init__(
+        self, model: ReaderModel, candidates: Sequence[Candidate], tokens: Tokens | None = None
+    ) -> None:
+        """``tokens``: the candidates' words kept for other readers' rankings."""
         self.model = model
         self.candidates = list(candidates)
         self._at = {c.key: n for n, c in enumerate(self.candidates)}
-        self.rows = model.rows([c.text for c in self.candidates])
+        self.rows = model.rows([c.text for c in self.candidates], tokens)
         # a candidate that is itself one of the reader's papers is never its own reason
         mine: dict[Hashable, int] = {
             e.item_id: n for n, e in enumerate(model.positives) if e.item_id is not None

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from tracker.reading.model import ReaderModel
     from tracker.reading.rank import Ranking
     from tracker.reading.store import ReaderModelStore
+    from tracker.reading.text import Tokens
 
 log = logging.getLogger(__name__)
 UNLABELLED = 2000  # newest stored papers taken as unlabelled negatives
@@ -71,6 +72,7 @@ class ReadingService:
         self.models_folder = models
         self._models: dict[str, tuple[str, ReaderModel]] = {}
         self._store: ReaderModelStore | None = None
+        self._tokens: Tokens | None = None  # candidates' words, for every reader's ranking
         self.trained = 0  # models trained by this process (the others were kept ones)
 
     # --- feedback -----------------------------------------------------------------------
@@ -180,12 +182,15 @@ class ReadingService:
     def ranking(self, reader: str, items: Sequence[Item]) -> Ranking:
         """The reader's ranking of these items (scores, reasons, cross-domain picks)."""
         from tracker.reading.rank import Candidate, Ranking
+        from tracker.reading.text import Tokens
 
+        if self._tokens is None:
+            self._tokens = Tokens()
         candidates = [
             Candidate(item.id, item.title, f"{item.title}. {item.summary}", item.categories)
             for item in items
         ]
-        return Ranking(self.model(reader), candidates)
+        return Ranking(self.model(reader), candidates, self._tokens)
 
     # --- rising phrases ---------------------------------------------------------------
 

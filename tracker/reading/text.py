@@ -8,13 +8,18 @@ terms. Phrases are pairs of neighbouring kept words ("inverse problem"), found b
 array lookups of the pair's two term numbers. Rows are sublinear tf times smoothed
 idf, scaled to unit length, as scikit-learn's ``TfidfVectorizer`` makes them.
 
+``Tokens`` keeps texts' words as numbers, so that the same day's candidates ranked for
+several readers are split and looked up once; each vocabulary then turns the numbers
+into its columns with one array lookup (the same rows as without it).
+
 Pure: no I/O here. NumPy and SciPy only: this module is imported where ranking runs.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -112,34 +117,39 @@ class Vocabulary:
     def size(self) -> int:
         return len(self.terms)
 
-    def _word_columns(self, texts: Sequence[str]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    def _word_columns(
+        self, texts: Sequence[str], tokens: Tokens | None = None
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """(row, word column) of every word of every text, in text order; the column
         is negative for words that are no term (stop words, unknown words)."""
-        joined = f" {_BETWEEN} ".join(texts).lower()
-        if joined.count(_BETWEEN) != len(texts) - 1:  # a text held the separator itself
-            joined = f" {_BETWEEN} ".join(t.replace(_BETWEEN, " ") for t in texts).lower()
-        tokens = _separated(joined).split()
-        columns = np.fromiter(
-            map(self.raw.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens)
-        )
+        if tokens is not None:
+            columns = tokens.columns(texts, self.raw)
+        else:
+            found = _tokens(texts)
+            columns = np.fromiter(
+                map(self.raw.get, found, repeat(-1)), dtype=np.int64, count=len(found)
+            )
         return np.cumsum(columns == -2), columns
 
-    def matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """Unit-length tf-idf rows of the texts (n_texts x size)."""
-        all_rows, all_columns = self._word_columns(texts)
+    def matrix(self, texts: Sequence[str], tokens: Tokens | None = None) -> sparse.csr_matrix:
+        """Unit-length tf-idf rows of the texts (n_texts x size); ``tokens`` keeps the
+        texts' words for the next vocabulary (the same rows either way)."""
+        all_rows, all_columns = self._word_columns(texts, tokens)
         kept = all_columns >= 0
         rows, columns = all_rows[kept], all_columns[kept]
         if len(self.pair_codes) and len(all_columns) > 1:
             # a phrase is two neighbouring terms: a stop word or the end of a text between
             # two words breaks it
             first, second = all_columns[:-1], all_columns[1:]
-            pair = (first >= 0) & (second >= 0)
-            pair[pair] = self.starts[first[pair]]
+            # whether a phrase begins with the first word, by one lookup (columns are
+            # -2 or more: two places for the no-terms in front)
+            starts = np.concatenate([np.zeros(2, dtype=np.bool_), self.starts])
+            pair = np.flatnonzero(starts[first + 2] & (second >= 0))
             codes = first[pair] * self.words + second[pair]
             at = np.searchsorted(self.pair_codes, codes)
             at[at == len(self.pair_codes)] = 0
             hit = self.pair_codes[at] == codes
-            rows = np.concatenate([rows, all_rows[:-1][pair][hit]])
+            rows = np.concatenate([rows, all_rows[pair[hit]]])
             columns = np.concatenate([columns, self.pair_columns[at[hit]]])
         counts = sparse.csr_matrix(
             (np.ones(len(rows)), (rows, columns)), shape=(len(texts), self.size)
@@ -147,6 +157,86 @@ class Vocabulary:
         counts.sum_duplicates()
         counts.data = (1.0 + np.log(counts.data)) * self.idf[counts.indices]
         return normalise(counts)
+
+
+def _tokens(texts: Sequence[str]) -> list[str]:
+    """The raw lower-case words of the texts, in order, ``_BETWEEN`` between two."""
+    joined = f" {_BETWEEN} ".join(texts).lower()
+    if joined.count(_BETWEEN) != len(texts) - 1:  # a text held the separator itself
+        joined = f" {_BETWEEN} ".join(t.replace(_BETWEEN, " ") for t in texts).lower()
+    return _separated(joined).split()
+
+
+class _Numbering(dict[str, int]):
+    """Raw word -> number, a new word getting the next number when first looked up."""
+
+    def __missing__(self, word: str) -> int:
+        self[word] = number = len(self)
+        return number
+
+
+class Tokens:
+    """The raw words of texts kept as numbers across vocabularies.
+
+    Splitting a text into words and looking each word up is most of what ranking a
+    day's candidates costs, and the scheduler ranks the same candidates for every
+    reader, each with their own vocabulary. Kept here, a text is split and its words
+    looked up once (one number per distinct raw word, in this object); a vocabulary
+    then turns the numbers into its columns with one array lookup. The rows are the
+    same as without it.
+
+    At most ``limit`` texts are kept (about 2 KB each, the text itself included; a
+    busy day of a reader following many categories is 5,000): past that, everything
+    is forgotten (the numbering too, so that it does not grow without end in a
+    long-running process) and kept afresh. Safe across threads.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._numbering = _Numbering({_BETWEEN: 0})
+        self._texts: dict[str, NDArray[np.int32]] = {}
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def columns(self, texts: Sequence[str], raw: Mapping[str, int]) -> NDArray[np.int64]:
+        """The column (``raw``: raw word -> column, ``_BETWEEN`` -> -2) of every word
+        of the texts, in order, -2 between two texts, -1 for a word not in ``raw``."""
+        if not texts:
+            return np.zeros(0, dtype=np.int64)
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._texts]
+            if missing and len(self._texts) + len(missing) > self.limit:
+                self._numbering = _Numbering({_BETWEEN: 0})
+                self._texts = {}
+                missing = list(dict.fromkeys(texts))
+            if missing:
+                self._keep(missing)
+            numbering, kept = self._numbering, self._texts
+            lookup = np.full(len(numbering), -1, dtype=np.int64)
+            numbers = np.fromiter(
+                map(numbering.get, raw, repeat(-1)), dtype=np.int64, count=len(raw)
+            )
+            known = numbers >= 0
+            lookup[numbers[known]] = np.fromiter(raw.values(), np.int64, len(raw))[known]
+            between = np.zeros(1, dtype=np.int32)
+            parts: list[NDArray[np.int32]] = []
+            for text in texts:
+                parts += (kept[text], between)
+        return lookup[np.concatenate(parts[:-1])]
+
+    def _keep(self, texts: Sequence[str]) -> None:
+        found = _tokens(texts)
+        numbers = np.fromiter(
+            map(self._numbering.__getitem__, found), dtype=np.int32, count=len(found)
+        )
+        # text n's words lie between separators n - 1 and n; after the first, each
+        # piece begins with its separator
+        pieces = np.split(numbers, np.flatnonzero(numbers == 0))
+        self._texts[texts[0]] = pieces[0]
+        for text, piece in zip(texts[1:], pieces[1:], strict=True):
+            self._texts[text] = piece[1:]
 
 
 def normalise(m: sparse.csr_matrix) -> sparse.csr_matrix:

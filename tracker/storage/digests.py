@@ -252,6 +252,10 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                 ],
             )
             if rows:
+                # most items of a day share their reasons ("category cs.LG") and have no
+                # followed author: each distinct value is encoded once
+                reasons: dict[tuple[Reason, ...], str] = {}
+                authors: dict[tuple[str, ...], str] = {}
                 conn.execute(
                     di.insert(),
                     [
@@ -263,8 +267,12 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
                             section=r.section,
                             section_kind=r.section_kind,
                             announce_type=r.announce_type,
-                            followed_authors=_json(list(r.followed_authors)),
-                            reasons=reasons_json(r.reasons),
+                            followed_authors=authors.get(r.followed_authors)
+                            or authors.setdefault(
+                                r.followed_authors, _json(list(r.followed_authors))
+                            ),
+                            reasons=reasons.get(r.reasons)
+                            or reasons.setdefault(r.reasons, reasons_json(r.reasons)),
                             score=r.score,
                             note=_json(r.note.as_json()) if r.note else None,
                         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from tracker.errors import ConfigError
@@ -176,8 +177,9 @@ class FieldMap:
     def _hits(self, text: str) -> dict[str, set[str]]:
         """Keywords found in a text, by field: whole words, optional plural ending.
 
-        One pass over the words; a phrase is extended only while it is the start of
-        some keyword, so the cost is about one lookup per word.
+        One-word keywords by a set intersection; phrases only from the places where
+        a phrase's first word is, extended while they are the start of some keyword.
+        The order the hits are found in does not matter: they are sets.
         """
         words = words_of(text)
         found: dict[str, set[str]] = {}
@@ -186,21 +188,21 @@ class FieldMap:
             keyword, names = index[(word,)]
             for name in names:
                 found.setdefault(name, set()).add(keyword)
-        starts = self._starts
-        if starts.isdisjoint(words):
-            return found
-        for start, first in enumerate(words):
-            if first not in starts:
-                continue
-            gram: tuple[str, ...] = (first,)
-            for word in words[start + 1 : start + MAX_PHRASE_WORDS]:
-                gram = (*gram, word)
-                hit = index.get(gram)
-                if hit is not None:
-                    for name in hit[1]:
-                        found.setdefault(name, set()).add(hit[0])
-                if gram not in prefixes:
-                    break
+        present = self._starts.intersection(words)
+        for first in present:
+            # each place the first word of a phrase is, found by list.index
+            at = -1
+            for _ in range(words.count(first)):
+                at = words.index(first, at + 1)
+                gram: tuple[str, ...] = (first,)
+                for word in words[at + 1 : at + MAX_PHRASE_WORDS]:
+                    gram = (*gram, word)
+                    hit = index.get(gram)
+                    if hit is not None:
+                        for name in hit[1]:
+                            found.setdefault(name, set()).add(hit[0])
+                    if gram not in prefixes:
+                        break
         return found
 
     def _from_keywords(self, title: str, summary: str) -> tuple[FieldTag, ...]:
@@ -232,15 +234,18 @@ def _is_str_list(value: object) -> bool:
 
 def words_of(text: str) -> list[str]:
     """Lower-case words as keywords are matched: hyphenated words and inner marks
-    ("802.11", "ads/cft", "f(r)", "fermat's") stay whole."""
-    words = [token.strip(_EDGES) for token in text.lower().split()]
+    ("802.11", "ads/cft", "f(r)", "fermat's") stay whole.
+
+    ``map`` and ``filter`` run the strip of each token without a Python loop: a
+    summary has a hundred words or more."""
+    words = list(filter(None, map(str.strip, text.lower().split(), repeat(_EDGES))))
     if "(" in text:
         words = [
             # "f(r)" lost its closing parenthesis to the strip
             word + ")" if "(" in word and word.count("(") > word.count(")") else word
             for word in words
         ]
-    return [word for word in words if word]
+    return words
 
 
 def _keyword_index(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import compress, repeat
 from typing import Any
 
 from tracker.errors import ConfigError
@@ -177,9 +177,8 @@ class FieldMap:
     def _hits(self, text: str) -> dict[str, set[str]]:
         """Keywords found in a text, by field: whole words, optional plural ending.
 
-        One-word keywords by a set intersection; phrases only from the places where
-        a phrase's first word is, extended while they are the start of some keyword.
-        The order the hits are found in does not matter: they are sets.
+        One-word keywords by a set intersection; phrases from the places of their
+        first words only, extended while they are the start of some keyword.
         """
         words = words_of(text)
         found: dict[str, set[str]] = {}
@@ -188,21 +187,20 @@ class FieldMap:
             keyword, names = index[(word,)]
             for name in names:
                 found.setdefault(name, set()).add(keyword)
-        present = self._starts.intersection(words)
-        for first in present:
-            # each place the first word of a phrase is, found by list.index
-            at = -1
-            for _ in range(words.count(first)):
-                at = words.index(first, at + 1)
-                gram: tuple[str, ...] = (first,)
-                for word in words[at + 1 : at + MAX_PHRASE_WORDS]:
-                    gram = (*gram, word)
-                    hit = index.get(gram)
-                    if hit is not None:
-                        for name in hit[1]:
-                            found.setdefault(name, set()).add(hit[0])
-                    if gram not in prefixes:
-                        break
+        starts = self._starts
+        if starts.isdisjoint(words):
+            return found
+        # the places of phrases' first words, picked out without a Python loop
+        for start in compress(range(len(words)), map(starts.__contains__, words)):
+            gram: tuple[str, ...] = (words[start],)
+            for word in words[start + 1 : start + MAX_PHRASE_WORDS]:
+                gram = (*gram, word)
+                hit = index.get(gram)
+                if hit is not None:
+                    for name in hit[1]:
+                        found.setdefault(name, set()).add(hit[0])
+                if gram not in prefixes:
+                    break
         return found
 
     def _from_keywords(self, title: str, summary: str) -> tuple[FieldTag, ...]:

@@ -4,9 +4,8 @@ synthetic benchmark corpus and generated texts."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 import feedparser
 from hypothesis import given, settings

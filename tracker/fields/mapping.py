@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import compress, repeat
 from typing import Any
 
 from tracker.errors import ConfigError
@@ -176,8 +177,8 @@ class FieldMap:
     def _hits(self, text: str) -> dict[str, set[str]]:
         """Keywords found in a text, by field: whole words, optional plural ending.
 
-        One pass over the words; a phrase is extended only while it is the start of
-        some keyword, so the cost is about one lookup per word.
+        One-word keywords by a set intersection; phrases from the places of their
+        first words only, extended while they are the start of some keyword.
         """
         words = words_of(text)
         found: dict[str, set[str]] = {}
@@ -189,10 +190,9 @@ class FieldMap:
         starts = self._starts
         if starts.isdisjoint(words):
             return found
-        for start, first in enumerate(words):
-            if first not in starts:
-                continue
-            gram: tuple[str, ...] = (first,)
+        # the places of phrases' first words, picked out without a Python loop
+        for start in compress(range(len(words)), map(starts.__contains__, words)):
+            gram: tuple[str, ...] = (words[start],)
             for word in words[start + 1 : start + MAX_PHRASE_WORDS]:
                 gram = (*gram, word)
                 hit = index.get(gram)
@@ -232,15 +232,18 @@ def _is_str_list(value: object) -> bool:
 
 def words_of(text: str) -> list[str]:
     """Lower-case words as keywords are matched: hyphenated words and inner marks
-    ("802.11", "ads/cft", "f(r)", "fermat's") stay whole."""
-    words = [token.strip(_EDGES) for token in text.lower().split()]
+    ("802.11", "ads/cft", "f(r)", "fermat's") stay whole.
+
+    ``map`` and ``filter`` run the strip of each token without a Python loop: a
+    summary has a hundred words or more."""
+    words = list(filter(None, map(str.strip, text.lower().split(), repeat(_EDGES))))
     if "(" in text:
         words = [
             # "f(r)" lost its closing parenthesis to the strip
             word + ")" if "(" in word and word.count("(") > word.count(")") else word
             for word in words
         ]
-    return [word for word in words if word]
+    return words
 
 
 def _keyword_index(

@@ -23,17 +23,15 @@ No decisions here (merging, tagging, preparing are the caller's functions).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
-from tracker.codelinks import encode_links, find_links, has_code
 from tracker.errors import StorageError
 from tracker.models import Entry, FieldTag
-from tracker.storage.base import dumps, reason
+from tracker.storage.base import reason
 from tracker.storage.items import (
     INGEST_ATTEMPTS,
     IngestReport,
@@ -45,13 +43,10 @@ from tracker.storage.items import (
     _chunks,
     i,
 )
-from tracker.storage.tags import item_tags
+from tracker.storage.rows import ITEM_COLUMNS_WRITTEN as ITEM_COLUMNS
+from tracker.storage.rows import SqliteTime as _SqliteTime
+from tracker.storage.rows import item_tuple
 
-ITEM_COLUMNS = (
-    "id, key, kind, arxiv_id, version, title, summary, authors, url, pdf_url, doi, "
-    "journal_ref, comment, primary_category, categories, tags, published_at, updated_at, "
-    "first_seen_at, quality, code_links, has_code"
-)
 FIELD_COLUMNS = "item_id, field, position, confidence, origin, basis"
 CATEGORY_COLUMNS = "category, item_id"
 VERSION_COLUMNS = "item_id, version, updated_at, seen_at"
@@ -59,45 +54,10 @@ INDEXED_COLUMNS = "title, authors, summary, tags"
 Row = tuple[Any, ...]
 Tagged = tuple[Entry, tuple[FieldTag, ...]]
 INDEX_SLICE = 5_000  # items indexed per transaction by index_waiting (about a second)
-_TIMES = 4096  # datetimes kept formatted for SQLite (a harvest's days repeat)
-
-
-@functools.lru_cache(maxsize=65536)
-def _tags(categories: tuple[str, ...], fields: tuple[str, ...], month: dt.datetime) -> str:
-    """``item_tags`` (hashes of every token), for combinations a harvest meets again."""
-    return item_tags(categories, fields, month)
 
 
 class _Conflict(StorageError):
     """A new paper's key was stored by another writer meanwhile (PostgreSQL's COPY)."""
-
-
-def _month(when: dt.datetime) -> dt.datetime:
-    return when.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-class _SqliteTime:
-    """Aware datetimes as ``UTCDateTime`` stores them in SQLite: UTC wall time as text."""
-
-    def __init__(self) -> None:
-        self.known: dict[dt.datetime, str] = {}
-
-    def __call__(self, value: dt.datetime | None) -> str | None:
-        if value is None:
-            return None
-        found = self.known.get(value)
-        if found is None:
-            if value.tzinfo is None:
-                raise ValueError(f"expected an aware datetime, got {value!r}")
-            v = value.astimezone(dt.UTC)
-            found = (
-                f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
-                f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
-            )
-            if len(self.known) >= _TIMES:
-                self.known.clear()
-            self.known[value] = found
-        return found
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -202,34 +162,7 @@ class BulkMixin(ItemsMixin):
         versions: list[Row] = []
         seen = when(now)
         for item_id, (e, tags) in zip(ids_, tagged, strict=True):
-            dated = e.published or now  # the date search filters use
-            links = find_links(e.summary, e.comment)
-            items.append(
-                (
-                    item_id,
-                    e.key,
-                    e.kind.value,
-                    e.arxiv_id,
-                    e.version,
-                    e.title,
-                    e.summary,
-                    dumps(e.authors),
-                    e.url,
-                    e.pdf_url,
-                    e.doi,
-                    e.journal_ref,
-                    e.comment,
-                    e.primary_category,
-                    dumps(e.categories),
-                    _tags(e.categories, tuple(t.field for t in tags), _month(dated)),
-                    when(e.published),
-                    when(e.updated),
-                    seen,
-                    e.quality,
-                    encode_links(links),
-                    has_code(links),
-                )
-            )
+            items.append(item_tuple(item_id, e, tags, seen, now, when))
             fields += [
                 (item_id, t.field, position, t.confidence, t.origin, t.basis)
                 for position, t in enumerate(tags)

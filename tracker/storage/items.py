@@ -14,6 +14,10 @@ The tag function given to ``ingest`` runs inside the write transaction, so it mu
 be cheap: the caller computes anything slow (the field model's predictions) for the
 batch beforehand (``fields.tagger.Pretagged``). ``retag`` calls its tag function
 between a read and a short write, never while holding the write lock.
+
+A fetch cycle's new items on SQLite (``index_later``) are written as a harvest's are:
+ids taken up front and rows built as tuples (``rows.item_tuple``) for one executemany,
+without SQLAlchemy's work per row; the rows are the same (a test compares them).
 """
 
 from __future__ import annotations
@@ -39,7 +43,17 @@ from tracker.models import (
 )
 from tracker.storage import schema
 from tracker.storage.base import StorageBase, loads
-from tracker.storage.rows import ITEM_COLUMNS, _entry, _field_row, _item, _row_values, _with_tags
+from tracker.storage.rows import (
+    ITEM_COLUMNS,
+    ITEM_COLUMNS_WRITTEN,
+    SqliteTime,
+    _entry,
+    _field_row,
+    _item,
+    _row_values,
+    _with_tags,
+    item_tuple,
+)
 from tracker.storage.tags import item_tags
 
 i, fl, cat, ver, sg = (
@@ -151,22 +165,16 @@ class ItemsMixin(StorageBase):
                 changed.append((item_id, new, tags))
         if to_insert:
             tagged = [(e, tag(e)) for e in to_insert]
-            rows = [dict(_with_tags(e, tags, now), first_seen_at=now) for e, tags in tagged]
             if index_later and self.dialect == "sqlite":
-                # Without a mark, the new rows' ids start at the largest one's successor
-                # (BEGIN IMMEDIATE: no other writer). With one they wait already: an
-                # item is in the index exactly when its id is below the mark.
-                conn.exec_driver_sql(
-                    "INSERT INTO items_fts_pending(from_id) "
-                    "SELECT (SELECT coalesce(max(id), 0) + 1 FROM items) "
-                    "WHERE NOT EXISTS (SELECT 1 FROM items_fts_pending)"
-                )
-            # One executemany, then the new ids by key: RETURNING with the parameters'
-            # order is not batched on SQLite (one INSERT per row, a tenth of the ingest).
-            conn.execute(i.insert(), rows)
-            for chunk in _chunks([e.key for e in to_insert]):
-                for row in conn.execute(select(i.c.id, i.c.key).where(i.c.key.in_(chunk))):
-                    id_of[row.key] = row.id
+                self._insert_waiting(conn, tagged, now, id_of)
+            else:
+                rows = [dict(_with_tags(e, tags, now), first_seen_at=now) for e, tags in tagged]
+                # One executemany, then the new ids by key: RETURNING with the
+                # parameters' order is not batched on SQLite (one INSERT per row).
+                conn.execute(i.insert(), rows)
+                for chunk in _chunks([e.key for e in to_insert]):
+                    for row in conn.execute(select(i.c.id, i.c.key).where(i.c.key.in_(chunk))):
+                        id_of[row.key] = row.id
             changed.extend((id_of[e.key], e, tags) for e, tags in tagged)
         new_items, updated = len(to_insert), len(changed) - len(to_insert)
         self._write_derived(conn, changed, replace=updated > 0)
@@ -183,6 +191,31 @@ class ItemsMixin(StorageBase):
         return IngestReport(
             new_items, updated, new_sightings, tuple(id_of[k] for k in keys), noticed
         )
+
+    def _insert_waiting(
+        self,
+        conn: Connection,
+        tagged: Sequence[tuple[Entry, tuple[FieldTag, ...]]],
+        now: dt.datetime,
+        id_of: dict[str, int],
+    ) -> None:
+        """SQLite, new items waiting for the search index (a fetch cycle's): written as
+        a harvest's are (``bulk.py``), their ids taken up front (BEGIN IMMEDIATE: no
+        other writer) and their rows built as tuples for one executemany, without
+        SQLAlchemy's work per row. They wait from the first new id on."""
+        top = int(conn.exec_driver_sql("SELECT max(id) FROM items").scalar() or 0)
+        self._index_from(conn, top + 1)
+        when = SqliteTime()
+        seen = when(now)
+        rows = [
+            item_tuple(item_id, e, tags, seen, now, when)
+            for item_id, (e, tags) in enumerate(tagged, start=top + 1)
+        ]
+        conn.exec_driver_sql(
+            f"INSERT INTO items ({ITEM_COLUMNS_WRITTEN}) VALUES ({', '.join('?' * len(rows[0]))})",
+            rows,
+        )
+        id_of.update((e.key, item_id) for item_id, (e, _) in enumerate(tagged, start=top + 1))
 
     def _index_from(self, conn: Connection, first: int) -> None:
         """SQLite: items from id ``first`` on wait for the search index (the mark of

@@ -10,7 +10,8 @@ queries here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Row
@@ -163,3 +164,86 @@ def _item(row: Sequence[Any], tags: Sequence[FieldTag]) -> Item:
         # rows written before links were stored get theirs when read
         code=find_links(summary, comment) if code_links is None else decode_links(code_links),
     )
+
+
+# --- new items' rows as tuples, for one executemany (bulk.py, and a fetch cycle's) ----
+
+ITEM_COLUMNS_WRITTEN = (
+    "id, key, kind, arxiv_id, version, title, summary, authors, url, pdf_url, doi, "
+    "journal_ref, comment, primary_category, categories, tags, published_at, updated_at, "
+    "first_seen_at, quality, code_links, has_code"
+)
+_TIMES = 4096  # datetimes kept formatted for SQLite (a harvest's days repeat)
+
+
+def item_tuple(
+    item_id: int,
+    e: Entry,
+    tags: Sequence[FieldTag],
+    seen: object,
+    now: dt.datetime,
+    when: Callable[[dt.datetime | None], Any],
+) -> tuple[Any, ...]:
+    """A new item's row in the order of ``ITEM_COLUMNS_WRITTEN``: the values of
+    ``_with_tags(e, tags, now)``, first seen ``now`` (``seen``: ``now`` as ``when``
+    writes it), the datetimes as ``when`` writes them."""
+    dated = e.published or now  # the date search filters use
+    links = find_links(e.summary, e.comment)
+    return (
+        item_id,
+        e.key,
+        e.kind.value,
+        e.arxiv_id,
+        e.version,
+        e.title,
+        e.summary,
+        dumps(e.authors),
+        e.url,
+        e.pdf_url,
+        e.doi,
+        e.journal_ref,
+        e.comment,
+        e.primary_category,
+        dumps(e.categories),
+        _tags(e.categories, tuple(t.field for t in tags), _month(dated)),
+        when(e.published),
+        when(e.updated),
+        seen,
+        e.quality,
+        encode_links(links),
+        has_code(links),
+    )
+
+
+@functools.lru_cache(maxsize=65536)
+def _tags(categories: tuple[str, ...], fields: tuple[str, ...], month: dt.datetime) -> str:
+    """``item_tags`` (hashes of every token), for combinations a harvest meets again."""
+    return item_tags(categories, fields, month)
+
+
+def _month(when: dt.datetime) -> dt.datetime:
+    return when.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+class SqliteTime:
+    """Aware datetimes as ``UTCDateTime`` stores them in SQLite: UTC wall time as text."""
+
+    def __init__(self) -> None:
+        self.known: dict[dt.datetime, str] = {}
+
+    def __call__(self, value: dt.datetime | None) -> str | None:
+        if value is None:
+            return None
+        found = self.known.get(value)
+        if found is None:
+            if value.tzinfo is None:
+                raise ValueError(f"expected an aware datetime, got {value!r}")
+            v = value.astimezone(dt.UTC)
+            found = (
+                f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
+                f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+            )
+            if len(self.known) >= _TIMES:
+                self.known.clear()
+            self.known[value] = found
+        return found

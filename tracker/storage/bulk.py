@@ -40,9 +40,9 @@ from tracker.storage.items import (
     NoticeFn,
     PrepareFn,
     TagFn,
-    _chunks,
     i,
 )
+from tracker.storage.lookups import _chunks
 from tracker.storage.rows import ITEM_COLUMNS_WRITTEN as ITEM_COLUMNS
 from tracker.storage.rows import SqliteTime as _SqliteTime
 from tracker.storage.rows import item_tuple

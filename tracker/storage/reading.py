@@ -21,7 +21,8 @@ from tracker.errors import NotFoundError, UsageError
 from tracker.models import CONFIDENT, Item, LibraryEntry, LibraryImport, LibraryRecord
 from tracker.storage import schema
 from tracker.storage.base import dumps, loads
-from tracker.storage.items import ItemsMixin, _chunks
+from tracker.storage.items import ItemsMixin
+from tracker.storage.lookups import _chunks
 
 i, rt, le, sv = schema.items, schema.ratings, schema.library_entries, schema.saved
 f, sg, at, fl = schema.follows, schema.sightings, schema.attributions, schema.item_fields

@@ -20,7 +20,8 @@ from sqlalchemy import ColumnElement, Connection, Row, and_, exists, func, or_, 
 
 from tracker.models import LINK_ONLY, PublishedEntry, VenueChange, VenueEvent, VenueKind
 from tracker.storage import schema
-from tracker.storage.items import ItemsMixin, _chunks
+from tracker.storage.items import ItemsMixin
+from tracker.storage.lookups import _chunks
 
 i, ve, vc = schema.items, schema.venue_events, schema.venue_checks
 sv, at, f, dv = schema.saved, schema.attributions, schema.follows, schema.digest_venues

@@ -193,6 +193,7 @@ class _Fitted:
     classes: tuple[str, ...]
     coef: NDArray[np.float32]  # (classes, features): shared weights plus the adaptation
     intercept: NDArray[np.float64]
+    adapt: float  # the scale the stored papers' own features had; 0: none
 
 
 def _fit(
@@ -224,7 +225,7 @@ def _fit(
         coef = np.vstack([-coef, coef])
         intercept = np.concatenate([-intercept, intercept])
     classes = tuple(str(c) for c in svm.classes_)
-    return _Fitted(vectorizer, classes, np.asarray(coef, dtype=np.float32), intercept)
+    return _Fitted(vectorizer, classes, np.asarray(coef, dtype=np.float32), intercept, adapt)
 
 
 def _fit_temperature(
@@ -311,7 +312,7 @@ def train(
         priors=priors,
         prior_strength=strength,
         n_stored=sum(e.stored for e in ordered),
-        adapt=_adaptation(rest, weighting),
+        adapt=fitted.adapt,
     )
     model = FieldModel(vectorizer, fitted.coef, fitted.intercept, info)
     return _calibrated(model, held)

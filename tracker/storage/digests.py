@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, Update, and_, exists, func, select, update
+from sqlalchemy import Connection, Table, Update, and_, exists, func, select, update
 
 from tracker.errors import StorageError
 from tracker.models import (
@@ -116,13 +116,31 @@ def reasons_from_json(text: str) -> tuple[Reason, ...]:
     return tuple(Reason(FollowKind(k), v, _details(raw)) for k, v, raw in json.loads(text))
 
 
+def day_of(value: Any) -> dt.date:
+    """A ``Date`` column's value: a date on PostgreSQL, ISO text on SQLite."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def latest_days(
+    conn: Connection, table: Table, reader: str, limit: int
+) -> list[tuple[dt.date, int]]:
+    """A reader's latest digests of ``table`` (daily or weekly), newest first: (day,
+    item count)."""
+    rows = conn.execute(
+        select(table.c.day, table.c.item_count)
+        .where(table.c.reader == reader)
+        .order_by(table.c.day.desc())
+        .limit(limit)
+    )
+    return [(day_of(r.day), r.item_count) for r in rows]
+
+
 def _delivery(row: Any) -> Delivery:
     m = row._mapping
-    day = m["day"]
     return Delivery(
         id=m["id"],
         reader=m["reader"],
-        day=day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)),
+        day=day_of(m["day"]),
         channel=m["channel"],
         state=m["state"],
         attempts=m["attempts"],
@@ -414,26 +432,12 @@ class DigestsMixin(ItemsMixin, SourcesMixin):
     def last_digest_day(self, reader: str) -> dt.date | None:
         with self._read() as conn:
             day = conn.scalar(select(func.max(d.c.day)).where(d.c.reader == reader))
-        if day is None:
-            return None
-        return day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
+        return None if day is None else day_of(day)
 
     def digest_days(self, reader: str, limit: int = 60) -> list[tuple[dt.date, int]]:
         """The reader's latest digests, newest first: (day, item count)."""
         with self._read() as conn:
-            rows = conn.execute(
-                select(d.c.day, d.c.item_count)
-                .where(d.c.reader == reader)
-                .order_by(d.c.day.desc())
-                .limit(limit)
-            )
-            return [
-                (
-                    r.day if isinstance(r.day, dt.date) else dt.date.fromisoformat(str(r.day)),
-                    r.item_count,
-                )
-                for r in rows
-            ]
+            return latest_days(conn, d, reader, limit)
 
     def digested_item_ids(self, reader: str) -> set[int]:
         with self._read() as conn:

@@ -22,7 +22,15 @@ from tracker.errors import StorageError
 from tracker.models import Delivery, RankReason, RisingPhrase
 from tracker.storage import schema
 from tracker.storage.base import StorageBase
-from tracker.storage.digests import DigestRow, failed, reasons_from_json, reasons_json, sent
+from tracker.storage.digests import (
+    DigestRow,
+    day_of,
+    failed,
+    latest_days,
+    reasons_from_json,
+    reasons_json,
+    sent,
+)
 
 d, di = schema.digests, schema.digest_items
 wd, wl = schema.weekly_digests, schema.weekly_deliveries
@@ -35,10 +43,6 @@ class StoredWeekly:
     cutoff: dt.datetime
     rows: tuple[DigestRow, ...]
     rising: tuple[RisingPhrase, ...] = ()
-
-
-def _day(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def _row_json(r: DigestRow) -> list[Any]:
@@ -73,7 +77,7 @@ def _delivery(row: Any) -> Delivery:
     return Delivery(
         id=m["id"],
         reader=m["reader"],
-        day=_day(m["day"]),
+        day=day_of(m["day"]),
         channel=m["channel"],
         state=m["state"],
         attempts=m["attempts"],
@@ -175,13 +179,7 @@ class WeeklyMixin(StorageBase):
     def weekly_days(self, reader: str, limit: int = 60) -> list[tuple[dt.date, int]]:
         """The reader's latest weekly digests, newest first: (day, item count)."""
         with self._read() as conn:
-            rows = conn.execute(
-                select(wd.c.day, wd.c.item_count)
-                .where(wd.c.reader == reader)
-                .order_by(wd.c.day.desc())
-                .limit(limit)
-            )
-            return [(_day(r.day), r.item_count) for r in rows]
+            return latest_days(conn, wd, reader, limit)
 
     def last_weekly(self, reader: str) -> tuple[dt.date, dt.datetime] | None:
         """The day and cutoff of the reader's latest weekly digest."""
@@ -192,7 +190,7 @@ class WeeklyMixin(StorageBase):
                 .order_by(wd.c.day.desc())
                 .limit(1)
             ).first()
-        return (_day(row.day), row.cutoff_at) if row else None
+        return (day_of(row.day), row.cutoff_at) if row else None
 
     def weekly_deliveries(
         self, reader: str | None = None, *, due: dt.datetime | None = None
